@@ -1,0 +1,120 @@
+/* core.h: the ground every folder stands on: logging, options and the INI
+ * config, the monotonic clock and bounded single-producer/single-consumer
+ * queues. Nothing here knows about SIP, RTP or rooms.
+ *
+ * Threads: logging and the clock may be called from any thread. Options are
+ * parsed once by main() before any thread starts and are read-only after.
+ * A queue has exactly one producer thread and one consumer thread. */
+#ifndef TUTTI_CORE_H
+#define TUTTI_CORE_H
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* ---- logging (core/log.c) ---------------------------------------------- */
+
+/* Not LOG_*: syslog.h owns those names. */
+enum log_level { LL_ERROR = 0, LL_WARN, LL_INFO, LL_DEBUG };
+
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+/* Parses "error", "warn", "info" or "debug"; -EINVAL otherwise. */
+int log_level_parse(const char *s, enum log_level *out);
+const char *log_level_name(enum log_level level);
+
+/* Writes one line to stderr with a single write(2), so that lines from
+ * different threads never interleave. subsys is a short word ("sip",
+ * "mixer"); the message should carry room= and call= where one applies. */
+void log_emit(enum log_level level, const char *subsys, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#define log_error(sub, ...) log_emit(LL_ERROR, sub, __VA_ARGS__)
+#define log_warn(sub, ...) log_emit(LL_WARN, sub, __VA_ARGS__)
+#define log_info(sub, ...)                                                     \
+	do {                                                                   \
+		if (log_get_level() >= LL_INFO)                                \
+			log_emit(LL_INFO, sub, __VA_ARGS__);                   \
+	} while (0)
+#define log_debug(sub, ...)                                                    \
+	do {                                                                   \
+		if (log_get_level() >= LL_DEBUG)                               \
+			log_emit(LL_DEBUG, sub, __VA_ARGS__);                  \
+	} while (0)
+
+/* ---- clock (core/mono.c) ------------------------------------------------ */
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t mono_now_ns(void);
+
+/* ---- addresses (core/netaddr.c) ----------------------------------------- */
+
+/* "HOST:PORT", "[V6]:PORT" split into a numeric host and a port. host must be
+ * an IPv4 or IPv6 literal; port 1..65535. -EINVAL with nothing written on
+ * failure. hostlen should be at least 64. */
+int netaddr_split(const char *s, char *host, size_t hostlen, uint16_t *port);
+/* True for 127.0.0.0/8 and ::1. */
+bool netaddr_is_loopback(const char *host);
+
+/* ---- options (core/options.c) -------------------------------------------- */
+
+#define OPT_ADDR_LEN 80
+
+struct options {
+	char config_path[PATH_MAX];
+	bool check_config;
+
+	char sip_listen[OPT_ADDR_LEN];     /* "ADDR:PORT" as given */
+	char sip_host[64];                 /* parsed from sip_listen */
+	uint16_t sip_port;
+	char sip_tls_listen[OPT_ADDR_LEN]; /* empty: off */
+	char tls_cert[PATH_MAX];
+	char tls_key[PATH_MAX];
+	char public_addr[64];              /* empty: derived */
+	uint16_t rtp_port_lo, rtp_port_hi; /* inclusive, lo even */
+	char http_listen[OPT_ADDR_LEN];
+	char http_host[64];
+	uint16_t http_port;
+	char api_token[256];               /* never logged or printed */
+	char api_token_file[PATH_MAX];
+	char data_dir[PATH_MAX];
+	enum log_level log_level;
+	bool rooms_on_demand;              /* create rooms on first INVITE */
+	unsigned max_participants;         /* per room; 0 = no limit */
+	unsigned notify_interval_ms;
+	unsigned rtp_timeout_s;
+};
+
+enum options_result {
+	OPTIONS_RUN = 0,  /* start the bridge */
+	OPTIONS_EXIT = 1, /* --help, --version or --check-config printed; exit 0 */
+};
+
+/* Fills o with defaults, reads the config file named by -c/--config (if
+ * any), then applies the command line, which wins. On a bad option or config
+ * line returns -EINVAL and writes a one-line reason to err (no newline).
+ * Returns OPTIONS_EXIT after printing --help/--version/--check-config output
+ * to out. */
+int options_parse(struct options *o, int argc, char **argv, FILE *out,
+		  char *err, size_t errlen);
+void options_defaults(struct options *o);
+/* Prints the effective settings as an INI file (the token masked). */
+void options_print(const struct options *o, FILE *f);
+
+/* ---- bounded SPSC queue (core/spscq.c) ---------------------------------- */
+
+/* A lock-free ring of fixed-size elements copied by value. One producer
+ * thread, one consumer thread. capacity is rounded up to a power of two. */
+struct spscq;
+
+int spscq_new(struct spscq **out, size_t capacity, size_t elem_bytes);
+void spscq_free(struct spscq *q); /* NULL-safe */
+/* Copies elem in; -ENOSPC when full. Producer thread only. */
+int spscq_push(struct spscq *q, const void *elem);
+/* Copies the oldest element out; -EAGAIN when empty. Consumer thread only. */
+int spscq_pop(struct spscq *q, void *elem);
+
+#endif

@@ -1,0 +1,206 @@
+/* rtp.h: media on the wire. RTP/RTCP packets, codecs (G.711 through
+ * spandsp, Opus through libopus), resampling and jitter buffering (SpeexDSP),
+ * the media port pool and the per-participant stream that ties them
+ * together.
+ *
+ * Threads: the port pool belongs to the signalling thread. A stream is built
+ * by the signalling thread, handed to a room's mixer thread, which alone
+ * uses it until it hands it back; then the signalling thread frees it.
+ * Packet parsers and codecs are plain functions usable from any thread. */
+#ifndef TUTTI_RTP_H
+#define TUTTI_RTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* ---- RTP packets (rtp/rtppkt.c) ----------------------------------------- */
+
+#define RTPPKT_MAX_CSRC 15
+#define RTPPKT_MAX_BYTES 1500
+
+struct rtppkt {
+	uint8_t pt;
+	bool marker;
+	uint16_t seq;
+	uint32_t ts;
+	uint32_t ssrc;
+	uint8_t n_csrc;
+	uint32_t csrc[RTPPKT_MAX_CSRC];
+	const uint8_t *payload; /* points into the parsed buffer */
+	size_t payload_bytes;
+};
+
+/* Parses an RTP packet (RFC 3550 5.1): version 2, CSRCs, header extension
+ * skipped, padding removed. -EBADMSG on anything malformed. */
+int rtppkt_parse(struct rtppkt *out, const uint8_t *buf, size_t len);
+/* Writes header + payload into buf; returns the packet length or -ENOSPC. */
+int rtppkt_build(uint8_t *buf, size_t cap, const struct rtppkt *p);
+/* True when the first bytes look like RTCP (RFC 5761 4: PT 192..223). */
+bool rtppkt_is_rtcp(const uint8_t *buf, size_t len);
+
+/* ---- RTCP (rtp/rtcpkt.c) ------------------------------------------------- */
+
+struct rtcp_report_block {
+	uint32_t ssrc;
+	uint8_t fraction_lost;
+	int32_t cum_lost;
+	uint32_t ext_highest_seq;
+	uint32_t jitter;
+	uint32_t lsr, dlsr;
+};
+
+struct rtcpkt_info {
+	bool has_sr;
+	uint32_t ssrc;
+	uint64_t ntp;        /* from an SR */
+	uint32_t rtp_ts;     /* from an SR */
+	uint32_t packets, octets;
+	unsigned n_blocks;
+	struct rtcp_report_block block[4];
+	bool bye;
+};
+
+/* Parses a compound RTCP packet; -EBADMSG on malformed input. */
+int rtcpkt_parse(struct rtcpkt_info *out, const uint8_t *buf, size_t len);
+/* Builds an SR (when sent_packets > 0) or RR plus SDES CNAME compound
+ * packet. Returns its length or -ENOSPC. */
+int rtcpkt_build(uint8_t *buf, size_t cap, const struct rtcpkt_info *in,
+		 const char *cname);
+
+/* ---- codecs (rtp/codec.c) ------------------------------------------------ */
+
+enum codec_id { CODEC_NONE = 0, CODEC_PCMU, CODEC_PCMA, CODEC_OPUS };
+
+struct codec_desc {
+	enum codec_id id;
+	const char *name;       /* SDP encoding name, as in rtpmap */
+	uint32_t rtp_clock_hz;  /* rtpmap clock (Opus: 48000) */
+	uint8_t channels;       /* rtpmap channels (Opus: 2) */
+	int static_pt;          /* -1 when dynamic */
+	uint32_t pcm_rate_hz;   /* rate the codec decodes to */
+};
+
+/* NULL when unknown. Name matching is case-insensitive. */
+const struct codec_desc *codec_by_id(enum codec_id id);
+const struct codec_desc *codec_by_name(const char *name, uint32_t clock_hz);
+
+struct codec;
+int codec_new(struct codec **out, enum codec_id id);
+void codec_free(struct codec *c); /* NULL-safe */
+/* Encodes n samples of mono PCM at the codec's pcm_rate_hz; returns bytes
+ * written or a negative errno. */
+int codec_encode(struct codec *c, const int16_t *pcm, size_t n, uint8_t *out,
+		 size_t cap);
+/* Decodes one payload into pcm (mono, pcm_rate_hz); returns samples or a
+ * negative errno (-EBADMSG for a corrupt payload). */
+int codec_decode(struct codec *c, const uint8_t *in, size_t len, int16_t *pcm,
+		 size_t cap);
+/* Conceals n samples of a lost frame (Opus PLC; G.711 repeat and fade). */
+int codec_conceal(struct codec *c, int16_t *pcm, size_t n);
+
+/* ---- resampling (rtp/resamp.c) ------------------------------------------- */
+
+struct resamp;
+int resamp_new(struct resamp **out, uint32_t in_hz, uint32_t out_hz);
+void resamp_free(struct resamp *r); /* NULL-safe */
+/* Converts in_n samples; returns samples written to out (at most cap). */
+int resamp_run(struct resamp *r, const int16_t *in, size_t in_n, int16_t *out,
+	       size_t cap);
+
+/* ---- jitter buffer (rtp/jbuf.c, SpeexDSP's wrapped) ---------------------- */
+
+enum jbuf_status { JBUF_FRAME = 0, JBUF_MISSING = 1, JBUF_EMPTY = 2 };
+
+struct jbuf;
+/* clock_hz: RTP clock; frame_ts: RTP ticks per pulled frame; max_ms: cap on
+ * buffered delay (packets beyond it are dropped; runaway delay resets). */
+int jbuf_new(struct jbuf **out, uint32_t clock_hz, uint32_t frame_ts,
+	     uint32_t max_ms);
+void jbuf_free(struct jbuf *jb); /* NULL-safe */
+/* Stores a copy of the payload. -EBADMSG when the packet is very late
+ * (already played out) or a duplicate. */
+int jbuf_put(struct jbuf *jb, const struct rtppkt *p);
+/* Takes the next frame. On JBUF_FRAME copies the payload into buf and sets
+ * *len; JBUF_MISSING: a frame is lost (conceal it); JBUF_EMPTY: nothing
+ * buffered yet (silence). Call once per frame_ts. */
+enum jbuf_status jbuf_get(struct jbuf *jb, uint8_t *buf, size_t cap,
+			  size_t *len);
+void jbuf_reset(struct jbuf *jb);
+
+struct jbuf_stats {
+	uint64_t put, late, dropped, missing, resets;
+};
+void jbuf_stats(const struct jbuf *jb, struct jbuf_stats *out);
+
+/* ---- media port pool (rtp/portpool.c) ------------------------------------ */
+
+struct portpool;
+/* Even ports from lo to hi (inclusive): RTP on the even port, RTCP on the
+ * odd one above it. */
+int portpool_new(struct portpool **out, uint16_t lo, uint16_t hi);
+void portpool_free(struct portpool *pp); /* NULL-safe */
+/* Binds a UDP socket pair on host (IPv4 or IPv6 literal) from the pool:
+ * non-blocking, close-on-exec. Ports already taken by others are skipped.
+ * -ENOSPC when the pool is exhausted. */
+int portpool_bind(struct portpool *pp, const char *host, int *rtp_fd,
+		  int *rtcp_fd, uint16_t *rtp_port);
+/* Closes both sockets and returns the port to the pool. */
+void portpool_release(struct portpool *pp, int rtp_fd, int rtcp_fd,
+		      uint16_t rtp_port);
+unsigned portpool_in_use(const struct portpool *pp);
+
+/* ---- per-participant stream (rtp/stream.c) -------------------------------- */
+
+struct stream_params {
+	struct sockaddr_storage rtp_peer;  /* where we send RTP */
+	struct sockaddr_storage rtcp_peer; /* where we send RTCP */
+	enum codec_id codec;
+	uint8_t pt;       /* payload type of the codec */
+	int te_pt;        /* telephone-event payload type, -1 if none */
+	uint32_t ptime_ms;
+	bool send;        /* we send the mix to the peer */
+	bool recv;        /* the peer's audio is mixed into the room */
+	bool rtcp_mux;
+};
+
+struct stream_stats {
+	uint64_t packets_in, packets_out, bytes_in, bytes_out;
+	uint64_t lost, late, concealed, malformed, foreign;
+	uint32_t jitter_ts;
+};
+
+struct stream;
+/* Takes the two sockets (not their ownership: the caller closes them after
+ * stream_free). room_rate_hz is the rate of the PCM exchanged with the
+ * mixer; frames are 20 ms. */
+int stream_new(struct stream **out, int rtp_fd, int rtcp_fd,
+	       uint32_t room_rate_hz, uint32_t local_ssrc,
+	       const struct stream_params *p);
+void stream_free(struct stream *s); /* NULL-safe */
+/* Applies new parameters (re-INVITE/UPDATE): peer address, codec, direction.
+ * Rebuilds codec state only when the codec changes. */
+int stream_apply(struct stream *s, const struct stream_params *p);
+
+int stream_rtp_fd(const struct stream *s);
+int stream_rtcp_fd(const struct stream *s);
+uint32_t stream_local_ssrc(const struct stream *s);
+bool stream_recv_enabled(const struct stream *s);
+
+/* Drains the RTP (or RTCP) socket; packets from a source other than the
+ * negotiated peer, malformed packets and other payload types are counted
+ * and dropped. Mixer thread. */
+void stream_read_rtp(struct stream *s, uint64_t now_ns);
+void stream_read_rtcp(struct stream *s, uint64_t now_ns);
+/* Produces the participant's next 20 ms at the room rate into pcm (room
+ * rate / 50 samples). Returns 1 when pcm carries the participant's audio,
+ * 0 when it is silence (nothing received, not receiving). Mixer thread. */
+int stream_pull(struct stream *s, int16_t *pcm);
+/* Encodes 20 ms of mix at the room rate and sends it (when sending is
+ * enabled), carrying csrc as the CSRC list. Sends RTCP every ~5 s. */
+int stream_push(struct stream *s, const int16_t *pcm, const uint32_t *csrc,
+		unsigned n_csrc, uint64_t now_ns);
+void stream_get_stats(const struct stream *s, struct stream_stats *out);
+
+#endif
