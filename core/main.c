@@ -1,0 +1,2 @@
+/* placeholder until conference/ lands */
+int main(void) { return 0; }
