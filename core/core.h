@@ -103,6 +103,9 @@ int options_parse(struct options *o, int argc, char **argv, FILE *out,
 void options_defaults(struct options *o);
 /* Prints the effective settings as an INI file (the token masked). */
 void options_print(const struct options *o, FILE *f);
+/* Set by main() before options_parse(): --version calls it after the tutti
+ * line to name the linked library versions, which core does not link. */
+extern void (*options_version_hook)(FILE *f);
 
 /* ---- bounded SPSC queue (core/spscq.c) ---------------------------------- */
 

@@ -1,1 +1,823 @@
-/* placeholder: being written */
+/* options.c: the command line and the INI config file, read once by main()
+ * before any thread starts.
+ *
+ * One table names every option. It drives getopt_long(), the config file
+ * keys and the error messages, so an option cannot exist in one place and
+ * be missing from the other. Precedence, lowest first: built-in defaults,
+ * TUTTI_API_TOKEN from the environment, the config file (-c), the command
+ * line. The command line is therefore read twice: first for -c, --help,
+ * --version and --check-config and to reject unknown options before the
+ * file is touched, then, after the file, to apply its values.
+ *
+ * Every value is checked where it is set, so an error names the option, or
+ * the file, line and key it came from; the cross checks (TLS needs a
+ * certificate and a key) run once at the end. Messages never echo the API
+ * token. inih reads the file through a line reader of ours that counts
+ * lines for the messages and strips indentation, which turns off inih's
+ * multi-line values and the baffling errors they cause. The result is built
+ * in a local copy and written to the caller's struct only on success. */
+#include "core/core.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#ifndef TUTTI_VERSION
+#define TUTTI_VERSION "unknown"
+#endif
+
+#define TOKEN_ENV "TUTTI_API_TOKEN"
+#define TOKEN_MAX (sizeof(((struct options *)0)->api_token) - 1)
+
+void (*options_version_hook)(FILE *f);
+
+/* Where the values being applied come from. */
+struct source {
+	const char *file; /* NULL: the command line */
+	unsigned line;
+	bool token, token_file; /* seen in this source */
+};
+
+struct opt_def {
+	const char *name; /* long option and config key */
+	int val;	  /* what getopt_long() returns for it */
+	bool arg;	  /* takes a value */
+	bool key;	  /* may appear in a config file */
+	int (*set)(struct options *o, const char *v, char *why, size_t len);
+};
+
+/* ---- values ------------------------------------------------------------ */
+
+static int copy_str(char *dst, size_t size, const char *v, char *why,
+		    size_t len)
+{
+	size_t n = strlen(v);
+
+	if (n >= size) {
+		snprintf(why, len, "too long (at most %zu characters)",
+			 size - 1);
+		return -EINVAL;
+	}
+	memcpy(dst, v, n + 1);
+	return 0;
+}
+
+/* Strictly decimal: no sign, no spaces, no base prefix. -ERANGE above max. */
+static int parse_ulong(const char *s, unsigned long max, unsigned long *out)
+{
+	unsigned long v = 0;
+
+	if (!*s)
+		return -EINVAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned long)(*s - '0');
+		if (v > max)
+			return -ERANGE;
+	}
+	*out = v;
+	return 0;
+}
+
+static int set_uint(unsigned *dst, const char *v, unsigned lo, unsigned hi,
+		    char *why, size_t len)
+{
+	unsigned long x = 0;
+	int rc = parse_ulong(v, hi, &x);
+
+	if (rc == -EINVAL) {
+		snprintf(why, len, "'%s' is not a number", v);
+		return -EINVAL;
+	}
+	if (rc || x < lo) {
+		snprintf(why, len, "'%s' is not in %u..%u", v, lo, hi);
+		return -EINVAL;
+	}
+	*dst = (unsigned)x;
+	return 0;
+}
+
+static int set_listen(char *dst, char *host, uint16_t *port, const char *v,
+		      char *why, size_t len)
+{
+	char h[64];
+	uint16_t p;
+
+	if (strlen(v) >= OPT_ADDR_LEN ||
+	    netaddr_split(v, h, sizeof(h), &p) != 0) {
+		snprintf(why, len, "'%s' is not IPV4:PORT or [IPV6]:PORT", v);
+		return -EINVAL;
+	}
+	strcpy(dst, v);
+	if (host)
+		strcpy(host, h);
+	if (port)
+		*port = p;
+	return 0;
+}
+
+/* A bearer token: printable ASCII without spaces, so that it survives an
+ * Authorization header. Never echoed. */
+static int check_token(const char *v, char *why, size_t len)
+{
+	size_t n = strlen(v);
+
+	if (n > TOKEN_MAX) {
+		snprintf(why, len, "token too long (at most %zu characters)",
+			 TOKEN_MAX);
+		return -EINVAL;
+	}
+	for (; *v; v++) {
+		if (*v <= ' ' || *v > '~') {
+			snprintf(
+			    why, len,
+			    "token must be printable ASCII without spaces");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int read_token_file(const char *path, char *tok, char *why, size_t len)
+{
+	char buf[1024];
+	size_t n;
+	bool more;
+	int rc = 0;
+	FILE *f = fopen(path, "re");
+
+	if (!f) {
+		snprintf(why, len, "'%s': %s", path, strerror(errno));
+		return -EINVAL;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	more = n == sizeof(buf) - 1 && fgetc(f) != EOF;
+	if (ferror(f)) {
+		snprintf(why, len, "'%s': %s", path, strerror(errno));
+		rc = -EINVAL;
+	}
+	fclose(f);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
+			 buf[n - 1] == ' ' || buf[n - 1] == '\t'))
+		n--;
+	buf[n] = '\0';
+
+	if (rc == 0 && n == 0) {
+		snprintf(why, len, "'%s' is empty", path);
+		rc = -EINVAL;
+	} else if (rc == 0 && (more || strlen(buf) != n)) {
+		snprintf(why, len, "'%s' does not hold a token", path);
+		rc = -EINVAL;
+	} else if (rc == 0) {
+		rc = check_token(buf, why, len);
+		if (rc == 0)
+			memcpy(tok, buf, n + 1);
+	}
+	explicit_bzero(buf, sizeof(buf));
+	return rc;
+}
+
+/* ---- setters, one per option ------------------------------------------ */
+
+static int set_sip_listen(struct options *o, const char *v, char *why,
+			  size_t len)
+{
+	return set_listen(o->sip_listen, o->sip_host, &o->sip_port, v, why,
+			  len);
+}
+
+static int set_sip_tls_listen(struct options *o, const char *v, char *why,
+			      size_t len)
+{
+	if (!*v) {
+		o->sip_tls_listen[0] = '\0';
+		return 0;
+	}
+	return set_listen(o->sip_tls_listen, NULL, NULL, v, why, len);
+}
+
+static int set_tls_cert(struct options *o, const char *v, char *why, size_t len)
+{
+	return copy_str(o->tls_cert, sizeof(o->tls_cert), v, why, len);
+}
+
+static int set_tls_key(struct options *o, const char *v, char *why, size_t len)
+{
+	return copy_str(o->tls_key, sizeof(o->tls_key), v, why, len);
+}
+
+static int set_public_addr(struct options *o, const char *v, char *why,
+			   size_t len)
+{
+	unsigned char a[16];
+
+	if (*v && inet_pton(AF_INET, v, a) != 1 &&
+	    inet_pton(AF_INET6, v, a) != 1) {
+		snprintf(why, len, "'%s' is not an IP address", v);
+		return -EINVAL;
+	}
+	return copy_str(o->public_addr, sizeof(o->public_addr), v, why, len);
+}
+
+static int set_rtp_ports(struct options *o, const char *v, char *why,
+			 size_t len)
+{
+	const char *dash = strchr(v, '-');
+	unsigned long lo = 0, hi = 0;
+	char los[8];
+	int r1, r2;
+
+	if (!dash || (size_t)(dash - v) >= sizeof(los))
+		goto syntax;
+	memcpy(los, v, (size_t)(dash - v));
+	los[dash - v] = '\0';
+	r1 = parse_ulong(los, 65535, &lo);
+	r2 = parse_ulong(dash + 1, 65535, &hi);
+	if (r1 == -EINVAL || r2 == -EINVAL)
+		goto syntax;
+	if (r1 || r2 || lo < 1024 || hi < 1024) {
+		snprintf(why, len, "'%s': ports must be in 1024..65535", v);
+		return -EINVAL;
+	}
+	if (lo % 2) {
+		snprintf(why, len, "'%s': LO must be even (RTP on even ports)",
+			 v);
+		return -EINVAL;
+	}
+	if (lo >= hi) {
+		snprintf(why, len, "'%s': LO must be below HI", v);
+		return -EINVAL;
+	}
+	o->rtp_port_lo = (uint16_t)lo;
+	o->rtp_port_hi = (uint16_t)hi;
+	return 0;
+syntax:
+	snprintf(why, len, "'%s' is not LO-HI", v);
+	return -EINVAL;
+}
+
+static int set_http_listen(struct options *o, const char *v, char *why,
+			   size_t len)
+{
+	return set_listen(o->http_listen, o->http_host, &o->http_port, v, why,
+			  len);
+}
+
+/* An empty token means none, which also drops one read from a file. */
+static int set_api_token(struct options *o, const char *v, char *why,
+			 size_t len)
+{
+	if (check_token(v, why, len) != 0)
+		return -EINVAL;
+	strcpy(o->api_token, v);
+	o->api_token_file[0] = '\0';
+	return 0;
+}
+
+static int set_api_token_file(struct options *o, const char *v, char *why,
+			      size_t len)
+{
+	char tok[sizeof(o->api_token)];
+
+	if (!*v) {
+		if (o->api_token_file[0])
+			o->api_token[0] = '\0';
+		o->api_token_file[0] = '\0';
+		return 0;
+	}
+	if (strlen(v) >= sizeof(o->api_token_file)) {
+		snprintf(why, len, "path too long");
+		return -EINVAL;
+	}
+	if (read_token_file(v, tok, why, len) != 0)
+		return -EINVAL;
+	strcpy(o->api_token, tok);
+	strcpy(o->api_token_file, v);
+	explicit_bzero(tok, sizeof(tok));
+	return 0;
+}
+
+static int set_data_dir(struct options *o, const char *v, char *why, size_t len)
+{
+	if (!*v) {
+		snprintf(why, len, "must not be empty");
+		return -EINVAL;
+	}
+	return copy_str(o->data_dir, sizeof(o->data_dir), v, why, len);
+}
+
+static int set_log_level(struct options *o, const char *v, char *why,
+			 size_t len)
+{
+	if (log_level_parse(v, &o->log_level) != 0) {
+		snprintf(why, len, "'%s' is not error, warn, info or debug", v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int set_rooms_on_demand(struct options *o, const char *v, char *why,
+			       size_t len)
+{
+	static const char *const yes[] = {"yes", "true", "1", "on"};
+	static const char *const no[] = {"no", "false", "0", "off"};
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(v, yes[i]) == 0 || strcasecmp(v, no[i]) == 0) {
+			o->rooms_on_demand = strcasecmp(v, yes[i]) == 0;
+			return 0;
+		}
+	}
+	snprintf(why, len, "'%s' is not yes or no", v);
+	return -EINVAL;
+}
+
+static int set_max_participants(struct options *o, const char *v, char *why,
+				size_t len)
+{
+	return set_uint(&o->max_participants, v, 0, 10000, why, len);
+}
+
+static int set_notify_interval(struct options *o, const char *v, char *why,
+			       size_t len)
+{
+	return set_uint(&o->notify_interval_ms, v, 0, 3600000, why, len);
+}
+
+static int set_rtp_timeout(struct options *o, const char *v, char *why,
+			   size_t len)
+{
+	return set_uint(&o->rtp_timeout_s, v, 1, 86400, why, len);
+}
+
+/* ---- the table --------------------------------------------------------- */
+
+enum { OPT_CHECK = 256, OPT_LONG_ONLY };
+
+static const struct opt_def defs[] = {
+    {"config", 'c', true, false, NULL},
+    {"check-config", OPT_CHECK, false, false, NULL},
+    {"help", 'h', false, false, NULL},
+    {"version", 'V', false, false, NULL},
+    {"sip-listen", OPT_LONG_ONLY + 0, true, true, set_sip_listen},
+    {"sip-tls-listen", OPT_LONG_ONLY + 1, true, true, set_sip_tls_listen},
+    {"tls-cert", OPT_LONG_ONLY + 2, true, true, set_tls_cert},
+    {"tls-key", OPT_LONG_ONLY + 3, true, true, set_tls_key},
+    {"public-addr", OPT_LONG_ONLY + 4, true, true, set_public_addr},
+    {"rtp-ports", OPT_LONG_ONLY + 5, true, true, set_rtp_ports},
+    {"http-listen", OPT_LONG_ONLY + 6, true, true, set_http_listen},
+    {"api-token", OPT_LONG_ONLY + 7, true, true, set_api_token},
+    {"api-token-file", OPT_LONG_ONLY + 8, true, true, set_api_token_file},
+    {"data-dir", OPT_LONG_ONLY + 9, true, true, set_data_dir},
+    {"log-level", OPT_LONG_ONLY + 10, true, true, set_log_level},
+    {"rooms-on-demand", OPT_LONG_ONLY + 11, true, true, set_rooms_on_demand},
+    {"max-participants", OPT_LONG_ONLY + 12, true, true, set_max_participants},
+    {"notify-interval", OPT_LONG_ONLY + 13, true, true, set_notify_interval},
+    {"rtp-timeout", OPT_LONG_ONLY + 14, true, true, set_rtp_timeout},
+};
+
+#define NDEFS (sizeof(defs) / sizeof(defs[0]))
+
+static const char usage[] =
+    "Usage: tutti [OPTION]...\n"
+    "A SIP audio conferencing bridge.\n"
+    "\n"
+    "  -c, --config FILE          INI file of these long options "
+    "(the command\n"
+    "                             line wins)\n"
+    "      --check-config         check the settings, print them and exit\n"
+    "      --sip-listen ADDR:PORT SIP over UDP and TCP (0.0.0.0:5060)\n"
+    "      --sip-tls-listen ADDR:PORT  SIP over TLS (off)\n"
+    "      --tls-cert FILE        TLS certificate chain (PEM)\n"
+    "      --tls-key FILE         TLS private key (PEM)\n"
+    "      --public-addr ADDR     address for SDP and Contact (derived)\n"
+    "      --rtp-ports LO-HI      UDP ports for media (20000-29999)\n"
+    "      --http-listen ADDR:PORT  JSON control API (127.0.0.1:8080)\n"
+    "      --api-token TOKEN      API bearer token (env " TOKEN_ENV ")\n"
+    "      --api-token-file FILE  read the API token from FILE\n"
+    "      --data-dir DIR         room store and recordings "
+    "(./tutti-data)\n"
+    "      --log-level LEVEL      error, warn, info or debug (info)\n"
+    "      --rooms-on-demand yes|no  create rooms on first call (yes)\n"
+    "      --max-participants N   per room, 0 for no limit (0)\n"
+    "      --notify-interval MS   least time between NOTIFYs (1000)\n"
+    "      --rtp-timeout S        hang up after S seconds without RTP "
+    "(30)\n"
+    "  -h, --help                 print this help and exit\n"
+    "  -V, --version              print the versions and exit\n"
+    "\n"
+    "Bad options or config exit with status 2.\n";
+
+static const struct opt_def *def_by_val(int val)
+{
+	for (size_t i = 0; i < NDEFS; i++)
+		if (defs[i].val == val)
+			return &defs[i];
+	return NULL;
+}
+
+static const struct opt_def *def_by_key(const char *name)
+{
+	for (size_t i = 0; i < NDEFS; i++)
+		if (defs[i].key && strcmp(defs[i].name, name) == 0)
+			return &defs[i];
+	return NULL;
+}
+
+static void msg(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void msg(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Applies one value, naming its source in the message on failure. */
+static int apply(struct options *o, const struct opt_def *d, const char *v,
+		 struct source *src, char *err, size_t errlen)
+{
+	bool tok = d->set == set_api_token;
+	bool file = d->set == set_api_token_file;
+	char why[PATH_MAX + 128];
+	int rc;
+
+	why[0] = '\0';
+	if ((tok && src->token_file) || (file && src->token)) {
+		snprintf(why, sizeof(why),
+			 "api-token and api-token-file are both given");
+		rc = -EINVAL;
+	} else {
+		rc = d->set(o, v, why, sizeof(why));
+	}
+	src->token |= tok;
+	src->token_file |= file;
+	if (rc == 0)
+		return 0;
+	if (src->file)
+		msg(err, errlen, "%s:%u: %s: %s", src->file, src->line, d->name,
+		    why);
+	else
+		msg(err, errlen, "--%s: %s", d->name, why);
+	return -EINVAL;
+}
+
+/* ---- the config file --------------------------------------------------- */
+
+struct ini_ctx {
+	struct options *o;
+	FILE *f;
+	char *buf;
+	size_t cap;
+	struct source src;
+	unsigned err_line; /* of the first error we found, 0: none */
+	char *err;
+	size_t errlen;
+};
+
+static void ini_fail(struct ini_ctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void ini_fail(struct ini_ctx *c, const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+
+	if (c->err_line)
+		return;
+	c->err_line = c->src.line;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	msg(c->err, c->errlen, "%s:%u: %s", c->src.file, c->src.line, why);
+}
+
+/* inih's fgets-like reader: one whole line per call, so that the count is
+ * the line number; a line that does not fit inih's buffer is an error. */
+static char *ini_read(char *str, int num, void *stream)
+{
+	struct ini_ctx *c = stream;
+	ssize_t n = getline(&c->buf, &c->cap, c->f);
+	const char *p;
+
+	if (n < 0)
+		return NULL;
+	c->src.line++;
+	p = c->buf + strspn(c->buf, " \t");
+	/* A spare byte, so that inih never sees a full buffer. */
+	if (strlen(p) + 2 > (size_t)num) {
+		ini_fail(c, "line longer than %d characters", num - 3);
+		p = "\n";
+	}
+	strcpy(str, p);
+	return str;
+}
+
+static int ini_on_value(void *user, const char *section, const char *name,
+			const char *value)
+{
+	struct ini_ctx *c = user;
+	const struct opt_def *d;
+
+	if (c->err_line)
+		return 1; /* report the first error only */
+	if (*section && strcasecmp(section, "tutti") != 0) {
+		ini_fail(c, "unknown section [%s]", section);
+		return 0;
+	}
+	if (!name)
+		return 1;
+	d = def_by_key(name);
+	if (!d) {
+		ini_fail(c, "unknown key '%s'", name);
+		return 0;
+	}
+	if (apply(c->o, d, value ? value : "", &c->src, c->err, c->errlen)) {
+		c->err_line = c->src.line;
+		return 0;
+	}
+	return 1;
+}
+
+static int load_file(struct options *o, char *err, size_t errlen)
+{
+	struct ini_ctx c = {.o = o, .err = err, .errlen = errlen};
+	int r, rc = 0;
+
+	c.src.file = o->config_path;
+	c.f = fopen(o->config_path, "re");
+	if (!c.f) {
+		msg(err, errlen, "%s: %s", o->config_path, strerror(errno));
+		return -EINVAL;
+	}
+	r = ini_parse_stream(ini_read, &c, ini_on_value, &c);
+	if (ferror(c.f)) {
+		msg(err, errlen, "%s: %s", o->config_path, strerror(EIO));
+		rc = -EINVAL;
+	} else if (r > 0 && (!c.err_line || (unsigned)r < c.err_line)) {
+		msg(err, errlen,
+		    "%s:%d: syntax error (expected 'key = value' or "
+		    "'[tutti]')",
+		    o->config_path, r);
+		rc = -EINVAL;
+	} else if (c.err_line || r != 0) {
+		if (!c.err_line)
+			msg(err, errlen, "%s: cannot parse", o->config_path);
+		rc = -EINVAL;
+	}
+	fclose(c.f);
+	if (c.buf)
+		explicit_bzero(c.buf, c.cap);
+	free(c.buf);
+	return rc;
+}
+
+/* ---- the command line -------------------------------------------------- */
+
+struct cmdline {
+	bool help, version;
+};
+
+static void bad_option(int c, int argc, char **argv, char *err, size_t errlen)
+{
+	const struct opt_def *d = def_by_val(optopt);
+	const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+	size_t n, hits = 0;
+
+	if (c == ':' && d) {
+		msg(err, errlen, "--%s: missing value", d->name);
+		return;
+	}
+	if (d) {
+		msg(err, errlen, "--%s: takes no value", d->name);
+		return;
+	}
+	if (optopt) {
+		msg(err, errlen, "unknown option '-%c'", optopt);
+		return;
+	}
+	n = strcspn(arg, "=");
+	for (size_t i = 0; n > 2 && i < NDEFS; i++)
+		hits += strncmp(defs[i].name, arg + 2, n - 2) == 0;
+	msg(err, errlen, "%s option '%.*s'", hits > 1 ? "ambiguous" : "unknown",
+	    (int)n, arg);
+}
+
+static int first_pass(struct options *o, const struct opt_def *d,
+		      struct cmdline *cl, char *err, size_t errlen)
+{
+	char why[64];
+
+	switch (d->val) {
+	case 'c':
+		if (!*optarg) {
+			msg(err, errlen, "--config: must not be empty");
+			return -EINVAL;
+		}
+		if (copy_str(o->config_path, sizeof(o->config_path), optarg,
+			     why, sizeof(why)) != 0) {
+			msg(err, errlen, "--config: %s", why);
+			return -EINVAL;
+		}
+		break;
+	case OPT_CHECK:
+		o->check_config = true;
+		break;
+	case 'h':
+		cl->help = true;
+		break;
+	case 'V':
+		cl->version = true;
+		break;
+	}
+	return 0;
+}
+
+/* Pass 1 takes -c, --check-config, --help and --version and rejects what
+ * getopt_long() does not know; pass 2 applies the values. getopt's global
+ * state is reset each time (optind 0 on glibc), so that options_parse() may
+ * be called again, as the unit tests do. */
+static int scan_argv(struct options *o, int argc, char **argv, int pass,
+		     struct cmdline *cl, char *err, size_t errlen)
+{
+	struct option lo[NDEFS + 1];
+	struct source src = {0};
+	int saved = opterr, c, rc = 0;
+
+	if (argc < 1 || !argv)
+		return 0;
+	for (size_t i = 0; i < NDEFS; i++)
+		lo[i] = (struct option){defs[i].name, defs[i].arg, NULL,
+					defs[i].val};
+	lo[NDEFS] = (struct option){0};
+
+	opterr = 0;
+	optind = 0;
+	while (!rc && (c = getopt_long(argc, argv, "+:c:hV", lo, NULL)) != -1) {
+		const struct opt_def *d = def_by_val(c);
+
+		if (c == '?' || c == ':' || !d) {
+			bad_option(c, argc, argv, err, errlen);
+			rc = -EINVAL;
+		} else if (pass == 1) {
+			rc = first_pass(o, d, cl, err, errlen);
+		} else if (d->set) {
+			rc = apply(o, d, optarg, &src, err, errlen);
+		}
+	}
+	if (!rc && optind < argc) {
+		msg(err, errlen, "unexpected argument '%s'", argv[optind]);
+		rc = -EINVAL;
+	}
+	opterr = saved;
+	optind = 0;
+	return rc;
+}
+
+/* ---- the whole --------------------------------------------------------- */
+
+static int apply_env(struct options *o, char *err, size_t errlen)
+{
+	const char *v = getenv(TOKEN_ENV);
+	char why[128];
+
+	if (!v || !*v)
+		return 0;
+	if (set_api_token(o, v, why, sizeof(why)) != 0) {
+		msg(err, errlen, TOKEN_ENV ": %s", why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int check_readable(const char *name, const char *path, char *err,
+			  size_t errlen)
+{
+	if (access(path, R_OK) != 0) {
+		msg(err, errlen, "--%s: '%s': %s", name, path, strerror(errno));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int cross_check(const struct options *o, char *err, size_t errlen)
+{
+	if (!o->sip_tls_listen[0])
+		return 0;
+	if (!o->tls_cert[0] || !o->tls_key[0]) {
+		msg(err, errlen,
+		    "--sip-tls-listen needs --tls-cert and --tls-key");
+		return -EINVAL;
+	}
+	if (check_readable("tls-cert", o->tls_cert, err, errlen) ||
+	    check_readable("tls-key", o->tls_key, err, errlen))
+		return -EINVAL;
+	return 0;
+}
+
+/* Keeps the message on one line whatever the input held. */
+static void one_line(char *s)
+{
+	for (; s && *s; s++)
+		if ((unsigned char)*s < ' ' || *s == 0x7f)
+			*s = '?';
+}
+
+void options_defaults(struct options *o)
+{
+	memset(o, 0, sizeof(*o));
+	strcpy(o->sip_listen, "0.0.0.0:5060");
+	strcpy(o->sip_host, "0.0.0.0");
+	o->sip_port = 5060;
+	o->rtp_port_lo = 20000;
+	o->rtp_port_hi = 29999;
+	strcpy(o->http_listen, "127.0.0.1:8080");
+	strcpy(o->http_host, "127.0.0.1");
+	o->http_port = 8080;
+	strcpy(o->data_dir, "./tutti-data");
+	o->log_level = LL_INFO;
+	o->rooms_on_demand = true;
+	o->max_participants = 0;
+	o->notify_interval_ms = 1000;
+	o->rtp_timeout_s = 30;
+}
+
+int options_parse(struct options *o, int argc, char **argv, FILE *out,
+		  char *err, size_t errlen)
+{
+	struct options t;
+	struct cmdline cl = {0};
+	int rc;
+
+	if (!out)
+		out = stdout;
+	msg(err, errlen, "%s", "");
+	options_defaults(&t);
+	rc = scan_argv(&t, argc, argv, 1, &cl, err, errlen);
+	if (rc == 0 && cl.help) {
+		fputs(usage, out);
+		rc = OPTIONS_EXIT;
+	} else if (rc == 0 && cl.version) {
+		fprintf(out, "tutti %s\n", TUTTI_VERSION);
+		if (options_version_hook)
+			options_version_hook(out);
+		rc = OPTIONS_EXIT;
+	}
+	if (rc == 0)
+		rc = apply_env(&t, err, errlen);
+	if (rc == 0 && t.config_path[0])
+		rc = load_file(&t, err, errlen);
+	if (rc == 0)
+		rc = scan_argv(&t, argc, argv, 2, &cl, err, errlen);
+	if (rc == 0)
+		rc = cross_check(&t, err, errlen);
+	if (rc == 0 && t.check_config) {
+		options_print(&t, out);
+		rc = OPTIONS_EXIT;
+	}
+	if (rc >= 0)
+		*o = t;
+	else if (errlen)
+		one_line(err);
+	explicit_bzero(t.api_token, sizeof(t.api_token));
+	return rc;
+}
+
+static void print_kv(FILE *f, const char *key, const char *v)
+{
+	fprintf(f, "%s =%s%s\n", key, *v ? " " : "", v);
+}
+
+/* The token line is a comment, so that the output can be fed back as a
+ * config file without setting the token to "(set)". */
+void options_print(const struct options *o, FILE *f)
+{
+	fprintf(f, "; tutti %s effective settings\n[tutti]\n", TUTTI_VERSION);
+	print_kv(f, "sip-listen", o->sip_listen);
+	print_kv(f, "sip-tls-listen", o->sip_tls_listen);
+	print_kv(f, "tls-cert", o->tls_cert);
+	print_kv(f, "tls-key", o->tls_key);
+	print_kv(f, "public-addr", o->public_addr);
+	fprintf(f, "rtp-ports = %u-%u\n", o->rtp_port_lo, o->rtp_port_hi);
+	print_kv(f, "http-listen", o->http_listen);
+	fprintf(f, "; api-token = %s\n", o->api_token[0] ? "(set)" : "(unset)");
+	print_kv(f, "api-token-file", o->api_token_file);
+	print_kv(f, "data-dir", o->data_dir);
+	print_kv(f, "log-level", log_level_name(o->log_level));
+	print_kv(f, "rooms-on-demand", o->rooms_on_demand ? "yes" : "no");
+	fprintf(f, "max-participants = %u\n", o->max_participants);
+	fprintf(f, "notify-interval = %u\n", o->notify_interval_ms);
+	fprintf(f, "rtp-timeout = %u\n", o->rtp_timeout_s);
+}

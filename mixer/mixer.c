@@ -1,1 +1,274 @@
-/* placeholder: being written */
+/* mixer.c: a room's mixer thread: its start and stop, the queues to and
+ * from the signalling thread, and the loop that waits for packets and for
+ * the 20 ms clock (the tick itself is in tick.c).
+ *
+ * The thread sleeps in epoll_wait on the participants' sockets and on a
+ * timerfd (CLOCK_MONOTONIC, absolute deadlines 20 ms apart). A readable
+ * socket is drained at once, so the jitter buffers see true arrival times;
+ * a timer expiry runs one tick. Socket events of a wake-up are handled
+ * before its tick, because the tick may remove (and free) a participant
+ * that a later event in the same batch points at. More than one expiry per
+ * read means ticks were missed: they are counted, not replayed.
+ *
+ * The signalling thread owns the mixer object; the thread owns the
+ * participants while it runs. After mixer_stop() has joined it, the
+ * signalling thread takes everything over and mixer_poll() hands back the
+ * streams the thread still held. */
+#include "mixer/mixer_priv.h"
+
+#include "core/core.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#define FRAME_NS (MIXER_FRAME_MS * 1000000ull)
+#define MAX_EVENTS 64
+
+static void max_store(_Atomic uint64_t *a, uint64_t v)
+{
+	/* Single writer: a plain compare is enough. */
+	if (v > atomic_load_explicit(a, memory_order_relaxed))
+		atomic_store_explicit(a, v, memory_order_relaxed);
+}
+
+static void on_timer(struct mixer *m)
+{
+	uint64_t exp;
+	if (read(m->tfd, &exp, sizeof(exp)) != sizeof(exp) || exp == 0)
+		return;
+	uint64_t start = mono_now_ns();
+	uint64_t due = m->deadline_ns + (exp - 1) * FRAME_NS;
+	m->deadline_ns = due + FRAME_NS;
+
+	tick_run(m, start);
+
+	uint64_t took = mono_now_ns() - start;
+	atomic_fetch_add_explicit(&m->ticks, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->late_ticks, exp - 1,
+				  memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->tick_ns_sum, took, memory_order_relaxed);
+	max_store(&m->tick_ns_max, took);
+	max_store(&m->late_ns_max, start > due ? start - due : 0);
+}
+
+static void *mixer_thread(void *arg)
+{
+	struct mixer *m = arg;
+	struct epoll_event ev[MAX_EVENTS];
+
+	while (!atomic_load_explicit(&m->stop, memory_order_acquire)) {
+		int n = epoll_wait(m->epfd, ev, MAX_EVENTS, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		bool timer = false;
+		for (int i = 0; i < n; i++) {
+			struct watch *w = ev[i].data.ptr;
+			if (!w) {
+				timer = true;
+			} else if (w->rtcp) {
+				stream_read_rtcp(w->part->stream,
+						 mono_now_ns());
+			} else {
+				stream_read_rtp(w->part->stream, mono_now_ns());
+			}
+		}
+		if (timer)
+			on_timer(m);
+	}
+	return NULL;
+}
+
+static int clock_start(struct mixer *m)
+{
+	m->epfd = epoll_create1(EPOLL_CLOEXEC);
+	m->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (m->epfd < 0 || m->tfd < 0)
+		return -errno;
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+	if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->tfd, &ev) < 0)
+		return -errno;
+
+	m->deadline_ns = mono_now_ns() + FRAME_NS;
+	struct itimerspec its = {
+		.it_interval = {.tv_sec = 0, .tv_nsec = FRAME_NS},
+		.it_value = {.tv_sec = m->deadline_ns / 1000000000ull,
+			     .tv_nsec = m->deadline_ns % 1000000000ull},
+	};
+	if (timerfd_settime(m->tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+/* The thread blocks every signal: they belong to the main thread. */
+static int thread_start(struct mixer *m)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int err = pthread_create(&m->thread, NULL, mixer_thread, m);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err)
+		return -err;
+	m->started = true;
+	return 0;
+}
+
+int mixer_start(struct mixer **out, const struct mixer_params *p)
+{
+	if (!out || !p ||
+	    (p->rate_hz != 8000 && p->rate_hz != 16000 && p->rate_hz != 48000))
+		return -EINVAL;
+	struct mixer *m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->p = *p;
+	m->epfd = m->tfd = -1;
+	m->frame_n = p->rate_hz / 50;
+	m->k = mixk_best();
+	atomic_init(&m->stop, false);
+
+	int err = spscq_new(&m->cmds, MIXER_CMD_CAP, sizeof(struct mixer_cmd));
+	if (!err)
+		err = spscq_new(&m->events, MIXER_EVENT_CAP,
+				sizeof(struct mixer_event));
+	if (!err)
+		err = tick_reserve(m, 16);
+	m->acc = calloc(m->frame_n, sizeof(*m->acc));
+	m->shared = calloc(m->frame_n, sizeof(*m->shared));
+	m->own = calloc(m->frame_n, sizeof(*m->own));
+	if (!err && (!m->acc || !m->shared || !m->own))
+		err = -ENOMEM;
+	if (!err)
+		err = clock_start(m);
+	if (!err)
+		err = thread_start(m);
+	if (err)
+		goto fail;
+	*out = m;
+	return 0;
+fail:
+	mixer_free(m);
+	return err;
+}
+
+void mixer_stop(struct mixer *m)
+{
+	if (!m || m->stopped)
+		return;
+	atomic_store_explicit(&m->stop, true, memory_order_release);
+	if (m->started)
+		pthread_join(m->thread, NULL);
+	m->stopped = true;
+}
+
+static void free_parts(struct mixer *m)
+{
+	while (m->gone) {
+		struct part *pt = m->gone;
+		m->gone = pt->next;
+		free(pt);
+	}
+	for (size_t i = 0; i < m->n_parts; i++)
+		free(m->parts[i]);
+	m->n_parts = 0;
+}
+
+void mixer_free(struct mixer *m)
+{
+	if (!m)
+		return;
+	mixer_stop(m);
+	free_parts(m);
+	if (m->tfd >= 0)
+		close(m->tfd);
+	if (m->epfd >= 0)
+		close(m->epfd);
+	spscq_free(m->cmds);
+	spscq_free(m->events);
+	free(m->parts);
+	free(m->talkers);
+	free(m->acc);
+	free(m->shared);
+	free(m->own);
+	free(m);
+}
+
+int mixer_post(struct mixer *m, const struct mixer_cmd *cmd)
+{
+	if (!m || !cmd || (cmd->kind == MIXER_ADD && !cmd->stream))
+		return -EINVAL;
+	if (m->stopped)
+		return -EPIPE;
+	return spscq_push(m->cmds, cmd);
+}
+
+static int removed(struct mixer_event *ev, uint32_t id, struct stream *s)
+{
+	*ev = (struct mixer_event){
+		.kind = MIXER_EV_REMOVED, .part_id = id, .stream = s};
+	return 0;
+}
+
+/* After the thread has ended, the streams it still held: removals not yet
+ * queued, then participants, then ADDs it never applied. */
+static int take_leftover(struct mixer *m, struct mixer_event *ev)
+{
+	struct part *pt = m->gone;
+	if (pt) {
+		m->gone = pt->next;
+		if (!m->gone)
+			m->gone_tail = NULL;
+	} else if (m->n_parts) {
+		pt = m->parts[--m->n_parts];
+		atomic_store_explicit(&m->participants, (unsigned)m->n_parts,
+				      memory_order_relaxed);
+	}
+	if (pt) {
+		removed(ev, pt->id, pt->stream);
+		free(pt);
+		return 0;
+	}
+	if (m->has_held) {
+		m->has_held = false;
+		return removed(ev, m->held.part_id, m->held.stream);
+	}
+	struct mixer_cmd c;
+	while (spscq_pop(m->cmds, &c) == 0)
+		if (c.kind == MIXER_ADD)
+			return removed(ev, c.part_id, c.stream);
+	return -EAGAIN;
+}
+
+int mixer_poll(struct mixer *m, struct mixer_event *ev)
+{
+	if (!m || !ev)
+		return -EINVAL;
+	if (spscq_pop(m->events, ev) == 0)
+		return 0;
+	if (!m->stopped)
+		return -EAGAIN;
+	return take_leftover(m, ev);
+}
+
+void mixer_get_stats(const struct mixer *m, struct mixer_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->ticks = atomic_load_explicit(&m->ticks, memory_order_relaxed);
+	out->late_ticks =
+		atomic_load_explicit(&m->late_ticks, memory_order_relaxed);
+	out->tick_ns_max =
+		atomic_load_explicit(&m->tick_ns_max, memory_order_relaxed);
+	out->tick_ns_sum =
+		atomic_load_explicit(&m->tick_ns_sum, memory_order_relaxed);
+	out->late_ns_max =
+		atomic_load_explicit(&m->late_ns_max, memory_order_relaxed);
+	out->participants =
+		atomic_load_explicit(&m->participants, memory_order_relaxed);
+}

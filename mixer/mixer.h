@@ -77,6 +77,7 @@ struct mixer_event {
 struct mixer_stats {
 	uint64_t ticks, late_ticks;
 	uint64_t tick_ns_max, tick_ns_sum;
+	uint64_t late_ns_max; /* worst start of a tick after its deadline */
 	unsigned participants;
 };
 

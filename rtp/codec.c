@@ -1,1 +1,224 @@
-/* placeholder: being written */
+/* codec.c: the codecs we speak and one encoder/decoder state per codec.
+ *
+ * G.711 (PCMU, PCMA) goes through spandsp's table-free inline coders and
+ * conceals loss with spandsp's PLC, which repeats the last pitch period with
+ * overlap-add and fades to silence within about 50 ms (after G.711
+ * Appendix I). Opus goes through libopus, mono at 48 kHz as RFC 7587 allows
+ * a receiver to decode whatever the sender's channel count: the VOIP
+ * application, about 32 kb/s, complexity 5 (the cost the design budgets
+ * for), in-band FEC on, and libopus's own PLC for loss. libopus error codes
+ * become negative errno values in opus_errno() only.
+ *
+ * A struct codec holds encoder and decoder state for one direction pair;
+ * it belongs to whoever created it (a stream, thus its mixer thread) and is
+ * not thread-safe. The descriptor table is constant and shared. */
+#include "rtp/rtp.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <opus.h>
+#include <spandsp.h>
+#include <stdlib.h>
+#include <strings.h>
+
+#define OPUS_RATE_HZ 48000
+#define OPUS_BITRATE 32000
+#define OPUS_COMPLEXITY 5
+#define OPUS_LOSS_PERC 5 /* FEC is only coded when loss is expected */
+#define OPUS_MAX_SAMPLES 5760 /* 120 ms at 48 kHz */
+#define OPUS_MAX_BYTES 1275
+
+struct codec {
+	const struct codec_desc *desc;
+	OpusEncoder *enc;
+	OpusDecoder *dec;
+	plc_state_t plc; /* G.711 only */
+};
+
+static const struct codec_desc codecs[] = {
+	{CODEC_PCMU, "PCMU", 8000, 1, 0, 8000},
+	{CODEC_PCMA, "PCMA", 8000, 1, 8, 8000},
+	{CODEC_OPUS, "opus", 48000, 2, -1, OPUS_RATE_HZ},
+};
+
+#define N_CODECS (sizeof(codecs) / sizeof(codecs[0]))
+
+const struct codec_desc *codec_by_id(enum codec_id id)
+{
+	for (size_t i = 0; i < N_CODECS; i++)
+		if (codecs[i].id == id)
+			return &codecs[i];
+	return NULL;
+}
+
+const struct codec_desc *codec_by_name(const char *name, uint32_t clock_hz)
+{
+	if (!name)
+		return NULL;
+	for (size_t i = 0; i < N_CODECS; i++)
+		if (!strcasecmp(codecs[i].name, name) &&
+		    codecs[i].rtp_clock_hz == clock_hz)
+			return &codecs[i];
+	return NULL;
+}
+
+static int opus_errno(int err)
+{
+	switch (err) {
+	case OPUS_BAD_ARG:
+		return -EINVAL;
+	case OPUS_BUFFER_TOO_SMALL:
+		return -ENOSPC;
+	case OPUS_INVALID_PACKET:
+		return -EBADMSG;
+	case OPUS_UNIMPLEMENTED:
+		return -ENOTSUP;
+	case OPUS_INVALID_STATE:
+		return -EINVAL;
+	case OPUS_ALLOC_FAIL:
+		return -ENOMEM;
+	default:
+		return -EIO; /* OPUS_INTERNAL_ERROR and anything new */
+	}
+}
+
+static int opus_setup(struct codec *c)
+{
+	int err;
+
+	c->enc = opus_encoder_create(OPUS_RATE_HZ, 1, OPUS_APPLICATION_VOIP,
+				     &err);
+	if (!c->enc)
+		return opus_errno(err);
+	c->dec = opus_decoder_create(OPUS_RATE_HZ, 1, &err);
+	if (!c->dec)
+		return opus_errno(err);
+	if ((err = opus_encoder_ctl(c->enc, OPUS_SET_BITRATE(OPUS_BITRATE))) ||
+	    (err = opus_encoder_ctl(c->enc,
+				    OPUS_SET_COMPLEXITY(OPUS_COMPLEXITY))) ||
+	    (err = opus_encoder_ctl(c->enc, OPUS_SET_INBAND_FEC(1))) ||
+	    (err = opus_encoder_ctl(c->enc,
+				    OPUS_SET_PACKET_LOSS_PERC(OPUS_LOSS_PERC))) ||
+	    (err = opus_encoder_ctl(c->enc, OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE))))
+		return opus_errno(err);
+	return 0;
+}
+
+int codec_new(struct codec **out, enum codec_id id)
+{
+	const struct codec_desc *d = codec_by_id(id);
+	struct codec *c;
+	int err;
+
+	if (!out || !d)
+		return -EINVAL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->desc = d;
+	if (id == CODEC_OPUS) {
+		err = opus_setup(c);
+		if (err)
+			goto fail;
+	} else {
+		plc_init(&c->plc);
+	}
+	*out = c;
+	return 0;
+fail:
+	codec_free(c);
+	return err;
+}
+
+void codec_free(struct codec *c)
+{
+	if (!c)
+		return;
+	if (c->enc)
+		opus_encoder_destroy(c->enc);
+	if (c->dec)
+		opus_decoder_destroy(c->dec);
+	free(c);
+}
+
+int codec_encode(struct codec *c, const int16_t *pcm, size_t n, uint8_t *out,
+		 size_t cap)
+{
+	if (!c || (!pcm && n) || !out)
+		return -EINVAL;
+	switch (c->desc->id) {
+	case CODEC_PCMU:
+	case CODEC_PCMA:
+		if (n > cap || n > INT_MAX)
+			return -ENOSPC;
+		for (size_t i = 0; i < n; i++)
+			out[i] = c->desc->id == CODEC_PCMU
+					 ? linear_to_ulaw(pcm[i])
+					 : linear_to_alaw(pcm[i]);
+		return (int)n;
+	case CODEC_OPUS: {
+		if (n > OPUS_MAX_SAMPLES)
+			return -EINVAL;
+		int ret = opus_encode(c->enc, pcm, (int)n, out,
+				      cap > OPUS_MAX_BYTES ? OPUS_MAX_BYTES
+							   : (opus_int32)cap);
+		return ret < 0 ? opus_errno(ret) : ret;
+	}
+	default:
+		return -EINVAL;
+	}
+}
+
+int codec_decode(struct codec *c, const uint8_t *in, size_t len, int16_t *pcm,
+		 size_t cap)
+{
+	if (!c || (!in && len) || !pcm)
+		return -EINVAL;
+	switch (c->desc->id) {
+	case CODEC_PCMU:
+	case CODEC_PCMA:
+		if (len > cap || len > INT_MAX)
+			return -ENOSPC;
+		for (size_t i = 0; i < len; i++)
+			pcm[i] = c->desc->id == CODEC_PCMU
+					 ? ulaw_to_linear(in[i])
+					 : alaw_to_linear(in[i]);
+		/* Records history for concealment; smooths the join after a
+		 * loss. */
+		return plc_rx(&c->plc, pcm, (int)len);
+	case CODEC_OPUS: {
+		/* An empty payload would make libopus conceal, not decode. */
+		if (len == 0 || len > INT32_MAX)
+			return -EBADMSG;
+		int ret = opus_decode(c->dec, in, (opus_int32)len, pcm,
+				      cap > OPUS_MAX_SAMPLES ? OPUS_MAX_SAMPLES
+							     : (int)cap,
+				      0);
+		return ret < 0 ? opus_errno(ret) : ret;
+	}
+	default:
+		return -EINVAL;
+	}
+}
+
+int codec_conceal(struct codec *c, int16_t *pcm, size_t n)
+{
+	if (!c || !pcm)
+		return -EINVAL;
+	switch (c->desc->id) {
+	case CODEC_PCMU:
+	case CODEC_PCMA:
+		if (n > INT_MAX)
+			return -EINVAL;
+		return plc_fillin(&c->plc, pcm, (int)n);
+	case CODEC_OPUS: {
+		/* n must be a whole number of 2.5 ms, as for any Opus frame. */
+		if (n > OPUS_MAX_SAMPLES)
+			return -EINVAL;
+		int ret = opus_decode(c->dec, NULL, 0, pcm, (int)n, 0);
+		return ret < 0 ? opus_errno(ret) : ret;
+	}
+	default:
+		return -EINVAL;
+	}
+}

@@ -1,1 +1,290 @@
-/* placeholder: being written */
+/* jbuf.c: one participant's jitter buffer: SpeexDSP's adaptive buffer
+ * behind guards that keep it bounded and honest about what it drops.
+ *
+ * SpeexDSP reorders packets, conceals what is missing and adapts its delay
+ * to the arrival statistics (it deepens the buffer when packets come late
+ * and trims it when they come early). What it does not do, and this
+ * wrapper does:
+ *   - bound memory and delay: a packet whose timestamp lies more than
+ *     max_ms ahead of the playout point is dropped, and a run of such
+ *     packets means the sender's timeline moved, so we resynchronise;
+ *   - resynchronise on a new SSRC, a sequence jump (RFC 3550 A.1's
+ *     MAX_DROPOUT) or a timestamp jump of seconds either way;
+ *   - refuse duplicates (by sequence number) and packets whose time has
+ *     already been played out, counting both. Late packets are still shown
+ *     to SpeexDSP with no span and no payload, so that it learns of the
+ *     lateness and deepens the buffer, but can never play them;
+ *   - say EMPTY rather than MISSING when nothing has arrived yet, or when
+ *     the sender has been silent for longer than concealment is worth.
+ * Timestamps are rebased so that the first packet after a (re)start sits
+ * at JBUF_TS0: RTP timestamp wrap-around is then invisible to SpeexDSP.
+ * We never feed SpeexDSP a packet that starts before its playout point nor
+ * a payload larger than our scratch frame, so its stderr warnings stay
+ * quiet.
+ *
+ * A struct jbuf belongs to its stream, thus to the mixer thread that pulls
+ * it; it is not thread-safe. */
+#include "rtp/rtp.h"
+
+#include <errno.h>
+#include <speex/speex_jitter.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define JBUF_TS0 (1u << 20)     /* local timestamp of the first packet */
+#define JBUF_MAX_DROPOUT 3000   /* sequence jump that means a restart */
+#define JBUF_SEQ_WINDOW 64      /* sequence numbers remembered for dups */
+#define JBUF_RUNAWAY_MS 3000    /* timestamp jump that means a restart */
+#define JBUF_AHEAD_RESYNC 8     /* consecutive too-early packets */
+#define JBUF_CONCEAL_MS 100     /* then EMPTY rather than MISSING */
+#define JBUF_SPX_LOST_RESET 20  /* SpeexDSP resets after this many misses */
+#define JBUF_MAX_LATE_RATE 4    /* percent of late packets SpeexDSP allows */
+#define JBUF_MAX_FRAMES 150     /* of SpeexDSP's 200 slots */
+
+struct jbuf {
+	JitterBuffer *spx;
+	uint32_t frame_ts, max_ts, runaway_ts;
+	unsigned conceal_frames;
+	bool synced;      /* a packet has set the timeline since the reset */
+	bool playing;     /* jbuf_get has run since the timeline was set */
+	uint32_t base;    /* RTP timestamp - base = local timestamp */
+	uint32_t ref_ts;  /* local: first packet, then next to play */
+	uint32_t ssrc;
+	uint16_t max_seq; /* highest sequence number seen */
+	uint64_t seen;    /* bit i: max_seq - i was taken */
+	unsigned n_missing, n_ahead; /* consecutive */
+	struct jbuf_stats st;
+	uint8_t scratch[RTPPKT_MAX_BYTES];
+};
+
+static int32_t ts_diff(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b);
+}
+
+int jbuf_new(struct jbuf **out, uint32_t clock_hz, uint32_t frame_ts,
+	     uint32_t max_ms)
+{
+	uint64_t max_ts = (uint64_t)max_ms * clock_hz / 1000;
+	uint64_t runaway_ms = max_ms * 2ull > JBUF_RUNAWAY_MS ? max_ms * 2ull
+							      : JBUF_RUNAWAY_MS;
+	uint64_t runaway_ts = runaway_ms * clock_hz / 1000;
+	uint64_t conceal_ts = (uint64_t)JBUF_CONCEAL_MS * clock_hz / 1000;
+	spx_int32_t rate = JBUF_MAX_LATE_RATE;
+	struct jbuf *jb;
+
+	if (!out || !clock_hz || !frame_ts || max_ts < frame_ts ||
+	    max_ts / frame_ts > JBUF_MAX_FRAMES || runaway_ts >= JBUF_TS0 ||
+	    runaway_ts >= INT32_MAX / 4)
+		return -EINVAL;
+	jb = calloc(1, sizeof(*jb));
+	if (!jb)
+		return -ENOMEM;
+	jb->spx = jitter_buffer_init((int)frame_ts);
+	if (!jb->spx)
+		goto fail;
+	jitter_buffer_ctl(jb->spx, JITTER_BUFFER_SET_MAX_LATE_RATE, &rate);
+	jb->frame_ts = frame_ts;
+	jb->max_ts = (uint32_t)max_ts;
+	jb->runaway_ts = (uint32_t)runaway_ts;
+	jb->conceal_frames = (unsigned)((conceal_ts + frame_ts - 1) / frame_ts);
+	*out = jb;
+	return 0;
+fail:
+	jbuf_free(jb);
+	return -ENOMEM;
+}
+
+void jbuf_free(struct jbuf *jb)
+{
+	if (!jb)
+		return;
+	if (jb->spx)
+		jitter_buffer_destroy(jb->spx);
+	free(jb);
+}
+
+void jbuf_reset(struct jbuf *jb)
+{
+	if (!jb)
+		return;
+	jitter_buffer_reset(jb->spx);
+	jb->synced = false;
+	jb->playing = false;
+	jb->n_missing = 0;
+	jb->n_ahead = 0;
+}
+
+void jbuf_stats(const struct jbuf *jb, struct jbuf_stats *out)
+{
+	if (jb && out)
+		*out = jb->st;
+}
+
+/* Sets the timeline from p: its timestamp becomes JBUF_TS0. */
+static void start(struct jbuf *jb, const struct rtppkt *p)
+{
+	jbuf_reset(jb);
+	jb->synced = true;
+	jb->base = p->ts - JBUF_TS0;
+	jb->ref_ts = JBUF_TS0;
+	jb->ssrc = p->ssrc;
+	jb->max_seq = p->seq;
+	jb->seen = 0;
+}
+
+static bool seq_seen(const struct jbuf *jb, uint16_t seq)
+{
+	int16_t d = (int16_t)(uint16_t)(jb->max_seq - seq);
+
+	return d >= 0 && d < JBUF_SEQ_WINDOW && (jb->seen >> d & 1);
+}
+
+static void seq_mark(struct jbuf *jb, uint16_t seq)
+{
+	int16_t d = (int16_t)(uint16_t)(seq - jb->max_seq);
+
+	if (d > 0) {
+		jb->seen = d >= JBUF_SEQ_WINDOW ? 0 : jb->seen << d;
+		jb->max_seq = seq;
+		d = 0;
+	}
+	if (-d < JBUF_SEQ_WINDOW)
+		jb->seen |= 1ull << -d;
+}
+
+static bool seq_jumped(const struct jbuf *jb, uint16_t seq)
+{
+	uint16_t fwd = (uint16_t)(seq - jb->max_seq);
+
+	return fwd > JBUF_MAX_DROPOUT && fwd < 65536 - JBUF_MAX_DROPOUT;
+}
+
+static int store(struct jbuf *jb, const struct rtppkt *p)
+{
+	JitterBufferPacket sp = {
+		.data = (char *)p->payload, /* SpeexDSP copies it */
+		.len = (spx_uint32_t)p->payload_bytes,
+		.timestamp = p->ts - jb->base,
+		.span = jb->frame_ts,
+		.sequence = p->seq,
+	};
+
+	jitter_buffer_put(jb->spx, &sp);
+	seq_mark(jb, p->seq);
+	jb->n_ahead = 0;
+	jb->st.put++;
+	return 0;
+}
+
+static int resync(struct jbuf *jb, const struct rtppkt *p)
+{
+	start(jb, p);
+	jb->st.resets++;
+	return store(jb, p);
+}
+
+static int late(struct jbuf *jb, const struct rtppkt *p)
+{
+	JitterBufferPacket sp = {
+		.timestamp = p->ts - jb->base,
+		.sequence = p->seq,
+	};
+
+	/* New in sequence but old in time after a long silence: the
+	 * sender's clock stood still or stepped back. Follow it. */
+	if (jb->n_missing > JBUF_SPX_LOST_RESET &&
+	    (int16_t)(uint16_t)(p->seq - jb->max_seq) > 0)
+		return resync(jb, p);
+	/* With no span SpeexDSP cannot play it, but counts it as late. Safe
+	 * only while SpeexDSP will not reset on this put (it would then
+	 * resynchronise on this packet). */
+	if (jb->n_missing <= JBUF_SPX_LOST_RESET)
+		jitter_buffer_put(jb->spx, &sp);
+	seq_mark(jb, p->seq);
+	jb->st.late++;
+	return -EBADMSG;
+}
+
+int jbuf_put(struct jbuf *jb, const struct rtppkt *p)
+{
+	int32_t d;
+
+	if (!jb || !p || (!p->payload && p->payload_bytes))
+		return -EINVAL;
+	if (p->payload_bytes > RTPPKT_MAX_BYTES) {
+		jb->st.dropped++;
+		return -EMSGSIZE;
+	}
+	if (!jb->synced) {
+		start(jb, p);
+		return store(jb, p);
+	}
+	if (p->ssrc != jb->ssrc || seq_jumped(jb, p->seq))
+		return resync(jb, p);
+	if (seq_seen(jb, p->seq)) {
+		jb->st.dropped++;
+		return -EBADMSG;
+	}
+
+	d = ts_diff(p->ts - jb->base, jb->ref_ts);
+	if (d > (int32_t)jb->runaway_ts || d < -(int32_t)jb->runaway_ts)
+		return resync(jb, p);
+	if (jb->playing && d < 0)
+		return late(jb, p);
+	if (d > (int32_t)(jb->max_ts - jb->frame_ts)) {
+		jb->st.dropped++;
+		if (++jb->n_ahead >= JBUF_AHEAD_RESYNC)
+			return resync(jb, p);
+		return -ENOSPC;
+	}
+	return store(jb, p);
+}
+
+static unsigned available(struct jbuf *jb)
+{
+	spx_int32_t n = 0;
+
+	jitter_buffer_ctl(jb->spx, JITTER_BUFFER_GET_AVAILABLE_COUNT, &n);
+	return n > 0 ? (unsigned)n : 0;
+}
+
+enum jbuf_status jbuf_get(struct jbuf *jb, uint8_t *buf, size_t cap,
+			  size_t *len)
+{
+	JitterBufferPacket sp = {.len = RTPPKT_MAX_BYTES};
+	spx_int32_t offset;
+	uint32_t at_get, at_tick;
+	int ret;
+
+	if (!jb || !jb->synced)
+		return JBUF_EMPTY;
+	sp.data = (char *)jb->scratch;
+	ret = jitter_buffer_get(jb->spx, &sp, (spx_int32_t)jb->frame_ts,
+				&offset);
+	at_get = (uint32_t)jitter_buffer_get_pointer_timestamp(jb->spx);
+	jitter_buffer_tick(jb->spx);
+	/* A delay increase moves SpeexDSP's pointer back until the next get;
+	 * what was played stays played. */
+	at_tick = (uint32_t)jitter_buffer_get_pointer_timestamp(jb->spx);
+	jb->ref_ts = ts_diff(at_tick, at_get) > 0 ? at_tick : at_get;
+	jb->playing = true;
+
+	if (ret == JITTER_BUFFER_OK) {
+		jb->n_missing = 0;
+		if (buf && len && sp.len <= cap) {
+			memcpy(buf, jb->scratch, sp.len);
+			*len = sp.len;
+			return JBUF_FRAME;
+		}
+		jb->st.dropped++; /* the caller's buffer is too small */
+		jb->st.missing++;
+		return JBUF_MISSING;
+	}
+	/* MISSING, or INSERTION (SpeexDSP deepens the buffer by a frame). */
+	jb->n_missing++;
+	if (jb->n_missing > jb->conceal_frames && !available(jb))
+		return JBUF_EMPTY;
+	jb->st.missing++;
+	return JBUF_MISSING;
+}

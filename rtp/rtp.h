@@ -169,6 +169,7 @@ struct stream_stats {
 	uint64_t packets_in, packets_out, bytes_in, bytes_out;
 	uint64_t lost, late, concealed, malformed, foreign;
 	uint32_t jitter_ts;
+	uint64_t send_errors; /* sendto failures (peer gone, full buffer) */
 };
 
 struct stream;

@@ -1,0 +1,382 @@
+/* mixbench.c: how fast the mix kernels (mixer/mixk*.c) run one room's tick,
+ * and how that compares with this machine's memory bandwidth.
+ *
+ * One tick is what the mixer does every 20 ms at 48 kHz (960 samples): zero
+ * the int32 accumulator, add all N inputs into it, then give each of the N
+ * participants the sum minus its own voice (sub_sat). Every variant this CPU
+ * runs is timed for N = 8 .. 1024; each run repeats the tick enough times to
+ * last a few milliseconds, timing the add phase and the sub_sat phase apart,
+ * and the figures are medians over the runs. Inputs and outputs are separate
+ * buffers for every participant, laid end to end, as the mixer keeps them.
+ *
+ * Bandwidth is the median speed of one thread reading a 256 MiB buffer with
+ * SSE2, far larger than any cache. A tick streams 6 bytes per participant
+ * and sample (each input read by add and again by sub_sat, each output
+ * written); the accumulator, 3.75 KiB, stays in L1 and is not counted. A
+ * ratio to bandwidth above 1 means the tick runs from cache.
+ *
+ * Single-threaded; time from CLOCK_MONOTONIC. Options: --quick for a short
+ * run, --markdown for a table to paste into docs/benchmarks.md. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#include "mixer/mixer.h"
+
+#define RATE_HZ	      48000
+#define FRAME_SAMPLES (RATE_HZ / 1000 * MIXER_FRAME_MS)
+#define MAX_VARIANTS  8
+#define MAX_RUNS      31
+#define BW_BYTES      ((size_t)256 << 20)
+#define STREAM_BYTES  6 /* per participant and sample, see the top */
+#define COLD_N	      1024
+/* What the cold row goes through: eight times the 32 MiB L3 of these
+ * machines (sysconf() is no help: in a VM it may report the whole socket's
+ * cache rather than the slice this guest shares). */
+#define COLD_BYTES ((size_t)256 << 20)
+
+static const unsigned part_counts[] = {8, 16, 32, 64, 128, 256, 512, 1024};
+#define N_COUNTS (sizeof(part_counts) / sizeof(part_counts[0]))
+
+struct opts {
+	int quick, markdown;
+	unsigned runs;	      /* medians over this many runs */
+	unsigned cold_copies; /* copies of the room in the cold row */
+	double run_ns;	      /* how long one run should last */
+};
+
+struct result {
+	double add_ns, sub_ns, tick_ns; /* medians, per tick */
+};
+
+static volatile uint64_t sink;
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, unsigned n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void *xalloc(size_t bytes)
+{
+	void *p = aligned_alloc(64, (bytes + 63) / 64 * 64);
+
+	if (!p) {
+		fprintf(stderr, "mixbench: out of memory (%zu bytes)\n", bytes);
+		exit(1);
+	}
+	return p;
+}
+
+/* Reads the buffer once and returns a sum, so that nothing is skipped. */
+static uint64_t read_all(const void *buf, size_t bytes)
+{
+#ifdef __SSE2__
+	const __m128i *p = buf, *end = p + bytes / 16;
+	__m128i s0 = _mm_setzero_si128(), s1 = s0, s2 = s0, s3 = s0;
+
+	for (; p + 4 <= end; p += 4) {
+		s0 = _mm_add_epi64(s0, _mm_load_si128(p));
+		s1 = _mm_add_epi64(s1, _mm_load_si128(p + 1));
+		s2 = _mm_add_epi64(s2, _mm_load_si128(p + 2));
+		s3 = _mm_add_epi64(s3, _mm_load_si128(p + 3));
+	}
+	s0 = _mm_add_epi64(_mm_add_epi64(s0, s1), _mm_add_epi64(s2, s3));
+	s0 = _mm_add_epi64(s0, _mm_unpackhi_epi64(s0, s0));
+	return (uint64_t)_mm_cvtsi128_si64(s0);
+#else
+	const uint64_t *p = buf;
+	uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+
+	for (size_t i = 0; i + 4 <= bytes / 8; i += 4) {
+		s0 += p[i];
+		s1 += p[i + 1];
+		s2 += p[i + 2];
+		s3 += p[i + 3];
+	}
+	return s0 + s1 + s2 + s3;
+#endif
+}
+
+/* Median read bandwidth of one thread, in bytes per second. */
+static double read_bandwidth(const struct opts *o)
+{
+	unsigned runs = o->quick ? 5 : MAX_RUNS;
+	double t[MAX_RUNS];
+	void *buf = xalloc(BW_BYTES);
+
+	memset(buf, 1, BW_BYTES);
+	sink += read_all(buf, BW_BYTES);
+	for (unsigned r = 0; r < runs; r++) {
+		double t0 = now_ns();
+
+		sink += read_all(buf, BW_BYTES);
+		t[r] = now_ns() - t0;
+	}
+	free(buf);
+	return (double)BW_BYTES / (median(t, runs) * 1e-9);
+}
+
+/* One room: n participants, each with an input and an output frame. The
+ * cold rows keep many copies of the room and move to the next copy at every
+ * tick, so that the data of a tick has left the caches by its next turn. */
+struct room {
+	unsigned n, copies, next; /* next: the copy the next tick uses */
+	size_t samples;		  /* n frames, per copy */
+	int32_t *acc;		  /* one frame per copy */
+	int16_t *in, *out;	  /* n frames per copy, laid end to end */
+};
+
+static void room_init(struct room *rm, unsigned n, unsigned copies)
+{
+	size_t all;
+	uint32_t x = 2463534242u;
+
+	rm->n = n;
+	rm->copies = copies;
+	rm->next = 0;
+	rm->samples = (size_t)n * FRAME_SAMPLES;
+	all = rm->samples * copies;
+	rm->acc = xalloc(FRAME_SAMPLES * copies * sizeof(int32_t));
+	rm->in = xalloc(all * sizeof(int16_t));
+	rm->out = xalloc(all * sizeof(int16_t));
+	for (size_t i = 0; i < all; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		rm->in[i] = (int16_t)(x >> 16);
+	}
+	memset(rm->out, 0, all * sizeof(int16_t));
+}
+
+static void room_free(struct room *rm)
+{
+	free(rm->acc);
+	free(rm->in);
+	free(rm->out);
+}
+
+/* The add phase of one tick on copy c. */
+static void tick_add(const struct mixk *k, struct room *rm, unsigned c)
+{
+	int32_t *acc = rm->acc + (size_t)c * FRAME_SAMPLES;
+	const int16_t *in = rm->in + (size_t)c * rm->samples;
+
+	memset(acc, 0, FRAME_SAMPLES * sizeof(int32_t));
+	for (unsigned p = 0; p < rm->n; p++)
+		k->add(acc, in + (size_t)p * FRAME_SAMPLES, FRAME_SAMPLES);
+}
+
+/* The N-1 phase of one tick on copy c. */
+static void tick_sub(const struct mixk *k, struct room *rm, unsigned c)
+{
+	const int32_t *acc = rm->acc + (size_t)c * FRAME_SAMPLES;
+	size_t base = (size_t)c * rm->samples;
+
+	for (unsigned p = 0; p < rm->n; p++) {
+		size_t at = base + (size_t)p * FRAME_SAMPLES;
+
+		k->sub_sat(rm->out + at, acc, rm->in + at, FRAME_SAMPLES);
+	}
+}
+
+/* Times reps ticks, the add phases and then the N-1 phases, and returns the
+ * time of one of each in ns. */
+static void run_ticks(const struct mixk *k, struct room *rm, unsigned reps,
+		      double *add_ns, double *sub_ns)
+{
+	unsigned first = rm->next, r;
+	double t0, t1, t2;
+
+	t0 = now_ns();
+	for (r = 0; r < reps; r++)
+		tick_add(k, rm, (first + r) % rm->copies);
+	t1 = now_ns();
+	for (r = 0; r < reps; r++)
+		tick_sub(k, rm, (first + r) % rm->copies);
+	t2 = now_ns();
+	rm->next = (first + reps) % rm->copies;
+	*add_ns = (t1 - t0) / reps;
+	*sub_ns = (t2 - t1) / reps;
+}
+
+/* Measures every variant on the room. The runs of the variants take turns,
+ * so that a noisy neighbour slows them all alike and the ratios hold. */
+static void measure(const struct mixk **v, size_t nv, struct room *rm,
+		    const struct opts *o, struct result *res)
+{
+	static double add[MAX_VARIANTS][MAX_RUNS], sub[MAX_VARIANTS][MAX_RUNS];
+	static double tick[MAX_VARIANTS][MAX_RUNS];
+	unsigned reps[MAX_VARIANTS];
+	size_t k;
+
+	/* Two warm-up runs, which also size the others; a cold run goes
+	 * through every copy at least once. */
+	for (k = 0; k < nv; k++) {
+		reps[k] = rm->copies;
+		for (int w = 0; w < 2; w++) {
+			run_ticks(v[k], rm, reps[k], &add[k][0], &sub[k][0]);
+			reps[k] =
+			    (unsigned)(o->run_ns / (add[k][0] + sub[k][0])) + 1;
+			if (reps[k] < rm->copies)
+				reps[k] = rm->copies;
+		}
+	}
+	for (unsigned r = 0; r < o->runs; r++) {
+		for (k = 0; k < nv; k++) {
+			run_ticks(v[k], rm, reps[k], &add[k][r], &sub[k][r]);
+			tick[k][r] = add[k][r] + sub[k][r];
+		}
+	}
+	for (k = 0; k < nv; k++) {
+		res[k].add_ns = median(add[k], o->runs);
+		res[k].sub_ns = median(sub[k], o->runs);
+		res[k].tick_ns = median(tick[k], o->runs);
+	}
+}
+
+static void cpu_name(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[256];
+
+	snprintf(buf, len, "unknown");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *colon = strchr(line, ':');
+
+		if (strncmp(line, "model name", 10) == 0 && colon) {
+			snprintf(buf, len, "%s", colon + 2);
+			buf[strcspn(buf, "\n")] = '\0';
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+}
+
+static void print_header(const struct opts *o, double bw)
+{
+	char cpu[128];
+
+	cpu_name(cpu, sizeof(cpu));
+	printf("mixbench: %u Hz, %u ms frames (%u samples), one thread, "
+	       "median of %u runs%s\n",
+	       RATE_HZ, MIXER_FRAME_MS, FRAME_SAMPLES, o->runs,
+	       o->quick ? " (--quick)" : "");
+	printf("cpu: %s\n", cpu);
+	printf("memory read bandwidth (one thread, %zu MiB): %.2f GB/s\n",
+	       BW_BYTES >> 20, bw * 1e-9);
+	printf(
+	    "cold: %u rooms of %u in turn (%zu MiB), each tick from DRAM\n\n",
+	    o->cold_copies, COLD_N, COLD_BYTES >> 20);
+	if (o->markdown) {
+		printf("| variant | N | data | set KiB | tick us | %% of 20 ms "
+		       "| add ns/in | sub_sat ns/out | tick ns/out "
+		       "| x scalar | GB/s | x bandwidth |\n");
+		printf("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: "
+		       "| ---: | ---: | ---: | ---: |\n");
+	} else {
+		printf("%-7s %5s %-4s %8s %9s %6s %9s %9s %9s %8s %6s %5s\n",
+		       "variant", "N", "data", "set KiB", "tick us", "%20ms",
+		       "add ns", "sub ns", "tick ns", "x scalar", "GB/s",
+		       "x bw");
+		printf("%-7s %5s %-4s %8s %9s %6s %9s %9s %9s\n", "", "", "",
+		       "", "", "", "/in", "/out", "/out");
+	}
+}
+
+static void print_row(const struct opts *o, const char *name,
+		      const struct room *rm, const struct result *r,
+		      double scalar_tick_ns, double bw)
+{
+	double samples = (double)rm->samples;
+	double set_kib =
+	    (samples * 2 * sizeof(int16_t) + FRAME_SAMPLES * sizeof(int32_t)) /
+	    1024;
+	double gbs = samples * STREAM_BYTES / r->tick_ns;
+	const char *data = rm->copies > 1 ? "cold" : "hot";
+	const char *fmt =
+	    o->markdown ? "| %s | %u | %s | %.0f | %.1f | %.2f | %.3f | %.3f "
+			  "| %.3f | %.1f | %.1f | %.2f |\n"
+			: "%-7s %5u %-4s %8.0f %9.1f %6.2f %9.3f %9.3f %9.3f "
+			  "%8.1f %6.1f %5.2f\n";
+
+	printf(fmt, name, rm->n, data, set_kib, r->tick_ns * 1e-3,
+	       r->tick_ns / (MIXER_FRAME_MS * 1e6) * 100, r->add_ns / samples,
+	       r->sub_ns / samples, r->tick_ns / samples,
+	       scalar_tick_ns / r->tick_ns, gbs, gbs * 1e9 / bw);
+}
+
+static int parse(struct opts *o, int argc, char **argv)
+{
+	memset(o, 0, sizeof(*o));
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--quick") == 0) {
+			o->quick = 1;
+		} else if (strcmp(argv[i], "--markdown") == 0) {
+			o->markdown = 1;
+		} else {
+			fprintf(stderr, "usage: %s [--quick] [--markdown]\n",
+				argv[0]);
+			return strcmp(argv[i], "--help") == 0 ? 0 : 2;
+		}
+	}
+	o->runs = o->quick ? 7 : MAX_RUNS;
+	o->run_ns = o->quick ? 1e6 : 15e6;
+	o->cold_copies =
+	    (unsigned)(COLD_BYTES / ((size_t)COLD_N * FRAME_SAMPLES * 4)) + 1;
+	return -1;
+}
+
+/* Measures every variant on one room and prints a row for each. */
+static void bench_room(const struct mixk **v, size_t nv, unsigned n,
+		       unsigned copies, const struct opts *o, double bw)
+{
+	struct result res[MAX_VARIANTS];
+	struct room rm;
+
+	room_init(&rm, n, copies);
+	measure(v, nv, &rm, o, res);
+	for (size_t k = 0; k < nv; k++)
+		print_row(o, v[k]->name, &rm, &res[k], res[0].tick_ns, bw);
+	room_free(&rm);
+	fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+	const struct mixk *v[MAX_VARIANTS];
+	struct opts o;
+	int rc = parse(&o, argc, argv);
+	size_t nv = mixk_available(v, MAX_VARIANTS);
+	double bw;
+
+	if (rc >= 0)
+		return rc;
+	bw = read_bandwidth(&o);
+	print_header(&o, bw);
+	for (size_t c = 0; c < N_COUNTS; c++)
+		bench_room(v, nv, part_counts[c], 1, &o, bw);
+	bench_room(v, nv, COLD_N, o.cold_copies, &o, bw);
+	return 0;
+}

@@ -1,0 +1,121 @@
+/* conference.c: starts and stops the signalling thread.
+ *
+ * main() calls conference_start(), which spawns the thread and waits until
+ * Sofia-SIP is listening, so that a bad --sip-listen fails the start with
+ * a clear message. conference_stop() writes ctl_fd; the thread hangs up
+ * every call, shuts Sofia-SIP down, stops every mixer and exits. */
+#include "conference/focus.h"
+
+#include <errno.h>
+#include <opus/opus.h>
+#include <speex/speexdsp_types.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <sofia-sip/su.h>
+#include <sofia-sip/sofia_features.h>
+
+static void *signalling_main(void *arg)
+{
+	struct conference *c = arg;
+	int err = portpool_new(&c->ports, c->opts->rtp_port_lo,
+			       c->opts->rtp_port_hi);
+	if (!err)
+		err = sig_start(c);
+	c->start_err = err;
+	if (!err)
+		atomic_store(&c->alive, true);
+	sem_post(&c->ready);
+	if (!err)
+		sig_run(c);
+
+	c->stopping = true;
+	atomic_store(&c->alive, false);
+	room_destroy_all(c);
+	sig_free(c);
+	portpool_free(c->ports);
+	c->ports = NULL;
+	return NULL;
+}
+
+int conference_start(struct conference **out, const struct options *o)
+{
+	struct conference *c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->opts = o;
+	c->ctl_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	c->media_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (c->ctl_fd < 0 || c->media_fd < 0 || sem_init(&c->ready, 0, 0)) {
+		int err = -errno;
+		if (c->ctl_fd >= 0)
+			close(c->ctl_fd);
+		if (c->media_fd >= 0)
+			close(c->media_fd);
+		free(c);
+		return err;
+	}
+	su_init();
+	int err = pthread_create(&c->thread, NULL, signalling_main, c);
+	if (err) {
+		conference_free(c);
+		return -err;
+	}
+	while (sem_wait(&c->ready) < 0 && errno == EINTR)
+		;
+	if (c->start_err) {
+		err = c->start_err;
+		pthread_join(c->thread, NULL);
+		c->thread = 0;
+		conference_free(c);
+		return err;
+	}
+	*out = c;
+	return 0;
+}
+
+void conference_stop(struct conference *c)
+{
+	if (!c || !c->thread)
+		return;
+	uint64_t one = 1;
+	if (write(c->ctl_fd, &one, sizeof(one)) < 0)
+		log_error("sip", "cannot signal the signalling thread");
+	pthread_join(c->thread, NULL);
+	c->thread = 0;
+}
+
+void conference_free(struct conference *c)
+{
+	if (!c)
+		return;
+	if (c->ctl_fd >= 0)
+		close(c->ctl_fd);
+	if (c->media_fd >= 0)
+		close(c->media_fd);
+	sem_destroy(&c->ready);
+	free(c);
+	su_deinit();
+}
+
+void conference_get_stats(const struct conference *c,
+			  struct conference_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->rooms = atomic_load(&c->n_rooms);
+	out->participants = atomic_load(&c->n_parts);
+	out->calls_total = atomic_load(&c->calls_total);
+}
+
+bool conference_alive(const struct conference *c)
+{
+	return c && atomic_load(&c->alive);
+}
+
+void conference_print_versions(FILE *f)
+{
+	fprintf(f, "sofia-sip %s\n", SOFIA_SIP_VERSION);
+	fprintf(f, "opus %s\n", opus_get_version_string());
+}

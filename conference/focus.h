@@ -1,0 +1,111 @@
+/* focus.h: the focus's private state, shared by conference.c, room.c and
+ * the Sofia-SIP files sig_ua.c and sig_call.c.
+ *
+ * Everything here belongs to the signalling thread; only the atomics in
+ * struct conference are read by other threads. A room owns its
+ * participants and its mixer; a participant's stream is inside the mixer
+ * from room_admit() until the mixer hands it back (room_on_media_event). */
+#ifndef TUTTI_CONFERENCE_FOCUS_H
+#define TUTTI_CONFERENCE_FOCUS_H
+
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conference/conference.h"
+#include "conference/oa.h"
+#include "core/core.h"
+#include "mixer/mixer.h"
+#include "rtp/rtp.h"
+
+#define ROOM_NAME_MAX 64
+#define ROOM_RATE_HZ 48000
+
+struct sig; /* Sofia-SIP state, sig_ua.c */
+
+struct participant {
+	struct participant *next;
+	struct room *room;
+	uint32_t id;
+	void *call;              /* struct call of sig_call.c; NULL once gone */
+	char call_id[128];
+	char uri[256];
+	char display[128];
+	int rtp_fd, rtcp_fd;
+	uint16_t rtp_port;
+	uint32_t ssrc;           /* our SSRC towards it; its CSRC in the mix */
+	struct stream *stream;   /* owned here while not in the mixer */
+	bool in_mixer;
+	bool leaving;            /* REMOVE posted, waiting for the stream */
+	struct stream_params params;
+	enum codec_id codec;
+	uint64_t joined_ns;
+};
+
+struct room {
+	struct room *next;
+	struct conference *conf;
+	char name[ROOM_NAME_MAX + 1];
+	struct mixer *mixer;
+	struct participant *parts;
+	unsigned n_parts;
+	bool locked;
+	unsigned max_participants; /* 0: no limit */
+	bool on_demand;            /* created by a call; ends when empty */
+};
+
+struct conference {
+	const struct options *opts;
+	pthread_t thread;
+	sem_t ready;
+	int start_err;
+	int ctl_fd;   /* eventfd: stop requested by main */
+	int media_fd; /* eventfd: some mixer has events */
+	atomic_bool alive;
+	atomic_uint n_rooms, n_parts;
+	atomic_uint_fast64_t calls_total;
+
+	struct sig *sig;
+	struct portpool *ports;
+	struct room *rooms;
+	uint32_t next_part_id;
+	bool stopping;
+};
+
+/* room.c */
+bool room_name_valid(const char *name);
+struct room *room_find(struct conference *c, const char *name);
+/* Finds or, when rooms are made on demand, creates the room.
+ * -ENOENT: unknown and not created; -ENOMEM, or a mixer start error. */
+int room_get(struct conference *c, const char *name, struct room **out);
+/* -EPERM locked, -EBUSY full. */
+int room_may_join(const struct room *r);
+/* Ends an on-demand room that a refused call made and nobody joined. */
+void room_release_if_empty(struct room *r);
+/* A new participant with its media ports bound (-ENOSPC: none left). */
+int room_participant_new(struct room *r, const char *bind_host,
+			 struct participant **out);
+/* Hands the participant's stream to the mixer. */
+int room_admit(struct participant *p, const struct stream_params *sp);
+/* New parameters for an admitted participant (re-INVITE, UPDATE). */
+int room_update(struct participant *p, const struct stream_params *sp);
+/* The call is gone: leaves the mix within a tick, freed when the mixer
+ * hands the stream back. p->call is cleared. */
+void room_leave(struct participant *p);
+/* Drains every mixer's events (media_fd fired). */
+void room_on_media_events(struct conference *c);
+/* Stops every mixer and frees every room (signalling thread, at exit). */
+void room_destroy_all(struct conference *c);
+
+/* sig_ua.c */
+int sig_start(struct conference *c);  /* in the signalling thread */
+void sig_run(struct conference *c);   /* runs until shutdown completes */
+void sig_free(struct conference *c);
+
+/* sig_call.c, called by sig_ua.c's event dispatcher */
+void sig_call_hangup_all(struct conference *c);
+unsigned sig_call_count(void);
+
+#endif

@@ -1,0 +1,301 @@
+/* oa.c: what the focus answers to an SDP offer, and what it offers itself
+ * (RFC 3264), on descriptions already parsed by sig_sdp.c.
+ *
+ * The answer names one codec, chosen in our order of preference (Opus, then
+ * PCMU, then PCMA), plus telephone-event: a single codec per call keeps the
+ * stream unambiguous for the mixer. Every m= line of the offer is answered,
+ * those we do not use with port 0. Signalling thread; no state. */
+#include "conference/oa.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define TE_PT_8K 101
+#define TE_PT_48K 102
+#define OPUS_PT 111
+
+static const enum codec_id preference[] = {CODEC_OPUS, CODEC_PCMU,
+					   CODEC_PCMA};
+
+static const char *const dir_names[] = {"inactive", "sendonly", "recvonly",
+					"sendrecv"};
+
+const char *oa_dir_name(enum oa_dir d)
+{
+	return dir_names[d & 3];
+}
+
+/* Static payload types may come without an rtpmap line. */
+static bool format_is(const struct oa_format *f, const struct codec_desc *c)
+{
+	if (f->name[0] == '\0' || (f->pt < 96 && c->static_pt == f->pt))
+		return c->static_pt >= 0 && f->pt == c->static_pt;
+	return strcasecmp(f->name, c->name) == 0 &&
+	       f->clock_hz == c->rtp_clock_hz;
+}
+
+static const struct oa_format *find_codec(const struct oa_desc *d,
+					  enum codec_id id)
+{
+	const struct codec_desc *c = codec_by_id(id);
+	for (unsigned i = 0; c && i < d->n_formats; i++)
+		if (format_is(&d->fmt[i], c))
+			return &d->fmt[i];
+	return NULL;
+}
+
+static const struct oa_format *find_te(const struct oa_desc *d,
+				       uint32_t clock_hz)
+{
+	for (unsigned i = 0; i < d->n_formats; i++)
+		if (strcasecmp(d->fmt[i].name, "telephone-event") == 0 &&
+		    d->fmt[i].clock_hz == clock_hz)
+			return &d->fmt[i];
+	return NULL;
+}
+
+/* Our direction is the mirror of the peer's (RFC 3264 6.1). */
+static enum oa_dir mirror(enum oa_dir d)
+{
+	switch (d) {
+	case OA_SENDONLY:
+		return OA_RECVONLY;
+	case OA_RECVONLY:
+		return OA_SENDONLY;
+	default:
+		return d;
+	}
+}
+
+static int usable(const struct oa_desc *d)
+{
+	if (!d->has_audio || d->addr[0] == '\0')
+		return -ENOTSUP; /* nothing we could answer with */
+	if (d->secure)
+		return -ENOTSUP; /* SDES-SRTP comes with the security work */
+	return 0;
+}
+
+static void fill_result(struct oa_result *r, const struct oa_desc *d,
+			const struct oa_format *f, enum codec_id id)
+{
+	const struct codec_desc *c = codec_by_id(id);
+	memset(r, 0, sizeof(*r));
+	r->codec = id;
+	r->pt = f->pt;
+	r->te_pt = -1;
+	const struct oa_format *te = find_te(d, c->rtp_clock_hz);
+	if (!te)
+		te = find_te(d, 8000); /* RFC 4733's common fallback */
+	if (te) {
+		r->te_pt = te->pt;
+		r->te_clock_hz = te->clock_hz;
+	}
+	r->ptime_ms = 20;
+	if (d->ptime_ms >= 10 && d->ptime_ms <= 60 && d->ptime_ms % 10 == 0)
+		r->ptime_ms = d->ptime_ms;
+	r->peer_dir = d->dir;
+	r->our_dir = mirror(d->dir);
+	r->rtcp_mux = d->rtcp_mux;
+	if (id == CODEC_OPUS)
+		snprintf(r->fmtp, sizeof(r->fmtp), "useinbandfec=1");
+}
+
+int oa_answer(const struct oa_desc *offer, struct oa_result *out)
+{
+	int err = usable(offer);
+	if (err)
+		return err;
+	for (size_t i = 0; i < sizeof(preference) / sizeof(preference[0]);
+	     i++) {
+		const struct oa_format *f = find_codec(offer, preference[i]);
+		if (f) {
+			fill_result(out, offer, f, preference[i]);
+			return 0;
+		}
+	}
+	return -ENOTSUP;
+}
+
+int oa_accept_answer(const struct oa_desc *answer, struct oa_result *out)
+{
+	int err = usable(answer);
+	if (err)
+		return err;
+	/* The answerer lists what it kept, most preferred first. */
+	for (unsigned i = 0; i < answer->n_formats; i++) {
+		for (size_t k = 0; k < sizeof(preference) / sizeof(preference[0]);
+		     k++) {
+			const struct codec_desc *c = codec_by_id(preference[k]);
+			if (c && format_is(&answer->fmt[i], c)) {
+				fill_result(out, answer, &answer->fmt[i],
+					    preference[k]);
+				return 0;
+			}
+		}
+	}
+	return -ENOTSUP;
+}
+
+static int put(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int put(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+{
+	if (*len >= cap)
+		return -ENOSPC;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf + *len, cap - *len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= cap - *len)
+		return -ENOSPC;
+	*len += (size_t)n;
+	return 0;
+}
+
+static int put_session(char *buf, size_t cap, size_t *len,
+		       const struct oa_local *l)
+{
+	const char *ip = l->ipv6 ? "IP6" : "IP4";
+	return put(buf, cap, len,
+		   "v=0\r\no=tutti %llu %llu IN %s %s\r\ns=tutti\r\n"
+		   "c=IN %s %s\r\nt=0 0\r\n",
+		   (unsigned long long)l->sess_id,
+		   (unsigned long long)l->sess_version, ip, l->addr, ip,
+		   l->addr);
+}
+
+static int put_rtpmap(char *buf, size_t cap, size_t *len, int pt,
+		      const struct codec_desc *c, const char *fmtp)
+{
+	int err;
+	if (c->channels > 1)
+		err = put(buf, cap, len, "a=rtpmap:%d %s/%u/%u\r\n", pt,
+			  c->name, c->rtp_clock_hz, c->channels);
+	else
+		err = put(buf, cap, len, "a=rtpmap:%d %s/%u\r\n", pt, c->name,
+			  c->rtp_clock_hz);
+	if (!err && fmtp && *fmtp)
+		err = put(buf, cap, len, "a=fmtp:%d %s\r\n", pt, fmtp);
+	return err;
+}
+
+static int put_audio_answer(char *buf, size_t cap, size_t *len,
+			    const struct oa_local *l, const struct oa_result *r)
+{
+	int err = put(buf, cap, len, "m=audio %u RTP/AVP %d", l->port, r->pt);
+	if (!err && r->te_pt >= 0)
+		err = put(buf, cap, len, " %d", r->te_pt);
+	if (!err)
+		err = put(buf, cap, len, "\r\n");
+	if (!err)
+		err = put_rtpmap(buf, cap, len, r->pt, codec_by_id(r->codec),
+				 r->fmtp);
+	if (!err && r->te_pt >= 0)
+		err = put(buf, cap, len,
+			  "a=rtpmap:%d telephone-event/%u\r\n"
+			  "a=fmtp:%d 0-16\r\n",
+			  r->te_pt, r->te_clock_hz, r->te_pt);
+	if (!err)
+		err = put(buf, cap, len, "a=ptime:%u\r\n", r->ptime_ms);
+	if (!err && r->rtcp_mux)
+		err = put(buf, cap, len, "a=rtcp-mux\r\n");
+	if (!err)
+		err = put(buf, cap, len, "a=%s\r\n", oa_dir_name(r->our_dir));
+	return err;
+}
+
+int oa_render_answer(char *buf, size_t cap, const struct oa_local *local,
+		     const struct oa_desc *offer, const struct oa_result *r)
+{
+	size_t len = 0;
+	int err = put_session(buf, cap, &len, local);
+	for (unsigned i = 0; !err && i < offer->n_media; i++) {
+		const struct oa_other_media *m = &offer->media[i];
+		if (i == offer->audio_index)
+			err = put_audio_answer(buf, cap, &len, local, r);
+		else
+			err = put(buf, cap, &len, "m=%s 0 %s %s\r\n", m->type,
+				  m->proto, m->fmt);
+	}
+	return err ? err : (int)len;
+}
+
+int oa_render_offer(char *buf, size_t cap, const struct oa_local *local,
+		    enum oa_dir dir)
+{
+	size_t len = 0;
+	const struct codec_desc *opus = codec_by_id(CODEC_OPUS);
+	const struct codec_desc *pcmu = codec_by_id(CODEC_PCMU);
+	const struct codec_desc *pcma = codec_by_id(CODEC_PCMA);
+	int err = put_session(buf, cap, &len, local);
+	if (!err)
+		err = put(buf, cap, &len, "m=audio %u RTP/AVP %d %d %d %d %d\r\n",
+			  local->port, OPUS_PT, pcmu->static_pt,
+			  pcma->static_pt, TE_PT_48K, TE_PT_8K);
+	if (!err)
+		err = put_rtpmap(buf, cap, &len, OPUS_PT, opus,
+				 "useinbandfec=1");
+	if (!err)
+		err = put_rtpmap(buf, cap, &len, pcmu->static_pt, pcmu, NULL);
+	if (!err)
+		err = put_rtpmap(buf, cap, &len, pcma->static_pt, pcma, NULL);
+	if (!err)
+		err = put(buf, cap, &len,
+			  "a=rtpmap:%d telephone-event/48000\r\n"
+			  "a=fmtp:%d 0-16\r\n"
+			  "a=rtpmap:%d telephone-event/8000\r\n"
+			  "a=fmtp:%d 0-16\r\na=ptime:20\r\na=%s\r\n",
+			  TE_PT_48K, TE_PT_48K, TE_PT_8K, TE_PT_8K,
+			  oa_dir_name(dir));
+	return err ? err : (int)len;
+}
+
+static int set_addr(struct sockaddr_storage *ss, const char *host, bool v6,
+		    uint16_t port)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (v6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons(port);
+		return inet_pton(AF_INET6, host, &a->sin6_addr) == 1 ? 0
+								      : -EINVAL;
+	}
+	struct sockaddr_in *a = (struct sockaddr_in *)ss;
+	a->sin_family = AF_INET;
+	a->sin_port = htons(port);
+	return inet_pton(AF_INET, host, &a->sin_addr) == 1 ? 0 : -EINVAL;
+}
+
+int oa_stream_params(const struct oa_desc *remote, const struct oa_result *r,
+		     struct stream_params *out)
+{
+	struct stream_params p;
+	memset(&p, 0, sizeof(p));
+	int err = set_addr(&p.rtp_peer, remote->addr, remote->ipv6,
+			   remote->port);
+	if (!err)
+		err = set_addr(&p.rtcp_peer, remote->addr, remote->ipv6,
+			       r->rtcp_mux ? remote->port : remote->rtcp_port);
+	if (err)
+		return err;
+	p.codec = r->codec;
+	p.pt = (uint8_t)r->pt;
+	p.te_pt = r->te_pt;
+	p.ptime_ms = r->ptime_ms;
+	/* We send when the peer receives; the peer is heard in the room only
+	 * when it sends and receives: a caller that puts the room on hold
+	 * (sendonly) would otherwise play its music on hold to everyone. */
+	p.send = r->peer_dir == OA_SENDRECV || r->peer_dir == OA_RECVONLY;
+	p.recv = r->peer_dir == OA_SENDRECV;
+	p.rtcp_mux = r->rtcp_mux;
+	*out = p;
+	return 0;
+}

@@ -1,0 +1,105 @@
+/* oa.h: SDP offer/answer (RFC 3264) for the focus, kept free of Sofia-SIP
+ * types so that negotiation can be tested on its own.
+ *
+ * sig_sdp.c turns SDP text into a struct oa_desc with Sofia-SIP's parser;
+ * oa.c chooses what we answer and writes our SDP. Plain functions, called by
+ * the signalling thread. */
+#ifndef TUTTI_CONFERENCE_OA_H
+#define TUTTI_CONFERENCE_OA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rtp/rtp.h"
+
+#define OA_MAX_FORMATS 24
+#define OA_MAX_MEDIA 8
+
+enum oa_dir { OA_INACTIVE = 0, OA_SENDONLY = 1, OA_RECVONLY = 2,
+	      OA_SENDRECV = 3 };
+
+struct oa_format {
+	int pt;
+	char name[32];       /* encoding name, "" when static without rtpmap */
+	uint32_t clock_hz;
+	unsigned channels;
+	char fmtp[160];
+};
+
+/* One m= line we do not use (video, a second audio stream...): answered
+ * with port 0, as RFC 3264 6 requires. */
+struct oa_other_media {
+	char type[16];
+	char proto[32];
+	char fmt[16];
+};
+
+struct oa_desc {
+	char addr[64];   /* c= address of the audio stream */
+	bool ipv6;
+	bool has_audio;  /* an audio m= line with a non-zero port */
+	bool secure;     /* RTP/SAVP or RTP/SAVPF */
+	uint16_t port;
+	uint16_t rtcp_port; /* a=rtcp, else port + 1 */
+	bool rtcp_mux;
+	enum oa_dir dir;
+	unsigned ptime_ms;  /* 0 when absent */
+	unsigned n_formats;
+	struct oa_format fmt[OA_MAX_FORMATS];
+	/* Every m= line in order; audio_index says which one is ours. */
+	unsigned n_media;
+	unsigned audio_index;
+	struct oa_other_media media[OA_MAX_MEDIA];
+};
+
+/* What we agreed on for the audio stream. */
+struct oa_result {
+	enum codec_id codec;
+	int pt;
+	int te_pt;             /* -1 when no telephone-event */
+	uint32_t te_clock_hz;
+	unsigned ptime_ms;
+	enum oa_dir our_dir;   /* direction we answer/offer, from our side */
+	enum oa_dir peer_dir;  /* the offerer's direction */
+	bool rtcp_mux;
+	char fmtp[160];        /* fmtp we answer for the codec */
+};
+
+/* Our side of a description: where media reaches us. */
+struct oa_local {
+	char addr[64];
+	bool ipv6;
+	uint16_t port;
+	uint64_t sess_id;
+	uint64_t sess_version; /* bump on every SDP we send that changes */
+};
+
+/* Parses SDP text (sig_sdp.c). -EBADMSG when malformed. */
+int sig_sdp_parse(struct oa_desc *out, const char *sdp, size_t len);
+
+/* Chooses our answer to an offer: Opus, then PCMU, then PCMA, plus
+ * telephone-event at the codec's clock (8 kHz as a fallback).
+ * -ENOTSUP: no audio line with a port, no codec in common, or only a
+ * secure profile offered. */
+int oa_answer(const struct oa_desc *offer, struct oa_result *out);
+
+/* Reads the answer to our own offer (late offer): the first codec of ours
+ * that the answer kept. Same errors as oa_answer. */
+int oa_accept_answer(const struct oa_desc *answer, struct oa_result *out);
+
+/* Writes our answer SDP into buf; returns its length or -ENOSPC. */
+int oa_render_answer(char *buf, size_t cap, const struct oa_local *local,
+		     const struct oa_desc *offer, const struct oa_result *r);
+/* Writes our offer (every codec we support, sendrecv unless dir says). */
+int oa_render_offer(char *buf, size_t cap, const struct oa_local *local,
+		    enum oa_dir dir);
+
+/* The stream parameters for an agreed result: peer addresses from the
+ * remote description. -EINVAL when the address is not a literal. */
+int oa_stream_params(const struct oa_desc *remote, const struct oa_result *r,
+		     struct stream_params *out);
+
+const char *oa_dir_name(enum oa_dir d);
+
+#endif

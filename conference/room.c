@@ -1,0 +1,301 @@
+/* room.c: the registry of rooms and the life of a participant's media.
+ *
+ * A room is made on the first INVITE to its URI (unless rooms are not made
+ * on demand) and, when it was made that way, ends with its last
+ * participant, taking its mixer thread with it. A participant's sockets are
+ * bound here from the port pool; its stream goes into the mixer on
+ * room_admit() and comes back as a MIXER_EV_REMOVED event, after which the
+ * ports return to the pool. Signalling thread only. */
+#include "conference/focus.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+bool room_name_valid(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+	if (n == 0 || n > ROOM_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = name[i];
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			  (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
+			  ch == '-';
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+struct room *room_find(struct conference *c, const char *name)
+{
+	for (struct room *r = c->rooms; r; r = r->next)
+		if (strcmp(r->name, name) == 0)
+			return r;
+	return NULL;
+}
+
+static int room_new(struct conference *c, const char *name, struct room **out)
+{
+	struct room *r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->conf = c;
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	r->max_participants = c->opts->max_participants;
+	r->on_demand = true;
+
+	struct mixer_params mp = {.rate_hz = ROOM_RATE_HZ,
+				  .notify_fd = c->media_fd};
+	snprintf(mp.room, sizeof(mp.room), "%s", name);
+	int err = mixer_start(&r->mixer, &mp);
+	if (err) {
+		free(r);
+		return err;
+	}
+	r->next = c->rooms;
+	c->rooms = r;
+	atomic_fetch_add(&c->n_rooms, 1);
+	log_info("room", "room=%s created", name);
+	*out = r;
+	return 0;
+}
+
+int room_get(struct conference *c, const char *name, struct room **out)
+{
+	struct room *r = room_find(c, name);
+	if (r) {
+		*out = r;
+		return 0;
+	}
+	if (!c->opts->rooms_on_demand)
+		return -ENOENT;
+	return room_new(c, name, out);
+}
+
+int room_may_join(const struct room *r)
+{
+	if (r->locked)
+		return -EPERM;
+	if (r->max_participants && r->n_parts >= r->max_participants)
+		return -EBUSY;
+	return 0;
+}
+
+static bool ssrc_taken(const struct room *r, uint32_t ssrc)
+{
+	for (const struct participant *p = r->parts; p; p = p->next)
+		if (p->ssrc == ssrc)
+			return true;
+	return ssrc == 0;
+}
+
+static uint32_t new_ssrc(const struct room *r)
+{
+	uint32_t ssrc = 0;
+	while (ssrc_taken(r, ssrc))
+		if (getrandom(&ssrc, sizeof(ssrc), 0) != sizeof(ssrc))
+			ssrc = (uint32_t)rand();
+	return ssrc;
+}
+
+int room_participant_new(struct room *r, const char *bind_host,
+			 struct participant **out)
+{
+	struct participant *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	int err = portpool_bind(r->conf->ports, bind_host, &p->rtp_fd,
+				&p->rtcp_fd, &p->rtp_port);
+	if (err) {
+		free(p);
+		return err;
+	}
+	p->room = r;
+	p->id = ++r->conf->next_part_id;
+	p->ssrc = new_ssrc(r);
+	p->joined_ns = mono_now_ns();
+	p->next = r->parts;
+	r->parts = p;
+	r->n_parts++;
+	atomic_fetch_add(&r->conf->n_parts, 1);
+	*out = p;
+	return 0;
+}
+
+int room_admit(struct participant *p, const struct stream_params *sp)
+{
+	if (p->in_mixer)
+		return room_update(p, sp);
+	int err = stream_new(&p->stream, p->rtp_fd, p->rtcp_fd, ROOM_RATE_HZ,
+			     p->ssrc, sp);
+	if (err)
+		return err;
+	struct mixer_cmd cmd = {.kind = MIXER_ADD, .part_id = p->id,
+				.stream = p->stream};
+	err = mixer_post(p->room->mixer, &cmd);
+	if (err) {
+		stream_free(p->stream);
+		p->stream = NULL;
+		return err;
+	}
+	p->stream = NULL; /* the mixer's now */
+	p->in_mixer = true;
+	p->params = *sp;
+	p->codec = sp->codec;
+	return 0;
+}
+
+int room_update(struct participant *p, const struct stream_params *sp)
+{
+	if (!p->in_mixer)
+		return room_admit(p, sp);
+	struct mixer_cmd cmd = {.kind = MIXER_UPDATE, .part_id = p->id,
+				.params = *sp};
+	int err = mixer_post(p->room->mixer, &cmd);
+	if (!err) {
+		p->params = *sp;
+		p->codec = sp->codec;
+	}
+	return err;
+}
+
+static void room_free(struct room *r)
+{
+	struct conference *c = r->conf;
+	struct room **pp = &c->rooms;
+	while (*pp && *pp != r)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = r->next;
+
+	mixer_stop(r->mixer);
+	struct mixer_event ev;
+	while (mixer_poll(r->mixer, &ev) == 0)
+		stream_free(ev.stream); /* none expected: the room is empty */
+	mixer_free(r->mixer);
+	atomic_fetch_sub(&c->n_rooms, 1);
+	log_info("room", "room=%s ended", r->name);
+	free(r);
+}
+
+void room_release_if_empty(struct room *r)
+{
+	if (r->n_parts == 0 && r->on_demand && !r->conf->stopping)
+		room_free(r);
+}
+
+static void participant_free(struct participant *p)
+{
+	struct room *r = p->room;
+	struct participant **pp = &r->parts;
+	while (*pp && *pp != p)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = p->next;
+	r->n_parts--;
+	atomic_fetch_sub(&r->conf->n_parts, 1);
+
+	stream_free(p->stream);
+	portpool_release(r->conf->ports, p->rtp_fd, p->rtcp_fd, p->rtp_port);
+	free(p);
+	if (r->n_parts == 0 && r->on_demand && !r->conf->stopping)
+		room_free(r);
+}
+
+void room_leave(struct participant *p)
+{
+	p->call = NULL;
+	if (p->leaving)
+		return;
+	p->leaving = true;
+	if (!p->in_mixer) {
+		participant_free(p);
+		return;
+	}
+	struct mixer_cmd cmd = {.kind = MIXER_REMOVE, .part_id = p->id};
+	/* A full queue is retried from room_on_media_events(). */
+	if (mixer_post(p->room->mixer, &cmd) == 0)
+		p->in_mixer = false;
+}
+
+static struct participant *find_part(struct room *r, uint32_t id)
+{
+	for (struct participant *p = r->parts; p; p = p->next)
+		if (p->id == id)
+			return p;
+	return NULL;
+}
+
+static void room_drain(struct room *r)
+{
+	struct mixer_event ev;
+	/* participant_free() may free the room with its last participant. */
+	while (r && mixer_poll(r->mixer, &ev) == 0) {
+		if (ev.kind != MIXER_EV_REMOVED)
+			continue;
+		struct participant *p = find_part(r, ev.part_id);
+		if (!p) {
+			stream_free(ev.stream);
+			continue;
+		}
+		p->stream = ev.stream;
+		p->in_mixer = false;
+		bool last = r->n_parts == 1 && r->on_demand;
+		participant_free(p);
+		if (last && !r->conf->stopping)
+			r = NULL;
+	}
+}
+
+static void retry_removes(struct room *r)
+{
+	for (struct participant *p = r->parts; p; p = p->next) {
+		if (!p->leaving || !p->in_mixer)
+			continue;
+		struct mixer_cmd cmd = {.kind = MIXER_REMOVE, .part_id = p->id};
+		if (mixer_post(r->mixer, &cmd) == 0)
+			p->in_mixer = false;
+	}
+}
+
+void room_on_media_events(struct conference *c)
+{
+	uint64_t v;
+	if (read(c->media_fd, &v, sizeof(v)) < 0) {
+		/* EAGAIN: another wake-up already drained it. */
+	}
+	struct room *r = c->rooms;
+	while (r) {
+		struct room *next = r->next;
+		retry_removes(r);
+		room_drain(r);
+		r = next;
+	}
+}
+
+void room_destroy_all(struct conference *c)
+{
+	while (c->rooms) {
+		struct room *r = c->rooms;
+		mixer_stop(r->mixer);
+		struct mixer_event ev;
+		while (mixer_poll(r->mixer, &ev) == 0) {
+			struct participant *p = find_part(r, ev.part_id);
+			if (p) {
+				p->stream = ev.stream;
+				p->in_mixer = false;
+			} else {
+				stream_free(ev.stream);
+			}
+		}
+		/* Free participants without ending the room under us. */
+		r->on_demand = false;
+		while (r->parts)
+			participant_free(r->parts);
+		room_free(r);
+	}
+}

@@ -1,0 +1,163 @@
+/* sig_sdp.c: SDP text to struct oa_desc, with Sofia-SIP's SDP parser.
+ *
+ * The parser is Sofia-SIP's (RFC 4566); this file only copies what the focus
+ * needs out of its tree so that no Sofia-SIP type leaves conference/sig_*.
+ * SDP comes from the network: every string is bounded on copy and anything
+ * we cannot represent makes the description malformed rather than
+ * truncated. Signalling thread (or any thread: no shared state). */
+#include "conference/oa.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sofia-sip/sdp.h>
+#include <sofia-sip/su_alloc.h>
+
+static int copy_str(char *dst, size_t cap, const char *src)
+{
+	if (!src)
+		src = "";
+	size_t n = strlen(src);
+	if (n >= cap)
+		return -EBADMSG;
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
+static int copy_format(struct oa_format *f, const sdp_rtpmap_t *rm)
+{
+	f->pt = rm->rm_pt;
+	f->clock_hz = (uint32_t)rm->rm_rate;
+	f->channels = 1;
+	if (rm->rm_params && *rm->rm_params) {
+		char *end;
+		unsigned long ch = strtoul(rm->rm_params, &end, 10);
+		if (*end || ch == 0 || ch > 8)
+			return -EBADMSG;
+		f->channels = (unsigned)ch;
+	}
+	if (copy_str(f->name, sizeof(f->name), rm->rm_encoding))
+		return -EBADMSG;
+	/* An over-long fmtp is not ours to understand: drop it. */
+	if (copy_str(f->fmtp, sizeof(f->fmtp), rm->rm_fmtp))
+		f->fmtp[0] = '\0';
+	return 0;
+}
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	if (!s || *s < '0' || *s > '9')
+		return -EBADMSG;
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+	if (v > max || (*end && *end != ' '))
+		return -EBADMSG;
+	*out = v;
+	return 0;
+}
+
+static int copy_audio(struct oa_desc *d, const sdp_session_t *s,
+		      const sdp_media_t *m)
+{
+	const sdp_connection_t *c =
+		m->m_connections ? m->m_connections : s->sdp_connection;
+	if (!c || !c->c_address)
+		return -EBADMSG;
+	if (c->c_addrtype != sdp_addr_ip4 && c->c_addrtype != sdp_addr_ip6)
+		return -EBADMSG;
+	if (copy_str(d->addr, sizeof(d->addr), c->c_address))
+		return -EBADMSG;
+	d->ipv6 = c->c_addrtype == sdp_addr_ip6;
+	if (m->m_port > 65535)
+		return -EBADMSG;
+	d->port = (uint16_t)m->m_port;
+	d->rtcp_port = d->port ? (uint16_t)(d->port + 1) : 0;
+	d->has_audio = d->port != 0;
+	d->secure = m->m_proto == sdp_proto_srtp ||
+		    (m->m_proto_name && strstr(m->m_proto_name, "SAVP"));
+	d->dir = (enum oa_dir)m->m_mode;
+
+	for (const sdp_rtpmap_t *rm = m->m_rtpmaps; rm; rm = rm->rm_next) {
+		if (d->n_formats == OA_MAX_FORMATS)
+			break; /* more formats than any phone offers: ignore */
+		if (copy_format(&d->fmt[d->n_formats], rm))
+			return -EBADMSG;
+		d->n_formats++;
+	}
+
+	unsigned long v;
+	const sdp_attribute_t *a;
+	if ((a = sdp_attribute_find(m->m_attributes, "ptime")) &&
+	    parse_uint(a->a_value, 1000, &v) == 0)
+		d->ptime_ms = (unsigned)v;
+	if ((a = sdp_attribute_find(m->m_attributes, "rtcp"))) {
+		if (parse_uint(a->a_value, 65535, &v) || v == 0)
+			return -EBADMSG;
+		d->rtcp_port = (uint16_t)v;
+	}
+	d->rtcp_mux = sdp_attribute_find(m->m_attributes, "rtcp-mux") != NULL;
+	return 0;
+}
+
+static void copy_other(struct oa_other_media *o, const sdp_media_t *m)
+{
+	snprintf(o->type, sizeof(o->type), "%s",
+		 m->m_type_name ? m->m_type_name : "unknown");
+	snprintf(o->proto, sizeof(o->proto), "%s",
+		 m->m_proto_name ? m->m_proto_name : "RTP/AVP");
+	snprintf(o->fmt, sizeof(o->fmt), "%s",
+		 m->m_format && m->m_format->l_text ? m->m_format->l_text
+						    : "0");
+}
+
+static int copy_session(struct oa_desc *d, const sdp_session_t *s)
+{
+	bool found = false;
+	for (const sdp_media_t *m = s->sdp_media; m; m = m->m_next) {
+		if (d->n_media == OA_MAX_MEDIA)
+			return -EBADMSG;
+		copy_other(&d->media[d->n_media], m);
+		if (!found && m->m_type == sdp_media_audio &&
+		    (m->m_proto == sdp_proto_rtp ||
+		     m->m_proto == sdp_proto_srtp ||
+		     (m->m_proto_name &&
+		      strncmp(m->m_proto_name, "RTP/", 4) == 0))) {
+			int err = copy_audio(d, s, m);
+			if (err)
+				return err;
+			d->audio_index = d->n_media;
+			found = true;
+		}
+		d->n_media++;
+	}
+	return 0;
+}
+
+int sig_sdp_parse(struct oa_desc *out, const char *sdp, size_t len)
+{
+	if (!out || !sdp || len == 0 || len > 65536)
+		return -EBADMSG;
+
+	su_home_t home[1] = {SU_HOME_INIT(home)};
+	struct oa_desc *d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+
+	int err = -EBADMSG;
+	/* Strict: a malformed line is a malformed offer (400), not a guess. */
+	sdp_parser_t *p = sdp_parse(home, sdp, (issize_t)len, sdp_f_strict);
+	const sdp_session_t *s = p ? sdp_session(p) : NULL;
+	if (s)
+		err = copy_session(d, s);
+	if (p)
+		sdp_parser_free(p);
+	su_home_deinit(home);
+
+	if (err == 0)
+		*out = *d;
+	free(d);
+	return err;
+}

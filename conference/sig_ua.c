@@ -1,0 +1,249 @@
+/* sig_ua.c: the Sofia-SIP user agent of the focus and its event loop.
+ *
+ * One nua_t on one su_root, run by the signalling thread. Media is handled
+ * by us, not by Sofia-SIP (NUTAG_MEDIA_ENABLE(0)): SDP arrives and leaves as
+ * plain bodies. Two eventfds join the loop: ctl_fd (main asks us to stop)
+ * and media_fd (a mixer has events for us). Stopping is BYE to every call,
+ * then nua_shutdown(), each bounded by a timer so that a peer that never
+ * answers cannot hold the process. */
+#include "conference/sig.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sofia-sip/su_log.h>
+#include <sofia-sip/su_tag_io.h>
+
+#define SIG_ALLOW "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE"
+#define BYE_GRACE_MS 1500
+#define SHUTDOWN_GRACE_MS 1500
+
+static void sofia_log(void *stream, char const *fmt, va_list ap)
+{
+	(void)stream;
+	char line[1024];
+	vsnprintf(line, sizeof(line), fmt, ap);
+	size_t n = strlen(line);
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	if (n)
+		log_debug("sofia", "%s", line);
+}
+
+static void on_stop_timer(struct conference *c, su_timer_t *t,
+			  struct conference *arg);
+
+static void start_nua_shutdown(struct conference *c)
+{
+	struct sig *s = c->sig;
+	if (s->nua_shutdown_sent)
+		return;
+	s->nua_shutdown_sent = true;
+	nua_shutdown(s->nua);
+	su_timer_set_interval(s->stop_timer, on_stop_timer, c,
+			      SHUTDOWN_GRACE_MS);
+}
+
+static void on_stop_timer(struct conference *c, su_timer_t *t,
+			  struct conference *arg)
+{
+	(void)t;
+	(void)arg;
+	if (!c->sig->nua_shutdown_sent) {
+		log_warn("sip", "calls still up after %d ms: shutting down",
+			 BYE_GRACE_MS);
+		start_nua_shutdown(c);
+		return;
+	}
+	log_warn("sip", "SIP stack did not finish in %d ms: leaving",
+		 SHUTDOWN_GRACE_MS);
+	su_root_break(c->sig->root);
+}
+
+/* Called after each event while stopping: once the last call has gone,
+ * Sofia-SIP may shut down. */
+static void maybe_finish_stop(struct conference *c)
+{
+	if (c->stopping && sig_call_count() == 0)
+		start_nua_shutdown(c);
+}
+
+static int on_ctl(struct conference *c, su_wait_t *w, struct conference *arg)
+{
+	(void)w;
+	(void)arg;
+	uint64_t v;
+	if (read(c->ctl_fd, &v, sizeof(v)) < 0 || c->stopping)
+		return 0;
+	c->stopping = true;
+	log_info("sip", "stopping: hanging up %u calls", sig_call_count());
+	sig_call_hangup_all(c);
+	su_timer_set_interval(c->sig->stop_timer, on_stop_timer, c,
+			      BYE_GRACE_MS);
+	maybe_finish_stop(c);
+	return 0;
+}
+
+static int on_media(struct conference *c, su_wait_t *w, struct conference *arg)
+{
+	(void)w;
+	(void)arg;
+	room_on_media_events(c);
+	return 0;
+}
+
+/* Requests outside any call (answered by Sofia-SIP with 405 or similar)
+ * leave a handle behind that only we can destroy. */
+static bool stray_request(nua_event_t event)
+{
+	switch (event) {
+	case nua_i_message:
+	case nua_i_info:
+	case nua_i_method:
+	case nua_i_refer:
+	case nua_i_subscribe:
+	case nua_i_publish:
+	case nua_i_notify:
+	case nua_i_chat:
+	case nua_i_register:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void on_nua_event(nua_event_t event, int status, char const *phrase,
+			 nua_t *nua, struct conference *c, nua_handle_t *nh,
+			 struct call *call, sip_t const *sip, tagi_t tags[])
+{
+	(void)nua;
+	switch (event) {
+	case nua_i_invite:
+		sig_call_on_invite(c, nh, call, sip);
+		break;
+	case nua_i_ack:
+		sig_call_on_ack(c, call, sip);
+		break;
+	case nua_i_update:
+		sig_call_on_update(c, nh, call, sip);
+		break;
+	case nua_i_state: {
+		int cs = nua_callstate_init;
+		tl_gets(tags, NUTAG_CALLSTATE_REF(cs), TAG_END());
+		if (cs == nua_callstate_terminated)
+			sig_call_on_terminated(c, nh, call);
+		break;
+	}
+	case nua_r_shutdown:
+		if (status >= 200) {
+			log_info("sip", "SIP stack stopped (%d %s)", status,
+				 phrase);
+			su_root_break(c->sig->root);
+		}
+		break;
+	case nua_i_options:
+	case nua_i_bye:
+	case nua_i_cancel:
+	case nua_r_bye:
+		break; /* answered by Sofia-SIP; the state event follows */
+	default:
+		log_debug("sip", "event %s %d %s", nua_event_name(event),
+			  status, phrase ? phrase : "");
+		/* Requests outside any call of ours (MESSAGE, INFO...) have
+		 * been answered; their handle is ours to destroy. */
+		if (!call && nh && stray_request(event))
+			nua_handle_destroy(nh);
+		break;
+	}
+	if (event == nua_i_options && !call && nh)
+		nua_handle_destroy(nh);
+	maybe_finish_stop(c);
+}
+
+static int register_fd(struct sig *s, su_wait_t *w, int fd,
+		       su_wakeup_f fn, struct conference *c)
+{
+	if (su_wait_create(w, fd, SU_WAIT_IN) < 0)
+		return -EIO;
+	int index = su_root_register(s->root, w, fn, c, 0);
+	return index < 0 ? -EIO : index;
+}
+
+static const char *bind_url(const struct options *o, char *buf, size_t cap)
+{
+	if (strchr(o->sip_host, ':'))
+		snprintf(buf, cap, "sip:[%s]:%u", o->sip_host, o->sip_port);
+	else
+		snprintf(buf, cap, "sip:%s:%u", o->sip_host, o->sip_port);
+	return buf;
+}
+
+int sig_start(struct conference *c)
+{
+	struct sig *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	c->sig = s;
+	su_home_init(s->home);
+	su_log_redirect(NULL, sofia_log, NULL);
+
+	s->root = su_root_create(c);
+	if (!s->root)
+		return -ENOMEM;
+	s->stop_timer = su_timer_create(su_root_task(s->root), 1000);
+
+	char url[128];
+	s->nua = nua_create(
+		s->root, on_nua_event, c, NUTAG_URL(bind_url(c->opts, url, sizeof(url))),
+		NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOANSWER(0), NUTAG_AUTOACK(1),
+		NUTAG_APPL_METHOD("UPDATE"), NUTAG_M_FEATURES("isfocus"),
+		NUTAG_ENABLEMESSAGE(0), NUTAG_ENABLEMESSENGER(0),
+		SIPTAG_ALLOW_STR(SIG_ALLOW),
+		SIPTAG_ACCEPT_STR("application/sdp"),
+		SIPTAG_SUPPORTED_STR("replaces"),
+		SIPTAG_USER_AGENT_STR("tutti/" TUTTI_VERSION), TAG_END());
+	if (!s->nua) {
+		log_error("sip", "cannot listen on %s: address in use or not "
+			  "available", c->opts->sip_listen);
+		return -EADDRINUSE;
+	}
+	nua_set_params(s->nua, SIPTAG_ALLOW_STR(SIG_ALLOW),
+		       SIPTAG_SUPPORTED_STR("replaces"), TAG_END());
+
+	s->ctl_index = register_fd(s, &s->ctl_wait, c->ctl_fd, on_ctl, c);
+	s->media_index =
+		register_fd(s, &s->media_wait, c->media_fd, on_media, c);
+	if (s->ctl_index < 0 || s->media_index < 0)
+		return -EIO;
+	log_info("sip", "listening on %s (UDP and TCP)", c->opts->sip_listen);
+	return 0;
+}
+
+void sig_run(struct conference *c)
+{
+	su_root_run(c->sig->root);
+}
+
+void sig_free(struct conference *c)
+{
+	struct sig *s = c->sig;
+	if (!s)
+		return;
+	if (s->nua)
+		nua_destroy(s->nua);
+	if (s->stop_timer)
+		su_timer_destroy(s->stop_timer);
+	if (s->root) {
+		if (s->ctl_index > 0)
+			su_root_deregister(s->root, s->ctl_index);
+		if (s->media_index > 0)
+			su_root_deregister(s->root, s->media_index);
+		su_root_destroy(s->root);
+	}
+	su_home_deinit(s->home);
+	free(s);
+	c->sig = NULL;
+}

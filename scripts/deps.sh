@@ -1,0 +1,16 @@
+#!/bin/sh
+# Installs the Debian 12 packages tutti builds, runs and tests with.
+# Run as root (or through sudo). Safe to run again: apt-get skips what is
+# already installed.
+set -eu
+if [ "$(id -u)" -ne 0 ]; then
+	exec sudo "$0" "$@"
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends \
+	build-essential meson ninja-build pkg-config \
+	libsofia-sip-ua-dev libsrtp2-dev libopus-dev libspeexdsp-dev \
+	libspandsp-dev libjansson-dev libmicrohttpd-dev libsqlite3-dev \
+	libxml2-dev libinih-dev libsndfile1-dev libcunit1-dev \
+	python3 sip-tester libxml2-utils clang-format >/dev/null

@@ -1,0 +1,354 @@
+"""Shared plumbing for tutti's end-to-end tests: locating the binary, free
+ports, starting/stopping tutti by PID, a hard time limit, and check helpers.
+
+Every test:   h = Harness('name'); with h: ...; sys.exit(h.result())
+"""
+
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+LOOPBACK = '127.0.0.1'
+SKIP = 77
+
+
+def log(msg):
+    print('[%8.3f] %s' % (time.monotonic() % 100000, msg), flush=True)
+
+
+def tutti_binary():
+    cands = []
+    if len(sys.argv) > 1 and sys.argv[1]:
+        cands.append(sys.argv[1])
+    if os.environ.get('TUTTI_BIN'):
+        cands.append(os.environ['TUTTI_BIN'])
+    cands.append(os.path.join(HERE, '..', '..', 'build', 'tutti'))
+    for c in cands:
+        if os.path.isfile(c) and os.access(c, os.X_OK):
+            return os.path.abspath(c)
+    raise SystemExit('tutti binary not found (argv[1], $TUTTI_BIN, build/tutti): %s' % cands)
+
+
+# --------------------------------------------------------------------------
+# ports
+# --------------------------------------------------------------------------
+
+def free_port(udp=True, tcp=True):
+    """A port free on loopback for UDP and/or TCP (bind port 0, then re-check)."""
+    for _ in range(100):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if udp else socket.SOCK_STREAM)
+        s.bind((LOOPBACK, 0))
+        port = s.getsockname()[1]
+        other = None
+        try:
+            if udp and tcp:
+                other = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                other.bind((LOOPBACK, port))
+            return port
+        except OSError:
+            continue
+        finally:
+            s.close()
+            if other:
+                other.close()
+    raise OSError('no free port')
+
+
+def free_rtp_range(size=200):
+    """An even-aligned UDP port range below the kernel's ephemeral range (so our
+    own kernel-chosen ports never land inside it), every port currently free."""
+    lo_limit, hi_limit = 10000, 32000
+    for _ in range(200):
+        lo = random.randrange(lo_limit, hi_limit - size, 2)
+        socks = []
+        ok = True
+        try:
+            for p in range(lo, lo + size):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(s)
+                s.bind((LOOPBACK, p))
+        except OSError:
+            ok = False
+        finally:
+            for s in socks:
+                s.close()
+        if ok:
+            return lo, lo + size - 1
+    raise OSError('no free RTP range')
+
+
+# --------------------------------------------------------------------------
+# tutti process
+# --------------------------------------------------------------------------
+
+class Tutti:
+    def __init__(self, binary, extra_args=(), name='tutti', rtp_size=200):
+        self.binary = binary
+        self.name = name
+        self.sip_port = free_port()
+        self.http_port = free_port(udp=False, tcp=True)
+        self.rtp_lo, self.rtp_hi = free_rtp_range(rtp_size)
+        self.dir = tempfile.mkdtemp(prefix='tutti-e2e-%s-' % name)
+        self.data_dir = os.path.join(self.dir, 'data')
+        os.makedirs(self.data_dir, exist_ok=True)
+        self.log_path = os.path.join(self.dir, 'tutti.log')
+        self.args = [binary,
+                     '--sip-listen', '%s:%d' % (LOOPBACK, self.sip_port),
+                     '--rtp-ports', '%d-%d' % (self.rtp_lo, self.rtp_hi),
+                     '--http-listen', '%s:%d' % (LOOPBACK, self.http_port),
+                     '--data-dir', self.data_dir,
+                     '--log-level', 'debug'] + list(extra_args)
+        self.proc = None
+        self.exit_code = None
+        self.exit_after = None
+
+    @property
+    def sip_addr(self):
+        return (LOOPBACK, self.sip_port)
+
+    def start(self, ready_timeout=10.0):
+        log('starting %s' % ' '.join(self.args))
+        self._logf = open(self.log_path, 'wb')
+        self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=self._logf,
+                                     stderr=subprocess.STDOUT, cwd=self.dir)
+        log('%s pid %d, log %s' % (self.name, self.proc.pid, self.log_path))
+        self.wait_ready(ready_timeout)
+        return self
+
+    def wait_ready(self, timeout):
+        """Ready when the SIP port answers an OPTIONS (any SIP response)."""
+        deadline = time.monotonic() + timeout
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind((LOOPBACK, 0))
+        s.settimeout(0.2)
+        port = s.getsockname()[1]
+        n = 0
+        try:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError('%s exited with %s during start-up\n%s' % (
+                        self.name, self.proc.returncode, self.log_tail()))
+                n += 1
+                req = ('OPTIONS sip:%s:%d SIP/2.0\r\n'
+                       'Via: SIP/2.0/UDP %s:%d;branch=z9hG4bKready%d%d;rport\r\n'
+                       'Max-Forwards: 70\r\nFrom: <sip:probe@%s:%d>;tag=probe%d\r\n'
+                       'To: <sip:%s:%d>\r\nCall-ID: ready-%d-%d@%s\r\nCSeq: %d OPTIONS\r\n'
+                       'Content-Length: 0\r\n\r\n' % (
+                           LOOPBACK, self.sip_port, LOOPBACK, port, os.getpid(), n, LOOPBACK,
+                           port, n, LOOPBACK, self.sip_port, os.getpid(), n, LOOPBACK, n))
+                try:
+                    s.sendto(req.encode(), self.sip_addr)
+                    data, _ = s.recvfrom(65535)
+                    if data.startswith(b'SIP/2.0 '):
+                        log('%s ready (%s)' % (self.name, data.split(b'\r\n', 1)[0].decode()))
+                        return
+                except (socket.timeout, ConnectionRefusedError):
+                    pass
+                time.sleep(0.1)
+        finally:
+            s.close()
+        raise RuntimeError('%s did not answer OPTIONS within %.0f s\n%s' % (
+            self.name, timeout, self.log_tail()))
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def terminate(self, grace=5.0):
+        """SIGTERM, wait up to `grace` s, then SIGKILL.  Returns (exit code, seconds)."""
+        if self.proc is None:
+            return None, 0.0
+        if self.proc.poll() is not None:
+            self.exit_code = self.proc.returncode
+            return self.exit_code, 0.0
+        t0 = time.monotonic()
+        try:
+            os.kill(self.proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            self.proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            log('%s (pid %d) still running %.1f s after SIGTERM: SIGKILL' % (
+                self.name, self.proc.pid, grace))
+            try:
+                os.kill(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait(5)
+        self.exit_after = time.monotonic() - t0
+        self.exit_code = self.proc.returncode
+        return self.exit_code, self.exit_after
+
+    def stop(self):
+        code, dt = self.terminate()
+        try:
+            self._logf.close()
+        except Exception:
+            pass
+        return code, dt
+
+    def log_text(self):
+        try:
+            with open(self.log_path, 'rb') as f:
+                return f.read().decode('utf-8', 'replace')
+        except OSError:
+            return ''
+
+    def log_tail(self, n=60):
+        lines = self.log_text().splitlines()
+        return '\n'.join('    | ' + ln for ln in lines[-n:])
+
+    def log_grep(self, needle, n=20):
+        lines = [ln for ln in self.log_text().splitlines() if needle in ln]
+        return '\n'.join('    | ' + ln for ln in lines[-n:])
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------
+# test harness
+# --------------------------------------------------------------------------
+
+class TestTimeout(Exception):
+    pass
+
+
+class Harness:
+    """Collects check results, enforces a hard time limit, always stops every
+    process registered with it (by PID), even on exceptions or SIGTERM."""
+
+    def __init__(self, name, time_limit=100):
+        self.name = name
+        self.time_limit = time_limit
+        self.failures = []
+        self.passes = 0
+        self.cleanups = []
+        self.tuttis = []
+        self.keep_logs = bool(os.environ.get('TUTTI_E2E_KEEP'))
+
+    def __enter__(self):
+        def on_alarm(signum, frame):
+            raise TestTimeout('hard time limit of %d s reached' % self.time_limit)
+
+        def on_term(signum, frame):
+            raise SystemExit('terminated by signal %d' % signum)
+        signal.signal(signal.SIGALRM, on_alarm)
+        signal.signal(signal.SIGTERM, on_term)
+        signal.alarm(self.time_limit)
+        log('=== %s ===' % self.name)
+        return self
+
+    def __exit__(self, et, ev, tb):
+        if et is not None and et is not SystemExit:
+            self.failures.append('exception: %s: %s' % (et.__name__, ev))
+            traceback.print_exception(et, ev, tb)
+        elif et is SystemExit and ev is not None and ev.code not in (0, None):
+            self.failures.append('aborted: %s' % ev)
+        signal.alarm(20)    # the clean-up itself is bounded too
+        try:
+            for fn in reversed(self.cleanups):
+                try:
+                    fn()
+                except Exception as e:
+                    log('cleanup error: %r' % e)
+            for t in self.tuttis:
+                if t.alive():
+                    code, dt = t.stop()
+                    log('%s stopped: exit %s after %.2f s' % (t.name, code, dt or 0))
+                if self.failures:
+                    log('--- %s log (tail) %s ---\n%s' % (t.name, t.log_path, t.log_tail(80)))
+                if not self.failures and not self.keep_logs:
+                    t.cleanup()
+        finally:
+            signal.alarm(0)
+        return True     # exception recorded as a failure
+
+    def start_tutti(self, extra_args=(), name='tutti'):
+        t = Tutti(tutti_binary(), extra_args, name)
+        self.tuttis.append(t)
+        t.start()
+        return t
+
+    def on_cleanup(self, fn):
+        self.cleanups.append(fn)
+        return fn
+
+    def check(self, cond, what, detail=''):
+        if cond:
+            self.passes += 1
+            log('PASS  %s%s' % (what, ('  [' + detail + ']') if detail else ''))
+        else:
+            self.failures.append(what + ((' [' + detail + ']') if detail else ''))
+            log('FAIL  %s%s' % (what, ('  [' + detail + ']') if detail else ''))
+        return cond
+
+    def result(self):
+        log('=== %s: %d checks passed, %d failed ===' % (self.name, self.passes,
+                                                          len(self.failures)))
+        for f in self.failures:
+            log('  failed: %s' % f)
+        return 1 if self.failures else 0
+
+
+# --------------------------------------------------------------------------
+# a caller = SIP UA + RTP endpoint
+# --------------------------------------------------------------------------
+
+class Caller:
+    def __init__(self, h, server, name, codec, freq=None):
+        from sipua import SipUA
+        from rtpaudio import RtpEndpoint
+        self.h = h
+        self.name = name
+        self.codec = codec
+        self.freq = freq
+        self.ua = SipUA(server, user=name.lower(), log=log, name=name)
+        self.rtp = RtpEndpoint(name, log=log)
+        self.dlg = None
+        self.resp = None
+        h.on_cleanup(self.close)
+
+    def dial(self, room, timeout=5.0, start_media=True, **kw):
+        self.dlg, self.resp = self.ua.call(room, LOOPBACK, self.rtp.port, codecs=(self.codec,),
+                                           timeout=timeout, **kw)
+        r = self.resp
+        log('%s: INVITE sip:%s -> %d %s; Contact %s; answer %r' % (
+            self.name, room, r.status, r.reason, r.get('contact'), self.dlg.answer))
+        if 200 <= r.status < 300 and self.dlg.answer is not None and start_media:
+            self.apply_answer()
+            if self.freq:
+                self.rtp.send_tone(self.freq)
+            else:
+                self.rtp.send_silence()
+        return r
+
+    def apply_answer(self):
+        a = self.dlg.answer
+        if a is None or a.port in (None, 0) or a.codec_pt is None:
+            return False
+        self.rtp.configure((a.conn, a.port), a.codec_name, a.codec_pt,
+                           rx_map={a.codec_pt: a.codec_name})
+        return True
+
+    def close(self):
+        try:
+            self.rtp.stop_sending()
+            if self.dlg is not None and self.dlg.established and not self.dlg.bye_received.is_set():
+                try:
+                    self.dlg.bye(timeout=1.0)
+                except Exception:
+                    pass
+        finally:
+            self.ua.close()
+            self.rtp.close()

@@ -1,0 +1,701 @@
+"""RTP audio endpoints for tutti's end-to-end tests (Python 3.11 stdlib only).
+
+* G.711 mu-law and A-law encoders/decoders (the classic Sun reference
+  algorithm, as in ITU-T G.711 / g711.c), table driven.
+* Opus through ctypes on libopus (48 kHz mono, 20 ms frames).
+* RtpEndpoint: one UDP socket (symmetric RTP: the same socket sends and
+  receives) plus its RTCP socket (port + 1).  A sender thread emits a sine
+  tone (or digital silence) as 20 ms packets paced by the monotonic clock; a
+  receiver thread decodes what arrives into a PCM buffer and keeps per-packet
+  metadata (PT, SSRC, CSRC list, sequence number, arrival time).
+* Goertzel analysis (Hann-windowed 100 ms blocks) giving, for each asked
+  frequency, its level in dBFS (0 dBFS = full-scale sine) and its power
+  relative to the total received power, over any time window.
+"""
+
+import array
+import ctypes
+import ctypes.util
+import math
+import os
+import random
+import select
+import socket
+import struct
+import threading
+import time
+
+FULL_SCALE_MS = (32768.0 ** 2) / 2.0      # mean square of a full-scale sine
+NEG_INF_DB = -200.0
+
+
+# --------------------------------------------------------------------------
+# G.711 (reference algorithm)
+# --------------------------------------------------------------------------
+
+_SEG_AEND = (0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF)
+_SEG_UEND = (0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF)
+_BIAS = 0x84
+_CLIP = 8159
+
+
+def _search(val, table):
+    for i, end in enumerate(table):
+        if val <= end:
+            return i
+    return len(table)
+
+
+def linear2ulaw(pcm):
+    pcm >>= 2
+    if pcm < 0:
+        pcm = -pcm
+        mask = 0x7F
+    else:
+        mask = 0xFF
+    if pcm > _CLIP:
+        pcm = _CLIP
+    pcm += _BIAS >> 2
+    seg = _search(pcm, _SEG_UEND)
+    if seg >= 8:
+        return 0x7F ^ mask
+    return ((seg << 4) | ((pcm >> (seg + 1)) & 0xF)) ^ mask
+
+
+def ulaw2linear(u):
+    u = ~u & 0xFF
+    t = ((u & 0x0F) << 3) + _BIAS
+    t <<= (u & 0x70) >> 4
+    return (_BIAS - t) if (u & 0x80) else (t - _BIAS)
+
+
+def linear2alaw(pcm):
+    pcm >>= 3
+    if pcm >= 0:
+        mask = 0xD5
+    else:
+        mask = 0x55
+        pcm = -pcm - 1
+    seg = _search(pcm, _SEG_AEND)
+    if seg >= 8:
+        return 0x7F ^ mask
+    aval = seg << 4
+    if seg < 2:
+        aval |= (pcm >> 1) & 0x0F
+    else:
+        aval |= (pcm >> seg) & 0x0F
+    return aval ^ mask
+
+
+def alaw2linear(a):
+    a ^= 0x55
+    t = (a & 0x0F) << 4
+    seg = (a & 0x70) >> 4
+    if seg == 0:
+        t += 8
+    elif seg == 1:
+        t += 0x108
+    else:
+        t += 0x108
+        t <<= seg - 1
+    return t if (a & 0x80) else -t
+
+
+# lookup tables: index = sample & 0xFFFF for encoding, byte for decoding
+_ULAW_ENC = bytes(linear2ulaw(s - 65536 if s >= 32768 else s) for s in range(65536))
+_ALAW_ENC = bytes(linear2alaw(s - 65536 if s >= 32768 else s) for s in range(65536))
+_ULAW_DEC = array.array('h', (ulaw2linear(b) for b in range(256)))
+_ALAW_DEC = array.array('h', (alaw2linear(b) for b in range(256)))
+
+
+def ulaw_encode(pcm):
+    t = _ULAW_ENC
+    return bytes(t[s & 0xFFFF] for s in pcm)
+
+
+def alaw_encode(pcm):
+    t = _ALAW_ENC
+    return bytes(t[s & 0xFFFF] for s in pcm)
+
+
+def ulaw_decode(data):
+    t = _ULAW_DEC
+    return array.array('h', (t[b] for b in data))
+
+
+def alaw_decode(data):
+    t = _ALAW_DEC
+    return array.array('h', (t[b] for b in data))
+
+
+# --------------------------------------------------------------------------
+# Opus via ctypes
+# --------------------------------------------------------------------------
+
+_opus = None
+OPUS_APPLICATION_VOIP = 2048
+OPUS_APPLICATION_AUDIO = 2049
+OPUS_SET_BITRATE_REQUEST = 4002
+
+
+def opus_lib():
+    global _opus
+    if _opus is None:
+        path = ctypes.util.find_library('opus')
+        candidates = [p for p in (path, 'libopus.so.0',
+                                  '/usr/lib/x86_64-linux-gnu/libopus.so.0') if p]
+        last = None
+        for c in candidates:
+            try:
+                lib = ctypes.CDLL(c)
+                break
+            except OSError as e:
+                last = e
+        else:
+            raise OSError('libopus not found: %s' % last)
+        lib.opus_encoder_create.restype = ctypes.c_void_p
+        lib.opus_encoder_create.argtypes = [ctypes.c_int32, ctypes.c_int, ctypes.c_int,
+                                            ctypes.POINTER(ctypes.c_int)]
+        lib.opus_encode.restype = ctypes.c_int32
+        lib.opus_encode.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int16),
+                                    ctypes.c_int, ctypes.c_char_p, ctypes.c_int32]
+        lib.opus_encoder_destroy.argtypes = [ctypes.c_void_p]
+        lib.opus_decoder_create.restype = ctypes.c_void_p
+        lib.opus_decoder_create.argtypes = [ctypes.c_int32, ctypes.c_int,
+                                            ctypes.POINTER(ctypes.c_int)]
+        lib.opus_decode.restype = ctypes.c_int
+        lib.opus_decode.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int32,
+                                    ctypes.POINTER(ctypes.c_int16), ctypes.c_int,
+                                    ctypes.c_int]
+        lib.opus_decoder_destroy.argtypes = [ctypes.c_void_p]
+        _opus = lib
+    return _opus
+
+
+class OpusEncoder:
+    def __init__(self, rate=48000, channels=1, application=OPUS_APPLICATION_AUDIO,
+                 bitrate=None):
+        self.lib = opus_lib()
+        err = ctypes.c_int(0)
+        self.st = self.lib.opus_encoder_create(rate, channels, application, ctypes.byref(err))
+        if err.value != 0 or not self.st:
+            raise RuntimeError('opus_encoder_create failed: %d' % err.value)
+        if bitrate:
+            self.lib.opus_encoder_ctl(ctypes.c_void_p(self.st), OPUS_SET_BITRATE_REQUEST,
+                                      ctypes.c_int32(bitrate))
+        self.buf = ctypes.create_string_buffer(1500)
+
+    def encode(self, pcm):
+        n = len(pcm)
+        arr = (ctypes.c_int16 * n)(*pcm)
+        r = self.lib.opus_encode(self.st, arr, n, self.buf, 1500)
+        if r < 0:
+            raise RuntimeError('opus_encode failed: %d' % r)
+        return self.buf.raw[:r]
+
+    def close(self):
+        if self.st:
+            self.lib.opus_encoder_destroy(self.st)
+            self.st = None
+
+
+class OpusDecoder:
+    MAX_FRAME = 5760
+
+    def __init__(self, rate=48000, channels=1):
+        self.lib = opus_lib()
+        err = ctypes.c_int(0)
+        self.st = self.lib.opus_decoder_create(rate, channels, ctypes.byref(err))
+        if err.value != 0 or not self.st:
+            raise RuntimeError('opus_decoder_create failed: %d' % err.value)
+        self.out = (ctypes.c_int16 * self.MAX_FRAME)()
+
+    def decode(self, data):
+        """Returns array('h') or None when the packet could not be decoded."""
+        r = self.lib.opus_decode(self.st, data, len(data), self.out, self.MAX_FRAME, 0)
+        if r < 0:
+            return None
+        return array.array('h', self.out[:r])
+
+    def close(self):
+        if self.st:
+            self.lib.opus_decoder_destroy(self.st)
+            self.st = None
+
+
+# --------------------------------------------------------------------------
+# Codec wrapper
+# --------------------------------------------------------------------------
+
+class Codec:
+    """name: PCMU, PCMA or opus.  `rate` is the PCM sample rate used on our side."""
+
+    def __init__(self, name, pt):
+        self.name = name
+        self.pt = pt
+        if name == 'PCMU':
+            self.rate, self.clock = 8000, 8000
+            self._enc, self._dec = ulaw_encode, ulaw_decode
+        elif name == 'PCMA':
+            self.rate, self.clock = 8000, 8000
+            self._enc, self._dec = alaw_encode, alaw_decode
+        elif name.lower() == 'opus':
+            self.name = 'opus'
+            self.rate, self.clock = 48000, 48000
+            self._encoder = None
+            self._decoder = None
+            self._enc, self._dec = self._opus_enc, self._opus_dec
+        else:
+            raise ValueError('unsupported codec %s' % name)
+        self.frame = self.rate // 50          # samples per 20 ms
+        self.ts_step = self.clock // 50
+
+    def _opus_enc(self, pcm):
+        if self._encoder is None:
+            self._encoder = OpusEncoder()
+        return self._encoder.encode(pcm)
+
+    def _opus_dec(self, data):
+        if self._decoder is None:
+            self._decoder = OpusDecoder()
+        return self._decoder.decode(data)
+
+    def encode(self, pcm):
+        return self._enc(pcm)
+
+    def decode(self, data):
+        return self._dec(data)
+
+    def close(self):
+        for attr in ('_encoder', '_decoder'):
+            o = getattr(self, attr, None)
+            if o is not None:
+                o.close()
+                setattr(self, attr, None)
+
+
+# --------------------------------------------------------------------------
+# RTP packets
+# --------------------------------------------------------------------------
+
+def build_rtp(pt, seq, ts, ssrc, payload, marker=False, csrcs=(), version=2,
+              padding=False, extension=None, cc=None):
+    cc_val = len(csrcs) if cc is None else cc
+    b0 = (version << 6) | (0x20 if padding else 0) | (0x10 if extension is not None else 0) \
+        | (cc_val & 0x0F)
+    b1 = (0x80 if marker else 0) | (pt & 0x7F)
+    hdr = struct.pack('!BBHII', b0, b1, seq & 0xFFFF, ts & 0xFFFFFFFF, ssrc & 0xFFFFFFFF)
+    for c in csrcs:
+        hdr += struct.pack('!I', c)
+    if extension is not None:
+        profile, words = extension
+        hdr += struct.pack('!HH', profile, len(words) // 4) + words
+    return hdr + payload
+
+
+class RtpHeader:
+    __slots__ = ('version', 'padding', 'ext', 'cc', 'marker', 'pt', 'seq', 'ts', 'ssrc',
+                 'csrcs', 'payload')
+
+
+def parse_rtp(data):
+    """Parse an RTP packet; returns RtpHeader or None if malformed."""
+    if len(data) < 12:
+        return None
+    b0, b1, seq, ts, ssrc = struct.unpack('!BBHII', data[:12])
+    h = RtpHeader()
+    h.version = b0 >> 6
+    if h.version != 2:
+        return None
+    h.padding = bool(b0 & 0x20)
+    h.ext = bool(b0 & 0x10)
+    h.cc = b0 & 0x0F
+    h.marker = bool(b1 & 0x80)
+    h.pt = b1 & 0x7F
+    h.seq, h.ts, h.ssrc = seq, ts, ssrc
+    off = 12 + 4 * h.cc
+    if len(data) < off:
+        return None
+    h.csrcs = tuple(struct.unpack('!%dI' % h.cc, data[12:off])) if h.cc else ()
+    if h.ext:
+        if len(data) < off + 4:
+            return None
+        _, words = struct.unpack('!HH', data[off:off + 4])
+        off += 4 + 4 * words
+        if len(data) < off:
+            return None
+    end = len(data)
+    if h.padding:
+        pad = data[-1]
+        if pad == 0 or end - pad < off:
+            return None
+        end -= pad
+    h.payload = data[off:end]
+    return h
+
+
+class RxPacket:
+    __slots__ = ('t', 'pt', 'ssrc', 'seq', 'ts', 'csrcs', 'marker', 'size', 'src', 'decoded')
+
+    def __repr__(self):
+        return 'RxPacket(t=%.3f pt=%d ssrc=%08x seq=%d csrcs=%s size=%d)' % (
+            self.t, self.pt, self.ssrc, self.seq, ['%08x' % c for c in self.csrcs], self.size)
+
+
+# --------------------------------------------------------------------------
+# Goertzel analysis
+# --------------------------------------------------------------------------
+
+_hann_cache = {}
+
+
+def _hann(n):
+    w = _hann_cache.get(n)
+    if w is None:
+        w = [0.5 - 0.5 * math.cos(2 * math.pi * i / (n - 1)) for i in range(n)]
+        _hann_cache[n] = (w, sum(w), sum(v * v for v in w))
+        w = _hann_cache[n]
+    return w
+
+
+def goertzel_blocks(samples, rate, freqs, block_s=0.1):
+    """Average tone power (mean square) per frequency and total mean square.
+
+    Returns (total_ms, {f: tone_ms}, nblocks).  For a pure sine of amplitude A
+    at f, tone_ms[f] == total_ms == A*A/2."""
+    n = int(rate * block_s)
+    win, wsum, w2sum = _hann(n)
+    nblocks = len(samples) // n
+    tot_acc = 0.0
+    acc = {f: 0.0 for f in freqs}
+    coeffs = {f: 2.0 * math.cos(2.0 * math.pi * f / rate) for f in freqs}
+    for b in range(nblocks):
+        blk = samples[b * n:(b + 1) * n]
+        xw = [x * w for x, w in zip(blk, win)]
+        tot_acc += sum(v * v for v in xw) / w2sum
+        for f in freqs:
+            c = coeffs[f]
+            s1 = s2 = 0.0
+            for v in xw:
+                s0 = v + c * s1 - s2
+                s2 = s1
+                s1 = s0
+            p = s1 * s1 + s2 * s2 - c * s1 * s2
+            acc[f] += 2.0 * p / (wsum * wsum)
+    if nblocks == 0:
+        return 0.0, {f: 0.0 for f in freqs}, 0
+    return tot_acc / nblocks, {f: acc[f] / nblocks for f in freqs}, nblocks
+
+
+def to_db(ratio):
+    return 10.0 * math.log10(ratio) if ratio > 0 else NEG_INF_DB
+
+
+class Analysis:
+    def __init__(self, name, freqs, samples, rate, packets, t0, t1):
+        self.name = name
+        self.freqs = list(freqs)
+        self.rate = rate
+        self.packets = packets
+        self.n_packets = len(packets)
+        self.n_samples = len(samples)
+        self.t0, self.t1 = t0, t1
+        if rate and samples:
+            tot, tones, nb = goertzel_blocks(samples, rate, freqs)
+        else:
+            tot, tones, nb = 0.0, {f: 0.0 for f in freqs}, 0
+        self.nblocks = nb
+        self.total_dbfs = to_db(tot / FULL_SCALE_MS)
+        self.dbfs = {f: to_db(tones[f] / FULL_SCALE_MS) for f in freqs}
+        self.rel_db = {f: (to_db(tones[f] / tot) if tot > 0 else NEG_INF_DB) for f in freqs}
+
+    def level(self, f):
+        return self.dbfs[f]
+
+    def __str__(self):
+        parts = ['%s: %d pkts %.1fs audio total %6.1f dBFS' % (
+            self.name, self.n_packets, self.n_samples / self.rate if self.rate else 0.0,
+            self.total_dbfs)]
+        for f in self.freqs:
+            parts.append('%5d Hz %7.1f dBFS (%6.1f dB rel)' % (f, self.dbfs[f], self.rel_db[f]))
+        return ' | '.join(parts)
+
+
+# --------------------------------------------------------------------------
+# RTP endpoint
+# --------------------------------------------------------------------------
+
+def bind_rtp_pair(ip='127.0.0.1', lo=40000, hi=60000, tries=200):
+    """Bind an even RTP port and port+1 for RTCP in [lo, hi)."""
+    for _ in range(tries):
+        p = random.randrange(lo, hi, 2)
+        a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            a.bind((ip, p))
+            b.bind((ip, p + 1))
+            return a, b
+        except OSError:
+            a.close()
+            b.close()
+    raise OSError('no free RTP port pair found')
+
+
+class RtpEndpoint:
+    def __init__(self, name='ep', local_ip='127.0.0.1', log=None, ptime_ms=20):
+        self.name = name
+        self.log = log or (lambda s: None)
+        self.sock, self.rtcp_sock = bind_rtp_pair(local_ip)
+        self.local_ip = local_ip
+        self.port = self.sock.getsockname()[1]
+        self.ssrc = random.randint(1, 0xFFFFFFFE)
+        self.seq = random.randint(0, 0xFFFF)
+        self.ts = random.randint(0, 0xFFFFFFFF)
+        self.ptime = ptime_ms / 1000.0
+        self.remote = None
+        self.tx_codec = None
+        self.mode = 'stopped'           # 'stopped' | 'tone' | 'silence'
+        self.freq = 0.0
+        self.amp = 0.0
+        self.phase = 0.0
+        self.marker_next = True
+        self.rx_codecs = {}             # pt -> Codec
+        self.lock = threading.Lock()
+        self.packets = []               # RxPacket list
+        self.audio = []                 # (t, rate, array('h'))
+        self.rtcp_packets = []          # (t, bytes)
+        self.rx_bad = 0
+        self.rx_undecodable = 0
+        self.rx_unknown_pt = 0
+        self.sent = 0
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._tx_loop, name='rtp-tx-' + name,
+                                          daemon=True),
+                         threading.Thread(target=self._rx_loop, name='rtp-rx-' + name,
+                                          daemon=True)]
+        for t in self._threads:
+            t.start()
+
+    # -- configuration -------------------------------------------------------
+    def configure(self, remote, codec_name, pt, rx_map=None):
+        """Send `codec_name` with payload type `pt` to remote=(ip, port).
+
+        rx_map: {pt: codec name} for decoding what the bridge sends; defaults
+        to {pt: codec_name}."""
+        with self.lock:
+            if self.tx_codec is not None and (self.tx_codec.name != codec_name
+                                              or self.tx_codec.pt != pt):
+                self.tx_codec.close()
+                self.tx_codec = None
+            if self.tx_codec is None:
+                self.tx_codec = Codec(codec_name, pt)
+            self.remote = (remote[0], int(remote[1]))
+            rx_map = rx_map or {pt: codec_name}
+            for p, n in rx_map.items():
+                if p not in self.rx_codecs or self.rx_codecs[p].name != Codec(n, p).name:
+                    self.rx_codecs[p] = Codec(n, p)
+
+    def send_tone(self, freq, dbfs=-12.0):
+        with self.lock:
+            self.freq = float(freq)
+            self.amp = 32767.0 * 10 ** (dbfs / 20.0)
+            if self.mode != 'tone':
+                self.marker_next = True
+            self.mode = 'tone'
+
+    def send_silence(self):
+        with self.lock:
+            if self.mode == 'stopped':
+                self.marker_next = True
+            self.mode = 'silence'
+
+    def stop_sending(self):
+        with self.lock:
+            self.mode = 'stopped'
+
+    def send_raw(self, data, dest=None, rtcp=False):
+        """Send arbitrary bytes from this endpoint's RTP (or RTCP) socket."""
+        s = self.rtcp_sock if rtcp else self.sock
+        try:
+            s.sendto(data, dest or self.remote)
+        except OSError as e:
+            self.log('[%s] send_raw: %s' % (self.name, e))
+
+    def close(self):
+        self._stop.set()
+        for t in self._threads:
+            t.join(1.0)
+        for s in (self.sock, self.rtcp_sock):
+            try:
+                s.close()
+            except OSError:
+                pass
+        for c in list(self.rx_codecs.values()) + ([self.tx_codec] if self.tx_codec else []):
+            c.close()
+
+    # -- threads ---------------------------------------------------------------
+    def _make_frame(self, codec):
+        n = codec.frame
+        if self.mode == 'silence' or self.amp == 0:
+            return array.array('h', bytes(2 * n))
+        w = 2.0 * math.pi * self.freq / codec.rate
+        ph = self.phase
+        amp = self.amp
+        out = array.array('h', (int(round(amp * math.sin(ph + w * i))) for i in range(n)))
+        self.phase = math.fmod(ph + w * n, 2.0 * math.pi)
+        return out
+
+    def _tx_loop(self):
+        nxt = time.monotonic()
+        while not self._stop.is_set():
+            now = time.monotonic()
+            if now < nxt:
+                time.sleep(nxt - now)
+                continue
+            with self.lock:
+                codec, remote, mode = self.tx_codec, self.remote, self.mode
+                if codec is not None and remote is not None and mode != 'stopped':
+                    try:
+                        payload = codec.encode(self._make_frame(codec))
+                        pkt = build_rtp(codec.pt, self.seq, self.ts, self.ssrc, payload,
+                                        marker=self.marker_next)
+                        self.marker_next = False
+                        self.sock.sendto(pkt, remote)
+                        self.sent += 1
+                    except OSError:
+                        pass
+                    self.seq = (self.seq + 1) & 0xFFFF
+                if codec is not None:
+                    self.ts = (self.ts + codec.ts_step) & 0xFFFFFFFF
+            nxt += self.ptime
+            if nxt < now - 0.2:       # we were starved: do not burst to catch up
+                nxt = now + self.ptime
+
+    def _rx_loop(self):
+        socks = [self.sock, self.rtcp_sock]
+        while not self._stop.is_set():
+            try:
+                r, _, _ = select.select(socks, [], [], 0.1)
+            except (OSError, ValueError):
+                break
+            for s in r:
+                try:
+                    data, src = s.recvfrom(65535)
+                except OSError:
+                    continue
+                now = time.monotonic()
+                if s is self.rtcp_sock:
+                    with self.lock:
+                        self.rtcp_packets.append((now, data))
+                    continue
+                self._on_rtp(data, src, now)
+
+    def _on_rtp(self, data, src, now):
+        h = parse_rtp(data)
+        if h is None:
+            self.rx_bad += 1
+            return
+        if 72 <= h.pt <= 76:      # RTCP multiplexed on the RTP port
+            with self.lock:
+                self.rtcp_packets.append((now, data))
+            return
+        p = RxPacket()
+        p.t, p.pt, p.ssrc, p.seq, p.ts = now, h.pt, h.ssrc, h.seq, h.ts
+        p.csrcs, p.marker, p.size, p.src = h.csrcs, h.marker, len(data), src
+        p.decoded = False
+        codec = self.rx_codecs.get(h.pt)
+        pcm = None
+        if codec is None:
+            self.rx_unknown_pt += 1
+        else:
+            try:
+                pcm = codec.decode(h.payload)
+            except Exception:
+                pcm = None
+            if pcm is None:
+                self.rx_undecodable += 1
+        with self.lock:
+            self.packets.append(p)
+            if pcm is not None:
+                p.decoded = True
+                self.audio.append((now, codec.rate, pcm))
+
+    # -- queries -----------------------------------------------------------------
+    def packets_between(self, t0, t1=None):
+        t1 = t1 if t1 is not None else time.monotonic()
+        with self.lock:
+            return [p for p in self.packets if t0 <= p.t <= t1]
+
+    def analyze(self, freqs, seconds=1.0, end=None, start=None):
+        end = end if end is not None else time.monotonic()
+        start = start if start is not None else end - seconds
+        with self.lock:
+            chunks = [(t, r, pcm) for (t, r, pcm) in self.audio if start <= t <= end]
+            pkts = [p for p in self.packets if start <= p.t <= end]
+        rates = {}
+        for _, r, pcm in chunks:
+            rates[r] = rates.get(r, 0) + len(pcm)
+        rate = max(rates, key=rates.get) if rates else 0
+        samples = array.array('h')
+        for _, r, pcm in chunks:
+            if r == rate:
+                samples.extend(pcm)
+        return Analysis(self.name, freqs, samples, rate, pkts, start, end)
+
+
+class RtpEcho:
+    """Loopback RTP echo (for self-tests): sends every datagram back to its source."""
+
+    def __init__(self, ip='127.0.0.1'):
+        self.sock, self.rtcp = bind_rtp_pair(ip)
+        self.port = self.sock.getsockname()[1]
+        self._stop = threading.Event()
+        self.count = 0
+        self.t = threading.Thread(target=self._loop, daemon=True)
+        self.t.start()
+
+    def _loop(self):
+        self.sock.settimeout(0.1)
+        while not self._stop.is_set():
+            try:
+                d, a = self.sock.recvfrom(65535)
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            self.count += 1
+            self.sock.sendto(d, a)
+
+    def close(self):
+        self._stop.set()
+        self.t.join(1.0)
+        self.sock.close()
+        self.rtcp.close()
+
+
+if __name__ == '__main__':
+    # quick self-test: G.711 against audioop when available, Opus round trip, Goertzel
+    import warnings
+    warnings.simplefilter('ignore', DeprecationWarning)
+    try:
+        import audioop
+        pcm = array.array('h', range(-32768, 32768, 7))
+        assert ulaw_encode(pcm) == audioop.lin2ulaw(pcm.tobytes(), 2), 'ulaw enc'
+        assert alaw_encode(pcm) == audioop.lin2alaw(pcm.tobytes(), 2), 'alaw enc'
+        assert ulaw_decode(bytes(range(256))).tobytes() == audioop.ulaw2lin(bytes(range(256)), 2)
+        assert alaw_decode(bytes(range(256))).tobytes() == audioop.alaw2lin(bytes(range(256)), 2)
+        print('G.711 matches audioop')
+    except ImportError:
+        print('audioop not available, skipped G.711 cross-check')
+    rate = 8000
+    x = array.array('h', (int(8000 * math.sin(2 * math.pi * 440 * i / rate)) for i in range(rate)))
+    a = Analysis('pcm', [440, 1000], x, rate, [], 0, 1)
+    print(a)
+    y = ulaw_decode(ulaw_encode(x))
+    print(Analysis('ulaw', [440, 1000], y, rate, [], 0, 1))
+    enc, dec = OpusEncoder(), OpusDecoder()
+    x48 = [int(8000 * math.sin(2 * math.pi * 1700 * i / 48000)) for i in range(48000)]
+    out = array.array('h')
+    for i in range(0, 48000, 960):
+        out.extend(dec.decode(enc.encode(x48[i:i + 960])))
+    print(Analysis('opus', [440, 1700], out[4800:], 48000, [], 0, 1))

@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""End-to-end mix test: N-1 mixing across PCMU / PCMA / Opus, hold and resume
+by re-INVITE, leaving by BYE, and CSRC lists in the mixed RTP.
+
+usage: test_mix.py [path/to/tutti]     (or env TUTTI_BIN)
+
+Three callers join one room, each sending a tone:
+    A  PCMU   440 Hz
+    B  PCMA  1000 Hz
+    C  Opus  1700 Hz  (opus/48000/2, PT 111)
+440/1000/1700 Hz share no low harmonics that would land inside another's
+Goertzel bin (100 ms Hann blocks: +-20 Hz main lobe), and all are far below the
+4 kHz limit of the 8 kHz legs so resampling does not move or alias them.
+"""
+
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from harness import Harness, Caller, log          # noqa: E402
+
+FREQS = {'A': 440, 'B': 1000, 'C': 1700}
+CODECS = {'A': 'PCMU', 'B': 'PCMA', 'C': 'opus'}
+EXPECTED_PT = {'PCMU': 0, 'PCMA': 8, 'opus': 111}
+ALL_F = sorted(FREQS.values())
+
+HEAR_MIN_DBFS = -35.0      # tones are sent at -12 dBFS
+HEAR_MIN_REL = -15.0       # share of the received power
+ABSENT_MARGIN = 30.0       # an absent tone is at least this far below a present one
+PKTS_PER_S = 50
+
+
+def heard(h, an, f, who_hears, whose):
+    return h.check(an.dbfs[f] > HEAR_MIN_DBFS and an.rel_db[f] > HEAR_MIN_REL,
+                   '%s hears %s (%d Hz)' % (who_hears, whose, f),
+                   '%.1f dBFS, %.1f dB of received power; need > %.0f dBFS and > %.0f dB' % (
+                       an.dbfs[f], an.rel_db[f], HEAR_MIN_DBFS, HEAR_MIN_REL))
+
+
+def absent(h, an, f, ref_db, who_hears, whose, why):
+    return h.check(an.dbfs[f] < ref_db - ABSENT_MARGIN,
+                   '%s does not hear %s (%d Hz) %s' % (who_hears, whose, f, why),
+                   '%.1f dBFS vs reference %.1f dBFS; need at least %.0f dB below' % (
+                       an.dbfs[f], ref_db, ABSENT_MARGIN))
+
+
+def enough_packets(h, an, seconds, who):
+    need = int(PKTS_PER_S * seconds * 0.8)
+    return h.check(an.n_packets >= need, '%s receives RTP' % who,
+                   '%d packets in %.1f s, need >= %d' % (an.n_packets, seconds, need))
+
+
+def analyze_all(callers, seconds=1.5, label=''):
+    res = {}
+    for n, c in callers.items():
+        res[n] = c.rtp.analyze(ALL_F, seconds)
+        log('%-10s %s' % (label, res[n]))
+    return res
+
+
+def main():
+    with Harness('test_mix', time_limit=100) as h:
+        t = h.start_tutti()
+        room = 'mix-%d' % os.getpid()
+        callers = {n: Caller(h, t.sip_addr, n, CODECS[n], FREQS[n]) for n in 'ABC'}
+
+        # ---- join ----------------------------------------------------------
+        for n, c in callers.items():
+            r = c.dial(room)
+            if not h.check(r.status == 200, '%s INVITE answered 200' % n,
+                           '%d %s' % (r.status, r.reason)):
+                raise SystemExit('caller %s could not join' % n)
+            h.check(c.dlg.isfocus, '%s: 200 OK Contact carries ;isfocus' % n,
+                    'Contact: %s' % c.dlg.contact)
+            a = c.dlg.answer
+            h.check(a is not None and a.port, '%s: 200 OK carries an SDP answer with a port' % n,
+                    repr(a))
+            h.check(a is not None and a.codec_name == CODECS[n] and
+                    a.codec_pt == EXPECTED_PT[CODECS[n]],
+                    '%s: answer selects the offered codec %s/%d' % (
+                        n, CODECS[n], EXPECTED_PT[CODECS[n]]), repr(a))
+            h.check(a is not None and a.conn == '127.0.0.1',
+                    '%s: answer c= is the loopback address' % n, repr(a))
+            h.check(a is not None and a.direction == 'sendrecv',
+                    '%s: answer is sendrecv' % n, repr(a))
+        time.sleep(2.5)
+
+        # ---- N-1 ---------------------------------------------------------------
+        base = analyze_all(callers, 1.5, 'all-3')
+        for n, c in callers.items():
+            an = base[n]
+            enough_packets(h, an, 1.5, n)
+            pts = sorted({p.pt for p in an.packets})
+            h.check(pts == [EXPECTED_PT[CODECS[n]]], '%s receives the negotiated PT' % n,
+                    'PTs seen %s' % pts)
+            others = [o for o in 'ABC' if o != n]
+            for o in others:
+                heard(h, an, FREQS[o], n, o)
+            ref = min(an.dbfs[FREQS[o]] for o in others)
+            absent(h, an, FREQS[n], ref, n, 'itself', '(N-1 mix)')
+
+        # ---- hold B (re-INVITE sendonly); B keeps sending its tone --------------
+        B = callers['B']
+        r = B.dlg.reinvite('sendonly')
+        t_hold = time.monotonic()
+        log('B: re-INVITE sendonly -> %d %s; answer %r' % (r.status, r.reason, B.dlg.answer))
+        h.check(r.status == 200, 'hold re-INVITE answered 200', '%d %s' % (r.status, r.reason))
+        h.check(B.dlg.answer is not None and B.dlg.answer.direction in ('recvonly', 'inactive'),
+                'hold answer is recvonly (or inactive)',
+                B.dlg.answer.direction if B.dlg.answer else 'no SDP')
+        time.sleep(2.0)
+        held = analyze_all(callers, 1.0, 'B-held')
+        for n in 'AC':
+            an = held[n]
+            other = 'C' if n == 'A' else 'A'
+            enough_packets(h, an, 1.0, n + ' (B on hold)')
+            heard(h, an, FREQS[other], n + ' (B on hold)', other)
+            absent(h, an, FREQS['B'], base[n].dbfs[FREQS['B']], n, 'B', 'while B is on hold '
+                   '(vs. its level before hold)')
+        b_pkts = B.rtp.packets_between(t_hold + 0.5)
+        h.check(len(b_pkts) <= 3, 'B on hold (sendonly) receives (almost) no RTP',
+                '%d packets in the %.1f s from 0.5 s after the hold' % (
+                    len(b_pkts), time.monotonic() - t_hold - 0.5))
+
+        # ---- resume --------------------------------------------------------
+        r = B.dlg.reinvite('sendrecv')
+        log('B: re-INVITE sendrecv -> %d %s; answer %r' % (r.status, r.reason, B.dlg.answer))
+        h.check(r.status == 200, 'resume re-INVITE answered 200', '%d %s' % (r.status, r.reason))
+        h.check(B.dlg.answer is not None and B.dlg.answer.direction == 'sendrecv',
+                'resume answer is sendrecv', B.dlg.answer.direction if B.dlg.answer else 'no SDP')
+        if B.dlg.answer is not None:
+            B.apply_answer()
+        time.sleep(2.0)
+        resumed = analyze_all(callers, 1.0, 'resumed')
+        for n in 'ABC':
+            an = resumed[n]
+            enough_packets(h, an, 1.0, n + ' (after resume)')
+            for o in 'ABC':
+                if o != n:
+                    heard(h, an, FREQS[o], n + ' (after resume)', o)
+
+        # ---- B leaves with BYE ------------------------------------------------
+        B.rtp.stop_sending()
+        r = B.dlg.bye()
+        log('B: BYE -> %d %s' % (r.status, r.reason))
+        h.check(r.status == 200, 'BYE answered 200', '%d %s' % (r.status, r.reason))
+        time.sleep(1.5)
+        gone = {n: callers[n].rtp.analyze(ALL_F, 1.0) for n in 'AC'}
+        for n in 'AC':
+            log('%-10s %s' % ('B-gone', gone[n]))
+            other = 'C' if n == 'A' else 'A'
+            heard(h, gone[n], FREQS[other], n + ' (B gone)', other)
+            absent(h, gone[n], FREQS['B'], resumed[n].dbfs[FREQS['B']], n, 'B',
+                   'after B hung up (vs. its level before)')
+
+        # ---- CSRC: A, B2, C talk; D listens silently ------------------------------
+        B2 = Caller(h, t.sip_addr, 'B2', 'PCMA', FREQS['B'])
+        r = B2.dial(room)
+        h.check(r.status == 200, 'B2 (B rejoining, new call) answered 200', str(r.status))
+        D = Caller(h, t.sip_addr, 'D', 'PCMU', None)     # sends digital silence
+        r = D.dial(room)
+        h.check(r.status == 200, 'D (silent listener) answered 200', str(r.status))
+        time.sleep(2.0)
+        talkers = {'A': callers['A'], 'B2': B2, 'C': callers['C']}
+        want = {c.rtp.ssrc for c in talkers.values()}
+        names = {c.rtp.ssrc: n for n, c in talkers.items()}
+        names[D.rtp.ssrc] = 'D'
+        d_an = D.rtp.analyze(ALL_F, 1.0)
+        log('%-10s %s' % ('D', d_an))
+        for n, c in talkers.items():
+            heard(h, d_an, c.freq, 'D', n)
+        pk = d_an.packets
+        enough_packets(h, d_an, 1.0, 'D')
+        good = [p for p in pk if len(p.csrcs) == 3 and set(p.csrcs) == want]
+        sample = [[names.get(x, '%08x' % x) for x in p.csrcs] for p in pk[:3]]
+        h.check(pk and len(good) >= 0.9 * len(pk),
+                "D's packets carry CSRC lists naming A, B2 and C (3 entries)",
+                '%d of %d packets; first CSRC lists %s; want %s' % (
+                    len(good), len(pk), sample, sorted(names[s] for s in want)))
+        for n, c in talkers.items():
+            pk = c.rtp.packets_between(time.monotonic() - 1.0)
+            own = [p for p in pk if c.rtp.ssrc in p.csrcs]
+            h.check(pk and not own, "%s's CSRC lists never name %s itself" % (n, n),
+                    '%d of %d packets name it; e.g. %s' % (
+                        len(own), len(pk),
+                        [[names.get(x, '%08x' % x) for x in p.csrcs] for p in pk[:2]]))
+    return h.result()
+
+
+if __name__ == '__main__':
+    sys.exit(main())

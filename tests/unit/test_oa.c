@@ -1,0 +1,271 @@
+/* test_oa.c: SDP offer/answer: parsing hostile and ordinary offers, the
+ * codec choice matrix, directions, and the SDP we write. */
+#include "conference/oa.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "unit.h"
+
+#define HDR                                                                    \
+	"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"     \
+	"t=0 0\r\n"
+
+static int parse(const char *sdp, struct oa_desc *d)
+{
+	memset(d, 0xa5, sizeof(*d)); /* must be fully written on success */
+	return sig_sdp_parse(d, sdp, strlen(sdp));
+}
+
+static int answer_for(const char *sdp, struct oa_result *r)
+{
+	struct oa_desc d;
+	int err = parse(sdp, &d);
+	return err ? err : oa_answer(&d, r);
+}
+
+static void test_parse_basic(void)
+{
+	struct oa_desc d;
+	CU_ASSERT_EQUAL(parse(HDR "m=audio 4000 RTP/AVP 0 8 101\r\n"
+				  "a=rtpmap:101 telephone-event/8000\r\n"
+				  "a=ptime:20\r\na=sendonly\r\n",
+			      &d),
+			0);
+	CU_ASSERT_STRING_EQUAL(d.addr, "127.0.0.1");
+	CU_ASSERT_EQUAL(d.port, 4000);
+	CU_ASSERT_EQUAL(d.rtcp_port, 4001);
+	CU_ASSERT_TRUE(d.has_audio);
+	CU_ASSERT_FALSE(d.ipv6);
+	CU_ASSERT_EQUAL(d.dir, OA_SENDONLY);
+	CU_ASSERT_EQUAL(d.ptime_ms, 20);
+	CU_ASSERT_EQUAL(d.n_formats, 3);
+	CU_ASSERT_EQUAL(d.n_media, 1);
+}
+
+static void test_parse_media_level_c_and_rtcp(void)
+{
+	struct oa_desc d;
+	CU_ASSERT_EQUAL(parse("v=0\r\no=- 1 1 IN IP6 ::1\r\ns=-\r\nt=0 0\r\n"
+			      "m=audio 5000 RTP/AVP 0\r\nc=IN IP6 ::1\r\n"
+			      "a=rtcp:6001\r\na=rtcp-mux\r\n",
+			      &d),
+			0);
+	CU_ASSERT_TRUE(d.ipv6);
+	CU_ASSERT_STRING_EQUAL(d.addr, "::1");
+	CU_ASSERT_EQUAL(d.rtcp_port, 6001);
+	CU_ASSERT_TRUE(d.rtcp_mux);
+}
+
+static void test_parse_malformed(void)
+{
+	static const char *const bad[] = {
+		"",
+		"garbage",
+		"v=0\r\n",
+		HDR "m=audio notaport RTP/AVP 0\r\n",
+		HDR "m=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000/0\r\n",
+		HDR "m=audio 4000 RTP/AVP 0\r\na=rtcp:99999\r\n",
+		HDR "m=audio 70000 RTP/AVP 0\r\n",
+		"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+		"m=audio 4000 RTP/AVP 0\r\n", /* no c= anywhere */
+		NULL};
+	for (int i = 0; bad[i]; i++) {
+		struct oa_desc d;
+		int err = sig_sdp_parse(&d, bad[i], strlen(bad[i]));
+		if (err != -EBADMSG)
+			printf("\n  accepted bad SDP #%d\n", i);
+		CU_ASSERT_EQUAL(err, -EBADMSG);
+	}
+	struct oa_desc d;
+	CU_ASSERT_EQUAL(sig_sdp_parse(&d, NULL, 0), -EBADMSG);
+}
+
+/* Which codec we answer, for each offer: our preference decides. */
+static void test_codec_matrix(void)
+{
+	static const struct {
+		const char *m;
+		enum codec_id want;
+		int pt;
+	} cases[] = {
+		{"m=audio 4000 RTP/AVP 0\r\n", CODEC_PCMU, 0},
+		{"m=audio 4000 RTP/AVP 8\r\n", CODEC_PCMA, 8},
+		{"m=audio 4000 RTP/AVP 8 0\r\n", CODEC_PCMU, 0},
+		{"m=audio 4000 RTP/AVP 96 0\r\na=rtpmap:96 opus/48000/2\r\n",
+		 CODEC_OPUS, 96},
+		{"m=audio 4000 RTP/AVP 0 111\r\na=rtpmap:111 OPUS/48000/2\r\n",
+		 CODEC_OPUS, 111},
+		{"m=audio 4000 RTP/AVP 9 8\r\n", CODEC_PCMA, 8},
+		{"m=audio 4000 RTP/AVP 97 8\r\na=rtpmap:97 PCMU/8000\r\n",
+		 CODEC_PCMU, 97},
+		/* opus at the wrong clock is not RFC 7587 Opus */
+		{"m=audio 4000 RTP/AVP 96 8\r\na=rtpmap:96 opus/16000\r\n",
+		 CODEC_PCMA, 8},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char sdp[512];
+		snprintf(sdp, sizeof(sdp), HDR "%s", cases[i].m);
+		struct oa_result r;
+		CU_ASSERT_EQUAL_FATAL(answer_for(sdp, &r), 0);
+		CU_ASSERT_EQUAL(r.codec, cases[i].want);
+		CU_ASSERT_EQUAL(r.pt, cases[i].pt);
+	}
+}
+
+static void test_no_common_codec(void)
+{
+	struct oa_result r;
+	CU_ASSERT_EQUAL(answer_for(HDR "m=audio 4000 RTP/AVP 3 18\r\n", &r),
+			-ENOTSUP);
+	CU_ASSERT_EQUAL(answer_for(HDR "m=video 4000 RTP/AVP 96\r\n"
+				       "a=rtpmap:96 H264/90000\r\n",
+				   &r),
+			-ENOTSUP);
+	CU_ASSERT_EQUAL(answer_for(HDR "m=audio 0 RTP/AVP 0\r\n", &r),
+			-ENOTSUP);
+	CU_ASSERT_EQUAL(answer_for(HDR "m=audio 4000 RTP/SAVP 0\r\n"
+				       "a=crypto:1 AES_CM_128_HMAC_SHA1_80 "
+				       "inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9"
+				       "CnVubGVz\r\n",
+				   &r),
+			-ENOTSUP);
+}
+
+static void test_telephone_event(void)
+{
+	struct oa_result r;
+	CU_ASSERT_EQUAL(answer_for(HDR "m=audio 4000 RTP/AVP 111 0 101 102\r\n"
+				       "a=rtpmap:111 opus/48000/2\r\n"
+				       "a=rtpmap:101 telephone-event/8000\r\n"
+				       "a=rtpmap:102 telephone-event/48000\r\n",
+				   &r),
+			0);
+	CU_ASSERT_EQUAL(r.te_pt, 102); /* at the codec's clock */
+	CU_ASSERT_EQUAL(r.te_clock_hz, 48000);
+	CU_ASSERT_EQUAL(answer_for(HDR "m=audio 4000 RTP/AVP 111 101\r\n"
+				       "a=rtpmap:111 opus/48000/2\r\n"
+				       "a=rtpmap:101 telephone-event/8000\r\n",
+				   &r),
+			0);
+	CU_ASSERT_EQUAL(r.te_pt, 101); /* 8 kHz fallback */
+	CU_ASSERT_EQUAL(answer_for(HDR "m=audio 4000 RTP/AVP 0\r\n", &r), 0);
+	CU_ASSERT_EQUAL(r.te_pt, -1);
+}
+
+static void test_directions(void)
+{
+	static const struct {
+		const char *attr;
+		enum oa_dir ours;
+		bool send, recv;
+	} cases[] = {
+		{"", OA_SENDRECV, true, true},
+		{"a=sendrecv\r\n", OA_SENDRECV, true, true},
+		{"a=sendonly\r\n", OA_RECVONLY, false, false},
+		{"a=recvonly\r\n", OA_SENDONLY, true, false},
+		{"a=inactive\r\n", OA_INACTIVE, false, false},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char sdp[256];
+		snprintf(sdp, sizeof(sdp), HDR "m=audio 4000 RTP/AVP 0\r\n%s",
+			 cases[i].attr);
+		struct oa_desc d;
+		struct oa_result r;
+		struct stream_params sp;
+		CU_ASSERT_EQUAL_FATAL(parse(sdp, &d), 0);
+		CU_ASSERT_EQUAL_FATAL(oa_answer(&d, &r), 0);
+		CU_ASSERT_EQUAL(r.our_dir, cases[i].ours);
+		CU_ASSERT_EQUAL_FATAL(oa_stream_params(&d, &r, &sp), 0);
+		CU_ASSERT_EQUAL(sp.send, cases[i].send);
+		CU_ASSERT_EQUAL(sp.recv, cases[i].recv);
+	}
+}
+
+static void test_answer_text(void)
+{
+	struct oa_desc d;
+	struct oa_result r;
+	CU_ASSERT_EQUAL_FATAL(
+		parse(HDR "m=audio 4000 RTP/AVP 0 101\r\n"
+			  "a=rtpmap:101 telephone-event/8000\r\n"
+			  "m=video 4002 RTP/AVP 96\r\na=rtpmap:96 VP8/90000\r\n"
+			  "a=sendonly\r\n",
+		      &d),
+		0);
+	CU_ASSERT_EQUAL_FATAL(oa_answer(&d, &r), 0);
+	struct oa_local l = {.addr = "127.0.0.1", .port = 20000,
+			     .sess_id = 42, .sess_version = 7};
+	char buf[2048];
+	int n = oa_render_answer(buf, sizeof(buf), &l, &d, &r);
+	CU_ASSERT_TRUE_FATAL(n > 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "o=tutti 42 7 IN IP4 127.0.0.1"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "m=audio 20000 RTP/AVP 0 101\r\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "a=rtpmap:0 PCMU/8000\r\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "telephone-event/8000"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "m=video 0 RTP/AVP 96\r\n"));
+	/* Our answer parses as SDP again and names what we chose. */
+	struct oa_desc back;
+	CU_ASSERT_EQUAL_FATAL(parse(buf, &back), 0);
+	CU_ASSERT_EQUAL(back.port, 20000);
+	CU_ASSERT_EQUAL(back.n_media, 2);
+	CU_ASSERT_EQUAL(oa_render_answer(buf, 40, &l, &d, &r), -ENOSPC);
+}
+
+static void test_offer_and_accept(void)
+{
+	struct oa_local l = {.addr = "::1", .ipv6 = true, .port = 20002,
+			     .sess_id = 1, .sess_version = 1};
+	char buf[2048];
+	CU_ASSERT_TRUE_FATAL(
+		oa_render_offer(buf, sizeof(buf), &l, OA_SENDRECV) > 0);
+	struct oa_desc offer;
+	CU_ASSERT_EQUAL_FATAL(parse(buf, &offer), 0);
+	CU_ASSERT_TRUE(offer.ipv6);
+	CU_ASSERT_TRUE(offer.n_formats >= 5);
+	/* A peer answering with PCMA only. */
+	struct oa_desc ans;
+	struct oa_result r;
+	CU_ASSERT_EQUAL_FATAL(parse(HDR "m=audio 7000 RTP/AVP 8 101\r\n"
+					"a=rtpmap:101 telephone-event/8000\r\n",
+				    &ans),
+			      0);
+	CU_ASSERT_EQUAL(oa_accept_answer(&ans, &r), 0);
+	CU_ASSERT_EQUAL(r.codec, CODEC_PCMA);
+	CU_ASSERT_EQUAL(r.te_pt, 101);
+	CU_ASSERT_EQUAL_FATAL(parse(HDR "m=audio 7000 RTP/AVP 18\r\n", &ans),
+			      0);
+	CU_ASSERT_EQUAL(oa_accept_answer(&ans, &r), -ENOTSUP);
+}
+
+static void test_ptime(void)
+{
+	struct oa_result r;
+	CU_ASSERT_EQUAL(answer_for(HDR "m=audio 4000 RTP/AVP 0\r\n"
+				       "a=ptime:40\r\n",
+				   &r),
+			0);
+	CU_ASSERT_EQUAL(r.ptime_ms, 40);
+	CU_ASSERT_EQUAL(answer_for(HDR "m=audio 4000 RTP/AVP 0\r\n"
+				       "a=ptime:7\r\n",
+				   &r),
+			0);
+	CU_ASSERT_EQUAL(r.ptime_ms, 20);
+}
+
+static const struct unit_test tests[] = {
+	{"parse basic", test_parse_basic},
+	{"parse media-level c= and rtcp", test_parse_media_level_c_and_rtcp},
+	{"parse malformed", test_parse_malformed},
+	{"codec matrix", test_codec_matrix},
+	{"no common codec", test_no_common_codec},
+	{"telephone-event", test_telephone_event},
+	{"directions", test_directions},
+	{"answer text", test_answer_text},
+	{"offer and accept", test_offer_and_accept},
+	{"ptime", test_ptime},
+	{NULL, NULL},
+};
+
+UNIT_MAIN("oa", tests)
