@@ -4,16 +4,20 @@
  * One tick is what the mixer does every 20 ms at 48 kHz (960 samples): zero
  * the int32 accumulator, add all N inputs into it, then give each of the N
  * participants the sum minus its own voice (sub_sat). Every variant this CPU
- * runs is timed for N = 8 .. 1024; each run repeats the tick enough times to
- * last a few milliseconds, timing the add phase and the sub_sat phase apart,
- * and the figures are medians over the runs. Inputs and outputs are separate
- * buffers for every participant, laid end to end, as the mixer keeps them.
+ * runs is timed for N = 8 .. 1024. A run repeats the tick for some
+ * milliseconds, timing all the add phases, then all the sub_sat phases; the
+ * variants take turns run by run, and each figure is a median over the runs.
+ * Inputs and outputs are one frame per participant, laid end to end; the
+ * "hot" rows use one room, whose data stays in cache from tick to tick, and
+ * the "cold" row goes through 256 MiB of rooms of 1024 in turn, so that each
+ * tick finds its data in DRAM.
  *
  * Bandwidth is the median speed of one thread reading a 256 MiB buffer with
- * SSE2, far larger than any cache. A tick streams 6 bytes per participant
- * and sample (each input read by add and again by sub_sat, each output
- * written); the accumulator, 3.75 KiB, stays in L1 and is not counted. A
- * ratio to bandwidth above 1 means the tick runs from cache.
+ * SSE2, in passes made between the rooms (the table comes at the end, once
+ * it is known). A tick streams 6 bytes per participant and sample (each input
+ * read by add and again by sub_sat, each output written); the accumulator, 3.75
+ * KiB, stays in L1 and is not counted. A ratio to bandwidth above 1 means
+ * the tick runs from cache.
  *
  * Single-threaded; time from CLOCK_MONOTONIC. Options: --quick for a short
  * run, --markdown for a table to paste into docs/benchmarks.md. */
@@ -33,6 +37,7 @@
 #define MAX_VARIANTS  8
 #define MAX_RUNS      31
 #define BW_BYTES      ((size_t)256 << 20)
+#define MAX_BW_PASSES 64
 #define STREAM_BYTES  6 /* per participant and sample, see the top */
 #define COLD_N	      1024
 /* What the cold row goes through: eight times the 32 MiB L3 of these
@@ -52,6 +57,15 @@ struct opts {
 
 struct result {
 	double add_ns, sub_ns, tick_ns; /* medians, per tick */
+};
+
+/* One line of the table. */
+struct row {
+	const char *name;
+	unsigned n;
+	int cold;
+	struct result r;
+	double scalar_tick_ns;
 };
 
 static volatile uint64_t sink;
@@ -118,23 +132,36 @@ static uint64_t read_all(const void *buf, size_t bytes)
 #endif
 }
 
-/* Median read bandwidth of one thread, in bytes per second. */
-static double read_bandwidth(const struct opts *o)
-{
-	unsigned runs = o->quick ? 5 : MAX_RUNS;
-	double t[MAX_RUNS];
-	void *buf = xalloc(BW_BYTES);
+/* Read bandwidth: passes over one buffer, spread over the whole run so
+ * that they meet the same neighbours as the kernels do. */
+struct bw {
+	void *buf;
+	unsigned n;
+	double t_ns[MAX_BW_PASSES];
+};
 
-	memset(buf, 1, BW_BYTES);
-	sink += read_all(buf, BW_BYTES);
-	for (unsigned r = 0; r < runs; r++) {
+static void bw_init(struct bw *bw)
+{
+	bw->buf = xalloc(BW_BYTES);
+	bw->n = 0;
+	memset(bw->buf, 1, BW_BYTES);
+	sink += read_all(bw->buf, BW_BYTES);
+}
+
+static void bw_sample(struct bw *bw, unsigned passes)
+{
+	for (unsigned r = 0; r < passes && bw->n < MAX_BW_PASSES; r++) {
 		double t0 = now_ns();
 
-		sink += read_all(buf, BW_BYTES);
-		t[r] = now_ns() - t0;
+		sink += read_all(bw->buf, BW_BYTES);
+		bw->t_ns[bw->n++] = now_ns() - t0;
 	}
-	free(buf);
-	return (double)BW_BYTES / (median(t, runs) * 1e-9);
+}
+
+/* The median, in bytes per second. */
+static double bw_median(struct bw *bw)
+{
+	return (double)BW_BYTES / (median(bw->t_ns, bw->n) * 1e-9);
 }
 
 /* One room: n participants, each with an input and an output frame. The
@@ -274,7 +301,8 @@ static void cpu_name(char *buf, size_t len)
 		fclose(f);
 }
 
-static void print_header(const struct opts *o, double bw)
+static void print_header(const struct opts *o, const struct bw *bw,
+			 double bw_bps)
 {
 	char cpu[128];
 
@@ -284,8 +312,9 @@ static void print_header(const struct opts *o, double bw)
 	       RATE_HZ, MIXER_FRAME_MS, FRAME_SAMPLES, o->runs,
 	       o->quick ? " (--quick)" : "");
 	printf("cpu: %s\n", cpu);
-	printf("memory read bandwidth (one thread, %zu MiB): %.2f GB/s\n",
-	       BW_BYTES >> 20, bw * 1e-9);
+	printf("memory read bandwidth (one thread, %zu MiB, median of %u "
+	       "passes): %.2f GB/s\n",
+	       BW_BYTES >> 20, bw->n, bw_bps * 1e-9);
 	printf(
 	    "cold: %u rooms of %u in turn (%zu MiB), each tick from DRAM\n\n",
 	    o->cold_copies, COLD_N, COLD_BYTES >> 20);
@@ -305,26 +334,24 @@ static void print_header(const struct opts *o, double bw)
 	}
 }
 
-static void print_row(const struct opts *o, const char *name,
-		      const struct room *rm, const struct result *r,
-		      double scalar_tick_ns, double bw)
+static void print_row(const struct opts *o, const struct row *w, double bw_bps)
 {
-	double samples = (double)rm->samples;
+	double samples = (double)w->n * FRAME_SAMPLES;
 	double set_kib =
 	    (samples * 2 * sizeof(int16_t) + FRAME_SAMPLES * sizeof(int32_t)) /
 	    1024;
-	double gbs = samples * STREAM_BYTES / r->tick_ns;
-	const char *data = rm->copies > 1 ? "cold" : "hot";
+	double gbs = samples * STREAM_BYTES / w->r.tick_ns;
 	const char *fmt =
 	    o->markdown ? "| %s | %u | %s | %.0f | %.1f | %.2f | %.3f | %.3f "
 			  "| %.3f | %.1f | %.1f | %.2f |\n"
 			: "%-7s %5u %-4s %8.0f %9.1f %6.2f %9.3f %9.3f %9.3f "
 			  "%8.1f %6.1f %5.2f\n";
 
-	printf(fmt, name, rm->n, data, set_kib, r->tick_ns * 1e-3,
-	       r->tick_ns / (MIXER_FRAME_MS * 1e6) * 100, r->add_ns / samples,
-	       r->sub_ns / samples, r->tick_ns / samples,
-	       scalar_tick_ns / r->tick_ns, gbs, gbs * 1e9 / bw);
+	printf(fmt, w->name, w->n, w->cold ? "cold" : "hot", set_kib,
+	       w->r.tick_ns * 1e-3, w->r.tick_ns / (MIXER_FRAME_MS * 1e6) * 100,
+	       w->r.add_ns / samples, w->r.sub_ns / samples,
+	       w->r.tick_ns / samples, w->scalar_tick_ns / w->r.tick_ns, gbs,
+	       gbs * 1e9 / bw_bps);
 }
 
 static int parse(struct opts *o, int argc, char **argv)
@@ -348,35 +375,56 @@ static int parse(struct opts *o, int argc, char **argv)
 	return -1;
 }
 
-/* Measures every variant on one room and prints a row for each. */
-static void bench_room(const struct mixk **v, size_t nv, unsigned n,
-		       unsigned copies, const struct opts *o, double bw)
+/* Measures every variant on one room; appends a row for each. */
+static struct row *bench_room(const struct mixk **v, size_t nv, unsigned n,
+			      unsigned copies, const struct opts *o,
+			      struct row *w)
 {
 	struct result res[MAX_VARIANTS];
 	struct room rm;
 
 	room_init(&rm, n, copies);
 	measure(v, nv, &rm, o, res);
-	for (size_t k = 0; k < nv; k++)
-		print_row(o, v[k]->name, &rm, &res[k], res[0].tick_ns, bw);
 	room_free(&rm);
-	fflush(stdout);
+	for (size_t k = 0; k < nv; k++, w++) {
+		w->name = v[k]->name;
+		w->n = n;
+		w->cold = copies > 1;
+		w->r = res[k];
+		w->scalar_tick_ns = res[0].tick_ns;
+	}
+	return w;
 }
 
 int main(int argc, char **argv)
 {
+	static struct row rows[(N_COUNTS + 1) * MAX_VARIANTS];
 	const struct mixk *v[MAX_VARIANTS];
+	struct row *w = rows;
 	struct opts o;
+	struct bw bw;
 	int rc = parse(&o, argc, argv);
 	size_t nv = mixk_available(v, MAX_VARIANTS);
-	double bw;
+	unsigned passes = o.quick ? 1 : 3;
+	double bw_bps;
 
 	if (rc >= 0)
 		return rc;
-	bw = read_bandwidth(&o);
-	print_header(&o, bw);
-	for (size_t c = 0; c < N_COUNTS; c++)
-		bench_room(v, nv, part_counts[c], 1, &o, bw);
-	bench_room(v, nv, COLD_N, o.cold_copies, &o, bw);
+	fprintf(stderr, "mixbench: measuring, about %s\n",
+		o.quick ? "5 s" : "30 s");
+	bw_init(&bw);
+	bw_sample(&bw, passes + 1);
+	for (size_t c = 0; c < N_COUNTS; c++) {
+		w = bench_room(v, nv, part_counts[c], 1, &o, w);
+		bw_sample(&bw, passes);
+	}
+	w = bench_room(v, nv, COLD_N, o.cold_copies, &o, w);
+	bw_sample(&bw, passes);
+	free(bw.buf);
+
+	bw_bps = bw_median(&bw);
+	print_header(&o, &bw, bw_bps);
+	for (struct row *r = rows; r < w; r++)
+		print_row(&o, r, bw_bps);
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -35,6 +36,7 @@ struct call {
 	bool offer_out;    /* our offer is out; the ACK brings the answer */
 	char call_id[128];
 	char room[ROOM_NAME_MAX + 1];
+	char contact[256]; /* the conference URI with ;isfocus (RFC 4579) */
 };
 
 static struct call *calls;
@@ -54,17 +56,30 @@ static const char *dialog_id(const sip_t *sip, char *buf, size_t cap)
 	return buf;
 }
 
-static void respond_sdp(nua_handle_t *nh, nua_t *nua, bool with_this,
+static void respond_sdp(const struct call *call, nua_t *nua, bool with_this,
 			const char *sdp)
 {
-	if (with_this)
-		nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua),
-			    SIPTAG_CONTENT_TYPE_STR("application/sdp"),
-			    SIPTAG_PAYLOAD_STR(sdp), TAG_END());
-	else
-		nua_respond(nh, SIP_200_OK,
-			    SIPTAG_CONTENT_TYPE_STR("application/sdp"),
-			    SIPTAG_PAYLOAD_STR(sdp), TAG_END());
+	nua_respond(call->nh, SIP_200_OK, TAG_IF(with_this, NUTAG_WITH_THIS(nua)),
+		    SIPTAG_CONTACT_STR(call->contact),
+		    SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+		    SIPTAG_PAYLOAD_STR(sdp), TAG_END());
+}
+
+/* Our Contact: the conference URI at the address the caller reached, with
+ * the transport it used, marked as the focus (RFC 4579 5.1). */
+static void make_contact(struct call *call, const struct options *o,
+			 const sip_t *sip)
+{
+	const char *host = o->public_addr[0] ? o->public_addr
+			   : (strcmp(o->sip_host, "0.0.0.0") && strcmp(o->sip_host, "::"))
+				   ? o->sip_host
+				   : call->local.addr;
+	bool v6 = strchr(host, ':') != NULL;
+	const char *proto = sip->sip_via ? sip->sip_via->v_protocol : NULL;
+	bool tcp = proto && strcasestr(proto, "TCP") != NULL;
+	snprintf(call->contact, sizeof(call->contact),
+		 "<sip:%s@%s%s%s:%u%s>;isfocus", call->room, v6 ? "[" : "", host,
+		 v6 ? "]" : "", o->sip_port, tcp ? ";transport=tcp" : "");
 }
 
 /* The SDP body of a request, -ENODATA when there is none, -EBADMSG when
@@ -266,7 +281,7 @@ static int send_answer(nua_t *nua, struct call *call,
 				 &call->agreed);
 	if (n < 0)
 		return n;
-	respond_sdp(call->nh, nua, with_this, sdp);
+	respond_sdp(call, nua, with_this, sdp);
 	return 0;
 }
 
@@ -277,7 +292,7 @@ static int send_offer(nua_t *nua, struct call *call, bool with_this)
 	if (n < 0)
 		return n;
 	call->offer_out = true;
-	respond_sdp(call->nh, nua, with_this, sdp);
+	respond_sdp(call, nua, with_this, sdp);
 	return 0;
 }
 
@@ -356,6 +371,7 @@ static void new_call(struct conference *c, nua_handle_t *nh, const sip_t *sip)
 		err = local_addr(c->opts, peer, v6, call->local.addr,
 				 sizeof(call->local.addr));
 		call->local.ipv6 = strchr(call->local.addr, ':') != NULL;
+		make_contact(call, c->opts, sip);
 		if (err)
 			status = 500, phrase = "Server Internal Error",
 			why = "no local address towards the caller";
@@ -410,7 +426,7 @@ static void modify_call(struct conference *c, nua_handle_t *nh,
 		/* No offer: UPDATE just refreshes; re-INVITE asks for ours. */
 		if (is_update)
 			nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua),
-				    TAG_END());
+				    SIPTAG_CONTACT_STR(call->contact), TAG_END());
 		else
 			send_offer(nua, call, false);
 		free(offer);

@@ -108,9 +108,14 @@ static void copy_other(struct oa_other_media *o, const sdp_media_t *m)
 		 m->m_type_name ? m->m_type_name : "unknown");
 	snprintf(o->proto, sizeof(o->proto), "%s",
 		 m->m_proto_name ? m->m_proto_name : "RTP/AVP");
-	snprintf(o->fmt, sizeof(o->fmt), "%s",
-		 m->m_format && m->m_format->l_text ? m->m_format->l_text
-						    : "0");
+	/* Sofia-SIP keeps RTP formats as rtpmaps, others as a list. */
+	if (m->m_rtpmaps)
+		snprintf(o->fmt, sizeof(o->fmt), "%u", m->m_rtpmaps->rm_pt);
+	else
+		snprintf(o->fmt, sizeof(o->fmt), "%s",
+			 m->m_format && m->m_format->l_text
+				 ? m->m_format->l_text
+				 : "0");
 }
 
 static int copy_session(struct oa_desc *d, const sdp_session_t *s)

@@ -211,6 +211,7 @@ int sig_start(struct conference *c)
 		return -EADDRINUSE;
 	}
 	nua_set_params(s->nua, SIPTAG_ALLOW_STR(SIG_ALLOW),
+		       NUTAG_M_FEATURES(";isfocus"),
 		       SIPTAG_SUPPORTED_STR("replaces"), TAG_END());
 
 	s->ctl_index = register_fd(s, &s->ctl_wait, c->ctl_fd, on_ctl, c);

@@ -26,7 +26,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#define FRAME_NS (MIXER_FRAME_MS * 1000000ull)
+#define FRAME_NS   (MIXER_FRAME_MS * 1000000ull)
 #define MAX_EVENTS 64
 
 static void max_store(_Atomic uint64_t *a, uint64_t v)
@@ -97,9 +97,9 @@ static int clock_start(struct mixer *m)
 
 	m->deadline_ns = mono_now_ns() + FRAME_NS;
 	struct itimerspec its = {
-		.it_interval = {.tv_sec = 0, .tv_nsec = FRAME_NS},
-		.it_value = {.tv_sec = m->deadline_ns / 1000000000ull,
-			     .tv_nsec = m->deadline_ns % 1000000000ull},
+	    .it_interval = {.tv_sec = 0, .tv_nsec = FRAME_NS},
+	    .it_value = {.tv_sec = m->deadline_ns / 1000000000ull,
+			 .tv_nsec = m->deadline_ns % 1000000000ull},
 	};
 	if (timerfd_settime(m->tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
 		return -errno;
@@ -212,7 +212,7 @@ int mixer_post(struct mixer *m, const struct mixer_cmd *cmd)
 static int removed(struct mixer_event *ev, uint32_t id, struct stream *s)
 {
 	*ev = (struct mixer_event){
-		.kind = MIXER_EV_REMOVED, .part_id = id, .stream = s};
+	    .kind = MIXER_EV_REMOVED, .part_id = id, .stream = s};
 	return 0;
 }
 
@@ -262,13 +262,13 @@ void mixer_get_stats(const struct mixer *m, struct mixer_stats *out)
 	memset(out, 0, sizeof(*out));
 	out->ticks = atomic_load_explicit(&m->ticks, memory_order_relaxed);
 	out->late_ticks =
-		atomic_load_explicit(&m->late_ticks, memory_order_relaxed);
+	    atomic_load_explicit(&m->late_ticks, memory_order_relaxed);
 	out->tick_ns_max =
-		atomic_load_explicit(&m->tick_ns_max, memory_order_relaxed);
+	    atomic_load_explicit(&m->tick_ns_max, memory_order_relaxed);
 	out->tick_ns_sum =
-		atomic_load_explicit(&m->tick_ns_sum, memory_order_relaxed);
+	    atomic_load_explicit(&m->tick_ns_sum, memory_order_relaxed);
 	out->late_ns_max =
-		atomic_load_explicit(&m->late_ns_max, memory_order_relaxed);
+	    atomic_load_explicit(&m->late_ns_max, memory_order_relaxed);
 	out->participants =
-		atomic_load_explicit(&m->participants, memory_order_relaxed);
+	    atomic_load_explicit(&m->participants, memory_order_relaxed);
 }

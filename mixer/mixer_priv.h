@@ -13,8 +13,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#define MIXER_CMD_CAP 256
-#define MIXER_EVENT_CAP 4096
+#define MIXER_CMD_CAP		256
+#define MIXER_EVENT_CAP		4096
 #define MIXER_MAX_CMDS_PER_TICK MIXER_CMD_CAP
 
 struct part;
@@ -29,9 +29,9 @@ struct part {
 	uint32_t id;
 	struct stream *stream;
 	struct watch w_rtp, w_rtcp;
-	bool talking; /* contributes to this tick's mix */
+	bool talking;	   /* contributes to this tick's mix */
 	struct part *next; /* in the list of removals not yet handed back */
-	int16_t pcm[];     /* this tick's frame, frame_n samples */
+	int16_t pcm[];	   /* this tick's frame, frame_n samples */
 };
 
 struct mixer {
@@ -50,7 +50,7 @@ struct mixer {
 	int32_t *acc;
 	int16_t *shared, *own;
 	struct part *gone, *gone_tail; /* removed, event not yet queued */
-	struct mixer_cmd held;         /* an ADD to retry (out of memory) */
+	struct mixer_cmd held;	       /* an ADD to retry (out of memory) */
 	bool has_held;
 	uint64_t deadline_ns; /* of the next timer expiration */
 

@@ -16,12 +16,11 @@
 
 #include "mixer/mixer.h"
 
+/* For the tail: as in mixk_scalar.c. */
 static inline int16_t sat16(int64_t v)
 {
-	if (v > INT16_MAX)
-		return INT16_MAX;
-	if (v < INT16_MIN)
-		return INT16_MIN;
+	v = v > INT16_MAX ? INT16_MAX : v;
+	v = v < INT16_MIN ? INT16_MIN : v;
 	return (int16_t)v;
 }
 

@@ -39,7 +39,8 @@ int tick_reserve(struct mixer *m, size_t n)
 	return 0;
 }
 
-/* ---- commands --------------------------------------------------------------- */
+/* ---- commands ---------------------------------------------------------------
+ */
 
 static struct part *find(const struct mixer *m, uint32_t id, size_t *idx)
 {
@@ -93,7 +94,8 @@ static void hand_back(struct mixer *m, struct part *pt)
 
 /* False when out of memory: the command is kept and retried next tick. An
  * ADD that cannot be honoured otherwise (part_id already in the room, a
- * socket epoll refuses) hands its stream straight back. */
+ * stream built for another room rate, a socket epoll refuses) hands its
+ * stream straight back. */
 static bool cmd_add(struct mixer *m, const struct mixer_cmd *c)
 {
 	if (tick_reserve(m, m->n_parts + 1) < 0)
@@ -105,7 +107,9 @@ static bool cmd_add(struct mixer *m, const struct mixer_cmd *c)
 	pt->stream = c->stream;
 	pt->w_rtp = (struct watch){.part = pt, .rtcp = false};
 	pt->w_rtcp = (struct watch){.part = pt, .rtcp = true};
-	if (find(m, c->part_id, NULL) || watch_add(m, pt) < 0)
+	if (find(m, c->part_id, NULL) ||
+	    stream_room_rate_hz(c->stream) != m->p.rate_hz ||
+	    watch_add(m, pt) < 0)
 		hand_back(m, pt);
 	else
 		m->parts[m->n_parts++] = pt;
@@ -216,9 +220,9 @@ static void hand_back_streams(struct mixer *m)
 	while (m->gone) {
 		struct part *pt = m->gone;
 		struct mixer_event ev = {
-			.kind = MIXER_EV_REMOVED,
-			.part_id = pt->id,
-			.stream = pt->stream,
+		    .kind = MIXER_EV_REMOVED,
+		    .part_id = pt->id,
+		    .stream = pt->stream,
 		};
 		if (spscq_push(m->events, &ev) < 0)
 			break;

@@ -21,12 +21,12 @@
 #include <stdlib.h>
 #include <strings.h>
 
-#define OPUS_RATE_HZ 48000
-#define OPUS_BITRATE 32000
-#define OPUS_COMPLEXITY 5
-#define OPUS_LOSS_PERC 5 /* FEC is only coded when loss is expected */
+#define OPUS_RATE_HZ	 48000
+#define OPUS_BITRATE	 32000
+#define OPUS_COMPLEXITY	 5
+#define OPUS_LOSS_PERC	 5    /* FEC is only coded when loss is expected */
 #define OPUS_MAX_SAMPLES 5760 /* 120 ms at 48 kHz */
-#define OPUS_MAX_BYTES 1275
+#define OPUS_MAX_BYTES	 1275
 
 struct codec {
 	const struct codec_desc *desc;
@@ -36,9 +36,9 @@ struct codec {
 };
 
 static const struct codec_desc codecs[] = {
-	{CODEC_PCMU, "PCMU", 8000, 1, 0, 8000},
-	{CODEC_PCMA, "PCMA", 8000, 1, 8, 8000},
-	{CODEC_OPUS, "opus", 48000, 2, -1, OPUS_RATE_HZ},
+    {CODEC_PCMU, "PCMU", 8000, 1, 0, 8000},
+    {CODEC_PCMA, "PCMA", 8000, 1, 8, 8000},
+    {CODEC_OPUS, "opus", 48000, 2, -1, OPUS_RATE_HZ},
 };
 
 #define N_CODECS (sizeof(codecs) / sizeof(codecs[0]))
@@ -86,8 +86,8 @@ static int opus_setup(struct codec *c)
 {
 	int err;
 
-	c->enc = opus_encoder_create(OPUS_RATE_HZ, 1, OPUS_APPLICATION_VOIP,
-				     &err);
+	c->enc =
+	    opus_encoder_create(OPUS_RATE_HZ, 1, OPUS_APPLICATION_VOIP, &err);
 	if (!c->enc)
 		return opus_errno(err);
 	c->dec = opus_decoder_create(OPUS_RATE_HZ, 1, &err);
@@ -97,9 +97,10 @@ static int opus_setup(struct codec *c)
 	    (err = opus_encoder_ctl(c->enc,
 				    OPUS_SET_COMPLEXITY(OPUS_COMPLEXITY))) ||
 	    (err = opus_encoder_ctl(c->enc, OPUS_SET_INBAND_FEC(1))) ||
-	    (err = opus_encoder_ctl(c->enc,
-				    OPUS_SET_PACKET_LOSS_PERC(OPUS_LOSS_PERC))) ||
-	    (err = opus_encoder_ctl(c->enc, OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE))))
+	    (err = opus_encoder_ctl(
+		 c->enc, OPUS_SET_PACKET_LOSS_PERC(OPUS_LOSS_PERC))) ||
+	    (err =
+		 opus_encoder_ctl(c->enc, OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE))))
 		return opus_errno(err);
 	return 0;
 }
@@ -153,8 +154,8 @@ int codec_encode(struct codec *c, const int16_t *pcm, size_t n, uint8_t *out,
 			return -ENOSPC;
 		for (size_t i = 0; i < n; i++)
 			out[i] = c->desc->id == CODEC_PCMU
-					 ? linear_to_ulaw(pcm[i])
-					 : linear_to_alaw(pcm[i]);
+				     ? linear_to_ulaw(pcm[i])
+				     : linear_to_alaw(pcm[i]);
 		return (int)n;
 	case CODEC_OPUS: {
 		if (n > OPUS_MAX_SAMPLES)
@@ -181,8 +182,8 @@ int codec_decode(struct codec *c, const uint8_t *in, size_t len, int16_t *pcm,
 			return -ENOSPC;
 		for (size_t i = 0; i < len; i++)
 			pcm[i] = c->desc->id == CODEC_PCMU
-					 ? ulaw_to_linear(in[i])
-					 : alaw_to_linear(in[i]);
+				     ? ulaw_to_linear(in[i])
+				     : alaw_to_linear(in[i]);
 		/* Records history for concealment; smooths the join after a
 		 * loss. */
 		return plc_rx(&c->plc, pcm, (int)len);
@@ -190,10 +191,9 @@ int codec_decode(struct codec *c, const uint8_t *in, size_t len, int16_t *pcm,
 		/* An empty payload would make libopus conceal, not decode. */
 		if (len == 0 || len > INT32_MAX)
 			return -EBADMSG;
-		int ret = opus_decode(c->dec, in, (opus_int32)len, pcm,
-				      cap > OPUS_MAX_SAMPLES ? OPUS_MAX_SAMPLES
-							     : (int)cap,
-				      0);
+		int ret = opus_decode(
+		    c->dec, in, (opus_int32)len, pcm,
+		    cap > OPUS_MAX_SAMPLES ? OPUS_MAX_SAMPLES : (int)cap, 0);
 		return ret < 0 ? opus_errno(ret) : ret;
 	}
 	default:

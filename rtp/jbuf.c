@@ -20,7 +20,12 @@
  * at JBUF_TS0: RTP timestamp wrap-around is then invisible to SpeexDSP.
  * We never feed SpeexDSP a packet that starts before its playout point nor
  * a payload larger than our scratch frame, so its stderr warnings stay
- * quiet.
+ * quiet (for senders whose timestamps step in whole frames).
+ *
+ * Each packet is taken to cover frame_ts ticks; jbuf_get returns one
+ * packet per call and must be called once per frame_ts of playout. A sender
+ * whose ptime differs from ours needs frame_ts set to its ptime and a PCM
+ * FIFO in the caller.
  *
  * A struct jbuf belongs to its stream, thus to the mixer thread that pulls
  * it; it is not thread-safe. */
@@ -31,27 +36,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define JBUF_TS0 (1u << 20)     /* local timestamp of the first packet */
-#define JBUF_MAX_DROPOUT 3000   /* sequence jump that means a restart */
-#define JBUF_SEQ_WINDOW 64      /* sequence numbers remembered for dups */
-#define JBUF_RUNAWAY_MS 3000    /* timestamp jump that means a restart */
-#define JBUF_AHEAD_RESYNC 8     /* consecutive too-early packets */
-#define JBUF_CONCEAL_MS 100     /* then EMPTY rather than MISSING */
-#define JBUF_SPX_LOST_RESET 20  /* SpeexDSP resets after this many misses */
-#define JBUF_MAX_LATE_RATE 4    /* percent of late packets SpeexDSP allows */
-#define JBUF_MAX_FRAMES 150     /* of SpeexDSP's 200 slots */
+#define JBUF_TS0	    (1u << 20) /* local timestamp of the first packet */
+#define JBUF_MAX_DROPOUT    3000       /* sequence jump that means a restart */
+#define JBUF_SEQ_WINDOW	    64	 /* sequence numbers remembered for dups */
+#define JBUF_RUNAWAY_MS	    3000 /* timestamp jump that means a restart */
+#define JBUF_AHEAD_RESYNC   8	 /* consecutive too-early packets */
+#define JBUF_CONCEAL_MS	    100	 /* then EMPTY rather than MISSING */
+#define JBUF_SPX_LOST_RESET 20	 /* SpeexDSP resets after this many misses */
+#define JBUF_MAX_LATE_RATE  4	 /* percent of late packets SpeexDSP allows */
+#define JBUF_MAX_FRAMES	    150	 /* of SpeexDSP's 200 slots */
 
 struct jbuf {
 	JitterBuffer *spx;
 	uint32_t frame_ts, max_ts, runaway_ts;
 	unsigned conceal_frames;
-	bool synced;      /* a packet has set the timeline since the reset */
-	bool playing;     /* jbuf_get has run since the timeline was set */
-	uint32_t base;    /* RTP timestamp - base = local timestamp */
-	uint32_t ref_ts;  /* local: first packet, then next to play */
+	bool synced;	 /* a packet has set the timeline since the reset */
+	bool playing;	 /* jbuf_get has run since the timeline was set */
+	uint32_t base;	 /* RTP timestamp - base = local timestamp */
+	uint32_t ref_ts; /* local: first packet, then next to play */
 	uint32_t ssrc;
-	uint16_t max_seq; /* highest sequence number seen */
-	uint64_t seen;    /* bit i: max_seq - i was taken */
+	uint16_t max_seq;	     /* highest sequence number seen */
+	uint64_t seen;		     /* bit i: max_seq - i was taken */
 	unsigned n_missing, n_ahead; /* consecutive */
 	struct jbuf_stats st;
 	uint8_t scratch[RTPPKT_MAX_BYTES];
@@ -66,8 +71,8 @@ int jbuf_new(struct jbuf **out, uint32_t clock_hz, uint32_t frame_ts,
 	     uint32_t max_ms)
 {
 	uint64_t max_ts = (uint64_t)max_ms * clock_hz / 1000;
-	uint64_t runaway_ms = max_ms * 2ull > JBUF_RUNAWAY_MS ? max_ms * 2ull
-							      : JBUF_RUNAWAY_MS;
+	uint64_t runaway_ms =
+	    max_ms * 2ull > JBUF_RUNAWAY_MS ? max_ms * 2ull : JBUF_RUNAWAY_MS;
 	uint64_t runaway_ts = runaway_ms * clock_hz / 1000;
 	uint64_t conceal_ts = (uint64_t)JBUF_CONCEAL_MS * clock_hz / 1000;
 	spx_int32_t rate = JBUF_MAX_LATE_RATE;
@@ -163,11 +168,11 @@ static bool seq_jumped(const struct jbuf *jb, uint16_t seq)
 static int store(struct jbuf *jb, const struct rtppkt *p)
 {
 	JitterBufferPacket sp = {
-		.data = (char *)p->payload, /* SpeexDSP copies it */
-		.len = (spx_uint32_t)p->payload_bytes,
-		.timestamp = p->ts - jb->base,
-		.span = jb->frame_ts,
-		.sequence = p->seq,
+	    .data = (char *)p->payload, /* SpeexDSP copies it */
+	    .len = (spx_uint32_t)p->payload_bytes,
+	    .timestamp = p->ts - jb->base,
+	    .span = jb->frame_ts,
+	    .sequence = p->seq,
 	};
 
 	jitter_buffer_put(jb->spx, &sp);
@@ -187,8 +192,8 @@ static int resync(struct jbuf *jb, const struct rtppkt *p)
 static int late(struct jbuf *jb, const struct rtppkt *p)
 {
 	JitterBufferPacket sp = {
-		.timestamp = p->ts - jb->base,
-		.sequence = p->seq,
+	    .timestamp = p->ts - jb->base,
+	    .sequence = p->seq,
 	};
 
 	/* New in sequence but old in time after a long silence: the
@@ -233,9 +238,9 @@ int jbuf_put(struct jbuf *jb, const struct rtppkt *p)
 	if (jb->playing && d < 0)
 		return late(jb, p);
 	if (d > (int32_t)(jb->max_ts - jb->frame_ts)) {
-		jb->st.dropped++;
 		if (++jb->n_ahead >= JBUF_AHEAD_RESYNC)
 			return resync(jb, p);
+		jb->st.dropped++;
 		return -ENOSPC;
 	}
 	return store(jb, p);
@@ -260,8 +265,8 @@ enum jbuf_status jbuf_get(struct jbuf *jb, uint8_t *buf, size_t cap,
 	if (!jb || !jb->synced)
 		return JBUF_EMPTY;
 	sp.data = (char *)jb->scratch;
-	ret = jitter_buffer_get(jb->spx, &sp, (spx_int32_t)jb->frame_ts,
-				&offset);
+	ret =
+	    jitter_buffer_get(jb->spx, &sp, (spx_int32_t)jb->frame_ts, &offset);
 	at_get = (uint32_t)jitter_buffer_get_pointer_timestamp(jb->spx);
 	jitter_buffer_tick(jb->spx);
 	/* A delay increase moves SpeexDSP's pointer back until the next get;

@@ -21,11 +21,11 @@
 #include <unistd.h>
 
 struct portpool {
-	uint16_t lo;     /* first even port */
-	unsigned n;      /* number of pairs */
-	unsigned next;   /* pair to try first */
+	uint16_t lo;   /* first even port */
+	unsigned n;    /* number of pairs */
+	unsigned next; /* pair to try first */
 	unsigned in_use;
-	uint8_t *used;   /* per pair: we hold it */
+	uint8_t *used; /* per pair: we hold it */
 };
 
 int portpool_new(struct portpool **out, uint16_t lo, uint16_t hi)
@@ -97,8 +97,8 @@ static int bind_one(struct sockaddr_storage *ss, socklen_t len, uint16_t port)
 {
 	int fd, err;
 
-	fd = socket(ss->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    0);
+	fd =
+	    socket(ss->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	set_port(ss, port);

@@ -17,14 +17,14 @@
 #include <string.h>
 
 #define RTCP_VERSION 2
-#define RTCP_SR 200
-#define RTCP_RR 201
-#define RTCP_SDES 202
-#define RTCP_BYE 203
-#define SDES_END 0
-#define SDES_CNAME 1
-#define BLOCK_BYTES 24
-#define MAX_BLOCKS 4 /* what struct rtcpkt_info holds */
+#define RTCP_SR	     200
+#define RTCP_RR	     201
+#define RTCP_SDES    202
+#define RTCP_BYE     203
+#define SDES_END     0
+#define SDES_CNAME   1
+#define BLOCK_BYTES  24
+#define MAX_BLOCKS   4 /* what struct rtcpkt_info holds */
 
 static uint16_t rd16(const uint8_t *p)
 {
@@ -64,8 +64,8 @@ static void parse_blocks(struct rtcpkt_info *in, const uint8_t *p,
 		b->ssrc = rd32(q);
 		b->fraction_lost = q[4];
 		/* Cumulative loss is a signed 24-bit number. */
-		b->cum_lost = lost & 0x800000 ? (int32_t)lost - 0x1000000
-					      : (int32_t)lost;
+		b->cum_lost =
+		    lost & 0x800000 ? (int32_t)lost - 0x1000000 : (int32_t)lost;
 		b->ext_highest_seq = rd32(q + 8);
 		b->jitter = rd32(q + 12);
 		b->lsr = rd32(q + 16);
@@ -199,8 +199,8 @@ static void build_block(uint8_t *q, const struct rtcp_report_block *b)
 	if (lost < -0x800000)
 		lost = -0x800000;
 	wr32(q, b->ssrc);
-	wr32(q + 4, (uint32_t)b->fraction_lost << 24 |
-			    ((uint32_t)lost & 0xffffff));
+	wr32(q + 4,
+	     (uint32_t)b->fraction_lost << 24 | ((uint32_t)lost & 0xffffff));
 	wr32(q + 8, b->ext_highest_seq);
 	wr32(q + 12, b->jitter);
 	wr32(q + 16, b->lsr);

@@ -187,6 +187,8 @@ int stream_apply(struct stream *s, const struct stream_params *p);
 int stream_rtp_fd(const struct stream *s);
 int stream_rtcp_fd(const struct stream *s);
 uint32_t stream_local_ssrc(const struct stream *s);
+/* The room rate given to stream_new (a mixer refuses a stream of another). */
+uint32_t stream_room_rate_hz(const struct stream *s);
 bool stream_recv_enabled(const struct stream *s);
 
 /* Drains the RTP (or RTCP) socket; packets from a source other than the

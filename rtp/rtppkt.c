@@ -14,7 +14,7 @@
 #include <string.h>
 
 #define RTP_HDR_BYTES 12
-#define RTP_VERSION 2
+#define RTP_VERSION   2
 
 static uint16_t rd16(const uint8_t *p)
 {
@@ -120,6 +120,6 @@ int rtppkt_build(uint8_t *buf, size_t cap, const struct rtppkt *p)
 bool rtppkt_is_rtcp(const uint8_t *buf, size_t len)
 {
 	/* RFC 5761 4: RTCP packet types 192..223 sit where RTP has M + PT. */
-	return buf && len >= 4 && buf[0] >> 6 == RTP_VERSION &&
-	       buf[1] >= 192 && buf[1] <= 223;
+	return buf && len >= 4 && buf[0] >> 6 == RTP_VERSION && buf[1] >= 192 &&
+	       buf[1] <= 223;
 }

@@ -38,18 +38,18 @@
 #include <sys/random.h>
 #include <time.h>
 
-#define BATCH 8
-#define MAX_BATCHES 16 /* per wake-up; epoll says again if more is left */
-#define JBUF_MAX_MS 200
-#define RX_FIFO_MS 160 /* 120 ms packets (Opus' longest) plus 20 ms */
-#define TX_FIFO_MS 80  /* 60 ms ptime plus one 20 ms frame */
+#define BATCH		 8
+#define MAX_BATCHES	 16 /* per wake-up; epoll says again if more is left */
+#define JBUF_MAX_MS	 200
+#define RX_FIFO_MS	 160 /* 120 ms packets (Opus' longest) plus 20 ms */
+#define TX_FIFO_MS	 80  /* 60 ms ptime plus one 20 ms frame */
 #define RTCP_INTERVAL_NS 5000000000ull
-#define NTP_UNIX_OFFSET 2208988800ull
-#define SEQ_MOD 65536u
-#define MAX_DROPOUT 3000
-#define MAX_MISORDER 100
-#define MIN_SEQUENTIAL 2
-#define RTP_HDR_MAX (12 + 4 * RTPPKT_MAX_CSRC)
+#define NTP_UNIX_OFFSET	 2208988800ull
+#define SEQ_MOD		 65536u
+#define MAX_DROPOUT	 3000
+#define MAX_MISORDER	 100
+#define MIN_SEQUENTIAL	 2
+#define RTP_HDR_MAX	 (12 + 4 * RTPPKT_MAX_CSRC)
 
 /* The receive state of RFC 3550 A.1, plus A.8's jitter (scaled by 16). */
 struct source {
@@ -180,7 +180,8 @@ static void resample(struct resamp *r, const int16_t *in, size_t in_n,
 		memset(out + got, 0, (out_n - (size_t)got) * sizeof(*out));
 }
 
-/* ---- codec-dependent state ------------------------------------------------ */
+/* ---- codec-dependent state ------------------------------------------------
+ */
 
 static uint32_t rx_ptime(const struct stream_params *p)
 {
@@ -243,7 +244,8 @@ fail:
 	return err;
 }
 
-/* ---- lifecycle ------------------------------------------------------------ */
+/* ---- lifecycle ------------------------------------------------------------
+ */
 
 int stream_new(struct stream **out, int rtp_fd, int rtcp_fd,
 	       uint32_t room_rate_hz, uint32_t local_ssrc,
@@ -265,8 +267,7 @@ int stream_new(struct stream **out, int rtp_fd, int rtcp_fd,
 	s->room_rate_hz = room_rate_hz;
 	s->local_ssrc = local_ssrc;
 	s->p = *p;
-	if (getrandom(&s->rng, sizeof(s->rng), GRND_NONBLOCK) !=
-	    sizeof(s->rng))
+	if (getrandom(&s->rng, sizeof(s->rng), GRND_NONBLOCK) != sizeof(s->rng))
 		s->rng = mono_now_ns();
 	s->rng ^= (uint64_t)local_ssrc << 32 | 1;
 	s->seq = (uint16_t)rng_next(s);
@@ -330,6 +331,11 @@ int stream_rtcp_fd(const struct stream *s)
 uint32_t stream_local_ssrc(const struct stream *s)
 {
 	return s->local_ssrc;
+}
+
+uint32_t stream_room_rate_hz(const struct stream *s)
+{
+	return s->room_rate_hz;
 }
 
 bool stream_recv_enabled(const struct stream *s)
@@ -505,12 +511,12 @@ static void drain(struct stream *s, int fd, bool rtcp_fd, uint64_t now_ns)
 		for (int i = 0; i < n; i++) {
 			const uint8_t *buf = s->rxbuf[i];
 			size_t len = s->msg[i].msg_len;
-			bool rtcp = rtcp_fd || (s->p.rtcp_mux &&
-						rtppkt_is_rtcp(buf, len));
+			bool rtcp = rtcp_fd ||
+				    (s->p.rtcp_mux && rtppkt_is_rtcp(buf, len));
 			bool from_peer =
-				addr_same(&s->from[i], &s->p.rtp_peer, !rtcp) ||
-				(rtcp && addr_same(&s->from[i],
-						   &s->p.rtcp_peer, false));
+			    addr_same(&s->from[i], &s->p.rtp_peer, !rtcp) ||
+			    (rtcp &&
+			     addr_same(&s->from[i], &s->p.rtcp_peer, false));
 			if (!from_peer)
 				s->st.foreign++;
 			else if (s->msg[i].msg_hdr.msg_flags & MSG_TRUNC)
@@ -546,21 +552,21 @@ static void rx_fill(struct stream *s, size_t want)
 
 	for (int i = 0; i < 8 && m->rx.len < want; i++) {
 		size_t len = 0;
-		enum jbuf_status st = jbuf_get(m->jb, s->payload,
-					       sizeof(s->payload), &len);
+		enum jbuf_status st =
+		    jbuf_get(m->jb, s->payload, sizeof(s->payload), &len);
 		if (st == JBUF_EMPTY)
 			return;
 		int16_t *dst = m->rx.buf + m->rx.len;
 		size_t room = m->rx.cap - m->rx.len;
 		int got = -1;
 		if (st == JBUF_FRAME)
-			got = codec_decode(m->codec, s->payload, len, dst,
-					   room);
+			got =
+			    codec_decode(m->codec, s->payload, len, dst, room);
 		if (st == JBUF_FRAME && got < 0)
 			s->st.malformed++;
 		if (got < 0) {
-			size_t n = m->rx_pkt_samples < room ? m->rx_pkt_samples
-							    : room;
+			size_t n =
+			    m->rx_pkt_samples < room ? m->rx_pkt_samples : room;
 			if (codec_conceal(m->codec, dst, n) < 0)
 				memset(dst, 0, n * sizeof(*dst));
 			got = (int)n;
@@ -617,15 +623,15 @@ static int send_packet(struct stream *s, uint32_t ts, const uint32_t *csrc,
 	if (n < 0)
 		return n;
 	struct rtppkt pkt = {
-		.pt = s->p.pt,
-		.marker = s->marker,
-		.seq = s->seq++,
-		.ts = ts,
-		.ssrc = s->local_ssrc,
-		.n_csrc = (uint8_t)(n_csrc < RTPPKT_MAX_CSRC ? n_csrc
-							     : RTPPKT_MAX_CSRC),
-		.payload = s->payload,
-		.payload_bytes = (size_t)n,
+	    .pt = s->p.pt,
+	    .marker = s->marker,
+	    .seq = s->seq++,
+	    .ts = ts,
+	    .ssrc = s->local_ssrc,
+	    .n_csrc =
+		(uint8_t)(n_csrc < RTPPKT_MAX_CSRC ? n_csrc : RTPPKT_MAX_CSRC),
+	    .payload = s->payload,
+	    .payload_bytes = (size_t)n,
 	};
 	if (csrc)
 		memcpy(pkt.csrc, csrc, pkt.n_csrc * sizeof(*csrc));
@@ -697,20 +703,20 @@ static void report_block(struct stream *s, struct rtcp_report_block *b,
 	b->jitter = r->jitter16 >> 4;
 	if (s->lsr) {
 		b->lsr = s->lsr;
-		b->dlsr = (uint32_t)(((now_ns - s->lsr_at_ns) << 16) /
-				     1000000000ull);
+		b->dlsr =
+		    (uint32_t)(((now_ns - s->lsr_at_ns) << 16) / 1000000000ull);
 	}
 }
 
 static void rtcp_send(struct stream *s, uint64_t now_ns)
 {
 	struct rtcpkt_info in = {
-		.has_sr = s->st.packets_out > 0,
-		.ssrc = s->local_ssrc,
-		.ntp = ntp_now(),
-		.rtp_ts = s->ts,
-		.packets = (uint32_t)s->st.packets_out,
-		.octets = s->octets_out,
+	    .has_sr = s->st.packets_out > 0,
+	    .ssrc = s->local_ssrc,
+	    .ntp = ntp_now(),
+	    .rtp_ts = s->ts,
+	    .packets = (uint32_t)s->st.packets_out,
+	    .octets = s->octets_out,
 	};
 	if (s->src.valid && !s->src.probation) {
 		in.n_blocks = 1;
@@ -721,7 +727,7 @@ static void rtcp_send(struct stream *s, uint64_t now_ns)
 		return;
 	bool mux = s->p.rtcp_mux || s->rtcp_fd < 0;
 	const struct sockaddr_storage *to =
-		mux ? &s->p.rtp_peer : &s->p.rtcp_peer;
+	    mux ? &s->p.rtp_peer : &s->p.rtcp_peer;
 	if (addr_len(to))
 		send_to(s, mux ? s->rtp_fd : s->rtcp_fd, to, (size_t)len);
 }
@@ -745,7 +751,8 @@ int stream_push(struct stream *s, const int16_t *pcm, const uint32_t *csrc,
 	s->ts += s->m.desc->rtp_clock_hz / 50;
 
 	if (!s->next_rtcp_ns) {
-		s->next_rtcp_ns = now_ns + rtcp_interval(s, RTCP_INTERVAL_NS / 2);
+		s->next_rtcp_ns =
+		    now_ns + rtcp_interval(s, RTCP_INTERVAL_NS / 2);
 	} else if (now_ns >= s->next_rtcp_ns) {
 		rtcp_send(s, now_ns);
 		s->next_rtcp_ns = now_ns + rtcp_interval(s, RTCP_INTERVAL_NS);

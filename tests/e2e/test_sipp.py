@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Runs the sipp scenarios of tests/e2e/sipp against a fresh tutti.
+
+usage: test_sipp.py [path/to/tutti] [scenario ...]
+       (no scenario: all of them; names without .xml)
+
+Each scenario runs once (-m 1) in the foreground with a hard subprocess
+timeout, on loopback, with kernel-chosen free ports; success is sipp's exit
+status 0.  On failure sipp's message trace and error log are printed along
+with tutti's log tail.
+"""
+
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from harness import Harness, SKIP, free_port, log, LOOPBACK     # noqa: E402
+
+SIPP_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'sipp')
+
+# scenario -> (extra tutti options, what it checks)
+SCENARIOS = {
+    'options': ((), 'OPTIONS -> 200 with Allow, Accept, Supported'),
+    'invite_bye': ((), 'INVITE (PCMU) -> 200 + SDP + Contact;isfocus, ACK, BYE -> 200'),
+    'cancel': ((), 'INVITE, 100, CANCEL -> 200, 487 for the INVITE, ACK'),
+    'reject_488': ((), 'INVITE offering only GSM -> 488, ACK'),
+    'bad_sdp_400': ((), 'INVITE with a garbage SDP body -> 400, ACK'),
+    'late_offer': ((), 'INVITE without SDP -> 200 offering PCMU+opus, ACK with answer, BYE'),
+    'not_found_404': ((('--rooms-on-demand', 'no')), 'rooms not on demand: unknown room -> 404, ACK'),
+    'reinvite_hold': ((), 're-INVITE sendonly -> recvonly, re-INVITE sendrecv -> sendrecv, BYE'),
+}
+
+
+def free_media_ports():
+    """An even port p with p..p+3 free on UDP (sipp binds RTP/RTCP audio and video)."""
+    for _ in range(200):
+        p = random.randrange(33000, 60000, 4)
+        socks = []
+        try:
+            for q in range(p, p + 4):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(s)
+                s.bind((LOOPBACK, q))
+            return p
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise OSError('no free media ports')
+
+
+def run_sipp(h, sipp, tutti, scenario, room, workdir, timeout=30):
+    xml = os.path.join(SIPP_DIR, scenario + '.xml')
+    msg_log = os.path.join(workdir, scenario + '_messages.log')
+    err_log = os.path.join(workdir, scenario + '_errors.log')
+    cmd = [sipp, '%s:%d' % (LOOPBACK, tutti.sip_port), '-sf', xml, '-s', room,
+           '-m', '1', '-l', '1', '-i', LOOPBACK, '-mi', LOOPBACK,
+           '-p', str(free_port(tcp=False)), '-mp', str(free_media_ports()),
+           '-cp', str(free_port(tcp=False)),
+           '-timeout', '15s', '-timeout_error', '-max_recv_loops', '1000', '-nostdin',
+           '-trace_msg', '-message_file', msg_log, '-trace_err', '-error_file', err_log]
+    log('running: %s' % ' '.join(cmd))
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, cwd=workdir)
+    h.on_cleanup(lambda: _kill(p))
+    try:
+        out, _ = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill(p)
+        out, _ = p.communicate()
+        out = (out or b'') + b'\n*** sipp killed after %d s ***' % timeout
+    dt = time.monotonic() - t0
+    rc = p.returncode
+    ok = h.check(rc == 0, 'sipp %s: %s' % (scenario, SCENARIOS[scenario][1]),
+                 'sipp exit status %s after %.1f s' % (rc, dt))
+    if not ok:
+        text = out.decode('utf-8', 'replace').replace('\x1b', '')
+        # the last screen is what matters
+        print('--- sipp output (tail) ---\n' + '\n'.join(text.splitlines()[-40:]))
+        for f in (err_log, msg_log):
+            if os.path.exists(f):
+                with open(f, 'rb') as fh:
+                    body = fh.read().decode('utf-8', 'replace')
+                print('--- %s ---\n%s' % (os.path.basename(f), body[-6000:]))
+    return ok
+
+
+def _kill(p):
+    if p.poll() is None:
+        p.terminate()
+        try:
+            p.wait(3)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(3)
+
+
+def main():
+    names = sys.argv[2:] or list(SCENARIOS)
+    for n in names:
+        if n not in SCENARIOS:
+            raise SystemExit('unknown scenario %s; known: %s' % (n, ', '.join(SCENARIOS)))
+    sipp = os.environ.get('SIPP') or shutil.which('sipp')
+    if not sipp:
+        print('sipp not found: skipped')
+        return SKIP
+    with Harness('test_sipp ' + ' '.join(names), time_limit=110) as h:
+        # group the scenarios by tutti command line: one tutti per group
+        groups = {}
+        for n in names:
+            groups.setdefault(SCENARIOS[n][0], []).append(n)
+        for extra, scen in groups.items():
+            t = h.start_tutti(extra_args=extra, name='tutti' + ''.join(extra).replace('--', '-'))
+            for n in scen:
+                room = 'sipp-%s-%d' % (n.replace('_', '-'), os.getpid())
+                run_sipp(h, sipp, t, n, room, t.dir)
+                h.check(t.alive(), 'tutti still running after %s' % n)
+            code, dt = t.stop()
+            h.check(code == 0 and dt < 5.0, 'tutti exits 0 within 5 s of SIGTERM',
+                    'exit %s after %.2f s' % (code, dt))
+    return h.result()
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,243 @@
+/* test_codec.c: the codec table, G.711 against the ITU-T G.711 tables, Opus
+ * keeping a tone through encode and decode, and concealment (rtp/codec.c). */
+#include "rtp/rtp.h"
+#include "tests/unit/unit.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
+static void sine(int16_t *pcm, size_t n, double hz, double rate, double amp,
+		 size_t phase)
+{
+	for (size_t i = 0; i < n; i++)
+		pcm[i] = (int16_t)lrint(
+		    amp * sin(2 * M_PI * hz * (double)(i + phase) / rate));
+}
+
+/* Amplitude of the hz component of pcm by the Goertzel filter. */
+static double goertzel(const int16_t *pcm, size_t n, double hz, double rate)
+{
+	double k = 2 * cos(2 * M_PI * hz / rate), s1 = 0, s2 = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		double s0 = pcm[i] + k * s1 - s2;
+		s2 = s1;
+		s1 = s0;
+	}
+	return 2 * sqrt(s1 * s1 + s2 * s2 - k * s1 * s2) / (double)n;
+}
+
+static double rms(const int16_t *pcm, size_t n)
+{
+	double e = 0;
+
+	for (size_t i = 0; i < n; i++)
+		e += (double)pcm[i] * pcm[i];
+	return sqrt(e / (double)n);
+}
+
+static void test_table(void)
+{
+	const struct codec_desc *d;
+
+	d = codec_by_name("pcmu", 8000);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	CU_ASSERT_EQUAL(d->id, CODEC_PCMU);
+	CU_ASSERT_EQUAL(d->static_pt, 0);
+	CU_ASSERT_EQUAL(d->pcm_rate_hz, 8000);
+	d = codec_by_name("PCMA", 8000);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	CU_ASSERT_EQUAL(d->static_pt, 8);
+	d = codec_by_name("OPUS", 48000);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	CU_ASSERT_EQUAL(d->id, CODEC_OPUS);
+	CU_ASSERT_EQUAL(d->static_pt, -1);
+	CU_ASSERT_EQUAL(d->channels, 2);
+	CU_ASSERT_EQUAL(d->rtp_clock_hz, 48000);
+	CU_ASSERT_EQUAL(d->pcm_rate_hz, 48000);
+	CU_ASSERT_PTR_NULL(codec_by_name("opus", 8000));
+	CU_ASSERT_PTR_NULL(codec_by_name("PCMU", 16000));
+	CU_ASSERT_PTR_NULL(codec_by_name("G729", 8000));
+	CU_ASSERT_PTR_NULL(codec_by_name(NULL, 8000));
+	CU_ASSERT_PTR_NULL(codec_by_id(CODEC_NONE));
+	CU_ASSERT_EQUAL(codec_by_id(CODEC_PCMA)->static_pt, 8);
+}
+
+static int16_t dec1(struct codec *c, uint8_t code)
+{
+	int16_t s = 0x5555;
+
+	CU_ASSERT_EQUAL(codec_decode(c, &code, 1, &s, 1), 1);
+	return s;
+}
+
+static uint8_t enc1(struct codec *c, int16_t s)
+{
+	uint8_t code = 0x5a;
+
+	CU_ASSERT_EQUAL(codec_encode(c, &s, 1, &code, 1), 1);
+	return code;
+}
+
+/* Decoder outputs from G.711 Table 2 (mu-law, 14-bit, times 4) and Table 1
+ * (A-law, 13-bit, times 8), and the encoder's choice for 0 and full
+ * scale. */
+static void test_pcmu_reference(void)
+{
+	struct codec *c;
+
+	CU_ASSERT_EQUAL_FATAL(codec_new(&c, CODEC_PCMU), 0);
+	CU_ASSERT_EQUAL(dec1(c, 0xff), 0);
+	CU_ASSERT_EQUAL(dec1(c, 0x7f), 0);
+	CU_ASSERT_EQUAL(dec1(c, 0x00), -32124);
+	CU_ASSERT_EQUAL(dec1(c, 0x80), 32124);
+	CU_ASSERT_EQUAL(dec1(c, 0xfe), 8);   /* 2 in 14-bit */
+	CU_ASSERT_EQUAL(dec1(c, 0xef), 132); /* 33 in 14-bit */
+	CU_ASSERT_EQUAL(enc1(c, 0), 0xff);
+	CU_ASSERT_EQUAL(enc1(c, 32767), 0x80);
+	CU_ASSERT_EQUAL(enc1(c, -32768), 0x00);
+	for (unsigned code = 0; code < 256; code++) {
+		if (code == 0x7f) /* negative zero encodes as 0xff */
+			continue;
+		CU_ASSERT_EQUAL(enc1(c, dec1(c, (uint8_t)code)), code);
+	}
+	codec_free(c);
+}
+
+static void test_pcma_reference(void)
+{
+	struct codec *c;
+
+	CU_ASSERT_EQUAL_FATAL(codec_new(&c, CODEC_PCMA), 0);
+	CU_ASSERT_EQUAL(dec1(c, 0xd5), 8);
+	CU_ASSERT_EQUAL(dec1(c, 0x55), -8);
+	CU_ASSERT_EQUAL(dec1(c, 0xaa), 32256);
+	CU_ASSERT_EQUAL(dec1(c, 0x2a), -32256);
+	CU_ASSERT_EQUAL(dec1(c, 0xd4), 24);
+	CU_ASSERT_EQUAL(enc1(c, 0), 0xd5);
+	CU_ASSERT_EQUAL(enc1(c, -1), 0x55);
+	CU_ASSERT_EQUAL(enc1(c, 32767), 0xaa);
+	CU_ASSERT_EQUAL(enc1(c, -32768), 0x2a);
+	for (unsigned code = 0; code < 256; code++)
+		CU_ASSERT_EQUAL(enc1(c, dec1(c, (uint8_t)code)), code);
+	codec_free(c);
+}
+
+static void test_g711_tone_and_limits(void)
+{
+	struct codec *c;
+	int16_t in[160], out[160];
+	uint8_t pay[160];
+
+	CU_ASSERT_EQUAL_FATAL(codec_new(&c, CODEC_PCMU), 0);
+	sine(in, 160, 1000, 8000, 10000, 0);
+	CU_ASSERT_EQUAL(codec_encode(c, in, 160, pay, sizeof(pay)), 160);
+	CU_ASSERT_EQUAL(codec_decode(c, pay, 160, out, 160), 160);
+	CU_ASSERT_DOUBLE_EQUAL(goertzel(out, 160, 1000, 8000), 10000, 300);
+	CU_ASSERT_EQUAL(codec_encode(c, in, 160, pay, 159), -ENOSPC);
+	CU_ASSERT_EQUAL(codec_decode(c, pay, 160, out, 159), -ENOSPC);
+	CU_ASSERT_EQUAL(codec_decode(c, pay, 0, out, 160), 0);
+	codec_free(c);
+}
+
+static void test_g711_conceal(void)
+{
+	struct codec *c;
+	int16_t in[160], out[160];
+	uint8_t pay[160];
+
+	CU_ASSERT_EQUAL_FATAL(codec_new(&c, CODEC_PCMA), 0);
+	for (size_t f = 0; f < 5; f++) {
+		sine(in, 160, 440, 8000, 8000, f * 160);
+		codec_encode(c, in, 160, pay, sizeof(pay));
+		CU_ASSERT_EQUAL(codec_decode(c, pay, 160, out, 160), 160);
+	}
+	/* First 20 ms: the tone goes on, fading. */
+	CU_ASSERT_EQUAL(codec_conceal(c, out, 160), 160);
+	double r0 = rms(out, 160);
+	CU_ASSERT_TRUE(r0 > 2000);
+	CU_ASSERT_TRUE(goertzel(out, 160, 440, 8000) > 2000);
+	/* Next 20 ms: quieter still. */
+	CU_ASSERT_EQUAL(codec_conceal(c, out, 160), 160);
+	CU_ASSERT_TRUE(rms(out, 160) < r0);
+	/* By 60 ms it is silence. */
+	CU_ASSERT_EQUAL(codec_conceal(c, out, 160), 160);
+	CU_ASSERT_EQUAL(rms(out + 80, 80), 0);
+	CU_ASSERT_EQUAL(codec_conceal(c, out, 160), 160);
+	CU_ASSERT_EQUAL(rms(out, 160), 0);
+	codec_free(c);
+}
+
+static void test_opus_tone(void)
+{
+	struct codec *c;
+	int16_t in[960], out[960];
+	uint8_t pay[1500];
+	size_t bytes = 0;
+
+	CU_ASSERT_EQUAL_FATAL(codec_new(&c, CODEC_OPUS), 0);
+	for (size_t f = 0; f < 50; f++) {
+		sine(in, 960, 1000, 48000, 8000, f * 960);
+		int n = codec_encode(c, in, 960, pay, sizeof(pay));
+		CU_ASSERT_TRUE_FATAL(n > 0);
+		bytes += (size_t)n;
+		CU_ASSERT_EQUAL(codec_decode(c, pay, (size_t)n, out, 960), 960);
+		if (f < 10)
+			continue;
+		/* The tone carries the energy and keeps its level. */
+		double amp = goertzel(out, 960, 1000, 48000);
+		double r = rms(out, 960);
+		CU_ASSERT_DOUBLE_EQUAL(amp, 8000, 8000 * 0.3);
+		CU_ASSERT_TRUE(amp * amp / 2 > 0.9 * r * r);
+		CU_ASSERT_TRUE(goertzel(out, 960, 3000, 48000) < amp / 30);
+	}
+	/* About 32 kb/s: 50 frames of 20 ms are one second. */
+	CU_ASSERT_TRUE(bytes * 8 > 16000 && bytes * 8 < 48000);
+	codec_free(c);
+}
+
+static void test_opus_plc_and_errors(void)
+{
+	struct codec *c;
+	int16_t in[960], out[960];
+	uint8_t pay[1500];
+	const uint8_t bad[] = {0x03, 0x00}; /* code 3 with zero frames */
+
+	CU_ASSERT_EQUAL_FATAL(codec_new(&c, CODEC_OPUS), 0);
+	/* Before anything was decoded, and after. */
+	CU_ASSERT_EQUAL(codec_conceal(c, out, 960), 960);
+	sine(in, 960, 1000, 48000, 8000, 0);
+	int n = codec_encode(c, in, 960, pay, sizeof(pay));
+	CU_ASSERT_TRUE(n > 0);
+	CU_ASSERT_EQUAL(codec_decode(c, pay, (size_t)n, out, 960), 960);
+	CU_ASSERT_EQUAL(codec_conceal(c, out, 960), 960);
+	CU_ASSERT_EQUAL(codec_conceal(c, out, 480), 480);
+	CU_ASSERT_EQUAL(codec_conceal(c, out, 100), -EINVAL);
+
+	CU_ASSERT_EQUAL(codec_decode(c, bad, sizeof(bad), out, 960), -EBADMSG);
+	CU_ASSERT_EQUAL(codec_decode(c, pay, 0, out, 960), -EBADMSG);
+	CU_ASSERT_EQUAL(codec_decode(c, pay, (size_t)n, out, 480), -ENOSPC);
+	CU_ASSERT_EQUAL(codec_encode(c, in, 100, pay, sizeof(pay)), -EINVAL);
+	codec_free(c);
+
+	CU_ASSERT_EQUAL(codec_new(&c, CODEC_NONE), -EINVAL);
+	codec_free(NULL);
+}
+
+static const struct unit_test tests[] = {
+    {"table", test_table},
+    {"pcmu reference values", test_pcmu_reference},
+    {"pcma reference values", test_pcma_reference},
+    {"g711 tone and limits", test_g711_tone_and_limits},
+    {"g711 concealment fades", test_g711_conceal},
+    {"opus keeps a 1 kHz tone", test_opus_tone},
+    {"opus plc and errors", test_opus_plc_and_errors},
+    {NULL, NULL},
+};
+
+UNIT_MAIN("codec", tests)

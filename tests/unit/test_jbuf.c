@@ -1,0 +1,397 @@
+/* test_jbuf.c: the jitter buffer (rtp/jbuf.c): order, loss, lateness,
+ * duplicates, bounds, resynchronisation and timestamp wrap-around. */
+#include "rtp/rtp.h"
+#include "tests/unit/unit.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define RATE   8000
+#define FRAME  160 /* 20 ms at 8 kHz */
+#define MAX_MS 200
+#define SSRC   0xcafe
+
+struct src {
+	uint16_t seq0;
+	uint32_t ts0, ssrc;
+	uint8_t pay[4];
+	struct rtppkt p;
+};
+
+/* Packet k of a stream: seq0 + k, ts0 + k * FRAME, payload "k". */
+static const struct rtppkt *pkt(struct src *s, uint32_t k)
+{
+	memcpy(s->pay, &k, sizeof(k));
+	s->p = (struct rtppkt){
+	    .seq = (uint16_t)(s->seq0 + k),
+	    .ts = s->ts0 + k * FRAME,
+	    .ssrc = s->ssrc,
+	    .payload = s->pay,
+	    .payload_bytes = sizeof(s->pay),
+	};
+	return &s->p;
+}
+
+/* Pulls one frame: returns k for JBUF_FRAME, -1 MISSING, -2 EMPTY. */
+static long pull(struct jbuf *jb)
+{
+	uint8_t buf[RTPPKT_MAX_BYTES];
+	size_t len = 0;
+	uint32_t k;
+
+	switch (jbuf_get(jb, buf, sizeof(buf), &len)) {
+	case JBUF_FRAME:
+		CU_ASSERT_EQUAL(len, 4);
+		memcpy(&k, buf, sizeof(k));
+		return k;
+	case JBUF_MISSING:
+		return -1;
+	default:
+		return -2;
+	}
+}
+
+static struct jbuf *mk(void)
+{
+	struct jbuf *jb = NULL;
+
+	CU_ASSERT_EQUAL(jbuf_new(&jb, RATE, FRAME, MAX_MS), 0);
+	return jb;
+}
+
+static void test_empty_at_start(void)
+{
+	struct jbuf *jb = mk();
+	struct jbuf_stats st;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(jb);
+	for (int i = 0; i < 10; i++)
+		CU_ASSERT_EQUAL(pull(jb), -2);
+	jbuf_stats(jb, &st);
+	CU_ASSERT_EQUAL(st.put + st.late + st.dropped + st.missing + st.resets,
+			0);
+	jbuf_free(jb);
+	jbuf_free(NULL);
+}
+
+static void test_in_order(void)
+{
+	struct src s = {.seq0 = 100, .ts0 = 1000, .ssrc = SSRC};
+	struct jbuf *jb = mk();
+	struct jbuf_stats st;
+
+	for (uint32_t k = 0; k < 5; k++)
+		CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, k)), 0);
+	for (long k = 0; k < 5; k++)
+		CU_ASSERT_EQUAL(pull(jb), k);
+	/* The sender stops: concealment for 100 ms, then silence. */
+	for (int i = 0; i < 5; i++)
+		CU_ASSERT_EQUAL(pull(jb), -1);
+	CU_ASSERT_EQUAL(pull(jb), -2);
+	jbuf_stats(jb, &st);
+	CU_ASSERT_EQUAL(st.put, 5);
+	CU_ASSERT_EQUAL(st.missing, 5);
+	CU_ASSERT_EQUAL(st.late + st.dropped + st.resets, 0);
+	jbuf_free(jb);
+}
+
+static void test_reorder(void)
+{
+	static const uint32_t order[] = {1, 0, 2, 4, 3, 6, 5, 7};
+	struct src s = {.seq0 = 7, .ts0 = 99, .ssrc = SSRC};
+	struct jbuf *jb = mk();
+
+	for (size_t i = 0; i < 8; i++)
+		CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, order[i])), 0);
+	for (long k = 0; k < 8; k++)
+		CU_ASSERT_EQUAL(pull(jb), k);
+	jbuf_free(jb);
+}
+
+static void test_loss(void)
+{
+	struct src s = {.seq0 = 1, .ts0 = 0, .ssrc = SSRC};
+	struct jbuf *jb = mk();
+	struct jbuf_stats st;
+
+	for (uint32_t k = 0; k < 6; k++)
+		if (k != 2 && k != 4)
+			CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, k)), 0);
+	CU_ASSERT_EQUAL(pull(jb), 0);
+	CU_ASSERT_EQUAL(pull(jb), 1);
+	CU_ASSERT_EQUAL(pull(jb), -1);
+	CU_ASSERT_EQUAL(pull(jb), 3);
+	CU_ASSERT_EQUAL(pull(jb), -1);
+	CU_ASSERT_EQUAL(pull(jb), 5);
+	jbuf_stats(jb, &st);
+	CU_ASSERT_EQUAL(st.missing, 2);
+	jbuf_free(jb);
+}
+
+static void test_late_dropped(void)
+{
+	struct src s = {.seq0 = 500, .ts0 = 12345, .ssrc = SSRC};
+	struct jbuf *jb = mk();
+	struct jbuf_stats st;
+
+	jbuf_put(jb, pkt(&s, 0));
+	jbuf_put(jb, pkt(&s, 1));
+	jbuf_put(jb, pkt(&s, 3));
+	CU_ASSERT_EQUAL(pull(jb), 0);
+	CU_ASSERT_EQUAL(pull(jb), 1);
+	CU_ASSERT_EQUAL(pull(jb), -1);
+	/* Packet 2 arrives after its time was concealed. */
+	CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, 2)), -EBADMSG);
+	CU_ASSERT_EQUAL(pull(jb), 3);
+	/* A copy of one already played is a duplicate. */
+	CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, 0)), -EBADMSG);
+	jbuf_stats(jb, &st);
+	CU_ASSERT_EQUAL(st.late, 1);
+	CU_ASSERT_EQUAL(st.dropped, 1);
+	CU_ASSERT_EQUAL(st.put, 3);
+	CU_ASSERT_EQUAL(pull(jb), -1);
+	jbuf_free(jb);
+}
+
+static void test_duplicate_dropped(void)
+{
+	struct src s = {.seq0 = 65535, .ts0 = 5, .ssrc = SSRC};
+	struct jbuf *jb = mk();
+	struct jbuf_stats st;
+
+	CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, 0)), 0);
+	CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, 0)), -EBADMSG);
+	CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, 1)), 0); /* seq 0 */
+	CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, 1)), -EBADMSG);
+	CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, 0)), -EBADMSG);
+	CU_ASSERT_EQUAL(pull(jb), 0);
+	CU_ASSERT_EQUAL(pull(jb), 1);
+	CU_ASSERT_EQUAL(pull(jb), -1);
+	jbuf_stats(jb, &st);
+	CU_ASSERT_EQUAL(st.put, 2);
+	CU_ASSERT_EQUAL(st.dropped, 3);
+	CU_ASSERT_EQUAL(st.late, 0);
+	jbuf_free(jb);
+}
+
+static void test_delay_capped(void)
+{
+	struct src s = {.seq0 = 0, .ts0 = 0, .ssrc = SSRC};
+	struct jbuf *jb = mk();
+	struct jbuf_stats st;
+	uint32_t k;
+	long got = 0;
+
+	/* Nobody pulls: only max_ms worth is kept, the rest is refused
+	 * until a run of refusals moves the window to the newest. */
+	for (k = 0; k < MAX_MS / 20; k++)
+		CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, k)), 0);
+	CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, k++)), -ENOSPC);
+	jbuf_stats(jb, &st);
+	CU_ASSERT_EQUAL(st.dropped, 1);
+	for (; k < 1000; k++)
+		jbuf_put(jb, pkt(&s, k));
+	jbuf_stats(jb, &st);
+	CU_ASSERT_TRUE(st.resets > 0);
+	CU_ASSERT_EQUAL(st.put + st.dropped, 1000);
+	/* What is left is at most max_ms, in order, and recent: the window
+	 * moved with the sender. */
+	long k0 = pull(jb), last = k0;
+	CU_ASSERT_TRUE(k0 >= 1000 - 2 * MAX_MS / 20 - 8);
+	for (got = 1; got < 100; got++) {
+		long n = pull(jb);
+		if (n < 0)
+			break;
+		CU_ASSERT_EQUAL(n, last + 1);
+		last = n;
+	}
+	CU_ASSERT_TRUE(got <= MAX_MS / 20);
+	CU_ASSERT_TRUE(last <= 999);
+	jbuf_free(jb);
+}
+
+static void test_runaway_resets(void)
+{
+	struct src s = {.seq0 = 10, .ts0 = 77, .ssrc = SSRC};
+	struct jbuf *jb = mk();
+	struct jbuf_stats st;
+
+	for (uint32_t k = 0; k < 3; k++) {
+		jbuf_put(jb, pkt(&s, k));
+		CU_ASSERT_EQUAL(pull(jb), k);
+	}
+	/* The sender's clock jumps 10 s ahead, same SSRC and sequence. */
+	s.ts0 += 10 * RATE;
+	CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, 3)), 0);
+	CU_ASSERT_EQUAL(pull(jb), 3);
+	jbuf_stats(jb, &st);
+	CU_ASSERT_EQUAL(st.resets, 1);
+	/* And 5 s back. */
+	s.ts0 -= 5 * RATE;
+	CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, 4)), 0);
+	CU_ASSERT_EQUAL(pull(jb), 4);
+	/* A new SSRC. */
+	s.ssrc++;
+	CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, 5)), 0);
+	CU_ASSERT_EQUAL(pull(jb), 5);
+	/* A sequence jump beyond RFC 3550's MAX_DROPOUT. */
+	s.seq0 += 20000;
+	CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, 6)), 0);
+	CU_ASSERT_EQUAL(pull(jb), 6);
+	jbuf_stats(jb, &st);
+	CU_ASSERT_EQUAL(st.resets, 4);
+	CU_ASSERT_EQUAL(st.late + st.missing, 0);
+
+	/* A jump within a few seconds: refused while it may be a burst,
+	 * followed once it persists. */
+	s.ts0 += RATE;
+	uint32_t k = 7;
+	CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, k++)), -ENOSPC);
+	int ok = -1;
+	for (int i = 0; i < 20 && ok != 0; i++)
+		ok = jbuf_put(jb, pkt(&s, k++));
+	CU_ASSERT_EQUAL(ok, 0);
+	CU_ASSERT_EQUAL(pull(jb), (long)k - 1);
+	jbuf_stats(jb, &st);
+	CU_ASSERT_EQUAL(st.resets, 5);
+	jbuf_free(jb);
+}
+
+static void test_timestamp_wrap(void)
+{
+	struct src s = {
+	    .seq0 = 65530, .ts0 = 0xffffffffu - 3 * FRAME + 1, .ssrc = SSRC};
+	struct jbuf *jb = mk();
+	struct jbuf_stats st;
+
+	/* Put one ahead, pull one, across both wraps, with a swap. */
+	jbuf_put(jb, pkt(&s, 0));
+	for (uint32_t k = 1; k < 20; k++) {
+		if (k == 4) {
+			jbuf_put(jb, pkt(&s, 5));
+			jbuf_put(jb, pkt(&s, 4));
+		} else if (k != 5) {
+			jbuf_put(jb, pkt(&s, k));
+		}
+		CU_ASSERT_EQUAL(pull(jb), k - 1);
+	}
+	jbuf_stats(jb, &st);
+	CU_ASSERT_EQUAL(st.put, 20);
+	CU_ASSERT_EQUAL(st.late + st.dropped + st.missing + st.resets, 0);
+	jbuf_free(jb);
+}
+
+static void test_silence_then_resume(void)
+{
+	struct src s = {.seq0 = 1, .ts0 = 1, .ssrc = SSRC};
+	struct jbuf *jb = mk();
+	struct jbuf_stats st;
+	uint32_t k = 0;
+
+	for (; k < 5; k++) {
+		jbuf_put(jb, pkt(&s, k));
+		CU_ASSERT_EQUAL(pull(jb), k);
+	}
+	/* One second of nothing; the sender's timestamps run on. */
+	for (int i = 0; i < 50; i++) {
+		long r = pull(jb);
+		CU_ASSERT_EQUAL(r, i < 5 ? -1 : -2);
+	}
+	k += 50;
+	for (uint32_t i = 0; i < 5; i++, k++) {
+		CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, k)), 0);
+		CU_ASSERT_EQUAL(pull(jb), k);
+	}
+	/* A sender whose timestamps stood still during the silence. */
+	for (int i = 0; i < 50; i++)
+		pull(jb);
+	s.ts0 -= 50 * FRAME;
+	s.seq0 -= 50;
+	k += 50;
+	CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, k)), 0);
+	CU_ASSERT_EQUAL(pull(jb), k);
+	jbuf_stats(jb, &st);
+	CU_ASSERT_EQUAL(st.late, 0);
+	jbuf_free(jb);
+}
+
+/* A steady sender over a jittery path: each packet takes 0 to 3 frames.
+ * The buffer adapts: nearly every frame is played, in order. */
+static void test_jitter_adapts(void)
+{
+	enum { TICKS = 3000, MAXD = 3 };
+	struct src s = {.seq0 = 4242, .ts0 = 99999, .ssrc = SSRC};
+	struct jbuf *jb = mk();
+	struct jbuf_stats st;
+	uint32_t rng = 1, delay[TICKS];
+	long played = 0, last = -1;
+
+	for (int t = 0; t < TICKS; t++) {
+		rng = rng * 1103515245u + 12345u;
+		delay[t] = (rng >> 16) % (MAXD + 1);
+	}
+	for (int t = 0; t < TICKS + MAXD; t++) {
+		/* Deliver, in sending order, what arrives at tick t. */
+		for (int k = t - MAXD; k <= t; k++)
+			if (k >= 0 && k < TICKS && k + (int)delay[k] == t)
+				jbuf_put(jb, pkt(&s, (uint32_t)k));
+		long r = pull(jb);
+		if (r >= 0) {
+			CU_ASSERT_TRUE(r > last);
+			last = r;
+			played++;
+		}
+	}
+	jbuf_stats(jb, &st);
+	CU_ASSERT_EQUAL(st.put + st.late, TICKS);
+	CU_ASSERT_TRUE(played > TICKS * 95 / 100);
+	CU_ASSERT_TRUE(st.late < TICKS * 5 / 100);
+	CU_ASSERT_EQUAL(st.resets, 0);
+	jbuf_free(jb);
+}
+
+static void test_sizes_and_args(void)
+{
+	struct src s = {.ssrc = SSRC};
+	struct jbuf *jb = mk();
+	uint8_t big[RTPPKT_MAX_BYTES + 1] = {0}, small[2];
+	struct rtppkt p = *pkt(&s, 0);
+	size_t len = 0;
+
+	p.payload = big;
+	p.payload_bytes = sizeof(big);
+	CU_ASSERT_EQUAL(jbuf_put(jb, &p), -EMSGSIZE);
+	p.payload_bytes = RTPPKT_MAX_BYTES;
+	CU_ASSERT_EQUAL(jbuf_put(jb, &p), 0);
+	/* The caller's buffer is too small: the frame is lost. */
+	CU_ASSERT_EQUAL(jbuf_get(jb, small, sizeof(small), &len), JBUF_MISSING);
+	CU_ASSERT_EQUAL(jbuf_put(jb, NULL), -EINVAL);
+	jbuf_reset(jb);
+	CU_ASSERT_EQUAL(pull(jb), -2);
+	jbuf_free(jb);
+
+	CU_ASSERT_EQUAL(jbuf_new(&jb, 0, FRAME, 200), -EINVAL);
+	CU_ASSERT_EQUAL(jbuf_new(&jb, RATE, 0, 200), -EINVAL);
+	CU_ASSERT_EQUAL(jbuf_new(&jb, RATE, FRAME, 10), -EINVAL);
+	CU_ASSERT_EQUAL(jbuf_new(&jb, RATE, FRAME, 100000), -EINVAL);
+	CU_ASSERT_EQUAL(jbuf_new(&jb, 48000, 960, 1000), 0);
+	jbuf_free(jb);
+}
+
+static const struct unit_test tests[] = {
+    {"empty at start", test_empty_at_start},
+    {"in order", test_in_order},
+    {"reorder", test_reorder},
+    {"loss is missing", test_loss},
+    {"late packet dropped", test_late_dropped},
+    {"duplicate dropped", test_duplicate_dropped},
+    {"delay capped", test_delay_capped},
+    {"runaway resets", test_runaway_resets},
+    {"timestamp wrap-around", test_timestamp_wrap},
+    {"silence then resume", test_silence_then_resume},
+    {"jitter adapts", test_jitter_adapts},
+    {"sizes and arguments", test_sizes_and_args},
+    {NULL, NULL},
+};
+
+UNIT_MAIN("jbuf", tests)

@@ -1,0 +1,377 @@
+/* test_mixer.c: a real mixer thread with three participants on loopback
+ * sockets. Three "phones" send PCMU tones (440, 700, 1100 Hz) in real time;
+ * each must hear the other two and not itself (judged with a Goertzel
+ * filter), with the other contributors named in the CSRC list. Then the
+ * signalling side's view: UPDATE (mute, hold), REMOVE handing the stream
+ * back through notify_fd and mixer_poll(), and mixer_stop() handing back
+ * what is left. Every wait is bounded; the whole file runs in about 3 s. */
+#include "mixer/mixer.h"
+
+#include "tests/unit/unit.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define N_LEGS	  3
+#define ROOM_HZ	  48000
+#define AMP	  8000.0
+#define PHONE_N	  160 /* 20 ms of PCMU */
+#define HEARD_MAX (8000 * 2)
+#define TAIL_N	  3200 /* the last 0.4 s is judged */
+
+struct leg {
+	int s_rtp, s_rtcp, ph_rtp, ph_rtcp;
+	struct sockaddr_storage s_rtp_addr, s_rtcp_addr, ph_rtp_addr,
+	    ph_rtcp_addr;
+	struct stream_params p;
+	struct stream *s;
+	struct codec *codec;
+	double f_hz;
+	uint16_t seq;
+	uint32_t ts;
+	uint64_t sample;
+	int16_t heard[HEARD_MAX];
+	size_t heard_n;
+	uint32_t csrc[RTPPKT_MAX_CSRC];
+	unsigned n_csrc, packets;
+};
+
+static struct leg legs[N_LEGS];
+static const double freqs[N_LEGS] = {440, 700, 1100};
+
+static int udp_socket(struct sockaddr_storage *addr)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sin);
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0);
+	CU_ASSERT_FATAL(getsockname(fd, (struct sockaddr *)&sin, &len) == 0);
+	memset(addr, 0, sizeof(*addr));
+	memcpy(addr, &sin, sizeof(sin));
+	return fd;
+}
+
+static double tone_amp(const int16_t *x, size_t n, double rate_hz, double f_hz)
+{
+	double w = 2 * M_PI * f_hz / rate_hz, c = 2 * cos(w);
+	double s1 = 0, s2 = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		double s0 = x[i] + c * s1 - s2;
+		s2 = s1;
+		s1 = s0;
+	}
+	double power = s1 * s1 + s2 * s2 - c * s1 * s2;
+	return 2 * sqrt(power > 0 ? power : 0) / (double)n;
+}
+
+static void leg_open(struct leg *l, int i)
+{
+	memset(l, 0, sizeof(*l));
+	l->s_rtp = udp_socket(&l->s_rtp_addr);
+	l->s_rtcp = udp_socket(&l->s_rtcp_addr);
+	l->ph_rtp = udp_socket(&l->ph_rtp_addr);
+	l->ph_rtcp = udp_socket(&l->ph_rtcp_addr);
+	l->f_hz = freqs[i];
+	l->seq = (uint16_t)(100 * i);
+	l->ts = 5000u * (uint32_t)i;
+	CU_ASSERT_FATAL(codec_new(&l->codec, CODEC_PCMU) == 0);
+	l->p = (struct stream_params){
+	    .rtp_peer = l->ph_rtp_addr,
+	    .rtcp_peer = l->ph_rtcp_addr,
+	    .codec = CODEC_PCMU,
+	    .pt = 0,
+	    .te_pt = -1,
+	    .ptime_ms = 20,
+	    .send = true,
+	    .recv = true,
+	};
+	CU_ASSERT_FATAL(stream_new(&l->s, l->s_rtp, l->s_rtcp, ROOM_HZ,
+				   0xa0000000u + (uint32_t)i, &l->p) == 0);
+}
+
+static void leg_close(struct leg *l)
+{
+	stream_free(l->s);
+	codec_free(l->codec);
+	close(l->s_rtp);
+	close(l->s_rtcp);
+	close(l->ph_rtp);
+	close(l->ph_rtcp);
+}
+
+static void phone_send(struct leg *l)
+{
+	int16_t pcm[PHONE_N];
+	uint8_t payload[PHONE_N], pkt[200];
+
+	for (size_t i = 0; i < PHONE_N; i++, l->sample++)
+		pcm[i] =
+		    (int16_t)(AMP * sin(2 * M_PI * l->f_hz * l->sample / 8000));
+	CU_ASSERT(codec_encode(l->codec, pcm, PHONE_N, payload,
+			       sizeof(payload)) == PHONE_N);
+	struct rtppkt p = {
+	    .pt = 0,
+	    .seq = l->seq++,
+	    .ts = l->ts,
+	    .ssrc = 0xbb000000u + (uint32_t)l->f_hz,
+	    .payload = payload,
+	    .payload_bytes = PHONE_N,
+	};
+	l->ts += PHONE_N;
+	int len = rtppkt_build(pkt, sizeof(pkt), &p);
+	CU_ASSERT(sendto(l->ph_rtp, pkt, (size_t)len, 0,
+			 (struct sockaddr *)&l->s_rtp_addr,
+			 sizeof(struct sockaddr_in)) == len);
+}
+
+/* Decodes whatever the phone received; remembers the last CSRC list. */
+static void phone_drain(struct leg *l)
+{
+	uint8_t buf[1500];
+	ssize_t n;
+	struct rtppkt p;
+
+	while ((n = recv(l->ph_rtp, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+		if (rtppkt_parse(&p, buf, (size_t)n) < 0 || p.pt != 0)
+			continue;
+		l->packets++;
+		l->n_csrc = p.n_csrc;
+		memcpy(l->csrc, p.csrc, sizeof(l->csrc));
+		if (l->heard_n + p.payload_bytes > HEARD_MAX)
+			continue;
+		int got = codec_decode(l->codec, p.payload, p.payload_bytes,
+				       l->heard + l->heard_n, PHONE_N);
+		if (got > 0)
+			l->heard_n += (size_t)got;
+	}
+}
+
+/* Runs the phones in real time for ms: each sends 20 ms every 20 ms and
+ * decodes what it hears; what was heard before is forgotten. */
+static void run_phones(int from, int ms)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	for (int i = from; i < N_LEGS; i++) {
+		legs[i].heard_n = 0;
+		legs[i].packets = 0;
+	}
+	for (int k = 0; k < ms / 20; k++) {
+		for (int i = from; i < N_LEGS; i++) {
+			phone_send(&legs[i]);
+			phone_drain(&legs[i]);
+		}
+		t.tv_nsec += 20000000;
+		if (t.tv_nsec >= 1000000000) {
+			t.tv_nsec -= 1000000000;
+			t.tv_sec++;
+		}
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL);
+	}
+	for (int i = from; i < N_LEGS; i++)
+		phone_drain(&legs[i]);
+}
+
+static double heard_amp(const struct leg *l, double f_hz)
+{
+	if (l->heard_n < TAIL_N)
+		return -1;
+	return tone_amp(l->heard + l->heard_n - TAIL_N, TAIL_N, 8000, f_hz);
+}
+
+static bool csrc_has(const struct leg *l, uint32_t ssrc)
+{
+	for (unsigned i = 0; i < l->n_csrc; i++)
+		if (l->csrc[i] == ssrc)
+			return true;
+	return false;
+}
+
+/* Waits (bounded) for notify_fd, then takes one event. */
+static int wait_event(struct mixer *m, int efd, struct mixer_event *ev)
+{
+	struct pollfd pfd = {.fd = efd, .events = POLLIN};
+	uint64_t v;
+
+	for (int i = 0; i < 50; i++) {
+		if (mixer_poll(m, ev) == 0)
+			return 0;
+		if (poll(&pfd, 1, 20) == 1)
+			CU_ASSERT(read(efd, &v, sizeof(v)) == sizeof(v));
+	}
+	return -ETIMEDOUT;
+}
+
+static void check_hears(int i, int from, int muted)
+{
+	const struct leg *l = &legs[i];
+	CU_ASSERT(l->packets >= 20);
+	CU_ASSERT(heard_amp(l, l->f_hz) >= 0);
+	CU_ASSERT(heard_amp(l, l->f_hz) < 0.03 * AMP);
+	for (int j = from; j < N_LEGS; j++) {
+		if (j == i)
+			continue;
+		uint32_t ssrc = stream_local_ssrc(legs[j].s);
+		if (j == muted) {
+			CU_ASSERT(heard_amp(l, legs[j].f_hz) < 0.03 * AMP);
+			CU_ASSERT(!csrc_has(l, ssrc));
+		} else {
+			CU_ASSERT(heard_amp(l, legs[j].f_hz) > 0.6 * AMP);
+			CU_ASSERT(csrc_has(l, ssrc));
+		}
+	}
+	CU_ASSERT(!csrc_has(l, stream_local_ssrc(l->s)));
+}
+
+static void post(struct mixer *m, enum mixer_cmd_kind kind, uint32_t id,
+		 struct stream *s, const struct stream_params *p)
+{
+	struct mixer_cmd c = {.kind = kind, .part_id = id, .stream = s};
+	if (p)
+		c.params = *p;
+	CU_ASSERT(mixer_post(m, &c) == 0);
+}
+
+static void test_three_tones(void)
+{
+	struct mixer *m;
+	int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	struct mixer_params mp = {
+	    .room = "test", .rate_hz = ROOM_HZ, .notify_fd = efd};
+	struct mixer_event ev;
+	struct mixer_stats st;
+
+	CU_ASSERT_FATAL(efd >= 0);
+	CU_ASSERT_FATAL(mixer_start(&m, &mp) == 0);
+	for (int i = 0; i < N_LEGS; i++) {
+		leg_open(&legs[i], i);
+		post(m, MIXER_ADD, (uint32_t)i, legs[i].s, NULL);
+	}
+
+	run_phones(0, 1000);
+	for (int i = 0; i < N_LEGS; i++)
+		check_hears(i, 0, -1);
+
+	/* Mute leg 2 (recv off) and hold leg 1 (send off). */
+	struct stream_params muted = legs[2].p, held = legs[1].p;
+	muted.recv = false;
+	held.send = false;
+	post(m, MIXER_UPDATE, 2, NULL, &muted);
+	post(m, MIXER_UPDATE, 1, NULL, &held);
+	run_phones(0, 600);
+	check_hears(0, 0, 2);
+	CU_ASSERT(legs[2].heard_n >= TAIL_N);
+	CU_ASSERT(heard_amp(&legs[2], legs[0].f_hz) > 0.6 * AMP);
+	CU_ASSERT(legs[1].packets <= 2); /* maybe one before the update */
+
+	/* Remove leg 0: notify_fd fires and the stream comes back. */
+	post(m, MIXER_REMOVE, 0, NULL, NULL);
+	CU_ASSERT_FATAL(wait_event(m, efd, &ev) == 0);
+	CU_ASSERT_EQUAL(ev.kind, MIXER_EV_REMOVED);
+	CU_ASSERT_EQUAL(ev.part_id, 0);
+	CU_ASSERT(ev.stream == legs[0].s);
+	CU_ASSERT_EQUAL(mixer_poll(m, &ev), -EAGAIN);
+	run_phones(1, 200);
+	phone_drain(&legs[0]);
+	legs[0].packets = 0;
+	usleep(60000);
+	phone_drain(&legs[0]);
+	CU_ASSERT_EQUAL(legs[0].packets, 0);
+
+	mixer_get_stats(m, &st);
+	CU_ASSERT(st.ticks >= 80);
+	CU_ASSERT_EQUAL(st.participants, 2);
+	CU_ASSERT(st.tick_ns_max > 0 && st.tick_ns_max < 20000000);
+	CU_ASSERT(st.tick_ns_sum >= st.tick_ns_max);
+
+	/* Stop: legs 1 and 2 come back, each once. */
+	mixer_stop(m);
+	bool back[N_LEGS] = {true, false, false};
+	int n = 0;
+	while (mixer_poll(m, &ev) == 0) {
+		CU_ASSERT_FATAL(ev.part_id < N_LEGS);
+		CU_ASSERT(!back[ev.part_id]);
+		CU_ASSERT(ev.stream == legs[ev.part_id].s);
+		back[ev.part_id] = true;
+		n++;
+	}
+	CU_ASSERT_EQUAL(n, 2);
+	CU_ASSERT(mixer_post(m, &(struct mixer_cmd){.kind = MIXER_REMOVE}) < 0);
+	mixer_free(m);
+	for (int i = 0; i < N_LEGS; i++)
+		leg_close(&legs[i]);
+	close(efd);
+}
+
+/* ADDs the thread never applied, and refused ADDs, still come back. */
+static void test_nothing_lost(void)
+{
+	struct mixer *m;
+	int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	struct mixer_params mp = {
+	    .room = "lost", .rate_hz = ROOM_HZ, .notify_fd = efd};
+	struct mixer_event ev;
+
+	CU_ASSERT_FATAL(mixer_start(&m, &mp) == 0);
+	leg_open(&legs[0], 0);
+	leg_open(&legs[1], 1);
+	post(m, MIXER_ADD, 7, legs[0].s, NULL);
+	post(m, MIXER_ADD, 7, legs[1].s, NULL); /* duplicate id: refused */
+	CU_ASSERT_FATAL(wait_event(m, efd, &ev) == 0);
+	CU_ASSERT(ev.stream == legs[1].s);
+	CU_ASSERT_EQUAL(ev.part_id, 7);
+
+	/* A stream built for another room rate: refused too. */
+	struct mixer *m8;
+	mp.rate_hz = 8000;
+	CU_ASSERT_FATAL(mixer_start(&m8, &mp) == 0);
+	post(m8, MIXER_ADD, 1, legs[1].s, NULL);
+	CU_ASSERT_FATAL(wait_event(m8, efd, &ev) == 0);
+	CU_ASSERT(ev.stream == legs[1].s);
+	mixer_stop(m8);
+	CU_ASSERT_EQUAL(mixer_poll(m8, &ev), -EAGAIN);
+	mixer_free(m8);
+
+	post(m, MIXER_ADD, 8, legs[1].s, NULL);
+	mixer_stop(m); /* maybe before the next tick */
+	int seen = 0;
+	while (mixer_poll(m, &ev) == 0) {
+		CU_ASSERT(ev.stream == legs[0].s || ev.stream == legs[1].s);
+		seen++;
+	}
+	CU_ASSERT_EQUAL(seen, 2);
+	mixer_free(m);
+	leg_close(&legs[0]);
+	leg_close(&legs[1]);
+	close(efd);
+}
+
+static void test_bad_params(void)
+{
+	struct mixer *m = NULL;
+	struct mixer_params mp = {.rate_hz = 44100, .notify_fd = -1};
+
+	CU_ASSERT_EQUAL(mixer_start(&m, &mp), -EINVAL);
+	CU_ASSERT(m == NULL);
+	mixer_free(NULL);
+	mixer_stop(NULL);
+}
+
+static const struct unit_test tests[] = {
+    {"three tones, n-1, csrc, update, remove, stop", test_three_tones},
+    {"nothing lost at stop", test_nothing_lost},
+    {"bad params", test_bad_params},
+    {NULL, NULL},
+};
+
+UNIT_MAIN("mixer", tests)

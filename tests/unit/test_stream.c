@@ -1,0 +1,590 @@
+/* test_stream.c: the per-participant stream (rtp/stream.c) against a
+ * "phone": a pair of UDP sockets on 127.0.0.1 that sends and receives real
+ * RTP. The stream's clock is simulated (now_ns advances 20 ms per frame) so
+ * that the tests run in milliseconds; tones are judged with a Goertzel
+ * filter, as a listener would hear them. */
+#include "rtp/rtp.h"
+
+#include "tests/unit/unit.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ROOM_HZ	   48000
+#define ROOM_N	   (ROOM_HZ / 50)
+#define AMP	   8000.0
+#define PHONE_SSRC 0xfeedbeefu
+#define LOCAL_SSRC 0x5eed0001u
+#define FRAME_NS   20000000ull
+
+struct phone {
+	int rtp, rtcp;
+	struct sockaddr_storage rtp_addr, rtcp_addr;
+	struct codec *codec;
+	enum codec_id id;
+	uint16_t seq;
+	uint32_t ts;
+	uint64_t sample; /* tone phase, in samples at the codec rate */
+};
+
+struct rig {
+	int rtp, rtcp; /* the stream's sockets */
+	struct sockaddr_storage rtp_addr, rtcp_addr;
+	struct phone ph;
+	struct stream_params p;
+	struct stream *s;
+	uint64_t now_ns;
+};
+
+static int udp_socket(struct sockaddr_storage *addr)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sin);
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0);
+	CU_ASSERT_FATAL(getsockname(fd, (struct sockaddr *)&sin, &len) == 0);
+	memset(addr, 0, sizeof(*addr));
+	memcpy(addr, &sin, sizeof(sin));
+	return fd;
+}
+
+/* Goertzel's estimate of the amplitude of f_hz in x. */
+static double tone_amp(const int16_t *x, size_t n, double rate_hz, double f_hz)
+{
+	double w = 2 * M_PI * f_hz / rate_hz, c = 2 * cos(w);
+	double s1 = 0, s2 = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		double s0 = x[i] + c * s1 - s2;
+		s2 = s1;
+		s1 = s0;
+	}
+	double power = s1 * s1 + s2 * s2 - c * s1 * s2;
+	return 2 * sqrt(power > 0 ? power : 0) / (double)n;
+}
+
+static void rig_open(struct rig *r, enum codec_id id, uint8_t pt,
+		     uint32_t ptime_ms)
+{
+	memset(r, 0, sizeof(*r));
+	r->rtp = udp_socket(&r->rtp_addr);
+	r->rtcp = udp_socket(&r->rtcp_addr);
+	r->ph.rtp = udp_socket(&r->ph.rtp_addr);
+	r->ph.rtcp = udp_socket(&r->ph.rtcp_addr);
+	r->ph.id = id;
+	r->ph.seq = 1000;
+	r->ph.ts = 123456;
+	CU_ASSERT_FATAL(codec_new(&r->ph.codec, id) == 0);
+	r->p = (struct stream_params){
+	    .rtp_peer = r->ph.rtp_addr,
+	    .rtcp_peer = r->ph.rtcp_addr,
+	    .codec = id,
+	    .pt = pt,
+	    .te_pt = 101,
+	    .ptime_ms = ptime_ms,
+	    .send = true,
+	    .recv = true,
+	};
+	CU_ASSERT_FATAL(stream_new(&r->s, r->rtp, r->rtcp, ROOM_HZ, LOCAL_SSRC,
+				   &r->p) == 0);
+	r->now_ns = 1000000000ull;
+}
+
+static void rig_close(struct rig *r)
+{
+	stream_free(r->s);
+	codec_free(r->ph.codec);
+	close(r->rtp);
+	close(r->rtcp);
+	close(r->ph.rtp);
+	close(r->ph.rtcp);
+}
+
+static void sendto_addr(int fd, const void *buf, size_t len,
+			const struct sockaddr_storage *to)
+{
+	ssize_t n = sendto(fd, buf, len, 0, (const struct sockaddr *)to,
+			   sizeof(struct sockaddr_in));
+	CU_ASSERT((size_t)n == len);
+}
+
+/* The phone sends ptime_ms of a tone at f_hz from fd (its own or not). */
+static void phone_send_from(struct rig *r, int fd, uint32_t ptime_ms,
+			    double f_hz, uint8_t pt)
+{
+	const struct codec_desc *d = codec_by_id(r->ph.id);
+	size_t n = d->pcm_rate_hz / 1000 * ptime_ms;
+	int16_t pcm[2880];
+	uint8_t payload[1500], pkt[1500];
+
+	for (size_t i = 0; i < n; i++, r->ph.sample++)
+		pcm[i] = (int16_t)(AMP * sin(2 * M_PI * f_hz * r->ph.sample /
+					     d->pcm_rate_hz));
+	int len = codec_encode(r->ph.codec, pcm, n, payload, sizeof(payload));
+	CU_ASSERT_FATAL(len > 0);
+	struct rtppkt p = {
+	    .pt = pt,
+	    .seq = r->ph.seq++,
+	    .ts = r->ph.ts,
+	    .ssrc = PHONE_SSRC,
+	    .payload = payload,
+	    .payload_bytes = (size_t)len,
+	};
+	r->ph.ts += d->rtp_clock_hz / 1000 * ptime_ms;
+	int plen = rtppkt_build(pkt, sizeof(pkt), &p);
+	CU_ASSERT_FATAL(plen > 0);
+	sendto_addr(fd, pkt, (size_t)plen, &r->rtp_addr);
+}
+
+static void phone_send(struct rig *r, uint32_t ptime_ms, double f_hz)
+{
+	phone_send_from(r, r->ph.rtp, ptime_ms, f_hz, r->p.pt);
+}
+
+/* Receives one datagram within timeout_ms; returns its length or -1. */
+static int recv_wait(int fd, uint8_t *buf, size_t cap, int timeout_ms)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	if (poll(&pfd, 1, timeout_ms) != 1)
+		return -1;
+	return (int)recv(fd, buf, cap, 0);
+}
+
+static void push_tone(struct rig *r, double f_hz, const uint32_t *csrc,
+		      unsigned n_csrc, uint64_t *sample)
+{
+	int16_t pcm[ROOM_N];
+	for (size_t i = 0; i < ROOM_N; i++, (*sample)++)
+		pcm[i] =
+		    (int16_t)(AMP * sin(2 * M_PI * f_hz * *sample / ROOM_HZ));
+	CU_ASSERT(stream_push(r->s, pcm, csrc, n_csrc, r->now_ns) == 0);
+	r->now_ns += FRAME_NS;
+}
+
+/* Runs frames of 20 ms: the phone sends every ptime_ms, the stream reads
+ * and pulls; the last keep frames are stored in out. Returns how many of
+ * those carried audio. */
+static int run_in(struct rig *r, int frames, uint32_t ptime_ms, double f_hz,
+		  int16_t *out, int keep)
+{
+	uint64_t phone_ms = 0;
+	int audio = 0;
+	int16_t pcm[ROOM_N];
+
+	for (int i = 0; i < frames; i++) {
+		while (phone_ms <= (uint64_t)i * 20) {
+			phone_send(r, ptime_ms, f_hz);
+			phone_ms += ptime_ms;
+		}
+		stream_read_rtp(r->s, r->now_ns);
+		int ret = stream_pull(r->s, pcm);
+		r->now_ns += FRAME_NS;
+		if (i >= frames - keep) {
+			memcpy(out + (size_t)(i - (frames - keep)) * ROOM_N,
+			       pcm, sizeof(pcm));
+			audio += ret;
+		}
+	}
+	return audio;
+}
+
+static void check_tone_in(uint32_t ptime_ms)
+{
+	struct rig r;
+	enum { FRAMES = 60, KEEP = 20 };
+	static int16_t out[KEEP * ROOM_N];
+
+	rig_open(&r, CODEC_PCMU, 0, ptime_ms);
+	int audio = run_in(&r, FRAMES, ptime_ms, 1000, out, KEEP);
+	CU_ASSERT_EQUAL(audio, KEEP);
+	double a1k = tone_amp(out, KEEP * ROOM_N, ROOM_HZ, 1000);
+	double a700 = tone_amp(out, KEEP * ROOM_N, ROOM_HZ, 700);
+	CU_ASSERT(a1k > 0.8 * AMP && a1k < 1.2 * AMP);
+	CU_ASSERT(a700 < 0.02 * AMP);
+
+	struct stream_stats st;
+	stream_get_stats(r.s, &st);
+	CU_ASSERT(st.packets_in > 0);
+	CU_ASSERT_EQUAL(st.lost, 0);
+	CU_ASSERT_EQUAL(st.foreign, 0);
+	CU_ASSERT_EQUAL(st.malformed, 0);
+	if (ptime_ms == 20)
+		CU_ASSERT(st.jitter_ts <
+			  8);	      /* else arrival is on a 20 ms grid */
+	CU_ASSERT(st.concealed <= 3); /* while the buffer settles */
+	rig_close(&r);
+}
+
+static void test_pcmu_tone_in(void)
+{
+	check_tone_in(20);
+}
+
+static void test_ptime_in(void)
+{
+	check_tone_in(10);
+	check_tone_in(30);
+	check_tone_in(60);
+}
+
+struct rx_pkt {
+	struct rtppkt p;
+	uint8_t buf[1500];
+};
+
+static int phone_recv(struct rig *r, struct rx_pkt *x, int timeout_ms)
+{
+	int n = recv_wait(r->ph.rtp, x->buf, sizeof(x->buf), timeout_ms);
+	if (n < 0)
+		return -1;
+	return rtppkt_parse(&x->p, x->buf, (size_t)n);
+}
+
+static void test_pcmu_push(void)
+{
+	struct rig r;
+	uint32_t csrc[2] = {0x11111111, 0x22222222};
+	uint64_t sample = 0;
+	static int16_t got[40 * 160];
+	size_t got_n = 0;
+	struct rx_pkt x;
+
+	rig_open(&r, CODEC_PCMU, 0, 20);
+	for (int i = 0; i < 40; i++) {
+		push_tone(&r, 1000, csrc, 2, &sample);
+		CU_ASSERT_FATAL(phone_recv(&r, &x, 500) == 0);
+		CU_ASSERT_EQUAL(x.p.pt, 0);
+		CU_ASSERT_EQUAL(x.p.ssrc, LOCAL_SSRC);
+		CU_ASSERT_EQUAL(x.p.n_csrc, 2);
+		CU_ASSERT_EQUAL(x.p.csrc[0], csrc[0]);
+		CU_ASSERT_EQUAL(x.p.csrc[1], csrc[1]);
+		CU_ASSERT_EQUAL(x.p.marker, i == 0);
+		CU_ASSERT_EQUAL(x.p.payload_bytes, 160);
+		static uint16_t seq0;
+		static uint32_t ts0;
+		if (i == 0) {
+			seq0 = x.p.seq;
+			ts0 = x.p.ts;
+		}
+		CU_ASSERT_EQUAL(x.p.seq, (uint16_t)(seq0 + i));
+		CU_ASSERT_EQUAL(x.p.ts, ts0 + 160u * (uint32_t)i);
+		int n = codec_decode(r.ph.codec, x.p.payload, x.p.payload_bytes,
+				     got + got_n, 160);
+		CU_ASSERT_EQUAL(n, 160);
+		got_n += 160;
+	}
+	/* The resampler's start-up delay aside, a clean 1 kHz. */
+	double a = tone_amp(got + 1600, got_n - 1600, 8000, 1000);
+	CU_ASSERT(a > 0.8 * AMP && a < 1.2 * AMP);
+
+	struct stream_stats st;
+	stream_get_stats(r.s, &st);
+	CU_ASSERT_EQUAL(st.packets_out, 40);
+	CU_ASSERT_EQUAL(st.bytes_out, 40 * (12 + 8 + 160));
+	rig_close(&r);
+}
+
+static void test_ptime_out(void)
+{
+	struct rig r;
+	uint64_t sample = 0;
+	struct rx_pkt x;
+
+	rig_open(&r, CODEC_PCMU, 0, 40);
+	uint32_t ts0 = 0;
+	for (int i = 0; i < 10; i++) {
+		push_tone(&r, 1000, NULL, 0, &sample);
+		int ret = phone_recv(&r, &x, i % 2 ? 500 : 20);
+		if (i % 2 == 0) {
+			CU_ASSERT(ret < 0); /* half a packet so far */
+			continue;
+		}
+		CU_ASSERT_FATAL(ret == 0);
+		CU_ASSERT_EQUAL(x.p.payload_bytes, 320);
+		if (i == 1)
+			ts0 = x.p.ts;
+		CU_ASSERT_EQUAL(x.p.ts, ts0 + 320u * (uint32_t)(i / 2));
+	}
+	rig_close(&r);
+}
+
+static void test_foreign_and_malformed(void)
+{
+	struct rig r;
+	struct sockaddr_storage other_addr;
+	int other = udp_socket(&other_addr);
+	int16_t pcm[ROOM_N];
+	uint8_t junk[40] = {0x12, 0x34};
+
+	rig_open(&r, CODEC_PCMU, 0, 20);
+	for (int i = 0; i < 5; i++)
+		phone_send_from(&r, other, 20, 1000, 0);
+	sendto_addr(r.ph.rtp, junk, sizeof(junk), &r.rtp_addr);
+	phone_send_from(&r, r.ph.rtp, 20, 1000, 8);   /* not negotiated */
+	phone_send_from(&r, r.ph.rtp, 20, 1000, 101); /* DTMF: dropped */
+	stream_read_rtp(r.s, r.now_ns);
+	CU_ASSERT_EQUAL(stream_pull(r.s, pcm), 0);
+	for (size_t i = 0; i < ROOM_N; i++)
+		CU_ASSERT_FATAL(pcm[i] == 0);
+
+	struct stream_stats st;
+	stream_get_stats(r.s, &st);
+	CU_ASSERT_EQUAL(st.foreign, 5);
+	CU_ASSERT_EQUAL(st.malformed, 2);
+	CU_ASSERT_EQUAL(st.packets_in, 1);
+	rig_close(&r);
+	close(other);
+}
+
+static void test_loss_stats(void)
+{
+	struct rig r;
+	int16_t pcm[ROOM_N];
+
+	rig_open(&r, CODEC_PCMU, 0, 20);
+	for (int i = 0; i < 20; i++) {
+		if (i == 7 || i == 12)
+			r.ph.seq++, r.ph.ts += 160, r.ph.sample += 160;
+		else
+			phone_send(&r, 20, 1000);
+		stream_read_rtp(r.s, r.now_ns);
+		stream_pull(r.s, pcm);
+		r.now_ns += FRAME_NS;
+	}
+	struct stream_stats st;
+	stream_get_stats(r.s, &st);
+	CU_ASSERT_EQUAL(st.lost, 2);
+	CU_ASSERT_EQUAL(st.packets_in, 18);
+	CU_ASSERT(st.concealed >= 1);
+	rig_close(&r);
+}
+
+static void test_hold_resume(void)
+{
+	struct rig r;
+	uint64_t sample = 0;
+	struct rx_pkt x;
+
+	rig_open(&r, CODEC_PCMU, 0, 20);
+	push_tone(&r, 1000, NULL, 0, &sample);
+	CU_ASSERT_FATAL(phone_recv(&r, &x, 500) == 0);
+	uint32_t ts0 = x.p.ts;
+	uint16_t seq0 = x.p.seq;
+
+	struct stream_params hold = r.p;
+	hold.send = false;
+	CU_ASSERT(stream_apply(r.s, &hold) == 0);
+	for (int i = 0; i < 10; i++)
+		push_tone(&r, 1000, NULL, 0, &sample);
+	CU_ASSERT(phone_recv(&r, &x, 50) < 0);
+
+	CU_ASSERT(stream_apply(r.s, &r.p) == 0);
+	push_tone(&r, 1000, NULL, 0, &sample);
+	CU_ASSERT_FATAL(phone_recv(&r, &x, 500) == 0);
+	CU_ASSERT(x.p.marker);
+	CU_ASSERT_EQUAL(x.p.seq, (uint16_t)(seq0 + 1));
+	CU_ASSERT_EQUAL(x.p.ts, ts0 + 11 * 160);
+	push_tone(&r, 1000, NULL, 0, &sample);
+	CU_ASSERT_FATAL(phone_recv(&r, &x, 500) == 0);
+	CU_ASSERT(!x.p.marker);
+	rig_close(&r);
+}
+
+static void test_recv_off(void)
+{
+	struct rig r;
+	int16_t pcm[ROOM_N];
+
+	rig_open(&r, CODEC_PCMU, 0, 20);
+	struct stream_params p = r.p;
+	p.recv = false;
+	CU_ASSERT(stream_apply(r.s, &p) == 0);
+	CU_ASSERT(!stream_recv_enabled(r.s));
+	for (int i = 0; i < 10; i++) {
+		phone_send(&r, 20, 1000);
+		stream_read_rtp(r.s, r.now_ns);
+		CU_ASSERT_EQUAL(stream_pull(r.s, pcm), 0);
+	}
+	rig_close(&r);
+}
+
+static void test_opus_round_trip(void)
+{
+	struct rig r;
+	enum { FRAMES = 50, KEEP = 20 };
+	static int16_t out[KEEP * ROOM_N];
+	static int16_t got[40 * 960];
+	uint64_t sample = 0;
+	struct rx_pkt x;
+
+	rig_open(&r, CODEC_OPUS, 111, 20);
+	CU_ASSERT_EQUAL(run_in(&r, FRAMES, 20, 1000, out, KEEP), KEEP);
+	double a = tone_amp(out, KEEP * ROOM_N, ROOM_HZ, 1000);
+	CU_ASSERT(a > 0.7 * AMP && a < 1.3 * AMP);
+
+	uint32_t ts0 = 0;
+	for (int i = 0; i < 40; i++) {
+		push_tone(&r, 700, NULL, 0, &sample);
+		CU_ASSERT_FATAL(phone_recv(&r, &x, 500) == 0);
+		CU_ASSERT_EQUAL(x.p.pt, 111);
+		if (i == 0)
+			ts0 = x.p.ts;
+		CU_ASSERT_EQUAL(x.p.ts, ts0 + 960u * (uint32_t)i);
+		int n = codec_decode(r.ph.codec, x.p.payload, x.p.payload_bytes,
+				     got + i * 960, 960);
+		CU_ASSERT_EQUAL(n, 960);
+	}
+	a = tone_amp(got + 20 * 960, 20 * 960, 48000, 700);
+	CU_ASSERT(a > 0.7 * AMP && a < 1.3 * AMP);
+	rig_close(&r);
+}
+
+static int phone_rtcp(struct rig *r, struct rtcpkt_info *info, int ms)
+{
+	uint8_t buf[1500];
+	int n = recv_wait(r->ph.rtcp, buf, sizeof(buf), ms);
+	if (n < 0)
+		return -1;
+	return rtcpkt_parse(info, buf, (size_t)n);
+}
+
+static void test_rtcp(void)
+{
+	struct rig r;
+	int16_t pcm[ROOM_N];
+	struct rtcpkt_info info;
+	int reports = 0;
+
+	rig_open(&r, CODEC_PCMU, 0, 20);
+	/* The phone's SR, for our LSR. */
+	struct rtcpkt_info sr = {
+	    .ssrc = PHONE_SSRC,
+	    .ntp = 0x0123456789abcdefull,
+	    .packets = 10,
+	    .octets = 1600,
+	};
+	uint8_t buf[200];
+	int len = rtcpkt_build(buf, sizeof(buf), &sr, "phone");
+	CU_ASSERT_FATAL(len > 0);
+	sendto_addr(r.ph.rtcp, buf, (size_t)len, &r.rtcp_addr);
+	stream_read_rtcp(r.s, r.now_ns);
+
+	/* 8 s of simulated media: one RTCP report at least every 7.5 s. */
+	for (int i = 0; i < 400; i++) {
+		phone_send(&r, 20, 1000);
+		stream_read_rtp(r.s, r.now_ns);
+		stream_pull(r.s, pcm);
+		CU_ASSERT(stream_push(r.s, pcm, NULL, 0, r.now_ns) == 0);
+		r.now_ns += FRAME_NS;
+		while (phone_rtcp(&r, &info, 0) == 0) {
+			reports++;
+			CU_ASSERT(info.has_sr);
+			CU_ASSERT_EQUAL(info.ssrc, LOCAL_SSRC);
+			CU_ASSERT_EQUAL_FATAL(info.n_blocks, 1);
+			CU_ASSERT_EQUAL(info.block[0].ssrc, PHONE_SSRC);
+			CU_ASSERT_EQUAL(info.block[0].lsr, 0x456789ab);
+			CU_ASSERT(info.block[0].dlsr > 0);
+			CU_ASSERT_EQUAL(info.block[0].cum_lost, 0);
+		}
+		struct rx_pkt x;
+		while (phone_recv(&r, &x, 0) == 0)
+			;
+	}
+	CU_ASSERT(reports >= 1 && reports <= 8);
+	rig_close(&r);
+}
+
+static void test_rtcp_mux(void)
+{
+	struct rig r;
+	int16_t pcm[ROOM_N] = {0};
+	uint8_t buf[1500];
+	int rtcp_seen = 0;
+
+	rig_open(&r, CODEC_PCMU, 0, 20);
+	r.p.rtcp_mux = true;
+	CU_ASSERT(stream_apply(r.s, &r.p) == 0);
+	/* An SR arriving on the RTP socket is RTCP, not a malformed RTP. */
+	struct rtcpkt_info sr = {.ssrc = PHONE_SSRC, .packets = 1};
+	int len = rtcpkt_build(buf, sizeof(buf), &sr, "phone");
+	sendto_addr(r.ph.rtp, buf, (size_t)len, &r.rtp_addr);
+	stream_read_rtp(r.s, r.now_ns);
+	for (int i = 0; i < 400; i++) {
+		CU_ASSERT(stream_push(r.s, pcm, NULL, 0, r.now_ns) == 0);
+		r.now_ns += FRAME_NS;
+		int n;
+		while ((n = recv_wait(r.ph.rtp, buf, sizeof(buf), 0)) > 0)
+			rtcp_seen += rtppkt_is_rtcp(buf, (size_t)n);
+	}
+	struct stream_stats st;
+	stream_get_stats(r.s, &st);
+	CU_ASSERT_EQUAL(st.malformed, 0);
+	CU_ASSERT(rtcp_seen >= 1);
+	CU_ASSERT(recv_wait(r.ph.rtcp, buf, sizeof(buf), 0) < 0);
+	rig_close(&r);
+}
+
+static void test_peer_gone(void)
+{
+	struct rig r;
+	uint64_t sample = 0;
+
+	rig_open(&r, CODEC_PCMU, 0, 20);
+	close(r.ph.rtp);
+	r.ph.rtp = -1;
+	for (int i = 0; i < 20; i++)
+		push_tone(&r, 1000, NULL, 0, &sample);
+	struct stream_stats st;
+	stream_get_stats(r.s, &st);
+	CU_ASSERT_EQUAL(st.packets_out + st.send_errors, 20);
+	r.ph.rtp = socket(AF_INET, SOCK_DGRAM, 0);
+	rig_close(&r);
+}
+
+static void test_codec_change(void)
+{
+	struct rig r;
+	uint64_t sample = 0;
+	struct rx_pkt x;
+
+	rig_open(&r, CODEC_PCMU, 0, 20);
+	push_tone(&r, 1000, NULL, 0, &sample);
+	CU_ASSERT_FATAL(phone_recv(&r, &x, 500) == 0);
+	struct stream_params p = r.p;
+	p.codec = CODEC_PCMA;
+	p.pt = 8;
+	CU_ASSERT(stream_apply(r.s, &p) == 0);
+	push_tone(&r, 1000, NULL, 0, &sample);
+	CU_ASSERT_FATAL(phone_recv(&r, &x, 500) == 0);
+	CU_ASSERT_EQUAL(x.p.pt, 8);
+	CU_ASSERT(x.p.marker);
+	p.codec = CODEC_NONE;
+	CU_ASSERT(stream_apply(r.s, &p) == -EINVAL);
+	rig_close(&r);
+}
+
+static const struct unit_test tests[] = {
+    {"pcmu tone in at 48 kHz", test_pcmu_tone_in},
+    {"10, 30, 60 ms packets in", test_ptime_in},
+    {"pcmu push: pt, ssrc, csrc, seq, ts", test_pcmu_push},
+    {"40 ms packets out", test_ptime_out},
+    {"foreign, malformed, dtmf dropped", test_foreign_and_malformed},
+    {"loss statistics", test_loss_stats},
+    {"hold sends nothing, resume continues", test_hold_resume},
+    {"recv off mixes nothing", test_recv_off},
+    {"opus round trip", test_opus_round_trip},
+    {"rtcp sr/rr with lsr", test_rtcp},
+    {"rtcp mux", test_rtcp_mux},
+    {"peer gone", test_peer_gone},
+    {"codec change", test_codec_change},
+    {NULL, NULL},
+};
+
+UNIT_MAIN("stream", tests)
