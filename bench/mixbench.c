@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#ifdef __SSE2__
+#if defined(__SSE2__) && defined(__x86_64__)
 #include <emmintrin.h>
 #endif
 
@@ -105,7 +105,7 @@ static void *xalloc(size_t bytes)
 /* Reads the buffer once and returns a sum, so that nothing is skipped. */
 static uint64_t read_all(const void *buf, size_t bytes)
 {
-#ifdef __SSE2__
+#if defined(__SSE2__) && defined(__x86_64__)
 	const __m128i *p = buf, *end = p + bytes / 16;
 	__m128i s0 = _mm_setzero_si128(), s1 = s0, s2 = s0, s3 = s0;
 
@@ -411,7 +411,7 @@ int main(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	fprintf(stderr, "mixbench: measuring, about %s\n",
-		o.quick ? "5 s" : "30 s");
+		o.quick ? "5 s" : "25 s");
 	bw_init(&bw);
 	bw_sample(&bw, passes + 1);
 	for (size_t c = 0; c < N_COUNTS; c++) {

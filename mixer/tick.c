@@ -39,8 +39,7 @@ int tick_reserve(struct mixer *m, size_t n)
 	return 0;
 }
 
-/* ---- commands ---------------------------------------------------------------
- */
+/* ---- commands ------------------------------------------------------------ */
 
 static struct part *find(const struct mixer *m, uint32_t id, size_t *idx)
 {
@@ -161,7 +160,7 @@ static void apply_commands(struct mixer *m)
 			      memory_order_relaxed);
 }
 
-/* ---- the mix ------------------------------------------------------------ */
+/* ---- the mix ------------------------------------------------------------- */
 
 static void pull_frames(struct mixer *m)
 {
@@ -210,7 +209,7 @@ static void send_mixes(struct mixer *m, uint64_t now_ns)
 	}
 }
 
-/* ---- events ------------------------------------------------------------- */
+/* ---- events -------------------------------------------------------------- */
 
 /* Queues what the event queue takes; the rest waits for the next tick. */
 static void hand_back_streams(struct mixer *m)

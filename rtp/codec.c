@@ -201,6 +201,24 @@ int codec_decode(struct codec *c, const uint8_t *in, size_t len, int16_t *pcm,
 	}
 }
 
+/* spandsp 0.0.6's normalise_history(), run as a gap starts, rotates the
+ * PLC history with an overlapping memcpy: undefined behaviour that ASan
+ * reports. Rotating it here first, with memmove, leaves it nothing to do;
+ * the result is the same history spandsp would have made. */
+static void plc_rotate_history(plc_state_t *s)
+{
+	if (s->missing_samples != 0 || s->buf_ptr <= 0 ||
+	    s->buf_ptr >= PLC_HISTORY_LEN)
+		return;
+	int16_t head[PLC_HISTORY_LEN];
+	size_t n = (size_t)s->buf_ptr;
+	memcpy(head, s->history, n * sizeof(int16_t));
+	memmove(s->history, s->history + n,
+		(PLC_HISTORY_LEN - n) * sizeof(int16_t));
+	memcpy(s->history + PLC_HISTORY_LEN - n, head, n * sizeof(int16_t));
+	s->buf_ptr = 0;
+}
+
 int codec_conceal(struct codec *c, int16_t *pcm, size_t n)
 {
 	if (!c || !pcm)
@@ -210,6 +228,7 @@ int codec_conceal(struct codec *c, int16_t *pcm, size_t n)
 	case CODEC_PCMA:
 		if (n > INT_MAX)
 			return -EINVAL;
+		plc_rotate_history(&c->plc);
 		return plc_fillin(&c->plc, pcm, (int)n);
 	case CODEC_OPUS: {
 		/* n must be a whole number of 2.5 ms, as for any Opus frame. */

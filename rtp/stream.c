@@ -180,8 +180,7 @@ static void resample(struct resamp *r, const int16_t *in, size_t in_n,
 		memset(out + got, 0, (out_n - (size_t)got) * sizeof(*out));
 }
 
-/* ---- codec-dependent state ------------------------------------------------
- */
+/* ---- codec-dependent state ----------------------------------------------- */
 
 static uint32_t rx_ptime(const struct stream_params *p)
 {
@@ -244,8 +243,7 @@ fail:
 	return err;
 }
 
-/* ---- lifecycle ------------------------------------------------------------
- */
+/* ---- lifecycle ----------------------------------------------------------- */
 
 int stream_new(struct stream **out, int rtp_fd, int rtcp_fd,
 	       uint32_t room_rate_hz, uint32_t local_ssrc,
@@ -269,7 +267,9 @@ int stream_new(struct stream **out, int rtp_fd, int rtcp_fd,
 	s->p = *p;
 	if (getrandom(&s->rng, sizeof(s->rng), GRND_NONBLOCK) != sizeof(s->rng))
 		s->rng = mono_now_ns();
-	s->rng ^= (uint64_t)local_ssrc << 32 | 1;
+	s->rng ^= (uint64_t)local_ssrc << 32;
+	if (!s->rng)
+		s->rng = 1;
 	s->seq = (uint16_t)rng_next(s);
 	s->ts = rng_next(s);
 	s->marker = true;
@@ -610,7 +610,6 @@ static bool send_to(struct stream *s, int fd, const struct sockaddr_storage *to,
 		s->st.send_errors++;
 		return false;
 	}
-	s->st.bytes_out += len;
 	return true;
 }
 
@@ -643,6 +642,7 @@ static int send_packet(struct stream *s, uint32_t ts, const uint32_t *csrc,
 	s->marker = false;
 	if (send_to(s, s->rtp_fd, &s->p.rtp_peer, (size_t)len)) {
 		s->st.packets_out++;
+		s->st.bytes_out += (uint64_t)len;
 		s->octets_out += (uint32_t)n;
 	}
 	return 0;
@@ -672,7 +672,7 @@ static int tx_frame(struct stream *s, const int16_t *pcm, const uint32_t *csrc,
 	return 0;
 }
 
-/* ---- RTCP ------------------------------------------------------------- */
+/* ---- RTCP ---------------------------------------------------------------- */
 
 static uint64_t ntp_now(void)
 {
@@ -708,14 +708,16 @@ static void report_block(struct stream *s, struct rtcp_report_block *b,
 	}
 }
 
+/* An SR while we send (rtcpkt_build makes an RR of packets == 0). */
 static void rtcp_send(struct stream *s, uint64_t now_ns)
 {
+	bool sr = s->p.send && s->st.packets_out > 0;
 	struct rtcpkt_info in = {
-	    .has_sr = s->st.packets_out > 0,
+	    .has_sr = sr,
 	    .ssrc = s->local_ssrc,
 	    .ntp = ntp_now(),
 	    .rtp_ts = s->ts,
-	    .packets = (uint32_t)s->st.packets_out,
+	    .packets = sr ? (uint32_t)s->st.packets_out : 0,
 	    .octets = s->octets_out,
 	};
 	if (s->src.valid && !s->src.probation) {

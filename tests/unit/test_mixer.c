@@ -115,8 +115,8 @@ static void phone_send(struct leg *l)
 	uint8_t payload[PHONE_N], pkt[200];
 
 	for (size_t i = 0; i < PHONE_N; i++, l->sample++)
-		pcm[i] =
-		    (int16_t)(AMP * sin(2 * M_PI * l->f_hz * l->sample / 8000));
+		pcm[i] = (int16_t)(AMP * sin(2 * M_PI * l->f_hz *
+					     (double)l->sample / 8000));
 	CU_ASSERT(codec_encode(l->codec, pcm, PHONE_N, payload,
 			       sizeof(payload)) == PHONE_N);
 	struct rtppkt p = {
