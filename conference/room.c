@@ -244,9 +244,11 @@ static void room_drain(struct room *r)
 		}
 		p->stream = ev.stream;
 		p->in_mixer = false;
-		bool last = r->n_parts == 1 && r->on_demand;
+		/* The room ends with its last participant: stop using it. */
+		bool room_ends = r->n_parts == 1 && r->on_demand &&
+				 !r->conf->stopping;
 		participant_free(p);
-		if (last && !r->conf->stopping)
+		if (room_ends)
 			r = NULL;
 	}
 }

@@ -266,6 +266,9 @@ class Harness:
                 if t.alive():
                     code, dt = t.stop()
                     log('%s stopped: exit %s after %.2f s' % (t.name, code, dt or 0))
+                elif t.proc is not None:
+                    t.stop()
+                    log('%s had exited with status %s' % (t.name, t.proc.returncode))
                 if self.failures:
                     log('--- %s log (tail) %s ---\n%s' % (t.name, t.log_path, t.log_tail(80)))
                 if not self.failures and not self.keep_logs:

@@ -167,6 +167,10 @@ def main():
         want = {c.rtp.ssrc for c in talkers.values()}
         names = {c.rtp.ssrc: n for n, c in talkers.items()}
         names[D.rtp.ssrc] = 'D'
+        # the bridge's own SSRCs towards each caller, to explain a wrong CSRC list
+        for n, c in list(talkers.items()) + [('D', D)]:
+            for p in c.rtp.packets_between(time.monotonic() - 1.0):
+                names.setdefault(p.ssrc, 'bridge->%s' % n)
         d_an = D.rtp.analyze(ALL_F, 1.0)
         log('%-10s %s' % ('D', d_an))
         for n, c in talkers.items():
@@ -186,6 +190,18 @@ def main():
                     '%d of %d packets name it; e.g. %s' % (
                         len(own), len(pk),
                         [[names.get(x, '%08x' % x) for x in p.csrcs] for p in pk[:2]]))
+
+        # ---- everyone hangs up: the room ends, tutti keeps running ----------------
+        for c in [callers['A'], callers['C'], B2, D]:
+            c.rtp.stop_sending()
+            r = c.dlg.bye()
+            h.check(r.status == 200, '%s: BYE answered 200' % c.name, '%d %s' % (r.status, r.reason))
+        time.sleep(0.5)
+        h.check(t.alive(), 'tutti still running after the last caller left the room',
+                '' if t.alive() else 'exit status %s' % t.proc.returncode)
+        code, dt = t.terminate()
+        h.check(code == 0 and dt < 5.0, 'tutti exits 0 within 5 s of SIGTERM',
+                'exit status %s after %.2f s' % (code, dt))
     return h.result()
 
 

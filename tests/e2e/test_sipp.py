@@ -118,14 +118,22 @@ def main():
         for n in names:
             groups.setdefault(SCENARIOS[n][0], []).append(n)
         for extra, scen in groups.items():
-            t = h.start_tutti(extra_args=extra, name='tutti' + ''.join(extra).replace('--', '-'))
+            label = 'tutti' + ''.join(extra).replace('--', '-')
+            t = None
             for n in scen:
+                if t is None or not t.alive():
+                    if t is not None:
+                        log('%s died (exit %s); starting a fresh one for %s' % (
+                            t.name, t.proc.returncode, n))
+                    t = h.start_tutti(extra_args=extra, name=label)
                 room = 'sipp-%s-%d' % (n.replace('_', '-'), os.getpid())
                 run_sipp(h, sipp, t, n, room, t.dir)
-                h.check(t.alive(), 'tutti still running after %s' % n)
+                time.sleep(0.2)     # let a crash right after the scenario show
+                h.check(t.alive(), 'tutti still running after %s' % n,
+                        '' if t.alive() else 'exit status %s' % t.proc.returncode)
             code, dt = t.stop()
             h.check(code == 0 and dt < 5.0, 'tutti exits 0 within 5 s of SIGTERM',
-                    'exit %s after %.2f s' % (code, dt))
+                    'exit %s after %.3f s' % (code, dt or 0.0))
     return h.result()
 
 
