@@ -24,8 +24,8 @@ static bool token_ok(const struct api *a, struct MHD_Connection *conn)
 {
 	if (!a->token[0])
 		return true;
-	const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						    "Authorization");
+	const char *h =
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
 	if (!h || strncmp(h, "Bearer ", 7) != 0)
 		return false;
 	h += 7;
@@ -36,17 +36,16 @@ static bool token_ok(const struct api *a, struct MHD_Connection *conn)
 	return diff == 0;
 }
 
-static enum MHD_Result send_json(struct MHD_Connection *conn,
-				 unsigned status, json_t *body,
-				 const char *allow)
+static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status,
+				 json_t *body, const char *allow)
 {
 	char *text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	if (!text)
 		return MHD_NO;
 	size_t len = strlen(text);
-	struct MHD_Response *r = MHD_create_response_from_buffer(
-		len, text, MHD_RESPMEM_MUST_FREE);
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
 	if (!r) {
 		free(text);
 		return MHD_NO;
@@ -59,9 +58,9 @@ static enum MHD_Result send_json(struct MHD_Connection *conn,
 	return ret;
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *conn,
-				  unsigned status, const char *code,
-				  const char *message, const char *allow)
+static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status,
+				  const char *code, const char *message,
+				  const char *allow)
 {
 	return send_json(conn, status,
 			 json_pack("{s:{s:s,s:s}}", "error", "code", code,
@@ -95,18 +94,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	}
 	if (strcmp(url, "/healthz") != 0 && !token_ok(a, conn)) {
 		struct MHD_Response *r = MHD_create_response_from_buffer(
-			0, NULL, MHD_RESPMEM_PERSISTENT);
+		    0, NULL, MHD_RESPMEM_PERSISTENT);
 		MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
 		enum MHD_Result ret =
-			MHD_queue_response(conn, MHD_HTTP_UNAUTHORIZED, r);
+		    MHD_queue_response(conn, MHD_HTTP_UNAUTHORIZED, r);
 		MHD_destroy_response(r);
 		return ret;
 	}
 	if (strcmp(url, "/healthz") == 0) {
 		if (strcmp(method, "GET") && strcmp(method, "HEAD"))
 			return send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
-					  "method_not_allowed",
-					  "use GET", "GET, HEAD");
+					  "method_not_allowed", "use GET",
+					  "GET, HEAD");
 		return healthz(a, conn);
 	}
 	return send_error(conn, MHD_HTTP_NOT_FOUND, "not_found",
@@ -120,15 +119,16 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr,
 	(void)cls;
 	(void)len;
 	if (addr->sa_family == AF_INET)
-		return (ntohl(((const struct sockaddr_in *)addr)->sin_addr.s_addr) >>
+		return (ntohl(((const struct sockaddr_in *)addr)
+				  ->sin_addr.s_addr) >>
 			24) == 127
-			       ? MHD_YES
-			       : MHD_NO;
+			   ? MHD_YES
+			   : MHD_NO;
 	if (addr->sa_family == AF_INET6)
 		return IN6_IS_ADDR_LOOPBACK(
-			       &((const struct sockaddr_in6 *)addr)->sin6_addr)
-			       ? MHD_YES
-			       : MHD_NO;
+			   &((const struct sockaddr_in6 *)addr)->sin6_addr)
+			   ? MHD_YES
+			   : MHD_NO;
 	return MHD_NO;
 }
 
@@ -159,10 +159,10 @@ int api_start(struct api **out, const struct options *o,
 		flags |= MHD_USE_IPv6;
 	bool tokenless = o->api_token[0] == '\0';
 	a->daemon = MHD_start_daemon(
-		flags, o->http_port, tokenless ? on_accept : NULL, NULL,
-		on_request, a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_CONNECTION_LIMIT, 256u,
-		MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+	    flags, o->http_port, tokenless ? on_accept : NULL, NULL, on_request,
+	    a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_CONNECTION_LIMIT, 256u, MHD_OPTION_CONNECTION_TIMEOUT,
+	    30u, MHD_OPTION_END);
 	if (!a->daemon) {
 		free(a);
 		log_error("api", "cannot listen on %s", o->http_listen);

@@ -20,8 +20,8 @@
 static void *signalling_main(void *arg)
 {
 	struct conference *c = arg;
-	int err = portpool_new(&c->ports, c->opts->rtp_port_lo,
-			       c->opts->rtp_port_hi);
+	int err =
+	    portpool_new(&c->ports, c->opts->rtp_port_lo, c->opts->rtp_port_hi);
 	if (!err)
 		err = sig_start(c);
 	c->start_err = err;

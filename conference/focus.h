@@ -21,7 +21,7 @@
 #include "rtp/rtp.h"
 
 #define ROOM_NAME_MAX 64
-#define ROOM_RATE_HZ 48000
+#define ROOM_RATE_HZ  48000
 
 struct sig; /* Sofia-SIP state, sig_ua.c */
 
@@ -29,16 +29,16 @@ struct participant {
 	struct participant *next;
 	struct room *room;
 	uint32_t id;
-	void *call;              /* struct call of sig_call.c; NULL once gone */
+	void *call; /* struct call of sig_call.c; NULL once gone */
 	char call_id[128];
 	char uri[256];
 	char display[128];
 	int rtp_fd, rtcp_fd;
 	uint16_t rtp_port;
-	uint32_t ssrc;           /* our SSRC towards it; its CSRC in the mix */
-	struct stream *stream;   /* owned here while not in the mixer */
+	uint32_t ssrc;	       /* our SSRC towards it; its CSRC in the mix */
+	struct stream *stream; /* owned here while not in the mixer */
 	bool in_mixer;
-	bool leaving;            /* REMOVE posted, waiting for the stream */
+	bool leaving; /* REMOVE posted, waiting for the stream */
 	struct stream_params params;
 	enum codec_id codec;
 	uint64_t joined_ns;
@@ -53,7 +53,7 @@ struct room {
 	unsigned n_parts;
 	bool locked;
 	unsigned max_participants; /* 0: no limit */
-	bool on_demand;            /* created by a call; ends when empty */
+	bool on_demand;		   /* created by a call; ends when empty */
 };
 
 struct conference {
@@ -100,8 +100,8 @@ void room_on_media_events(struct conference *c);
 void room_destroy_all(struct conference *c);
 
 /* sig_ua.c */
-int sig_start(struct conference *c);  /* in the signalling thread */
-void sig_run(struct conference *c);   /* runs until shutdown completes */
+int sig_start(struct conference *c); /* in the signalling thread */
+void sig_run(struct conference *c);  /* runs until shutdown completes */
 void sig_free(struct conference *c);
 
 /* sig_call.c, called by sig_ua.c's event dispatcher */

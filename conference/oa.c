@@ -15,12 +15,11 @@
 #include <string.h>
 #include <strings.h>
 
-#define TE_PT_8K 101
+#define TE_PT_8K  101
 #define TE_PT_48K 102
-#define OPUS_PT 111
+#define OPUS_PT	  111
 
-static const enum codec_id preference[] = {CODEC_OPUS, CODEC_PCMU,
-					   CODEC_PCMA};
+static const enum codec_id preference[] = {CODEC_OPUS, CODEC_PCMU, CODEC_PCMA};
 
 static const char *const dir_names[] = {"inactive", "sendonly", "recvonly",
 					"sendrecv"};
@@ -129,8 +128,8 @@ int oa_accept_answer(const struct oa_desc *answer, struct oa_result *out)
 		return err;
 	/* The answerer lists what it kept, most preferred first. */
 	for (unsigned i = 0; i < answer->n_formats; i++) {
-		for (size_t k = 0; k < sizeof(preference) / sizeof(preference[0]);
-		     k++) {
+		for (size_t k = 0;
+		     k < sizeof(preference) / sizeof(preference[0]); k++) {
 			const struct codec_desc *c = codec_by_id(preference[k]);
 			if (c && format_is(&answer->fmt[i], c)) {
 				fill_result(out, answer, &answer->fmt[i],
@@ -143,7 +142,7 @@ int oa_accept_answer(const struct oa_desc *answer, struct oa_result *out)
 }
 
 static int put(char *buf, size_t cap, size_t *len, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static int put(char *buf, size_t cap, size_t *len, const char *fmt, ...)
 {
@@ -236,12 +235,13 @@ int oa_render_offer(char *buf, size_t cap, const struct oa_local *local,
 	const struct codec_desc *pcma = codec_by_id(CODEC_PCMA);
 	int err = put_session(buf, cap, &len, local);
 	if (!err)
-		err = put(buf, cap, &len, "m=audio %u RTP/AVP %d %d %d %d %d\r\n",
-			  local->port, OPUS_PT, pcmu->static_pt,
-			  pcma->static_pt, TE_PT_48K, TE_PT_8K);
+		err =
+		    put(buf, cap, &len, "m=audio %u RTP/AVP %d %d %d %d %d\r\n",
+			local->port, OPUS_PT, pcmu->static_pt, pcma->static_pt,
+			TE_PT_48K, TE_PT_8K);
 	if (!err)
-		err = put_rtpmap(buf, cap, &len, OPUS_PT, opus,
-				 "useinbandfec=1");
+		err =
+		    put_rtpmap(buf, cap, &len, OPUS_PT, opus, "useinbandfec=1");
 	if (!err)
 		err = put_rtpmap(buf, cap, &len, pcmu->static_pt, pcmu, NULL);
 	if (!err)
@@ -266,7 +266,7 @@ static int set_addr(struct sockaddr_storage *ss, const char *host, bool v6,
 		a->sin6_family = AF_INET6;
 		a->sin6_port = htons(port);
 		return inet_pton(AF_INET6, host, &a->sin6_addr) == 1 ? 0
-								      : -EINVAL;
+								     : -EINVAL;
 	}
 	struct sockaddr_in *a = (struct sockaddr_in *)ss;
 	a->sin_family = AF_INET;
@@ -279,8 +279,8 @@ int oa_stream_params(const struct oa_desc *remote, const struct oa_result *r,
 {
 	struct stream_params p;
 	memset(&p, 0, sizeof(p));
-	int err = set_addr(&p.rtp_peer, remote->addr, remote->ipv6,
-			   remote->port);
+	int err =
+	    set_addr(&p.rtp_peer, remote->addr, remote->ipv6, remote->port);
 	if (!err)
 		err = set_addr(&p.rtcp_peer, remote->addr, remote->ipv6,
 			       r->rtcp_mux ? remote->port : remote->rtcp_port);

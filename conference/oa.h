@@ -14,14 +14,18 @@
 #include "rtp/rtp.h"
 
 #define OA_MAX_FORMATS 24
-#define OA_MAX_MEDIA 8
+#define OA_MAX_MEDIA   8
 
-enum oa_dir { OA_INACTIVE = 0, OA_SENDONLY = 1, OA_RECVONLY = 2,
-	      OA_SENDRECV = 3 };
+enum oa_dir {
+	OA_INACTIVE = 0,
+	OA_SENDONLY = 1,
+	OA_RECVONLY = 2,
+	OA_SENDRECV = 3
+};
 
 struct oa_format {
 	int pt;
-	char name[32];       /* encoding name, "" when static without rtpmap */
+	char name[32]; /* encoding name, "" when static without rtpmap */
 	uint32_t clock_hz;
 	unsigned channels;
 	char fmtp[160];
@@ -36,15 +40,15 @@ struct oa_other_media {
 };
 
 struct oa_desc {
-	char addr[64];   /* c= address of the audio stream */
+	char addr[64]; /* c= address of the audio stream */
 	bool ipv6;
-	bool has_audio;  /* an audio m= line with a non-zero port */
-	bool secure;     /* RTP/SAVP or RTP/SAVPF */
+	bool has_audio; /* an audio m= line with a non-zero port */
+	bool secure;	/* RTP/SAVP or RTP/SAVPF */
 	uint16_t port;
 	uint16_t rtcp_port; /* a=rtcp, else port + 1 */
 	bool rtcp_mux;
 	enum oa_dir dir;
-	unsigned ptime_ms;  /* 0 when absent */
+	unsigned ptime_ms; /* 0 when absent */
 	unsigned n_formats;
 	struct oa_format fmt[OA_MAX_FORMATS];
 	/* Every m= line in order; audio_index says which one is ours. */
@@ -57,13 +61,13 @@ struct oa_desc {
 struct oa_result {
 	enum codec_id codec;
 	int pt;
-	int te_pt;             /* -1 when no telephone-event */
+	int te_pt; /* -1 when no telephone-event */
 	uint32_t te_clock_hz;
 	unsigned ptime_ms;
-	enum oa_dir our_dir;   /* direction we answer/offer, from our side */
-	enum oa_dir peer_dir;  /* the offerer's direction */
+	enum oa_dir our_dir;  /* direction we answer/offer, from our side */
+	enum oa_dir peer_dir; /* the offerer's direction */
 	bool rtcp_mux;
-	char fmtp[160];        /* fmtp we answer for the codec */
+	char fmtp[160]; /* fmtp we answer for the codec */
 };
 
 /* Our side of a description: where media reaches us. */

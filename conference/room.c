@@ -21,7 +21,8 @@ bool room_name_valid(const char *name)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char ch = name[i];
-		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		bool ok = (ch >= 'a' && ch <= 'z') ||
+			  (ch >= 'A' && ch <= 'Z') ||
 			  (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
 			  ch == '-';
 		if (!ok)
@@ -134,8 +135,8 @@ int room_admit(struct participant *p, const struct stream_params *sp)
 			     p->ssrc, sp);
 	if (err)
 		return err;
-	struct mixer_cmd cmd = {.kind = MIXER_ADD, .part_id = p->id,
-				.stream = p->stream};
+	struct mixer_cmd cmd = {
+	    .kind = MIXER_ADD, .part_id = p->id, .stream = p->stream};
 	err = mixer_post(p->room->mixer, &cmd);
 	if (err) {
 		stream_free(p->stream);
@@ -153,8 +154,8 @@ int room_update(struct participant *p, const struct stream_params *sp)
 {
 	if (!p->in_mixer)
 		return room_admit(p, sp);
-	struct mixer_cmd cmd = {.kind = MIXER_UPDATE, .part_id = p->id,
-				.params = *sp};
+	struct mixer_cmd cmd = {
+	    .kind = MIXER_UPDATE, .part_id = p->id, .params = *sp};
 	int err = mixer_post(p->room->mixer, &cmd);
 	if (!err) {
 		p->params = *sp;
@@ -245,8 +246,8 @@ static void room_drain(struct room *r)
 		p->stream = ev.stream;
 		p->in_mixer = false;
 		/* The room ends with its last participant: stop using it. */
-		bool room_ends = r->n_parts == 1 && r->on_demand &&
-				 !r->conf->stopping;
+		bool room_ends =
+		    r->n_parts == 1 && r->on_demand && !r->conf->stopping;
 		participant_free(p);
 		if (room_ends)
 			r = NULL;

@@ -3,11 +3,11 @@
 #ifndef TUTTI_CONFERENCE_SIG_H
 #define TUTTI_CONFERENCE_SIG_H
 
-#define NUA_MAGIC_T struct conference
-#define NUA_HMAGIC_T struct call
+#define NUA_MAGIC_T	struct conference
+#define NUA_HMAGIC_T	struct call
 #define SU_ROOT_MAGIC_T struct conference
 #define SU_WAKEUP_ARG_T struct conference
-#define SU_TIMER_ARG_T struct conference
+#define SU_TIMER_ARG_T	struct conference
 
 #include <sofia-sip/nua.h>
 #include <sofia-sip/sip_header.h>
@@ -31,8 +31,7 @@ struct sig {
 /* sig_call.c: the INVITE dialog usage of one caller. */
 void sig_call_on_invite(struct conference *c, nua_handle_t *nh,
 			struct call *call, const sip_t *sip);
-void sig_call_on_ack(struct conference *c, struct call *call,
-		     const sip_t *sip);
+void sig_call_on_ack(struct conference *c, struct call *call, const sip_t *sip);
 void sig_call_on_update(struct conference *c, nua_handle_t *nh,
 			struct call *call, const sip_t *sip);
 /* The dialog ended (BYE, CANCEL, error): media leaves, handle destroyed. */

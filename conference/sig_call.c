@@ -32,8 +32,8 @@ struct call {
 	struct participant *part;
 	struct oa_local local;
 	struct oa_result agreed;
-	bool answered;     /* our 2xx has been sent */
-	bool offer_out;    /* our offer is out; the ACK brings the answer */
+	bool answered;	/* our 2xx has been sent */
+	bool offer_out; /* our offer is out; the ACK brings the answer */
 	char call_id[128];
 	char room[ROOM_NAME_MAX + 1];
 	char contact[256]; /* the conference URI with ;isfocus (RFC 4579) */
@@ -51,15 +51,16 @@ static const char *dialog_id(const sip_t *sip, char *buf, size_t cap)
 {
 	snprintf(buf, cap, "%s",
 		 sip && sip->sip_call_id && sip->sip_call_id->i_id
-			 ? sip->sip_call_id->i_id
-			 : "-");
+		     ? sip->sip_call_id->i_id
+		     : "-");
 	return buf;
 }
 
 static void respond_sdp(const struct call *call, nua_t *nua, bool with_this,
 			const char *sdp)
 {
-	nua_respond(call->nh, SIP_200_OK, TAG_IF(with_this, NUTAG_WITH_THIS(nua)),
+	nua_respond(call->nh, SIP_200_OK,
+		    TAG_IF(with_this, NUTAG_WITH_THIS(nua)),
 		    SIPTAG_CONTACT_STR(call->contact),
 		    SIPTAG_CONTENT_TYPE_STR("application/sdp"),
 		    SIPTAG_PAYLOAD_STR(sdp), TAG_END());
@@ -70,16 +71,17 @@ static void respond_sdp(const struct call *call, nua_t *nua, bool with_this,
 static void make_contact(struct call *call, const struct options *o,
 			 const sip_t *sip)
 {
-	const char *host = o->public_addr[0] ? o->public_addr
-			   : (strcmp(o->sip_host, "0.0.0.0") && strcmp(o->sip_host, "::"))
-				   ? o->sip_host
-				   : call->local.addr;
+	const char *host =
+	    o->public_addr[0] ? o->public_addr
+	    : (strcmp(o->sip_host, "0.0.0.0") && strcmp(o->sip_host, "::"))
+		? o->sip_host
+		: call->local.addr;
 	bool v6 = strchr(host, ':') != NULL;
 	const char *proto = sip->sip_via ? sip->sip_via->v_protocol : NULL;
 	bool tcp = proto && strcasestr(proto, "TCP") != NULL;
 	snprintf(call->contact, sizeof(call->contact),
-		 "<sip:%s@%s%s%s:%u%s>;isfocus", call->room, v6 ? "[" : "", host,
-		 v6 ? "]" : "", o->sip_port, tcp ? ";transport=tcp" : "");
+		 "<sip:%s@%s%s%s:%u%s>;isfocus", call->room, v6 ? "[" : "",
+		 host, v6 ? "]" : "", o->sip_port, tcp ? ";transport=tcp" : "");
 }
 
 /* The SDP body of a request, -ENODATA when there is none, -EBADMSG when
@@ -136,8 +138,9 @@ static int local_addr(const struct options *o, const char *peer, bool v6,
 	close(fd);
 	if (err)
 		return err;
-	const void *src = v6 ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
-			     : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
+	const void *src =
+	    v6 ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+	       : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
 	return inet_ntop(ss.ss_family, src, out, (socklen_t)cap) ? 0 : -EINVAL;
 }
 
@@ -150,14 +153,15 @@ static bool request_source(nua_t *nua, char *out, size_t cap, bool *v6)
 		return false;
 	*v6 = ai->ai_addr->sa_family == AF_INET6;
 	const void *src =
-		*v6 ? (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr
-		    : (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr;
+	    *v6 ? (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr
+		: (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr;
 	return inet_ntop(ai->ai_addr->sa_family, src, out, (socklen_t)cap);
 }
 
 static const char *bind_host(const struct options *o, bool v6)
 {
-	if (strcmp(o->sip_host, "0.0.0.0") == 0 || strcmp(o->sip_host, "::") == 0)
+	if (strcmp(o->sip_host, "0.0.0.0") == 0 ||
+	    strcmp(o->sip_host, "::") == 0)
 		return v6 ? "::" : "0.0.0.0";
 	return o->sip_host;
 }
@@ -218,8 +222,8 @@ static void call_free(struct call *call)
 static void refuse(nua_handle_t *nh, const char *call_id, const char *room,
 		   int status, const char *phrase, const char *why)
 {
-	log_info("sip", "room=%s call=%s refused %d: %s", room, call_id,
-		 status, why);
+	log_info("sip", "room=%s call=%s refused %d: %s", room, call_id, status,
+		 why);
 	nua_respond(nh, status, phrase, TAG_END());
 }
 
@@ -251,9 +255,8 @@ static int vet_offer(const sip_t *sip, struct oa_desc *offer,
 	return 0;
 }
 
-static int admit_room(struct conference *c, const char *name,
-		      struct room **out, int *status, const char **phrase,
-		      const char **why)
+static int admit_room(struct conference *c, const char *name, struct room **out,
+		      int *status, const char **phrase, const char **why)
 {
 	int err = room_get(c, name, out);
 	if (err == -ENOENT) {
@@ -324,19 +327,18 @@ static void new_call(struct conference *c, nua_handle_t *nh, const sip_t *sip)
 
 	if (c->stopping) {
 		refuse(nh, cid, "-", 503, "Service Unavailable",
-			      "shutting down");
+		       "shutting down");
 		return;
 	}
 	if (!room_name_valid(name)) {
-		refuse(nh, cid, "-", 404, "Not Found",
-			      "not a conference URI");
+		refuse(nh, cid, "-", 404, "Not Found", "not a conference URI");
 		return;
 	}
 
 	struct oa_desc *offer = calloc(1, sizeof(*offer));
 	if (!offer) {
 		refuse(nh, cid, name, 500, "Server Internal Error",
-			      "out of memory");
+		       "out of memory");
 		return;
 	}
 	struct oa_result agreed;
@@ -426,7 +428,8 @@ static void modify_call(struct conference *c, nua_handle_t *nh,
 		/* No offer: UPDATE just refreshes; re-INVITE asks for ours. */
 		if (is_update)
 			nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua),
-				    SIPTAG_CONTACT_STR(call->contact), TAG_END());
+				    SIPTAG_CONTACT_STR(call->contact),
+				    TAG_END());
 		else
 			send_offer(nua, call, false);
 		free(offer);
@@ -497,8 +500,10 @@ void sig_call_on_ack(struct conference *c, struct call *call, const sip_t *sip)
 		err = start_media(call, answer);
 	free(answer);
 	if (err) {
-		log_info("sip", "room=%s call=%s no usable answer in ACK: "
-			 "hanging up", call->room, call->call_id);
+		log_info("sip",
+			 "room=%s call=%s no usable answer in ACK: "
+			 "hanging up",
+			 call->room, call->call_id);
 		nua_bye(call->nh, TAG_END());
 	}
 }

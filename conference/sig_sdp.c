@@ -63,7 +63,7 @@ static int copy_audio(struct oa_desc *d, const sdp_session_t *s,
 		      const sdp_media_t *m)
 {
 	const sdp_connection_t *c =
-		m->m_connections ? m->m_connections : s->sdp_connection;
+	    m->m_connections ? m->m_connections : s->sdp_connection;
 	if (!c || !c->c_address)
 		return -EBADMSG;
 	if (c->c_addrtype != sdp_addr_ip4 && c->c_addrtype != sdp_addr_ip6)
@@ -114,8 +114,8 @@ static void copy_other(struct oa_other_media *o, const sdp_media_t *m)
 	else
 		snprintf(o->fmt, sizeof(o->fmt), "%s",
 			 m->m_format && m->m_format->l_text
-				 ? m->m_format->l_text
-				 : "0");
+			     ? m->m_format->l_text
+			     : "0");
 }
 
 static int copy_session(struct oa_desc *d, const sdp_session_t *s)

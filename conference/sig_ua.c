@@ -17,8 +17,8 @@
 #include <sofia-sip/su_log.h>
 #include <sofia-sip/su_tag_io.h>
 
-#define SIG_ALLOW "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE"
-#define BYE_GRACE_MS 1500
+#define SIG_ALLOW	  "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE"
+#define BYE_GRACE_MS	  1500
 #define SHUTDOWN_GRACE_MS 1500
 
 static void sofia_log(void *stream, char const *fmt, va_list ap)
@@ -163,8 +163,8 @@ static void on_nua_event(nua_event_t event, int status, char const *phrase,
 	maybe_finish_stop(c);
 }
 
-static int register_fd(struct sig *s, su_wait_t *w, int fd,
-		       su_wakeup_f fn, struct conference *c)
+static int register_fd(struct sig *s, su_wait_t *w, int fd, su_wakeup_f fn,
+		       struct conference *c)
 {
 	if (su_wait_create(w, fd, SU_WAIT_IN) < 0)
 		return -EIO;
@@ -197,17 +197,19 @@ int sig_start(struct conference *c)
 
 	char url[128];
 	s->nua = nua_create(
-		s->root, on_nua_event, c, NUTAG_URL(bind_url(c->opts, url, sizeof(url))),
-		NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOANSWER(0), NUTAG_AUTOACK(1),
-		NUTAG_APPL_METHOD("UPDATE"), NUTAG_M_FEATURES("isfocus"),
-		NUTAG_ENABLEMESSAGE(0), NUTAG_ENABLEMESSENGER(0),
-		SIPTAG_ALLOW_STR(SIG_ALLOW),
-		SIPTAG_ACCEPT_STR("application/sdp"),
-		SIPTAG_SUPPORTED_STR("replaces"),
-		SIPTAG_USER_AGENT_STR("tutti/" TUTTI_VERSION), TAG_END());
+	    s->root, on_nua_event, c,
+	    NUTAG_URL(bind_url(c->opts, url, sizeof(url))),
+	    NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOANSWER(0), NUTAG_AUTOACK(1),
+	    NUTAG_APPL_METHOD("UPDATE"), NUTAG_M_FEATURES("isfocus"),
+	    NUTAG_ENABLEMESSAGE(0), NUTAG_ENABLEMESSENGER(0),
+	    SIPTAG_ALLOW_STR(SIG_ALLOW), SIPTAG_ACCEPT_STR("application/sdp"),
+	    SIPTAG_SUPPORTED_STR("replaces"),
+	    SIPTAG_USER_AGENT_STR("tutti/" TUTTI_VERSION), TAG_END());
 	if (!s->nua) {
-		log_error("sip", "cannot listen on %s: address in use or not "
-			  "available", c->opts->sip_listen);
+		log_error("sip",
+			  "cannot listen on %s: address in use or not "
+			  "available",
+			  c->opts->sip_listen);
 		return -EADDRINUSE;
 	}
 	nua_set_params(s->nua, SIPTAG_ALLOW_STR(SIG_ALLOW),
@@ -216,7 +218,7 @@ int sig_start(struct conference *c)
 
 	s->ctl_index = register_fd(s, &s->ctl_wait, c->ctl_fd, on_ctl, c);
 	s->media_index =
-		register_fd(s, &s->media_wait, c->media_fd, on_media, c);
+	    register_fd(s, &s->media_wait, c->media_fd, on_media, c);
 	if (s->ctl_index < 0 || s->media_index < 0)
 		return -EIO;
 	log_info("sip", "listening on %s (UDP and TCP)", c->opts->sip_listen);

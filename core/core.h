@@ -30,10 +30,10 @@ const char *log_level_name(enum log_level level);
  * different threads never interleave. subsys is a short word ("sip",
  * "mixer"); the message should carry room= and call= where one applies. */
 void log_emit(enum log_level level, const char *subsys, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #define log_error(sub, ...) log_emit(LL_ERROR, sub, __VA_ARGS__)
-#define log_warn(sub, ...) log_emit(LL_WARN, sub, __VA_ARGS__)
+#define log_warn(sub, ...)  log_emit(LL_WARN, sub, __VA_ARGS__)
 #define log_info(sub, ...)                                                     \
 	do {                                                                   \
 		if (log_get_level() >= LL_INFO)                                \
@@ -67,30 +67,31 @@ struct options {
 	char config_path[PATH_MAX];
 	bool check_config;
 
-	char sip_listen[OPT_ADDR_LEN];     /* "ADDR:PORT" as given */
-	char sip_host[64];                 /* parsed from sip_listen */
+	char sip_listen[OPT_ADDR_LEN]; /* "ADDR:PORT" as given */
+	char sip_host[64];	       /* parsed from sip_listen */
 	uint16_t sip_port;
 	char sip_tls_listen[OPT_ADDR_LEN]; /* empty: off */
 	char tls_cert[PATH_MAX];
 	char tls_key[PATH_MAX];
-	char public_addr[64];              /* empty: derived */
+	char public_addr[64];		   /* empty: derived */
 	uint16_t rtp_port_lo, rtp_port_hi; /* inclusive, lo even */
 	char http_listen[OPT_ADDR_LEN];
 	char http_host[64];
 	uint16_t http_port;
-	char api_token[256];               /* never logged or printed */
+	char api_token[256]; /* never logged or printed */
 	char api_token_file[PATH_MAX];
 	char data_dir[PATH_MAX];
 	enum log_level log_level;
-	bool rooms_on_demand;              /* create rooms on first INVITE */
-	unsigned max_participants;         /* per room; 0 = no limit */
+	bool rooms_on_demand;	   /* create rooms on first INVITE */
+	unsigned max_participants; /* per room; 0 = no limit */
 	unsigned notify_interval_ms;
 	unsigned rtp_timeout_s;
 };
 
 enum options_result {
-	OPTIONS_RUN = 0,  /* start the bridge */
-	OPTIONS_EXIT = 1, /* --help, --version or --check-config printed; exit 0 */
+	OPTIONS_RUN = 0, /* start the bridge */
+	OPTIONS_EXIT =
+	    1, /* --help, --version or --check-config printed; exit 0 */
 };
 
 /* Fills o with defaults, reads the config file named by -c/--config (if

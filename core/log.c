@@ -49,8 +49,8 @@ const char *log_level_name(enum log_level level)
 
 void log_emit(enum log_level level, const char *subsys, const char *fmt, ...)
 {
-	if ((int)level > atomic_load_explicit(&current_level,
-					      memory_order_relaxed))
+	if ((int)level >
+	    atomic_load_explicit(&current_level, memory_order_relaxed))
 		return;
 
 	char line[2048];
@@ -58,12 +58,12 @@ void log_emit(enum log_level level, const char *subsys, const char *fmt, ...)
 	struct tm tm;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	int n = snprintf(line, sizeof(line),
-			 "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s %-5s ",
-			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-			 tm.tm_hour, tm.tm_min, tm.tm_sec,
-			 ts.tv_nsec / 1000000L, log_level_name(level),
-			 subsys ? subsys : "-");
+	int n =
+	    snprintf(line, sizeof(line),
+		     "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s %-5s ",
+		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		     tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000L,
+		     log_level_name(level), subsys ? subsys : "-");
 	if (n < 0)
 		return;
 

@@ -46,9 +46,9 @@ size_t mixk_available(const struct mixk **out, size_t cap);
 #define MIXER_FRAME_MS 20
 
 struct mixer_params {
-	char room[72];       /* for logs */
-	uint32_t rate_hz;    /* room rate: 8000, 16000 or 48000 */
-	int notify_fd;       /* eventfd written when events are queued */
+	char room[72];	  /* for logs */
+	uint32_t rate_hz; /* room rate: 8000, 16000 or 48000 */
+	int notify_fd;	  /* eventfd written when events are queued */
 };
 
 enum mixer_cmd_kind {
@@ -60,7 +60,7 @@ enum mixer_cmd_kind {
 struct mixer_cmd {
 	enum mixer_cmd_kind kind;
 	uint32_t part_id;
-	struct stream *stream;       /* MIXER_ADD */
+	struct stream *stream;	     /* MIXER_ADD */
 	struct stream_params params; /* MIXER_UPDATE */
 };
 

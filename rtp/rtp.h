@@ -17,7 +17,7 @@
 
 /* ---- RTP packets (rtp/rtppkt.c) ----------------------------------------- */
 
-#define RTPPKT_MAX_CSRC 15
+#define RTPPKT_MAX_CSRC	 15
 #define RTPPKT_MAX_BYTES 1500
 
 struct rtppkt {
@@ -54,8 +54,8 @@ struct rtcp_report_block {
 struct rtcpkt_info {
 	bool has_sr;
 	uint32_t ssrc;
-	uint64_t ntp;        /* from an SR */
-	uint32_t rtp_ts;     /* from an SR */
+	uint64_t ntp;	 /* from an SR */
+	uint32_t rtp_ts; /* from an SR */
 	uint32_t packets, octets;
 	unsigned n_blocks;
 	struct rtcp_report_block block[4];
@@ -75,11 +75,11 @@ enum codec_id { CODEC_NONE = 0, CODEC_PCMU, CODEC_PCMA, CODEC_OPUS };
 
 struct codec_desc {
 	enum codec_id id;
-	const char *name;       /* SDP encoding name, as in rtpmap */
-	uint32_t rtp_clock_hz;  /* rtpmap clock (Opus: 48000) */
-	uint8_t channels;       /* rtpmap channels (Opus: 2) */
-	int static_pt;          /* -1 when dynamic */
-	uint32_t pcm_rate_hz;   /* rate the codec decodes to */
+	const char *name;      /* SDP encoding name, as in rtpmap */
+	uint32_t rtp_clock_hz; /* rtpmap clock (Opus: 48000) */
+	uint8_t channels;      /* rtpmap channels (Opus: 2) */
+	int static_pt;	       /* -1 when dynamic */
+	uint32_t pcm_rate_hz;  /* rate the codec decodes to */
 };
 
 /* NULL when unknown. Name matching is case-insensitive. */
@@ -151,17 +151,18 @@ void portpool_release(struct portpool *pp, int rtp_fd, int rtcp_fd,
 		      uint16_t rtp_port);
 unsigned portpool_in_use(const struct portpool *pp);
 
-/* ---- per-participant stream (rtp/stream.c) -------------------------------- */
+/* ---- per-participant stream (rtp/stream.c) --------------------------------
+ */
 
 struct stream_params {
 	struct sockaddr_storage rtp_peer;  /* where we send RTP */
 	struct sockaddr_storage rtcp_peer; /* where we send RTCP */
 	enum codec_id codec;
-	uint8_t pt;       /* payload type of the codec */
-	int te_pt;        /* telephone-event payload type, -1 if none */
+	uint8_t pt; /* payload type of the codec */
+	int te_pt;  /* telephone-event payload type, -1 if none */
 	uint32_t ptime_ms;
-	bool send;        /* we send the mix to the peer */
-	bool recv;        /* the peer's audio is mixed into the room */
+	bool send; /* we send the mix to the peer */
+	bool recv; /* the peer's audio is mixed into the room */
 	bool rtcp_mux;
 };
 

@@ -61,16 +61,16 @@ static void test_parse_media_level_c_and_rtcp(void)
 static void test_parse_malformed(void)
 {
 	static const char *const bad[] = {
-		"",
-		"garbage",
-		"v=0\r\n",
-		HDR "m=audio notaport RTP/AVP 0\r\n",
-		HDR "m=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000/0\r\n",
-		HDR "m=audio 4000 RTP/AVP 0\r\na=rtcp:99999\r\n",
-		HDR "m=audio 70000 RTP/AVP 0\r\n",
-		"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
-		"m=audio 4000 RTP/AVP 0\r\n", /* no c= anywhere */
-		NULL};
+	    "",
+	    "garbage",
+	    "v=0\r\n",
+	    HDR "m=audio notaport RTP/AVP 0\r\n",
+	    HDR "m=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000/0\r\n",
+	    HDR "m=audio 4000 RTP/AVP 0\r\na=rtcp:99999\r\n",
+	    HDR "m=audio 70000 RTP/AVP 0\r\n",
+	    "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+	    "m=audio 4000 RTP/AVP 0\r\n", /* no c= anywhere */
+	    NULL};
 	for (int i = 0; bad[i]; i++) {
 		struct oa_desc d;
 		int err = sig_sdp_parse(&d, bad[i], strlen(bad[i]));
@@ -90,19 +90,19 @@ static void test_codec_matrix(void)
 		enum codec_id want;
 		int pt;
 	} cases[] = {
-		{"m=audio 4000 RTP/AVP 0\r\n", CODEC_PCMU, 0},
-		{"m=audio 4000 RTP/AVP 8\r\n", CODEC_PCMA, 8},
-		{"m=audio 4000 RTP/AVP 8 0\r\n", CODEC_PCMU, 0},
-		{"m=audio 4000 RTP/AVP 96 0\r\na=rtpmap:96 opus/48000/2\r\n",
-		 CODEC_OPUS, 96},
-		{"m=audio 4000 RTP/AVP 0 111\r\na=rtpmap:111 OPUS/48000/2\r\n",
-		 CODEC_OPUS, 111},
-		{"m=audio 4000 RTP/AVP 9 8\r\n", CODEC_PCMA, 8},
-		{"m=audio 4000 RTP/AVP 97 8\r\na=rtpmap:97 PCMU/8000\r\n",
-		 CODEC_PCMU, 97},
-		/* opus at the wrong clock is not RFC 7587 Opus */
-		{"m=audio 4000 RTP/AVP 96 8\r\na=rtpmap:96 opus/16000\r\n",
-		 CODEC_PCMA, 8},
+	    {"m=audio 4000 RTP/AVP 0\r\n", CODEC_PCMU, 0},
+	    {"m=audio 4000 RTP/AVP 8\r\n", CODEC_PCMA, 8},
+	    {"m=audio 4000 RTP/AVP 8 0\r\n", CODEC_PCMU, 0},
+	    {"m=audio 4000 RTP/AVP 96 0\r\na=rtpmap:96 opus/48000/2\r\n",
+	     CODEC_OPUS, 96},
+	    {"m=audio 4000 RTP/AVP 0 111\r\na=rtpmap:111 OPUS/48000/2\r\n",
+	     CODEC_OPUS, 111},
+	    {"m=audio 4000 RTP/AVP 9 8\r\n", CODEC_PCMA, 8},
+	    {"m=audio 4000 RTP/AVP 97 8\r\na=rtpmap:97 PCMU/8000\r\n",
+	     CODEC_PCMU, 97},
+	    /* opus at the wrong clock is not RFC 7587 Opus */
+	    {"m=audio 4000 RTP/AVP 96 8\r\na=rtpmap:96 opus/16000\r\n",
+	     CODEC_PCMA, 8},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char sdp[512];
@@ -161,11 +161,11 @@ static void test_directions(void)
 		enum oa_dir ours;
 		bool send, recv;
 	} cases[] = {
-		{"", OA_SENDRECV, true, true},
-		{"a=sendrecv\r\n", OA_SENDRECV, true, true},
-		{"a=sendonly\r\n", OA_RECVONLY, false, false},
-		{"a=recvonly\r\n", OA_SENDONLY, true, false},
-		{"a=inactive\r\n", OA_INACTIVE, false, false},
+	    {"", OA_SENDRECV, true, true},
+	    {"a=sendrecv\r\n", OA_SENDRECV, true, true},
+	    {"a=sendonly\r\n", OA_RECVONLY, false, false},
+	    {"a=recvonly\r\n", OA_SENDONLY, true, false},
+	    {"a=inactive\r\n", OA_INACTIVE, false, false},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char sdp[256];
@@ -188,15 +188,17 @@ static void test_answer_text(void)
 	struct oa_desc d;
 	struct oa_result r;
 	CU_ASSERT_EQUAL_FATAL(
-		parse(HDR "m=audio 4000 RTP/AVP 0 101\r\n"
-			  "a=rtpmap:101 telephone-event/8000\r\n"
-			  "m=video 4002 RTP/AVP 96\r\na=rtpmap:96 VP8/90000\r\n"
-			  "a=sendonly\r\n",
-		      &d),
-		0);
+	    parse(HDR "m=audio 4000 RTP/AVP 0 101\r\n"
+		      "a=rtpmap:101 telephone-event/8000\r\n"
+		      "m=video 4002 RTP/AVP 96\r\na=rtpmap:96 VP8/90000\r\n"
+		      "a=sendonly\r\n",
+		  &d),
+	    0);
 	CU_ASSERT_EQUAL_FATAL(oa_answer(&d, &r), 0);
-	struct oa_local l = {.addr = "127.0.0.1", .port = 20000,
-			     .sess_id = 42, .sess_version = 7};
+	struct oa_local l = {.addr = "127.0.0.1",
+			     .port = 20000,
+			     .sess_id = 42,
+			     .sess_version = 7};
 	char buf[2048];
 	int n = oa_render_answer(buf, sizeof(buf), &l, &d, &r);
 	CU_ASSERT_TRUE_FATAL(n > 0);
@@ -215,11 +217,14 @@ static void test_answer_text(void)
 
 static void test_offer_and_accept(void)
 {
-	struct oa_local l = {.addr = "::1", .ipv6 = true, .port = 20002,
-			     .sess_id = 1, .sess_version = 1};
+	struct oa_local l = {.addr = "::1",
+			     .ipv6 = true,
+			     .port = 20002,
+			     .sess_id = 1,
+			     .sess_version = 1};
 	char buf[2048];
 	CU_ASSERT_TRUE_FATAL(
-		oa_render_offer(buf, sizeof(buf), &l, OA_SENDRECV) > 0);
+	    oa_render_offer(buf, sizeof(buf), &l, OA_SENDRECV) > 0);
 	struct oa_desc offer;
 	CU_ASSERT_EQUAL_FATAL(parse(buf, &offer), 0);
 	CU_ASSERT_TRUE(offer.ipv6);
@@ -255,17 +260,17 @@ static void test_ptime(void)
 }
 
 static const struct unit_test tests[] = {
-	{"parse basic", test_parse_basic},
-	{"parse media-level c= and rtcp", test_parse_media_level_c_and_rtcp},
-	{"parse malformed", test_parse_malformed},
-	{"codec matrix", test_codec_matrix},
-	{"no common codec", test_no_common_codec},
-	{"telephone-event", test_telephone_event},
-	{"directions", test_directions},
-	{"answer text", test_answer_text},
-	{"offer and accept", test_offer_and_accept},
-	{"ptime", test_ptime},
-	{NULL, NULL},
+    {"parse basic", test_parse_basic},
+    {"parse media-level c= and rtcp", test_parse_media_level_c_and_rtcp},
+    {"parse malformed", test_parse_malformed},
+    {"codec matrix", test_codec_matrix},
+    {"no common codec", test_no_common_codec},
+    {"telephone-event", test_telephone_event},
+    {"directions", test_directions},
+    {"answer text", test_answer_text},
+    {"offer and accept", test_offer_and_accept},
+    {"ptime", test_ptime},
+    {NULL, NULL},
 };
 
 UNIT_MAIN("oa", tests)

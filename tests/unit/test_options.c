@@ -412,8 +412,8 @@ static void test_numbers(void)
 	    "0x10", NULL);
 	BAD("--notify-interval: '' is not a number", "--notify-interval", "",
 	    NULL);
-	BAD("--notify-interval: '3600001' is not in", "--notify-interval", "3600001",
-	    NULL);
+	BAD("--notify-interval: '3600001' is not in", "--notify-interval",
+	    "3600001", NULL);
 	BAD("--rtp-timeout: '0' is not in", "--rtp-timeout", "0", NULL);
 	BAD("--rtp-timeout: ' 5' is not a number", "--rtp-timeout", " 5", NULL);
 }

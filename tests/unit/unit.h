@@ -21,8 +21,8 @@ static inline int unit_run(const char *suite, const struct unit_test *t)
 		CU_add_test(s, t->name, t->fn);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures() +
-			  CU_get_number_of_tests_failed();
+	unsigned failed =
+	    CU_get_number_of_failures() + CU_get_number_of_tests_failed();
 	CU_cleanup_registry();
 	return failed ? 1 : 0;
 }
