@@ -106,6 +106,6 @@ void sig_free(struct conference *c);
 
 /* sig_call.c, called by sig_ua.c's event dispatcher */
 void sig_call_hangup_all(struct conference *c);
-unsigned sig_call_count(void);
+unsigned sig_call_count(const struct conference *c);
 
 #endif

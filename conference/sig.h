@@ -26,6 +26,8 @@ struct sig {
 	int ctl_index, media_index;
 	su_timer_t *stop_timer;
 	bool nua_shutdown_sent;
+	struct call *calls; /* every INVITE dialog we are in (sig_call.c) */
+	unsigned n_calls;
 };
 
 /* sig_call.c: the INVITE dialog usage of one caller. */

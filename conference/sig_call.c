@@ -39,12 +39,9 @@ struct call {
 	char contact[256]; /* the conference URI with ;isfocus (RFC 4579) */
 };
 
-static struct call *calls;
-static unsigned n_calls;
-
-unsigned sig_call_count(void)
+unsigned sig_call_count(const struct conference *c)
 {
-	return n_calls;
+	return c->sig->n_calls;
 }
 
 static const char *dialog_id(const sip_t *sip, char *buf, size_t cap)
@@ -198,22 +195,23 @@ static struct call *call_new(nua_handle_t *nh, struct participant *p,
 	call->local.sess_id &= 0x7fffffffffffffffull;
 	call->local.sess_version = 1;
 	call->local.port = p->rtp_port;
-	call->next = calls;
-	calls = call;
-	n_calls++;
+	struct sig *s = p->room->conf->sig;
+	call->next = s->calls;
+	s->calls = call;
+	s->n_calls++;
 	atomic_fetch_add(&p->room->conf->calls_total, 1);
 	nua_handle_bind(nh, call);
 	return call;
 }
 
-static void call_free(struct call *call)
+static void call_free(struct conference *c, struct call *call)
 {
-	struct call **pp = &calls;
+	struct call **pp = &c->sig->calls;
 	while (*pp && *pp != call)
 		pp = &(*pp)->next;
 	if (*pp) {
 		*pp = call->next;
-		n_calls--;
+		c->sig->n_calls--;
 	}
 	free(call);
 }
@@ -401,7 +399,7 @@ static void new_call(struct conference *c, nua_handle_t *nh, const sip_t *sip)
 	refuse(nh, cid, name, status, phrase, why);
 	if (call) {
 		nua_handle_bind(nh, NULL);
-		call_free(call);
+		call_free(c, call);
 	}
 	if (p)
 		room_leave(p);
@@ -511,7 +509,6 @@ void sig_call_on_ack(struct conference *c, struct call *call, const sip_t *sip)
 void sig_call_on_terminated(struct conference *c, nua_handle_t *nh,
 			    struct call *call)
 {
-	(void)c;
 	if (call) {
 		if (call->part) {
 			log_info("sip", "room=%s call=%s left", call->room,
@@ -519,15 +516,14 @@ void sig_call_on_terminated(struct conference *c, nua_handle_t *nh,
 			room_leave(call->part);
 		}
 		nua_handle_bind(nh, NULL);
-		call_free(call);
+		call_free(c, call);
 	}
 	nua_handle_destroy(nh);
 }
 
 void sig_call_hangup_all(struct conference *c)
 {
-	(void)c;
-	for (struct call *call = calls; call; call = call->next)
+	for (struct call *call = c->sig->calls; call; call = call->next)
 		if (call->answered)
 			nua_bye(call->nh, TAG_END());
 }

@@ -67,7 +67,7 @@ static void on_stop_timer(struct conference *c, su_timer_t *t,
  * Sofia-SIP may shut down. */
 static void maybe_finish_stop(struct conference *c)
 {
-	if (c->stopping && sig_call_count() == 0)
+	if (c->stopping && sig_call_count(c) == 0)
 		start_nua_shutdown(c);
 }
 
@@ -79,7 +79,7 @@ static int on_ctl(struct conference *c, su_wait_t *w, struct conference *arg)
 	if (read(c->ctl_fd, &v, sizeof(v)) < 0 || c->stopping)
 		return 0;
 	c->stopping = true;
-	log_info("sip", "stopping: hanging up %u calls", sig_call_count());
+	log_info("sip", "stopping: hanging up %u calls", sig_call_count(c));
 	sig_call_hangup_all(c);
 	su_timer_set_interval(c->sig->stop_timer, on_stop_timer, c,
 			      BYE_GRACE_MS);
