@@ -15,10 +15,12 @@
  * token. inih reads the file through a line reader of ours that counts
  * lines for the messages and strips indentation, which turns off inih's
  * multi-line values and the baffling errors they cause. The result is built
- * in a local copy and written to the caller's struct only on success. */
-#include "core/core.h"
+ * in a local copy and written to the caller's struct only on success.
+ *
+ * The table of options and the parser of each value are in
+ * core/options_value.c; this file applies them and names the source. */
+#include "core/options_priv.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <ini.h>
@@ -33,7 +35,6 @@
 #endif
 
 #define TOKEN_ENV "TUTTI_API_TOKEN"
-#define TOKEN_MAX (sizeof(((struct options *)0)->api_token) - 1)
 
 void (*options_version_hook)(FILE *f);
 
@@ -44,346 +45,7 @@ struct source {
 	bool token, token_file; /* seen in this source */
 };
 
-struct opt_def {
-	const char *name; /* long option and config key */
-	int val;	  /* what getopt_long() returns for it */
-	bool arg;	  /* takes a value */
-	bool key;	  /* may appear in a config file */
-	int (*set)(struct options *o, const char *v, char *why, size_t len);
-};
-
-/* ---- values ------------------------------------------------------------ */
-
-static int copy_str(char *dst, size_t size, const char *v, char *why,
-		    size_t len)
-{
-	size_t n = strlen(v);
-
-	if (n >= size) {
-		snprintf(why, len, "too long (at most %zu characters)",
-			 size - 1);
-		return -EINVAL;
-	}
-	memcpy(dst, v, n + 1);
-	return 0;
-}
-
-/* Strictly decimal: no sign, no spaces, no base prefix. -ERANGE above max. */
-static int parse_ulong(const char *s, unsigned long max, unsigned long *out)
-{
-	unsigned long v = 0;
-
-	if (!*s)
-		return -EINVAL;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -EINVAL;
-		v = v * 10 + (unsigned long)(*s - '0');
-		if (v > max)
-			return -ERANGE;
-	}
-	*out = v;
-	return 0;
-}
-
-static int set_uint(unsigned *dst, const char *v, unsigned lo, unsigned hi,
-		    char *why, size_t len)
-{
-	unsigned long x = 0;
-	int rc = parse_ulong(v, hi, &x);
-
-	if (rc == -EINVAL) {
-		snprintf(why, len, "'%s' is not a number", v);
-		return -EINVAL;
-	}
-	if (rc || x < lo) {
-		snprintf(why, len, "'%s' is not in %u..%u", v, lo, hi);
-		return -EINVAL;
-	}
-	*dst = (unsigned)x;
-	return 0;
-}
-
-static int set_listen(char *dst, char *host, uint16_t *port, const char *v,
-		      char *why, size_t len)
-{
-	char h[64];
-	uint16_t p;
-
-	if (strlen(v) >= OPT_ADDR_LEN ||
-	    netaddr_split(v, h, sizeof(h), &p) != 0) {
-		snprintf(why, len, "'%s' is not IPV4:PORT or [IPV6]:PORT", v);
-		return -EINVAL;
-	}
-	strcpy(dst, v);
-	if (host)
-		strcpy(host, h);
-	if (port)
-		*port = p;
-	return 0;
-}
-
-/* A bearer token: printable ASCII without spaces, so that it survives an
- * Authorization header. Never echoed. */
-static int check_token(const char *v, char *why, size_t len)
-{
-	size_t n = strlen(v);
-
-	if (n > TOKEN_MAX) {
-		snprintf(why, len, "token too long (at most %zu characters)",
-			 TOKEN_MAX);
-		return -EINVAL;
-	}
-	for (; *v; v++) {
-		if (*v <= ' ' || *v > '~') {
-			snprintf(
-			    why, len,
-			    "token must be printable ASCII without spaces");
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
-static int read_token_file(const char *path, char *tok, char *why, size_t len)
-{
-	char buf[1024];
-	size_t n;
-	bool more;
-	int rc = 0;
-	FILE *f = fopen(path, "re");
-
-	if (!f) {
-		snprintf(why, len, "'%s': %s", path, strerror(errno));
-		return -EINVAL;
-	}
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	more = n == sizeof(buf) - 1 && fgetc(f) != EOF;
-	if (ferror(f)) {
-		snprintf(why, len, "'%s': %s", path, strerror(errno));
-		rc = -EINVAL;
-	}
-	fclose(f);
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
-			 buf[n - 1] == ' ' || buf[n - 1] == '\t'))
-		n--;
-	buf[n] = '\0';
-
-	if (rc == 0 && n == 0) {
-		snprintf(why, len, "'%s' is empty", path);
-		rc = -EINVAL;
-	} else if (rc == 0 && (more || strlen(buf) != n)) {
-		snprintf(why, len, "'%s' does not hold a token", path);
-		rc = -EINVAL;
-	} else if (rc == 0) {
-		rc = check_token(buf, why, len);
-		if (rc == 0)
-			memcpy(tok, buf, n + 1);
-	}
-	explicit_bzero(buf, sizeof(buf));
-	return rc;
-}
-
-/* ---- setters, one per option ------------------------------------------ */
-
-static int set_sip_listen(struct options *o, const char *v, char *why,
-			  size_t len)
-{
-	return set_listen(o->sip_listen, o->sip_host, &o->sip_port, v, why,
-			  len);
-}
-
-static int set_sip_tls_listen(struct options *o, const char *v, char *why,
-			      size_t len)
-{
-	if (!*v) {
-		o->sip_tls_listen[0] = '\0';
-		return 0;
-	}
-	return set_listen(o->sip_tls_listen, NULL, NULL, v, why, len);
-}
-
-static int set_tls_cert(struct options *o, const char *v, char *why, size_t len)
-{
-	return copy_str(o->tls_cert, sizeof(o->tls_cert), v, why, len);
-}
-
-static int set_tls_key(struct options *o, const char *v, char *why, size_t len)
-{
-	return copy_str(o->tls_key, sizeof(o->tls_key), v, why, len);
-}
-
-static int set_public_addr(struct options *o, const char *v, char *why,
-			   size_t len)
-{
-	unsigned char a[16];
-
-	if (*v && inet_pton(AF_INET, v, a) != 1 &&
-	    inet_pton(AF_INET6, v, a) != 1) {
-		snprintf(why, len, "'%s' is not an IP address", v);
-		return -EINVAL;
-	}
-	return copy_str(o->public_addr, sizeof(o->public_addr), v, why, len);
-}
-
-static int set_rtp_ports(struct options *o, const char *v, char *why,
-			 size_t len)
-{
-	const char *dash = strchr(v, '-');
-	unsigned long lo = 0, hi = 0;
-	char los[8];
-	int r1, r2;
-
-	if (!dash || (size_t)(dash - v) >= sizeof(los))
-		goto syntax;
-	memcpy(los, v, (size_t)(dash - v));
-	los[dash - v] = '\0';
-	r1 = parse_ulong(los, 65535, &lo);
-	r2 = parse_ulong(dash + 1, 65535, &hi);
-	if (r1 == -EINVAL || r2 == -EINVAL)
-		goto syntax;
-	if (r1 || r2 || lo < 1024 || hi < 1024) {
-		snprintf(why, len, "'%s': ports must be in 1024..65535", v);
-		return -EINVAL;
-	}
-	if (lo % 2) {
-		snprintf(why, len, "'%s': LO must be even (RTP on even ports)",
-			 v);
-		return -EINVAL;
-	}
-	if (lo >= hi) {
-		snprintf(why, len, "'%s': LO must be below HI", v);
-		return -EINVAL;
-	}
-	o->rtp_port_lo = (uint16_t)lo;
-	o->rtp_port_hi = (uint16_t)hi;
-	return 0;
-syntax:
-	snprintf(why, len, "'%s' is not LO-HI", v);
-	return -EINVAL;
-}
-
-static int set_http_listen(struct options *o, const char *v, char *why,
-			   size_t len)
-{
-	return set_listen(o->http_listen, o->http_host, &o->http_port, v, why,
-			  len);
-}
-
-/* An empty token means none, which also drops one read from a file. */
-static int set_api_token(struct options *o, const char *v, char *why,
-			 size_t len)
-{
-	if (check_token(v, why, len) != 0)
-		return -EINVAL;
-	strcpy(o->api_token, v);
-	o->api_token_file[0] = '\0';
-	return 0;
-}
-
-static int set_api_token_file(struct options *o, const char *v, char *why,
-			      size_t len)
-{
-	char tok[sizeof(o->api_token)];
-
-	if (!*v) {
-		if (o->api_token_file[0])
-			o->api_token[0] = '\0';
-		o->api_token_file[0] = '\0';
-		return 0;
-	}
-	if (strlen(v) >= sizeof(o->api_token_file)) {
-		snprintf(why, len, "path too long");
-		return -EINVAL;
-	}
-	if (read_token_file(v, tok, why, len) != 0)
-		return -EINVAL;
-	strcpy(o->api_token, tok);
-	strcpy(o->api_token_file, v);
-	explicit_bzero(tok, sizeof(tok));
-	return 0;
-}
-
-static int set_data_dir(struct options *o, const char *v, char *why, size_t len)
-{
-	if (!*v) {
-		snprintf(why, len, "must not be empty");
-		return -EINVAL;
-	}
-	return copy_str(o->data_dir, sizeof(o->data_dir), v, why, len);
-}
-
-static int set_log_level(struct options *o, const char *v, char *why,
-			 size_t len)
-{
-	if (log_level_parse(v, &o->log_level) != 0) {
-		snprintf(why, len, "'%s' is not error, warn, info or debug", v);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int set_rooms_on_demand(struct options *o, const char *v, char *why,
-			       size_t len)
-{
-	static const char *const yes[] = {"yes", "true", "1", "on"};
-	static const char *const no[] = {"no", "false", "0", "off"};
-
-	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-		if (strcasecmp(v, yes[i]) == 0 || strcasecmp(v, no[i]) == 0) {
-			o->rooms_on_demand = strcasecmp(v, yes[i]) == 0;
-			return 0;
-		}
-	}
-	snprintf(why, len, "'%s' is not yes or no", v);
-	return -EINVAL;
-}
-
-static int set_max_participants(struct options *o, const char *v, char *why,
-				size_t len)
-{
-	return set_uint(&o->max_participants, v, 0, 10000, why, len);
-}
-
-static int set_notify_interval(struct options *o, const char *v, char *why,
-			       size_t len)
-{
-	return set_uint(&o->notify_interval_ms, v, 0, 3600000, why, len);
-}
-
-static int set_rtp_timeout(struct options *o, const char *v, char *why,
-			   size_t len)
-{
-	return set_uint(&o->rtp_timeout_s, v, 1, 86400, why, len);
-}
-
-/* ---- the table --------------------------------------------------------- */
-
-enum { OPT_CHECK = 256, OPT_LONG_ONLY };
-
-static const struct opt_def defs[] = {
-    {"config", 'c', true, false, NULL},
-    {"check-config", OPT_CHECK, false, false, NULL},
-    {"help", 'h', false, false, NULL},
-    {"version", 'V', false, false, NULL},
-    {"sip-listen", OPT_LONG_ONLY + 0, true, true, set_sip_listen},
-    {"sip-tls-listen", OPT_LONG_ONLY + 1, true, true, set_sip_tls_listen},
-    {"tls-cert", OPT_LONG_ONLY + 2, true, true, set_tls_cert},
-    {"tls-key", OPT_LONG_ONLY + 3, true, true, set_tls_key},
-    {"public-addr", OPT_LONG_ONLY + 4, true, true, set_public_addr},
-    {"rtp-ports", OPT_LONG_ONLY + 5, true, true, set_rtp_ports},
-    {"http-listen", OPT_LONG_ONLY + 6, true, true, set_http_listen},
-    {"api-token", OPT_LONG_ONLY + 7, true, true, set_api_token},
-    {"api-token-file", OPT_LONG_ONLY + 8, true, true, set_api_token_file},
-    {"data-dir", OPT_LONG_ONLY + 9, true, true, set_data_dir},
-    {"log-level", OPT_LONG_ONLY + 10, true, true, set_log_level},
-    {"rooms-on-demand", OPT_LONG_ONLY + 11, true, true, set_rooms_on_demand},
-    {"max-participants", OPT_LONG_ONLY + 12, true, true, set_max_participants},
-    {"notify-interval", OPT_LONG_ONLY + 13, true, true, set_notify_interval},
-    {"rtp-timeout", OPT_LONG_ONLY + 14, true, true, set_rtp_timeout},
-};
-
-#define NDEFS (sizeof(defs) / sizeof(defs[0]))
+/* ---- help and look-ups ------------------------------------------------- */
 
 static const char usage[] =
     "Usage: tutti [OPTION]...\n"
@@ -417,17 +79,20 @@ static const char usage[] =
 
 static const struct opt_def *def_by_val(int val)
 {
-	for (size_t i = 0; i < NDEFS; i++)
-		if (defs[i].val == val)
-			return &defs[i];
+	for (size_t i = 0; i < OPTIONS_VALUE_NDEFS; i++)
+		if (options_value_defs[i].val == val)
+			return &options_value_defs[i];
 	return NULL;
 }
 
 static const struct opt_def *def_by_key(const char *name)
 {
-	for (size_t i = 0; i < NDEFS; i++)
-		if (defs[i].key && strcmp(defs[i].name, name) == 0)
-			return &defs[i];
+	for (size_t i = 0; i < OPTIONS_VALUE_NDEFS; i++) {
+		const struct opt_def *d = &options_value_defs[i];
+
+		if (d->key && strcmp(d->name, name) == 0)
+			return d;
+	}
 	return NULL;
 }
 
@@ -449,8 +114,8 @@ static void msg(char *err, size_t errlen, const char *fmt, ...)
 static int apply(struct options *o, const struct opt_def *d, const char *v,
 		 struct source *src, char *err, size_t errlen)
 {
-	bool tok = d->set == set_api_token;
-	bool file = d->set == set_api_token_file;
+	bool tok = d->set == options_value_set_api_token;
+	bool file = d->set == options_value_set_api_token_file;
 	char why[PATH_MAX + 128];
 	int rc;
 
@@ -609,8 +274,9 @@ static void bad_option(int c, int argc, char **argv, char *err, size_t errlen)
 		return;
 	}
 	n = strcspn(arg, "=");
-	for (size_t i = 0; n > 2 && i < NDEFS; i++)
-		hits += strncmp(defs[i].name, arg + 2, n - 2) == 0;
+	for (size_t i = 0; n > 2 && i < OPTIONS_VALUE_NDEFS; i++)
+		hits +=
+		    strncmp(options_value_defs[i].name, arg + 2, n - 2) == 0;
 	msg(err, errlen, "%s option '%.*s'", hits > 1 ? "ambiguous" : "unknown",
 	    (int)n, arg);
 }
@@ -626,8 +292,9 @@ static int first_pass(struct options *o, const struct opt_def *d,
 			msg(err, errlen, "--config: must not be empty");
 			return -EINVAL;
 		}
-		if (copy_str(o->config_path, sizeof(o->config_path), optarg,
-			     why, sizeof(why)) != 0) {
+		if (options_value_copy_str(o->config_path,
+					   sizeof(o->config_path), optarg, why,
+					   sizeof(why)) != 0) {
 			msg(err, errlen, "--config: %s", why);
 			return -EINVAL;
 		}
@@ -652,16 +319,18 @@ static int first_pass(struct options *o, const struct opt_def *d,
 static int scan_argv(struct options *o, int argc, char **argv, int pass,
 		     struct cmdline *cl, char *err, size_t errlen)
 {
-	struct option lo[NDEFS + 1];
+	struct option lo[OPTIONS_VALUE_NDEFS + 1];
 	struct source src = {0};
 	int saved = opterr, c, rc = 0;
 
 	if (argc < 1 || !argv)
 		return 0;
-	for (size_t i = 0; i < NDEFS; i++)
-		lo[i] = (struct option){defs[i].name, defs[i].arg, NULL,
-					defs[i].val};
-	lo[NDEFS] = (struct option){0};
+	for (size_t i = 0; i < OPTIONS_VALUE_NDEFS; i++) {
+		const struct opt_def *d = &options_value_defs[i];
+
+		lo[i] = (struct option){d->name, d->arg, NULL, d->val};
+	}
+	lo[OPTIONS_VALUE_NDEFS] = (struct option){0};
 
 	opterr = 0;
 	optind = 0;
@@ -695,7 +364,7 @@ static int apply_env(struct options *o, char *err, size_t errlen)
 
 	if (!v || !*v)
 		return 0;
-	if (set_api_token(o, v, why, sizeof(why)) != 0) {
+	if (options_value_set_api_token(o, v, why, sizeof(why)) != 0) {
 		msg(err, errlen, TOKEN_ENV ": %s", why);
 		return -EINVAL;
 	}

@@ -151,7 +151,7 @@ void portpool_release(struct portpool *pp, int rtp_fd, int rtcp_fd,
 		      uint16_t rtp_port);
 unsigned portpool_in_use(const struct portpool *pp);
 
-/* ---- per-participant stream (rtp/stream.c) --------------------------------
+/* ---- per-participant stream (rtp/stream*.c) --------------------------------
  */
 
 struct stream_params {

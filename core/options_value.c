@@ -1,0 +1,361 @@
+/* options_value.c: the table of options and the parser of each value: what
+ * a value may be, and the message when it is not.
+ *
+ * Each option has one setter, which checks its text strictly (decimal
+ * numbers without sign or spaces, ranges, addresses, yes or no) and writes
+ * the result into the struct options it is given, or says why not without
+ * naming the option: core/options.c adds the option's name, or the file,
+ * line and key, and decides what to do. The table here drives getopt_long()
+ * and the config file keys there, so that an option cannot exist in one and
+ * be missing from the other. The API token may be given or read from a
+ * file; it must survive an Authorization header and is never echoed.
+ *
+ * Called only from options_parse(), on main()'s thread before any other
+ * thread starts. The table is constant; nothing here allocates. */
+#include "core/options_priv.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define TOKEN_MAX (sizeof(((struct options *)0)->api_token) - 1)
+
+/* ---- values ------------------------------------------------------------ */
+
+int options_value_copy_str(char *dst, size_t size, const char *v, char *why,
+			   size_t len)
+{
+	size_t n = strlen(v);
+
+	if (n >= size) {
+		snprintf(why, len, "too long (at most %zu characters)",
+			 size - 1);
+		return -EINVAL;
+	}
+	memcpy(dst, v, n + 1);
+	return 0;
+}
+
+/* Strictly decimal: no sign, no spaces, no base prefix. -ERANGE above max. */
+static int parse_ulong(const char *s, unsigned long max, unsigned long *out)
+{
+	unsigned long v = 0;
+
+	if (!*s)
+		return -EINVAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned long)(*s - '0');
+		if (v > max)
+			return -ERANGE;
+	}
+	*out = v;
+	return 0;
+}
+
+static int set_uint(unsigned *dst, const char *v, unsigned lo, unsigned hi,
+		    char *why, size_t len)
+{
+	unsigned long x = 0;
+	int rc = parse_ulong(v, hi, &x);
+
+	if (rc == -EINVAL) {
+		snprintf(why, len, "'%s' is not a number", v);
+		return -EINVAL;
+	}
+	if (rc || x < lo) {
+		snprintf(why, len, "'%s' is not in %u..%u", v, lo, hi);
+		return -EINVAL;
+	}
+	*dst = (unsigned)x;
+	return 0;
+}
+
+static int set_listen(char *dst, char *host, uint16_t *port, const char *v,
+		      char *why, size_t len)
+{
+	char h[64];
+	uint16_t p;
+
+	if (strlen(v) >= OPT_ADDR_LEN ||
+	    netaddr_split(v, h, sizeof(h), &p) != 0) {
+		snprintf(why, len, "'%s' is not IPV4:PORT or [IPV6]:PORT", v);
+		return -EINVAL;
+	}
+	strcpy(dst, v);
+	if (host)
+		strcpy(host, h);
+	if (port)
+		*port = p;
+	return 0;
+}
+
+/* A bearer token: printable ASCII without spaces, so that it survives an
+ * Authorization header. Never echoed. */
+static int check_token(const char *v, char *why, size_t len)
+{
+	size_t n = strlen(v);
+
+	if (n > TOKEN_MAX) {
+		snprintf(why, len, "token too long (at most %zu characters)",
+			 TOKEN_MAX);
+		return -EINVAL;
+	}
+	for (; *v; v++) {
+		if (*v <= ' ' || *v > '~') {
+			snprintf(
+			    why, len,
+			    "token must be printable ASCII without spaces");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int read_token_file(const char *path, char *tok, char *why, size_t len)
+{
+	char buf[1024];
+	size_t n;
+	bool more;
+	int rc = 0;
+	FILE *f = fopen(path, "re");
+
+	if (!f) {
+		snprintf(why, len, "'%s': %s", path, strerror(errno));
+		return -EINVAL;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	more = n == sizeof(buf) - 1 && fgetc(f) != EOF;
+	if (ferror(f)) {
+		snprintf(why, len, "'%s': %s", path, strerror(errno));
+		rc = -EINVAL;
+	}
+	fclose(f);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
+			 buf[n - 1] == ' ' || buf[n - 1] == '\t'))
+		n--;
+	buf[n] = '\0';
+
+	if (rc == 0 && n == 0) {
+		snprintf(why, len, "'%s' is empty", path);
+		rc = -EINVAL;
+	} else if (rc == 0 && (more || strlen(buf) != n)) {
+		snprintf(why, len, "'%s' does not hold a token", path);
+		rc = -EINVAL;
+	} else if (rc == 0) {
+		rc = check_token(buf, why, len);
+		if (rc == 0)
+			memcpy(tok, buf, n + 1);
+	}
+	explicit_bzero(buf, sizeof(buf));
+	return rc;
+}
+
+/* ---- setters, one per option ------------------------------------------ */
+
+static int set_sip_listen(struct options *o, const char *v, char *why,
+			  size_t len)
+{
+	return set_listen(o->sip_listen, o->sip_host, &o->sip_port, v, why,
+			  len);
+}
+
+static int set_sip_tls_listen(struct options *o, const char *v, char *why,
+			      size_t len)
+{
+	if (!*v) {
+		o->sip_tls_listen[0] = '\0';
+		return 0;
+	}
+	return set_listen(o->sip_tls_listen, NULL, NULL, v, why, len);
+}
+
+static int set_tls_cert(struct options *o, const char *v, char *why, size_t len)
+{
+	return options_value_copy_str(o->tls_cert, sizeof(o->tls_cert), v, why,
+				      len);
+}
+
+static int set_tls_key(struct options *o, const char *v, char *why, size_t len)
+{
+	return options_value_copy_str(o->tls_key, sizeof(o->tls_key), v, why,
+				      len);
+}
+
+static int set_public_addr(struct options *o, const char *v, char *why,
+			   size_t len)
+{
+	unsigned char a[16];
+
+	if (*v && inet_pton(AF_INET, v, a) != 1 &&
+	    inet_pton(AF_INET6, v, a) != 1) {
+		snprintf(why, len, "'%s' is not an IP address", v);
+		return -EINVAL;
+	}
+	return options_value_copy_str(o->public_addr, sizeof(o->public_addr), v,
+				      why, len);
+}
+
+static int set_rtp_ports(struct options *o, const char *v, char *why,
+			 size_t len)
+{
+	const char *dash = strchr(v, '-');
+	unsigned long lo = 0, hi = 0;
+	char los[8];
+	int r1, r2;
+
+	if (!dash || (size_t)(dash - v) >= sizeof(los))
+		goto syntax;
+	memcpy(los, v, (size_t)(dash - v));
+	los[dash - v] = '\0';
+	r1 = parse_ulong(los, 65535, &lo);
+	r2 = parse_ulong(dash + 1, 65535, &hi);
+	if (r1 == -EINVAL || r2 == -EINVAL)
+		goto syntax;
+	if (r1 || r2 || lo < 1024 || hi < 1024) {
+		snprintf(why, len, "'%s': ports must be in 1024..65535", v);
+		return -EINVAL;
+	}
+	if (lo % 2) {
+		snprintf(why, len, "'%s': LO must be even (RTP on even ports)",
+			 v);
+		return -EINVAL;
+	}
+	if (lo >= hi) {
+		snprintf(why, len, "'%s': LO must be below HI", v);
+		return -EINVAL;
+	}
+	o->rtp_port_lo = (uint16_t)lo;
+	o->rtp_port_hi = (uint16_t)hi;
+	return 0;
+syntax:
+	snprintf(why, len, "'%s' is not LO-HI", v);
+	return -EINVAL;
+}
+
+static int set_http_listen(struct options *o, const char *v, char *why,
+			   size_t len)
+{
+	return set_listen(o->http_listen, o->http_host, &o->http_port, v, why,
+			  len);
+}
+
+/* An empty token means none, which also drops one read from a file. */
+int options_value_set_api_token(struct options *o, const char *v, char *why,
+				size_t len)
+{
+	if (check_token(v, why, len) != 0)
+		return -EINVAL;
+	strcpy(o->api_token, v);
+	o->api_token_file[0] = '\0';
+	return 0;
+}
+
+int options_value_set_api_token_file(struct options *o, const char *v,
+				     char *why, size_t len)
+{
+	char tok[sizeof(o->api_token)];
+
+	if (!*v) {
+		if (o->api_token_file[0])
+			o->api_token[0] = '\0';
+		o->api_token_file[0] = '\0';
+		return 0;
+	}
+	if (strlen(v) >= sizeof(o->api_token_file)) {
+		snprintf(why, len, "path too long");
+		return -EINVAL;
+	}
+	if (read_token_file(v, tok, why, len) != 0)
+		return -EINVAL;
+	strcpy(o->api_token, tok);
+	strcpy(o->api_token_file, v);
+	explicit_bzero(tok, sizeof(tok));
+	return 0;
+}
+
+static int set_data_dir(struct options *o, const char *v, char *why, size_t len)
+{
+	if (!*v) {
+		snprintf(why, len, "must not be empty");
+		return -EINVAL;
+	}
+	return options_value_copy_str(o->data_dir, sizeof(o->data_dir), v, why,
+				      len);
+}
+
+static int set_log_level(struct options *o, const char *v, char *why,
+			 size_t len)
+{
+	if (log_level_parse(v, &o->log_level) != 0) {
+		snprintf(why, len, "'%s' is not error, warn, info or debug", v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int set_rooms_on_demand(struct options *o, const char *v, char *why,
+			       size_t len)
+{
+	static const char *const yes[] = {"yes", "true", "1", "on"};
+	static const char *const no[] = {"no", "false", "0", "off"};
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(v, yes[i]) == 0 || strcasecmp(v, no[i]) == 0) {
+			o->rooms_on_demand = strcasecmp(v, yes[i]) == 0;
+			return 0;
+		}
+	}
+	snprintf(why, len, "'%s' is not yes or no", v);
+	return -EINVAL;
+}
+
+static int set_max_participants(struct options *o, const char *v, char *why,
+				size_t len)
+{
+	return set_uint(&o->max_participants, v, 0, 10000, why, len);
+}
+
+static int set_notify_interval(struct options *o, const char *v, char *why,
+			       size_t len)
+{
+	return set_uint(&o->notify_interval_ms, v, 0, 3600000, why, len);
+}
+
+static int set_rtp_timeout(struct options *o, const char *v, char *why,
+			   size_t len)
+{
+	return set_uint(&o->rtp_timeout_s, v, 1, 86400, why, len);
+}
+
+/* ---- the table --------------------------------------------------------- */
+
+const struct opt_def options_value_defs[] = {
+    {"config", 'c', true, false, NULL},
+    {"check-config", OPT_CHECK, false, false, NULL},
+    {"help", 'h', false, false, NULL},
+    {"version", 'V', false, false, NULL},
+    {"sip-listen", OPT_LONG_ONLY + 0, true, true, set_sip_listen},
+    {"sip-tls-listen", OPT_LONG_ONLY + 1, true, true, set_sip_tls_listen},
+    {"tls-cert", OPT_LONG_ONLY + 2, true, true, set_tls_cert},
+    {"tls-key", OPT_LONG_ONLY + 3, true, true, set_tls_key},
+    {"public-addr", OPT_LONG_ONLY + 4, true, true, set_public_addr},
+    {"rtp-ports", OPT_LONG_ONLY + 5, true, true, set_rtp_ports},
+    {"http-listen", OPT_LONG_ONLY + 6, true, true, set_http_listen},
+    {"api-token", OPT_LONG_ONLY + 7, true, true, options_value_set_api_token},
+    {"api-token-file", OPT_LONG_ONLY + 8, true, true,
+     options_value_set_api_token_file},
+    {"data-dir", OPT_LONG_ONLY + 9, true, true, set_data_dir},
+    {"log-level", OPT_LONG_ONLY + 10, true, true, set_log_level},
+    {"rooms-on-demand", OPT_LONG_ONLY + 11, true, true, set_rooms_on_demand},
+    {"max-participants", OPT_LONG_ONLY + 12, true, true, set_max_participants},
+    {"notify-interval", OPT_LONG_ONLY + 13, true, true, set_notify_interval},
+    {"rtp-timeout", OPT_LONG_ONLY + 14, true, true, set_rtp_timeout},
+};
+
+_Static_assert(sizeof(options_value_defs) / sizeof(options_value_defs[0]) ==
+		   OPTIONS_VALUE_NDEFS,
+	       "OPTIONS_VALUE_NDEFS must count options_value_defs");

@@ -1,0 +1,95 @@
+/* stream_priv.h: the inside of a stream, shared by rtp/stream.c (set-up,
+ * codec changes, accessors, statistics), rtp/stream_rx.c (receive, RFC 3550
+ * receive statistics, pull) and rtp/stream_tx.c (push, send, RTCP). Private
+ * to those three files: everyone else sees struct stream through rtp.h only.
+ *
+ * Threads and ownership are those of the stream: the signalling thread
+ * builds and frees it, the room's mixer thread alone uses it in between.
+ * The stream owns everything below except the two sockets. */
+#ifndef TUTTI_RTP_STREAM_PRIV_H
+#define TUTTI_RTP_STREAM_PRIV_H
+
+#include "rtp/rtp.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define STREAM_BATCH 8 /* packets per recvmmsg() */
+
+/* The receive state of RFC 3550 A.1, plus A.8's jitter (scaled by 16). */
+struct source {
+	bool valid;
+	uint32_t ssrc;
+	uint16_t max_seq;
+	uint32_t cycles, base_seq, bad_seq, probation;
+	uint32_t received, expected_prior, received_prior;
+	bool have_transit;
+	int32_t transit;
+	uint32_t jitter16;
+};
+
+struct fifo {
+	int16_t *buf;
+	size_t len, cap;
+};
+
+/* Everything that depends on the codec, its payload type and ptime. */
+struct media {
+	const struct codec_desc *desc;
+	struct codec *codec;
+	struct jbuf *jb;
+	struct resamp *rs_in, *rs_out; /* NULL when no rate change */
+	struct fifo rx, tx;
+	size_t rx_pkt_samples; /* one negotiated ptime at the codec rate */
+	size_t tx_pkt_samples;
+};
+
+struct stream {
+	int rtp_fd, rtcp_fd;
+	uint32_t room_rate_hz, local_ssrc;
+	struct stream_params p;
+	struct media m;
+	struct source src;
+	struct stream_stats st;
+
+	uint16_t seq;
+	uint32_t ts; /* RTP time of the next 20 ms pushed */
+	bool marker;
+	uint32_t octets_out;
+	uint64_t next_rtcp_ns;
+	uint32_t lsr; /* middle of the last SR's NTP time; 0: none */
+	uint64_t lsr_at_ns;
+	uint64_t rng;
+	char cname[32];
+
+	uint8_t pkt[RTPPKT_MAX_BYTES];
+	uint8_t payload[RTPPKT_MAX_BYTES];
+	struct mmsghdr msg[STREAM_BATCH];
+	struct iovec iov[STREAM_BATCH];
+	struct sockaddr_storage from[STREAM_BATCH];
+	uint8_t rxbuf[STREAM_BATCH][RTPPKT_MAX_BYTES];
+};
+
+/* ---- stream.c ------------------------------------------------------------ */
+
+/* The next pseudo-random number (xorshift64*); never blocks. */
+uint32_t stream_rng_next(struct stream *s);
+/* Drops the first n samples (at most all) of f. */
+void stream_fifo_take(struct fifo *f, size_t n);
+/* Resamples with r, or copies when r is NULL, in_n samples to exactly out_n;
+ * a short result is padded with silence. */
+void stream_resample(struct resamp *r, const int16_t *in, size_t in_n,
+		     int16_t *out, size_t out_n);
+
+/* ---- stream_rx.c --------------------------------------------------------- */
+
+/* RFC 3550 A.3's cumulative number of packets lost, clamped to 24 bits;
+ * 0 before a source is valid. */
+int32_t stream_rx_cum_lost(const struct source *r);
+/* Fills b, the report block for the peer, and moves the interval marks. */
+void stream_rx_report_block(struct stream *s, struct rtcp_report_block *b,
+			    uint64_t now_ns);
+
+#endif

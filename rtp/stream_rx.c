@@ -1,0 +1,348 @@
+/* stream_rx.c: a stream's receive side: the sockets drained into the jitter
+ * buffer, the RFC 3550 receive statistics, and stream_pull(), which hands
+ * the mixer 20 ms of PCM at the room rate.
+ *
+ * Receive: the socket is drained with recvmmsg. Only the negotiated peer's
+ * address and port are accepted ("foreign" packets are counted and dropped),
+ * then the payload type decides: the codec's packets go to the jitter
+ * buffer, telephone-event packets are dropped (DTMF never reaches the mix)
+ * and anything else is counted as malformed. Sequence, loss and jitter
+ * statistics follow RFC 3550 A.1, A.3 and A.8; the report block that
+ * rtp/stream_tx.c sends in RTCP is filled here.
+ *
+ * Packet times other than 20 ms: the jitter buffer is built with the
+ * negotiated ptime as its frame, and stream_pull() keeps a small PCM FIFO at
+ * the codec's rate. Each pull takes whole packets out of the jitter buffer
+ * (decoded, or concealed when lost) until the FIFO holds 20 ms, and then
+ * takes exactly 20 ms out of it. With 20 ms packets this is one packet per
+ * pull; with 30 ms it is two packets every three pulls; a packet longer than
+ * negotiated simply fills the FIFO for longer.
+ *
+ * Threads and ownership: only the room's mixer thread calls these, on a
+ * stream it holds; they write into the stream's own buffers and allocate
+ * nothing. */
+#include "rtp/stream_priv.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#define MAX_BATCHES    16 /* per wake-up; epoll says again if more is left */
+#define SEQ_MOD	       65536u
+#define MAX_DROPOUT    3000
+#define MAX_MISORDER   100
+#define MIN_SEQUENTIAL 2
+
+/* ---- the peer's address -------------------------------------------------- */
+
+static bool addr_v4(const struct sockaddr_storage *a, uint32_t *v4,
+		    uint16_t *port)
+{
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *s = (const void *)a;
+		*v4 = s->sin_addr.s_addr;
+		*port = s->sin_port;
+		return true;
+	}
+	const struct sockaddr_in6 *s6 = (const void *)a;
+	if (a->ss_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+		return false;
+	memcpy(v4, &s6->sin6_addr.s6_addr[12], 4);
+	*port = s6->sin6_port;
+	return true;
+}
+
+static bool addr_same(const struct sockaddr_storage *a,
+		      const struct sockaddr_storage *b, bool port)
+{
+	uint32_t va, vb;
+	uint16_t pa, pb;
+	if (addr_v4(a, &va, &pa) && addr_v4(b, &vb, &pb))
+		return va == vb && (!port || pa == pb);
+	if (a->ss_family != AF_INET6 || b->ss_family != AF_INET6)
+		return false;
+	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+	return !memcmp(&x->sin6_addr, &y->sin6_addr, 16) &&
+	       (!port || x->sin6_port == y->sin6_port);
+}
+
+/* ---- receive statistics (RFC 3550 A.1, A.3, A.8) ------------------------- */
+
+static void seq_init(struct source *r, uint16_t seq)
+{
+	r->base_seq = seq;
+	r->max_seq = seq;
+	r->bad_seq = SEQ_MOD + 1;
+	r->cycles = 0;
+	r->received = 0;
+	r->received_prior = 0;
+	r->expected_prior = 0;
+}
+
+static void source_new(struct source *r, uint32_t ssrc, uint16_t seq)
+{
+	memset(r, 0, sizeof(*r));
+	seq_init(r, seq);
+	r->valid = true;
+	r->ssrc = ssrc;
+	r->max_seq = seq - 1;
+	r->probation = MIN_SEQUENTIAL;
+}
+
+/* A.1's update_seq. Packets on probation are played out but not counted
+ * yet; false (hold back) for the first packet after a large jump, and
+ * *restart when a second one confirms that the sender restarted. */
+static bool seq_update(struct source *r, uint16_t seq, bool *restart)
+{
+	uint16_t udelta = seq - r->max_seq;
+
+	if (r->probation) {
+		if (seq == (uint16_t)(r->max_seq + 1)) {
+			r->probation--;
+			r->max_seq = seq;
+			if (r->probation == 0) {
+				seq_init(r, seq);
+				r->received++;
+			}
+		} else {
+			r->probation = MIN_SEQUENTIAL - 1;
+			r->max_seq = seq;
+		}
+		return true;
+	}
+	if (udelta < MAX_DROPOUT) {
+		if (seq < r->max_seq)
+			r->cycles += SEQ_MOD;
+		r->max_seq = seq;
+	} else if (udelta <= SEQ_MOD - MAX_MISORDER) {
+		if (seq != r->bad_seq) {
+			r->bad_seq = (seq + 1) & (SEQ_MOD - 1);
+			return false;
+		}
+		seq_init(r, seq);
+		r->have_transit = false;
+		*restart = true;
+	}
+	r->received++;
+	return true;
+}
+
+static uint32_t expected(const struct source *r)
+{
+	return r->cycles + r->max_seq - r->base_seq + 1;
+}
+
+int32_t stream_rx_cum_lost(const struct source *r)
+{
+	if (!r->valid || r->probation)
+		return 0;
+	int64_t lost = (int64_t)expected(r) - r->received;
+	if (lost > 0x7fffff)
+		lost = 0x7fffff;
+	if (lost < -0x800000)
+		lost = -0x800000;
+	return (int32_t)lost;
+}
+
+/* Arrival time in RTP clock units (wrapping), from the monotonic clock. */
+/* A.3's report block for the peer; moves the interval marks. */
+void stream_rx_report_block(struct stream *s, struct rtcp_report_block *b,
+			    uint64_t now_ns)
+{
+	struct source *r = &s->src;
+	uint32_t exp = expected(r);
+	uint32_t exp_int = exp - r->expected_prior;
+	uint32_t rec_int = r->received - r->received_prior;
+	int64_t lost_int = (int64_t)exp_int - rec_int;
+
+	r->expected_prior = exp;
+	r->received_prior = r->received;
+	memset(b, 0, sizeof(*b));
+	b->ssrc = r->ssrc;
+	if (exp_int && lost_int > 0)
+		b->fraction_lost = (uint8_t)((lost_int << 8) / exp_int);
+	b->cum_lost = stream_rx_cum_lost(r);
+	b->ext_highest_seq = r->cycles + r->max_seq;
+	b->jitter = r->jitter16 >> 4;
+	if (s->lsr) {
+		b->lsr = s->lsr;
+		b->dlsr =
+		    (uint32_t)(((now_ns - s->lsr_at_ns) << 16) / 1000000000ull);
+	}
+}
+
+static uint32_t arrival_ts(uint64_t now_ns, uint32_t clock_hz)
+{
+	uint64_t sec = now_ns / 1000000000ull, ns = now_ns % 1000000000ull;
+	return (uint32_t)(sec * clock_hz + ns * clock_hz / 1000000000ull);
+}
+
+static void jitter_update(struct source *r, uint32_t rtp_ts, uint32_t arrival)
+{
+	int32_t transit = (int32_t)(arrival - rtp_ts);
+	if (r->have_transit) {
+		int32_t d = transit - r->transit;
+		uint32_t ad = d < 0 ? -(uint32_t)d : (uint32_t)d;
+		r->jitter16 += ad - ((r->jitter16 + 8) >> 4);
+	}
+	r->transit = transit;
+	r->have_transit = true;
+}
+
+/* ---- receive ------------------------------------------------------------- */
+
+static void on_rtp(struct stream *s, const uint8_t *buf, size_t len,
+		   uint64_t now_ns)
+{
+	struct rtppkt pkt;
+	if (rtppkt_parse(&pkt, buf, len) < 0) {
+		s->st.malformed++;
+		return;
+	}
+	bool te = s->p.te_pt >= 0 && pkt.pt == s->p.te_pt;
+	if (pkt.pt != s->p.pt && !te) {
+		s->st.malformed++;
+		return;
+	}
+	s->st.packets_in++;
+	s->st.bytes_in += len;
+
+	bool restart = false;
+	if (!s->src.valid || pkt.ssrc != s->src.ssrc) {
+		if (s->src.valid)
+			restart = true;
+		source_new(&s->src, pkt.ssrc, pkt.seq);
+	}
+	if (!seq_update(&s->src, pkt.seq, &restart))
+		return;
+	if (restart)
+		jbuf_reset(s->m.jb);
+	if (te)
+		return; /* RFC 4733 events: not yet handled, never mixed */
+	jitter_update(&s->src, pkt.ts,
+		      arrival_ts(now_ns, s->m.desc->rtp_clock_hz));
+	if (s->p.recv && jbuf_put(s->m.jb, &pkt) < 0)
+		s->st.late++;
+}
+
+static void on_rtcp(struct stream *s, const uint8_t *buf, size_t len,
+		    uint64_t now_ns)
+{
+	struct rtcpkt_info info;
+	if (rtcpkt_parse(&info, buf, len) < 0) {
+		s->st.malformed++;
+		return;
+	}
+	if (info.has_sr) {
+		s->lsr = (uint32_t)(info.ntp >> 16);
+		s->lsr_at_ns = now_ns;
+	}
+}
+
+/* Drains fd in batches until it would block (or MAX_BATCHES: a flood must
+ * not starve the tick; level-triggered epoll reports the rest). */
+static void drain(struct stream *s, int fd, bool rtcp_fd, uint64_t now_ns)
+{
+	for (int b = 0; b < MAX_BATCHES; b++) {
+		for (int i = 0; i < STREAM_BATCH; i++) {
+			struct msghdr *h = &s->msg[i].msg_hdr;
+			memset(h, 0, sizeof(*h));
+			h->msg_name = &s->from[i];
+			h->msg_namelen = sizeof(s->from[i]);
+			h->msg_iov = &s->iov[i];
+			h->msg_iovlen = 1;
+		}
+		int n = recvmmsg(fd, s->msg, STREAM_BATCH, MSG_DONTWAIT, NULL);
+		if (n < 0 && (errno == EINTR || errno == ECONNREFUSED))
+			continue;
+		if (n <= 0)
+			return;
+		for (int i = 0; i < n; i++) {
+			const uint8_t *buf = s->rxbuf[i];
+			size_t len = s->msg[i].msg_len;
+			bool rtcp = rtcp_fd ||
+				    (s->p.rtcp_mux && rtppkt_is_rtcp(buf, len));
+			bool from_peer =
+			    addr_same(&s->from[i], &s->p.rtp_peer, !rtcp) ||
+			    (rtcp &&
+			     addr_same(&s->from[i], &s->p.rtcp_peer, false));
+			if (!from_peer)
+				s->st.foreign++;
+			else if (s->msg[i].msg_hdr.msg_flags & MSG_TRUNC)
+				s->st.malformed++;
+			else if (rtcp)
+				on_rtcp(s, buf, len, now_ns);
+			else
+				on_rtp(s, buf, len, now_ns);
+		}
+		if (n < STREAM_BATCH)
+			return;
+	}
+}
+
+void stream_read_rtp(struct stream *s, uint64_t now_ns)
+{
+	drain(s, s->rtp_fd, false, now_ns);
+}
+
+void stream_read_rtcp(struct stream *s, uint64_t now_ns)
+{
+	if (s->rtcp_fd >= 0)
+		drain(s, s->rtcp_fd, true, now_ns);
+}
+
+/* ---- pull: jitter buffer -> decode -> 20 ms at the room rate ------------- */
+
+/* Takes whole packets out of the jitter buffer until the FIFO holds want
+ * samples or the buffer is empty. */
+static void rx_fill(struct stream *s, size_t want)
+{
+	struct media *m = &s->m;
+
+	for (int i = 0; i < 8 && m->rx.len < want; i++) {
+		size_t len = 0;
+		enum jbuf_status st =
+		    jbuf_get(m->jb, s->payload, sizeof(s->payload), &len);
+		if (st == JBUF_EMPTY)
+			return;
+		int16_t *dst = m->rx.buf + m->rx.len;
+		size_t room = m->rx.cap - m->rx.len;
+		int got = -1;
+		if (st == JBUF_FRAME)
+			got =
+			    codec_decode(m->codec, s->payload, len, dst, room);
+		if (st == JBUF_FRAME && got < 0)
+			s->st.malformed++;
+		if (got < 0) {
+			size_t n =
+			    m->rx_pkt_samples < room ? m->rx_pkt_samples : room;
+			if (codec_conceal(m->codec, dst, n) < 0)
+				memset(dst, 0, n * sizeof(*dst));
+			got = (int)n;
+			s->st.concealed++;
+		}
+		m->rx.len += (size_t)got;
+	}
+}
+
+int stream_pull(struct stream *s, int16_t *pcm)
+{
+	struct media *m = &s->m;
+	size_t out_n = s->room_rate_hz / 50;
+	size_t n = m->desc->pcm_rate_hz / 50;
+
+	if (s->p.recv)
+		rx_fill(s, n);
+	if (!s->p.recv || m->rx.len == 0) {
+		memset(pcm, 0, out_n * sizeof(*pcm));
+		return 0;
+	}
+	if (m->rx.len < n) {
+		memset(m->rx.buf + m->rx.len, 0,
+		       (n - m->rx.len) * sizeof(int16_t));
+		m->rx.len = n;
+	}
+	stream_resample(m->rs_in, m->rx.buf, n, pcm, out_n);
+	stream_fifo_take(&m->rx, n);
+	return 1;
+}

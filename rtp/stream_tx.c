@@ -1,0 +1,171 @@
+/* stream_tx.c: a stream's send side: stream_push() takes 20 ms of the mix
+ * at the room rate, and out go RTP packets and, every few seconds, RTCP.
+ *
+ * Send: the mix is resampled to the codec rate into a second FIFO and sent
+ * one packet per ptime. The RTP timestamp advances by 20 ms on every push,
+ * sent or not, so that a resume after hold continues in time; the marker bit
+ * flags the first packet and the first after a resume. RTCP (an SR once we
+ * have sent, else an RR; one report block for the peer, filled by
+ * rtp/stream_rx.c) goes out every 5 s, randomized 0.5-1.5x as RFC 3550 6.2
+ * asks.
+ *
+ * Threads and ownership: only the room's mixer thread calls these, on a
+ * stream it holds; packets are built in the stream's own buffers, nothing
+ * is allocated, and a failed send is counted, never logged. */
+#include "rtp/stream_priv.h"
+
+#include <netinet/in.h>
+#include <string.h>
+#include <time.h>
+
+#define RTCP_INTERVAL_NS 5000000000ull
+#define NTP_UNIX_OFFSET	 2208988800ull
+#define RTP_HDR_MAX	 (12 + 4 * RTPPKT_MAX_CSRC)
+
+static socklen_t addr_len(const struct sockaddr_storage *a)
+{
+	if (a->ss_family == AF_INET)
+		return sizeof(struct sockaddr_in);
+	if (a->ss_family == AF_INET6)
+		return sizeof(struct sockaddr_in6);
+	return 0;
+}
+
+/* The IPv4 address of a (mapped addresses included) in *v4, or false. */
+/* ---- push: 20 ms of mix -> codec rate -> one packet per ptime ------------ */
+
+/* Send errors (a full buffer, ECONNREFUSED from a peer that went away) are
+ * counted, never fatal and never logged. */
+static bool send_to(struct stream *s, int fd, const struct sockaddr_storage *to,
+		    size_t len)
+{
+	if (sendto(fd, s->pkt, len, MSG_DONTWAIT, (const void *)to,
+		   addr_len(to)) < 0) {
+		s->st.send_errors++;
+		return false;
+	}
+	return true;
+}
+
+static int send_packet(struct stream *s, uint32_t ts, const uint32_t *csrc,
+		       unsigned n_csrc)
+{
+	struct media *m = &s->m;
+	int n = codec_encode(m->codec, m->tx.buf, m->tx_pkt_samples, s->payload,
+			     sizeof(s->payload) - RTP_HDR_MAX);
+	if (n < 0)
+		return n;
+	struct rtppkt pkt = {
+	    .pt = s->p.pt,
+	    .marker = s->marker,
+	    .seq = s->seq++,
+	    .ts = ts,
+	    .ssrc = s->local_ssrc,
+	    .n_csrc =
+		(uint8_t)(n_csrc < RTPPKT_MAX_CSRC ? n_csrc : RTPPKT_MAX_CSRC),
+	    .payload = s->payload,
+	    .payload_bytes = (size_t)n,
+	};
+	if (csrc)
+		memcpy(pkt.csrc, csrc, pkt.n_csrc * sizeof(*csrc));
+	else
+		pkt.n_csrc = 0;
+	int len = rtppkt_build(s->pkt, sizeof(s->pkt), &pkt);
+	if (len < 0)
+		return len;
+	s->marker = false;
+	if (send_to(s, s->rtp_fd, &s->p.rtp_peer, (size_t)len)) {
+		s->st.packets_out++;
+		s->st.bytes_out += (uint64_t)len;
+		s->octets_out += (uint32_t)n;
+	}
+	return 0;
+}
+
+/* Appends 20 ms to the send FIFO and sends every whole ptime in it. */
+static int tx_frame(struct stream *s, const int16_t *pcm, const uint32_t *csrc,
+		    unsigned n_csrc)
+{
+	struct media *m = &s->m;
+	size_t n = m->desc->pcm_rate_hz / 50;
+	if (m->tx.len + n > m->tx.cap)
+		m->tx.len = 0;
+	stream_resample(m->rs_out, pcm, s->room_rate_hz / 50,
+			m->tx.buf + m->tx.len, n);
+	m->tx.len += n;
+
+	uint64_t clk = m->desc->rtp_clock_hz, hz = m->desc->pcm_rate_hz;
+	uint32_t end_ts = s->ts + (uint32_t)(n * clk / hz);
+	while (m->tx.len >= m->tx_pkt_samples) {
+		uint32_t ts = end_ts - (uint32_t)(m->tx.len * clk / hz);
+		int err = send_packet(s, ts, csrc, n_csrc);
+		stream_fifo_take(&m->tx, m->tx_pkt_samples);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* ---- RTCP ---------------------------------------------------------------- */
+
+static uint64_t ntp_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	uint64_t frac = ((uint64_t)t.tv_nsec << 32) / 1000000000ull;
+	return ((uint64_t)t.tv_sec + NTP_UNIX_OFFSET) << 32 | frac;
+}
+
+/* An SR while we send (rtcpkt_build makes an RR of packets == 0). */
+static void rtcp_send(struct stream *s, uint64_t now_ns)
+{
+	bool sr = s->p.send && s->st.packets_out > 0;
+	struct rtcpkt_info in = {
+	    .has_sr = sr,
+	    .ssrc = s->local_ssrc,
+	    .ntp = ntp_now(),
+	    .rtp_ts = s->ts,
+	    .packets = sr ? (uint32_t)s->st.packets_out : 0,
+	    .octets = s->octets_out,
+	};
+	if (s->src.valid && !s->src.probation) {
+		in.n_blocks = 1;
+		stream_rx_report_block(s, &in.block[0], now_ns);
+	}
+	int len = rtcpkt_build(s->pkt, sizeof(s->pkt), &in, s->cname);
+	if (len < 0)
+		return;
+	bool mux = s->p.rtcp_mux || s->rtcp_fd < 0;
+	const struct sockaddr_storage *to =
+	    mux ? &s->p.rtp_peer : &s->p.rtcp_peer;
+	if (addr_len(to))
+		send_to(s, mux ? s->rtp_fd : s->rtcp_fd, to, (size_t)len);
+}
+
+/* RFC 3550 6.2: the interval times a random factor in [0.5, 1.5). */
+static uint64_t rtcp_interval(struct stream *s, uint64_t base_ns)
+{
+	return base_ns / 2 + base_ns / 1000 * (stream_rng_next(s) % 1000);
+}
+
+int stream_push(struct stream *s, const int16_t *pcm, const uint32_t *csrc,
+		unsigned n_csrc, uint64_t now_ns)
+{
+	int err = 0;
+	if (s->p.send && addr_len(&s->p.rtp_peer)) {
+		err = tx_frame(s, pcm, csrc, n_csrc);
+	} else {
+		s->m.tx.len = 0;
+		s->marker = true;
+	}
+	s->ts += s->m.desc->rtp_clock_hz / 50;
+
+	if (!s->next_rtcp_ns) {
+		s->next_rtcp_ns =
+		    now_ns + rtcp_interval(s, RTCP_INTERVAL_NS / 2);
+	} else if (now_ns >= s->next_rtcp_ns) {
+		rtcp_send(s, now_ns);
+		s->next_rtcp_ns = now_ns + rtcp_interval(s, RTCP_INTERVAL_NS);
+	}
+	return err;
+}
