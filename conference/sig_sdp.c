@@ -7,6 +7,7 @@
  * truncated. Signalling thread (or any thread: no shared state). */
 #include "conference/oa.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +72,11 @@ static int copy_audio(struct oa_desc *d, const sdp_session_t *s,
 	if (copy_str(d->addr, sizeof(d->addr), c->c_address))
 		return -EBADMSG;
 	d->ipv6 = c->c_addrtype == sdp_addr_ip6;
+	/* We never resolve names on the signalling thread: media must name
+	 * an address literal of the type it claims. */
+	unsigned char bin[sizeof(struct in6_addr)];
+	if (inet_pton(d->ipv6 ? AF_INET6 : AF_INET, d->addr, bin) != 1)
+		return -EBADMSG;
 	if (m->m_port > 65535)
 		return -EBADMSG;
 	d->port = (uint16_t)m->m_port;

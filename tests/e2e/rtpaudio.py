@@ -17,7 +17,6 @@ import array
 import ctypes
 import ctypes.util
 import math
-import os
 import random
 import select
 import socket
