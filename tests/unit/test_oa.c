@@ -68,6 +68,10 @@ static void test_parse_malformed(void)
 	    HDR "m=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000/0\r\n",
 	    HDR "m=audio 4000 RTP/AVP 0\r\na=rtcp:99999\r\n",
 	    HDR "m=audio 70000 RTP/AVP 0\r\n",
+	    "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+	    "c=IN IP4 300.1.2.3\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n",
+	    "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+	    "c=IN IP4 ::1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n",
 	    "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
 	    "m=audio 4000 RTP/AVP 0\r\n", /* no c= anywhere */
 	    NULL};
