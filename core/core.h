@@ -58,6 +58,10 @@ uint64_t mono_now_ns(void);
 int netaddr_split(const char *s, char *host, size_t hostlen, uint16_t *port);
 /* True for 127.0.0.0/8 and ::1. */
 bool netaddr_is_loopback(const char *host);
+/* Strictly decimal (no sign, spaces or base prefix), for ports and numeric
+ * options: -EINVAL if s is not a number, -ERANGE above max; out is written
+ * only on success. */
+int netaddr_parse_ulong(const char *s, unsigned long max, unsigned long *out);
 
 /* ---- options (core/options.c) -------------------------------------------- */
 

@@ -4,7 +4,8 @@
  * Only IP literals are accepted: a listening or public address that needs
  * DNS would make start-up depend on the resolver, and a host name in an SDP
  * c= line is a classic source of one-way audio. inet_pton() does the real
- * checking; this file only finds where the host ends and reads the port.
+ * checking; this file only finds where the host ends and reads the port,
+ * with the strict decimal reader that the options' numbers use too.
  * IPv6 literals must be bracketed, so "::1:5060" is refused as ambiguous.
  * Pure functions: any thread may call them. */
 #include "core/core.h"
@@ -14,23 +15,20 @@
 #include <netinet/in.h>
 #include <string.h>
 
-/* Decimal digits only (no sign, no spaces), 1..65535. */
-static int parse_port(const char *s, uint16_t *out)
+int netaddr_parse_ulong(const char *s, unsigned long max, unsigned long *out)
 {
 	unsigned long v = 0;
 
-	if (!*s)
+	if (!s || !out || !*s)
 		return -EINVAL;
 	for (; *s; s++) {
 		if (*s < '0' || *s > '9')
 			return -EINVAL;
 		v = v * 10 + (unsigned long)(*s - '0');
-		if (v > 65535)
-			return -EINVAL;
+		if (v > max)
+			return -ERANGE;
 	}
-	if (v == 0)
-		return -EINVAL;
-	*out = (uint16_t)v;
+	*out = v;
 	return 0;
 }
 
@@ -39,7 +37,7 @@ int netaddr_split(const char *s, char *host, size_t hostlen, uint16_t *port)
 	char buf[INET6_ADDRSTRLEN];
 	unsigned char addr[sizeof(struct in6_addr)];
 	const char *h, *end, *p;
-	uint16_t pt;
+	unsigned long pt;
 	size_t n;
 	int af;
 
@@ -66,11 +64,12 @@ int netaddr_split(const char *s, char *host, size_t hostlen, uint16_t *port)
 		return -EINVAL;
 	memcpy(buf, h, n);
 	buf[n] = '\0';
-	if (inet_pton(af, buf, addr) != 1 || parse_port(p, &pt) != 0)
+	if (inet_pton(af, buf, addr) != 1 ||
+	    netaddr_parse_ulong(p, 65535, &pt) != 0 || pt == 0)
 		return -EINVAL;
 
 	memcpy(host, buf, n + 1);
-	*port = pt;
+	*port = (uint16_t)pt;
 	return 0;
 }
 

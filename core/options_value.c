@@ -38,29 +38,11 @@ int options_value_copy_str(char *dst, size_t size, const char *v, char *why,
 	return 0;
 }
 
-/* Strictly decimal: no sign, no spaces, no base prefix. -ERANGE above max. */
-static int parse_ulong(const char *s, unsigned long max, unsigned long *out)
-{
-	unsigned long v = 0;
-
-	if (!*s)
-		return -EINVAL;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -EINVAL;
-		v = v * 10 + (unsigned long)(*s - '0');
-		if (v > max)
-			return -ERANGE;
-	}
-	*out = v;
-	return 0;
-}
-
 static int set_uint(unsigned *dst, const char *v, unsigned lo, unsigned hi,
 		    char *why, size_t len)
 {
 	unsigned long x = 0;
-	int rc = parse_ulong(v, hi, &x);
+	int rc = netaddr_parse_ulong(v, hi, &x);
 
 	if (rc == -EINVAL) {
 		snprintf(why, len, "'%s' is not a number", v);
@@ -211,8 +193,8 @@ static int set_rtp_ports(struct options *o, const char *v, char *why,
 		goto syntax;
 	memcpy(los, v, (size_t)(dash - v));
 	los[dash - v] = '\0';
-	r1 = parse_ulong(los, 65535, &lo);
-	r2 = parse_ulong(dash + 1, 65535, &hi);
+	r1 = netaddr_parse_ulong(los, 65535, &lo);
+	r2 = netaddr_parse_ulong(dash + 1, 65535, &hi);
 	if (r1 == -EINVAL || r2 == -EINVAL)
 		goto syntax;
 	if (r1 || r2 || lo < 1024 || hi < 1024) {

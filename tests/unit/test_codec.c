@@ -1,45 +1,12 @@
 /* test_codec.c: the codec table, G.711 against the ITU-T G.711 tables, Opus
  * keeping a tone through encode and decode, and concealment (rtp/codec.c). */
 #include "rtp/rtp.h"
+#include "tests/unit/audio_util.h"
 #include "tests/unit/unit.h"
 
 #include <errno.h>
 #include <math.h>
 #include <string.h>
-
-#ifndef M_PI
-#define M_PI 3.14159265358979323846
-#endif
-
-static void sine(int16_t *pcm, size_t n, double hz, double rate, double amp,
-		 size_t phase)
-{
-	for (size_t i = 0; i < n; i++)
-		pcm[i] = (int16_t)lrint(
-		    amp * sin(2 * M_PI * hz * (double)(i + phase) / rate));
-}
-
-/* Amplitude of the hz component of pcm by the Goertzel filter. */
-static double goertzel(const int16_t *pcm, size_t n, double hz, double rate)
-{
-	double k = 2 * cos(2 * M_PI * hz / rate), s1 = 0, s2 = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		double s0 = pcm[i] + k * s1 - s2;
-		s2 = s1;
-		s1 = s0;
-	}
-	return 2 * sqrt(s1 * s1 + s2 * s2 - k * s1 * s2) / (double)n;
-}
-
-static double rms(const int16_t *pcm, size_t n)
-{
-	double e = 0;
-
-	for (size_t i = 0; i < n; i++)
-		e += (double)pcm[i] * pcm[i];
-	return sqrt(e / (double)n);
-}
 
 static void test_table(void)
 {
@@ -135,10 +102,10 @@ static void test_g711_tone_and_limits(void)
 	uint8_t pay[160];
 
 	CU_ASSERT_EQUAL_FATAL(codec_new(&c, CODEC_PCMU), 0);
-	sine(in, 160, 1000, 8000, 10000, 0);
+	unit_sine(in, 160, 1000, 8000, 10000, 0);
 	CU_ASSERT_EQUAL(codec_encode(c, in, 160, pay, sizeof(pay)), 160);
 	CU_ASSERT_EQUAL(codec_decode(c, pay, 160, out, 160), 160);
-	CU_ASSERT_DOUBLE_EQUAL(goertzel(out, 160, 1000, 8000), 10000, 300);
+	CU_ASSERT_DOUBLE_EQUAL(unit_tone_amp(out, 160, 1000, 8000), 10000, 300);
 	CU_ASSERT_EQUAL(codec_encode(c, in, 160, pay, 159), -ENOSPC);
 	CU_ASSERT_EQUAL(codec_decode(c, pay, 160, out, 159), -ENOSPC);
 	CU_ASSERT_EQUAL(codec_decode(c, pay, 0, out, 160), 0);
@@ -153,23 +120,23 @@ static void test_g711_conceal(void)
 
 	CU_ASSERT_EQUAL_FATAL(codec_new(&c, CODEC_PCMA), 0);
 	for (size_t f = 0; f < 5; f++) {
-		sine(in, 160, 440, 8000, 8000, f * 160);
+		unit_sine(in, 160, 440, 8000, 8000, f * 160);
 		codec_encode(c, in, 160, pay, sizeof(pay));
 		CU_ASSERT_EQUAL(codec_decode(c, pay, 160, out, 160), 160);
 	}
 	/* First 20 ms: the tone goes on, fading. */
 	CU_ASSERT_EQUAL(codec_conceal(c, out, 160), 160);
-	double r0 = rms(out, 160);
+	double r0 = unit_rms(out, 160);
 	CU_ASSERT_TRUE(r0 > 2000);
-	CU_ASSERT_TRUE(goertzel(out, 160, 440, 8000) > 2000);
+	CU_ASSERT_TRUE(unit_tone_amp(out, 160, 440, 8000) > 2000);
 	/* Next 20 ms: quieter still. */
 	CU_ASSERT_EQUAL(codec_conceal(c, out, 160), 160);
-	CU_ASSERT_TRUE(rms(out, 160) < r0);
+	CU_ASSERT_TRUE(unit_rms(out, 160) < r0);
 	/* By 60 ms it is silence. */
 	CU_ASSERT_EQUAL(codec_conceal(c, out, 160), 160);
-	CU_ASSERT_EQUAL(rms(out + 80, 80), 0);
+	CU_ASSERT_EQUAL(unit_rms(out + 80, 80), 0);
 	CU_ASSERT_EQUAL(codec_conceal(c, out, 160), 160);
-	CU_ASSERT_EQUAL(rms(out, 160), 0);
+	CU_ASSERT_EQUAL(unit_rms(out, 160), 0);
 	codec_free(c);
 }
 
@@ -182,7 +149,7 @@ static void test_opus_tone(void)
 
 	CU_ASSERT_EQUAL_FATAL(codec_new(&c, CODEC_OPUS), 0);
 	for (size_t f = 0; f < 50; f++) {
-		sine(in, 960, 1000, 48000, 8000, f * 960);
+		unit_sine(in, 960, 1000, 48000, 8000, f * 960);
 		int n = codec_encode(c, in, 960, pay, sizeof(pay));
 		CU_ASSERT_TRUE_FATAL(n > 0);
 		bytes += (size_t)n;
@@ -190,11 +157,11 @@ static void test_opus_tone(void)
 		if (f < 10)
 			continue;
 		/* The tone carries the energy and keeps its level. */
-		double amp = goertzel(out, 960, 1000, 48000);
-		double r = rms(out, 960);
+		double amp = unit_tone_amp(out, 960, 1000, 48000);
+		double r = unit_rms(out, 960);
 		CU_ASSERT_DOUBLE_EQUAL(amp, 8000, 8000 * 0.3);
 		CU_ASSERT_TRUE(amp * amp / 2 > 0.9 * r * r);
-		CU_ASSERT_TRUE(goertzel(out, 960, 3000, 48000) < amp / 30);
+		CU_ASSERT_TRUE(unit_tone_amp(out, 960, 3000, 48000) < amp / 30);
 	}
 	/* About 32 kb/s: 50 frames of 20 ms are one second. */
 	CU_ASSERT_TRUE(bytes * 8 > 16000 && bytes * 8 < 48000);
@@ -211,7 +178,7 @@ static void test_opus_plc_and_errors(void)
 	CU_ASSERT_EQUAL_FATAL(codec_new(&c, CODEC_OPUS), 0);
 	/* Before anything was decoded, and after. */
 	CU_ASSERT_EQUAL(codec_conceal(c, out, 960), 960);
-	sine(in, 960, 1000, 48000, 8000, 0);
+	unit_sine(in, 960, 1000, 48000, 8000, 0);
 	int n = codec_encode(c, in, 960, pay, sizeof(pay));
 	CU_ASSERT_TRUE(n > 0);
 	CU_ASSERT_EQUAL(codec_decode(c, pay, (size_t)n, out, 960), 960);

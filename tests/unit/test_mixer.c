@@ -7,6 +7,7 @@
  * what is left. Every wait is bounded; the whole file runs in about 3 s. */
 #include "mixer/mixer.h"
 
+#include "tests/unit/audio_util.h"
 #include "tests/unit/unit.h"
 
 #include <arpa/inet.h>
@@ -45,42 +46,13 @@ struct leg {
 static struct leg legs[N_LEGS];
 static const double freqs[N_LEGS] = {440, 700, 1100};
 
-static int udp_socket(struct sockaddr_storage *addr)
-{
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	struct sockaddr_in sin = {.sin_family = AF_INET};
-	socklen_t len = sizeof(sin);
-
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	CU_ASSERT_FATAL(fd >= 0);
-	CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0);
-	CU_ASSERT_FATAL(getsockname(fd, (struct sockaddr *)&sin, &len) == 0);
-	memset(addr, 0, sizeof(*addr));
-	memcpy(addr, &sin, sizeof(sin));
-	return fd;
-}
-
-static double tone_amp(const int16_t *x, size_t n, double rate_hz, double f_hz)
-{
-	double w = 2 * M_PI * f_hz / rate_hz, c = 2 * cos(w);
-	double s1 = 0, s2 = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		double s0 = x[i] + c * s1 - s2;
-		s2 = s1;
-		s1 = s0;
-	}
-	double power = s1 * s1 + s2 * s2 - c * s1 * s2;
-	return 2 * sqrt(power > 0 ? power : 0) / (double)n;
-}
-
 static void leg_open(struct leg *l, int i)
 {
 	memset(l, 0, sizeof(*l));
-	l->s_rtp = udp_socket(&l->s_rtp_addr);
-	l->s_rtcp = udp_socket(&l->s_rtcp_addr);
-	l->ph_rtp = udp_socket(&l->ph_rtp_addr);
-	l->ph_rtcp = udp_socket(&l->ph_rtcp_addr);
+	l->s_rtp = unit_udp_socket(&l->s_rtp_addr);
+	l->s_rtcp = unit_udp_socket(&l->s_rtcp_addr);
+	l->ph_rtp = unit_udp_socket(&l->ph_rtp_addr);
+	l->ph_rtcp = unit_udp_socket(&l->ph_rtcp_addr);
 	l->f_hz = freqs[i];
 	l->seq = (uint16_t)(100 * i);
 	l->ts = 5000u * (uint32_t)i;
@@ -114,9 +86,8 @@ static void phone_send(struct leg *l)
 	int16_t pcm[PHONE_N];
 	uint8_t payload[PHONE_N], pkt[200];
 
-	for (size_t i = 0; i < PHONE_N; i++, l->sample++)
-		pcm[i] = (int16_t)(AMP * sin(2 * M_PI * l->f_hz *
-					     (double)l->sample / 8000));
+	unit_sine(pcm, PHONE_N, l->f_hz, 8000, AMP, l->sample);
+	l->sample += PHONE_N;
 	CU_ASSERT(codec_encode(l->codec, pcm, PHONE_N, payload,
 			       sizeof(payload)) == PHONE_N);
 	struct rtppkt p = {
@@ -186,7 +157,8 @@ static double heard_amp(const struct leg *l, double f_hz)
 {
 	if (l->heard_n < TAIL_N)
 		return -1;
-	return tone_amp(l->heard + l->heard_n - TAIL_N, TAIL_N, 8000, f_hz);
+	return unit_tone_amp(l->heard + l->heard_n - TAIL_N, TAIL_N, f_hz,
+			     8000);
 }
 
 static bool csrc_has(const struct leg *l, uint32_t ssrc)

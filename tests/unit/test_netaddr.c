@@ -1,5 +1,6 @@
-/* test_netaddr.c: netaddr_split() and netaddr_is_loopback() on good and bad
- * literals, including that nothing is written on failure. */
+/* test_netaddr.c: netaddr_split(), netaddr_is_loopback() and
+ * netaddr_parse_ulong() on good and bad input, including that nothing is
+ * written on failure. */
 #include "core/core.h"
 #include "tests/unit/unit.h"
 
@@ -128,14 +129,39 @@ static void test_loopback(void)
 	CU_ASSERT_FALSE(netaddr_is_loopback("127.0.0.1:80"));
 }
 
+static void test_parse_ulong(void)
+{
+	unsigned long v = 7;
+
+	CU_ASSERT_EQUAL(netaddr_parse_ulong("0", 10, &v), 0);
+	CU_ASSERT_EQUAL(v, 0);
+	CU_ASSERT_EQUAL(netaddr_parse_ulong("00065535", 65535, &v), 0);
+	CU_ASSERT_EQUAL(v, 65535);
+	CU_ASSERT_EQUAL(netaddr_parse_ulong("3600000", 3600000, &v), 0);
+	CU_ASSERT_EQUAL(v, 3600000);
+
+	v = 7;
+	CU_ASSERT_EQUAL(netaddr_parse_ulong("65536", 65535, &v), -ERANGE);
+	CU_ASSERT_EQUAL(
+	    netaddr_parse_ulong("99999999999999999999999", 65535, &v), -ERANGE);
+	/* Too big before the junk: the range is what is reported. */
+	CU_ASSERT_EQUAL(netaddr_parse_ulong("70000x", 65535, &v), -ERANGE);
+	CU_ASSERT_EQUAL(netaddr_parse_ulong("", 10, &v), -EINVAL);
+	CU_ASSERT_EQUAL(netaddr_parse_ulong("-1", 10, &v), -EINVAL);
+	CU_ASSERT_EQUAL(netaddr_parse_ulong("+1", 10, &v), -EINVAL);
+	CU_ASSERT_EQUAL(netaddr_parse_ulong(" 1", 10, &v), -EINVAL);
+	CU_ASSERT_EQUAL(netaddr_parse_ulong("1 ", 10, &v), -EINVAL);
+	CU_ASSERT_EQUAL(netaddr_parse_ulong("0x1", 10, &v), -EINVAL);
+	CU_ASSERT_EQUAL(netaddr_parse_ulong(NULL, 10, &v), -EINVAL);
+	CU_ASSERT_EQUAL(netaddr_parse_ulong("1", 10, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(v, 7);
+}
+
 static const struct unit_test tests[] = {
-    {"split_ipv4", test_split_ipv4},
-    {"split_ipv6", test_split_ipv6},
-    {"split_bad", test_split_bad},
-    {"split_args", test_split_args},
-    {"split_hostlen", test_split_hostlen},
-    {"loopback", test_loopback},
-    {NULL, NULL},
+    {"split_ipv4", test_split_ipv4},	   {"split_ipv6", test_split_ipv6},
+    {"split_bad", test_split_bad},	   {"split_args", test_split_args},
+    {"split_hostlen", test_split_hostlen}, {"loopback", test_loopback},
+    {"parse_ulong", test_parse_ulong},	   {NULL, NULL},
 };
 
 UNIT_MAIN("netaddr", tests)

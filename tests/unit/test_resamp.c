@@ -1,36 +1,12 @@
 /* test_resamp.c: sample-rate conversion (rtp/resamp.c) keeps a tone's
  * frequency and level, frame after frame. */
 #include "rtp/rtp.h"
+#include "tests/unit/audio_util.h"
 #include "tests/unit/unit.h"
 
 #include <errno.h>
 #include <math.h>
 #include <string.h>
-
-#ifndef M_PI
-#define M_PI 3.14159265358979323846
-#endif
-
-static double goertzel(const int16_t *pcm, size_t n, double hz, double rate)
-{
-	double k = 2 * cos(2 * M_PI * hz / rate), s1 = 0, s2 = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		double s0 = pcm[i] + k * s1 - s2;
-		s2 = s1;
-		s1 = s0;
-	}
-	return 2 * sqrt(s1 * s1 + s2 * s2 - k * s1 * s2) / (double)n;
-}
-
-static double rms(const int16_t *pcm, size_t n)
-{
-	double e = 0;
-
-	for (size_t i = 0; i < n; i++)
-		e += (double)pcm[i] * pcm[i];
-	return sqrt(e / (double)n);
-}
 
 static void test_up_and_down(void)
 {
@@ -40,23 +16,21 @@ static void test_up_and_down(void)
 	CU_ASSERT_EQUAL_FATAL(resamp_new(&up, 8000, 48000), 0);
 	CU_ASSERT_EQUAL_FATAL(resamp_new(&down, 48000, 8000), 0);
 	for (size_t f = 0; f < 50; f++) {
-		for (size_t i = 0; i < 160; i++)
-			in[i] = (int16_t)lrint(
-			    10000 * sin(2 * M_PI * 1000 *
-					(double)(f * 160 + i) / 8000));
+		unit_sine(in, 160, 1000, 8000, 10000, f * 160);
 		/* Whole ratios give whole frames, every time. */
 		CU_ASSERT_EQUAL(resamp_run(up, in, 160, mid, 960), 960);
 		CU_ASSERT_EQUAL(resamp_run(down, mid, 960, out, 160), 160);
 		if (f < 5)
 			continue;
-		double a48 = goertzel(mid, 960, 1000, 48000);
-		double a8 = goertzel(out, 160, 1000, 8000);
+		double a48 = unit_tone_amp(mid, 960, 1000, 48000);
+		double a8 = unit_tone_amp(out, 160, 1000, 8000);
 		/* Level within 1 dB, and the tone is nearly all there is. */
 		CU_ASSERT_DOUBLE_EQUAL(a48, 10000, 1100);
 		CU_ASSERT_DOUBLE_EQUAL(a8, 10000, 1100);
-		CU_ASSERT_TRUE(a48 * a48 / 2 > 0.98 * pow(rms(mid, 960), 2));
-		CU_ASSERT_TRUE(a8 * a8 / 2 > 0.98 * pow(rms(out, 160), 2));
-		CU_ASSERT_TRUE(goertzel(out, 160, 2000, 8000) < 200);
+		CU_ASSERT_TRUE(a48 * a48 / 2 >
+			       0.98 * pow(unit_rms(mid, 960), 2));
+		CU_ASSERT_TRUE(a8 * a8 / 2 > 0.98 * pow(unit_rms(out, 160), 2));
+		CU_ASSERT_TRUE(unit_tone_amp(out, 160, 2000, 8000) < 200);
 	}
 	resamp_free(up);
 	resamp_free(down);

@@ -5,6 +5,7 @@
  * filter, as a listener would hear them. */
 #include "rtp/rtp.h"
 
+#include "tests/unit/audio_util.h"
 #include "tests/unit/unit.h"
 
 #include <arpa/inet.h>
@@ -40,44 +41,14 @@ struct rig {
 	uint64_t now_ns;
 };
 
-static int udp_socket(struct sockaddr_storage *addr)
-{
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	struct sockaddr_in sin = {.sin_family = AF_INET};
-	socklen_t len = sizeof(sin);
-
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	CU_ASSERT_FATAL(fd >= 0);
-	CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0);
-	CU_ASSERT_FATAL(getsockname(fd, (struct sockaddr *)&sin, &len) == 0);
-	memset(addr, 0, sizeof(*addr));
-	memcpy(addr, &sin, sizeof(sin));
-	return fd;
-}
-
-/* Goertzel's estimate of the amplitude of f_hz in x. */
-static double tone_amp(const int16_t *x, size_t n, double rate_hz, double f_hz)
-{
-	double w = 2 * M_PI * f_hz / rate_hz, c = 2 * cos(w);
-	double s1 = 0, s2 = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		double s0 = x[i] + c * s1 - s2;
-		s2 = s1;
-		s1 = s0;
-	}
-	double power = s1 * s1 + s2 * s2 - c * s1 * s2;
-	return 2 * sqrt(power > 0 ? power : 0) / (double)n;
-}
-
 static void rig_open(struct rig *r, enum codec_id id, uint8_t pt,
 		     uint32_t ptime_ms)
 {
 	memset(r, 0, sizeof(*r));
-	r->rtp = udp_socket(&r->rtp_addr);
-	r->rtcp = udp_socket(&r->rtcp_addr);
-	r->ph.rtp = udp_socket(&r->ph.rtp_addr);
-	r->ph.rtcp = udp_socket(&r->ph.rtcp_addr);
+	r->rtp = unit_udp_socket(&r->rtp_addr);
+	r->rtcp = unit_udp_socket(&r->rtcp_addr);
+	r->ph.rtp = unit_udp_socket(&r->ph.rtp_addr);
+	r->ph.rtcp = unit_udp_socket(&r->ph.rtcp_addr);
 	r->ph.id = id;
 	r->ph.seq = 1000;
 	r->ph.ts = 123456;
@@ -125,10 +96,8 @@ static void phone_send_from(struct rig *r, int fd, uint32_t ptime_ms,
 	int16_t pcm[2880];
 	uint8_t payload[1500], pkt[1500];
 
-	for (size_t i = 0; i < n; i++, r->ph.sample++)
-		pcm[i] =
-		    (int16_t)(AMP * sin(2 * M_PI * f_hz * (double)r->ph.sample /
-					d->pcm_rate_hz));
+	unit_sine(pcm, n, f_hz, d->pcm_rate_hz, AMP, r->ph.sample);
+	r->ph.sample += n;
 	int len = codec_encode(r->ph.codec, pcm, n, payload, sizeof(payload));
 	CU_ASSERT_FATAL(len > 0);
 	struct rtppkt p = {
@@ -163,9 +132,8 @@ static void push_tone(struct rig *r, double f_hz, const uint32_t *csrc,
 		      unsigned n_csrc, uint64_t *sample)
 {
 	int16_t pcm[ROOM_N];
-	for (size_t i = 0; i < ROOM_N; i++, (*sample)++)
-		pcm[i] = (int16_t)(AMP * sin(2 * M_PI * f_hz * (double)*sample /
-					     ROOM_HZ));
+	unit_sine(pcm, ROOM_N, f_hz, ROOM_HZ, AMP, *sample);
+	*sample += ROOM_N;
 	CU_ASSERT(stream_push(r->s, pcm, csrc, n_csrc, r->now_ns) == 0);
 	r->now_ns += FRAME_NS;
 }
@@ -206,8 +174,8 @@ static void check_tone_in(uint32_t ptime_ms)
 	rig_open(&r, CODEC_PCMU, 0, ptime_ms);
 	int audio = run_in(&r, FRAMES, ptime_ms, 1000, out, KEEP);
 	CU_ASSERT_EQUAL(audio, KEEP);
-	double a1k = tone_amp(out, KEEP * ROOM_N, ROOM_HZ, 1000);
-	double a700 = tone_amp(out, KEEP * ROOM_N, ROOM_HZ, 700);
+	double a1k = unit_tone_amp(out, KEEP * ROOM_N, 1000, ROOM_HZ);
+	double a700 = unit_tone_amp(out, KEEP * ROOM_N, 700, ROOM_HZ);
 	CU_ASSERT(a1k > 0.8 * AMP && a1k < 1.2 * AMP);
 	CU_ASSERT(a700 < 0.02 * AMP);
 
@@ -283,7 +251,7 @@ static void test_pcmu_push(void)
 		got_n += 160;
 	}
 	/* The resampler's start-up delay aside, a clean 1 kHz. */
-	double a = tone_amp(got + 1600, got_n - 1600, 8000, 1000);
+	double a = unit_tone_amp(got + 1600, got_n - 1600, 1000, 8000);
 	CU_ASSERT(a > 0.8 * AMP && a < 1.2 * AMP);
 
 	struct stream_stats st;
@@ -321,7 +289,7 @@ static void test_foreign_and_malformed(void)
 {
 	struct rig r;
 	struct sockaddr_storage other_addr;
-	int other = udp_socket(&other_addr);
+	int other = unit_udp_socket(&other_addr);
 	int16_t pcm[ROOM_N];
 	uint8_t junk[40] = {0x12, 0x34};
 
@@ -428,7 +396,7 @@ static void test_opus_round_trip(void)
 
 	rig_open(&r, CODEC_OPUS, 111, 20);
 	CU_ASSERT_EQUAL(run_in(&r, FRAMES, 20, 1000, out, KEEP), KEEP);
-	double a = tone_amp(out, KEEP * ROOM_N, ROOM_HZ, 1000);
+	double a = unit_tone_amp(out, KEEP * ROOM_N, 1000, ROOM_HZ);
 	CU_ASSERT(a > 0.7 * AMP && a < 1.3 * AMP);
 
 	uint32_t ts0 = 0;
@@ -443,7 +411,7 @@ static void test_opus_round_trip(void)
 				     got + i * 960, 960);
 		CU_ASSERT_EQUAL(n, 960);
 	}
-	a = tone_amp(got + 20 * 960, 20 * 960, 48000, 700);
+	a = unit_tone_amp(got + 20 * 960, 20 * 960, 700, 48000);
 	CU_ASSERT(a > 0.7 * AMP && a < 1.3 * AMP);
 	rig_close(&r);
 }
