@@ -1,0 +1,76 @@
+/* audio_util.h: what the audio tests (test_stream.c, test_mixer.c,
+ * test_codec.c, test_resamp.c) share: a sine generator, a Goertzel filter
+ * to judge a tone as a listener would hear it, an RMS level, and a loopback
+ * UDP socket for a "phone". Frequencies come before rates everywhere:
+ * (f_hz, rate_hz). Header-only; the socket helper fails the test through
+ * CU_ASSERT_FATAL. */
+#ifndef TUTTI_AUDIO_UTIL_H
+#define TUTTI_AUDIO_UTIL_H
+
+#include <CUnit/CUnit.h>
+#include <arpa/inet.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
+/* Fills pcm with n samples of amp * sin() at f_hz, sampled at rate_hz,
+ * starting phase samples into the tone (rounded to the nearest integer). */
+static inline void unit_sine(int16_t *pcm, size_t n, double f_hz,
+			     double rate_hz, double amp, uint64_t phase)
+{
+	for (size_t i = 0; i < n; i++)
+		pcm[i] = (int16_t)lrint(
+		    amp * sin(2 * M_PI * f_hz * (double)(i + phase) / rate_hz));
+}
+
+/* Goertzel's estimate of the amplitude (peak, not RMS) of f_hz in the n
+ * samples of pcm, sampled at rate_hz. */
+static inline double unit_tone_amp(const int16_t *pcm, size_t n, double f_hz,
+				   double rate_hz)
+{
+	double c = 2 * cos(2 * M_PI * f_hz / rate_hz), s1 = 0, s2 = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		double s0 = pcm[i] + c * s1 - s2;
+		s2 = s1;
+		s1 = s0;
+	}
+	double power = s1 * s1 + s2 * s2 - c * s1 * s2;
+	return 2 * sqrt(power > 0 ? power : 0) / (double)n;
+}
+
+/* Root mean square level of n samples. */
+static inline double unit_rms(const int16_t *pcm, size_t n)
+{
+	double e = 0;
+
+	for (size_t i = 0; i < n; i++)
+		e += (double)pcm[i] * pcm[i];
+	return sqrt(e / (double)n);
+}
+
+/* A non-blocking UDP socket bound to 127.0.0.1 on a port of the kernel's
+ * choosing; its address goes to addr. The caller closes it. */
+static inline int unit_udp_socket(struct sockaddr_storage *addr)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sin);
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0);
+	CU_ASSERT_FATAL(getsockname(fd, (struct sockaddr *)&sin, &len) == 0);
+	memset(addr, 0, sizeof(*addr));
+	memcpy(addr, &sin, sizeof(sin));
+	return fd;
+}
+
+#endif
