@@ -181,7 +181,8 @@ static void jitter_update(struct source *r, uint32_t rtp_ts, uint32_t arrival)
 {
 	int32_t transit = (int32_t)(arrival - rtp_ts);
 	if (r->have_transit) {
-		/* Hostile timestamps make any difference: wrap, never overflow. */
+		/* Hostile timestamps make any difference: wrap, never overflow.
+		 */
 		int32_t d = (int32_t)((uint32_t)transit - (uint32_t)r->transit);
 		uint32_t ad = d < 0 ? -(uint32_t)d : (uint32_t)d;
 		r->jitter16 += ad - ((r->jitter16 + 8) >> 4);
