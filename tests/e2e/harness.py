@@ -41,6 +41,27 @@ def tutti_binary():
 # ports
 # --------------------------------------------------------------------------
 
+def stop_process(proc, name, grace=5.0):
+    """Stops a child by its PID: SIGTERM, wait up to `grace` s, then SIGKILL."""
+    if proc.poll() is not None:
+        return proc.returncode
+    try:
+        os.kill(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        log('%s (pid %d) still running %.1f s after SIGTERM: SIGKILL' % (
+            name, proc.pid, grace))
+        try:
+            os.kill(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(5)
+    return proc.returncode
+
+
 def free_port(udp=True, tcp=True):
     """A port free on loopback for UDP and/or TCP (bind port 0, then re-check)."""
     for _ in range(100):
@@ -170,20 +191,7 @@ class Tutti:
             self.exit_code = self.proc.returncode
             return self.exit_code, 0.0
         t0 = time.monotonic()
-        try:
-            os.kill(self.proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            self.proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            log('%s (pid %d) still running %.1f s after SIGTERM: SIGKILL' % (
-                self.name, self.proc.pid, grace))
-            try:
-                os.kill(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.proc.wait(5)
+        stop_process(self.proc, self.name, grace)
         self.exit_after = time.monotonic() - t0
         self.exit_code = self.proc.returncode
         return self.exit_code, self.exit_after

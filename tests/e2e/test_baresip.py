@@ -42,7 +42,7 @@ import wave
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import Harness, Caller, log, free_port, LOOPBACK, SKIP     # noqa: E402
+from harness import Harness, Caller, log, free_port, stop_process, LOOPBACK, SKIP     # noqa: E402
 from rtpaudio import Analysis                                           # noqa: E402
 
 MODULE_DIR = '/usr/lib/baresip/modules'
@@ -174,20 +174,7 @@ class Baresip:
         if self.proc is None:
             return None
         if self.proc.poll() is None:
-            try:
-                os.kill(self.proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                self.proc.wait(grace)
-            except subprocess.TimeoutExpired:
-                log('baresip (pid %d) still running %.1f s after SIGTERM: SIGKILL' % (
-                    self.proc.pid, grace))
-                try:
-                    os.kill(self.proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                self.proc.wait(5)
+            stop_process(self.proc, 'baresip', grace)
             log('baresip (pid %d) stopped: exit %s' % (self.proc.pid, self.proc.returncode))
         if self._logf:
             self._logf.close()
