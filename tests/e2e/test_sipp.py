@@ -35,6 +35,7 @@ SCENARIOS = {
     'late_offer': ((), 'INVITE without SDP -> 200 offering PCMU+opus, ACK with answer, BYE'),
     'not_found_404': ((('--rooms-on-demand', 'no')), 'rooms not on demand: unknown room -> 404, ACK'),
     'reinvite_hold': ((), 're-INVITE sendonly -> recvonly, re-INVITE sendrecv -> sendrecv, BYE'),
+    'update_hold': ((), 'UPDATE sendonly -> recvonly, UPDATE sendrecv with PCMA -> PCMA sendrecv, BYE'),
 }
 
 
