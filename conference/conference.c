@@ -5,6 +5,7 @@
  * a clear message. conference_stop() writes ctl_fd; the thread hangs up
  * every call, shuts Sofia-SIP down, stops every mixer and exits. */
 #include "conference/focus.h"
+#include "conference/store.h"
 
 #include <errno.h>
 #include <opus/opus.h>
@@ -22,6 +23,17 @@ static void *signalling_main(void *arg)
 	struct conference *c = arg;
 	int err =
 	    portpool_new(&c->ports, c->opts->rtp_port_lo, c->opts->rtp_port_hi);
+	room_state_init(c);
+	if (!err) {
+		err = store_open(&c->store, c->opts->data_dir);
+		if (err)
+			log_error("store", "cannot open the store in %s: %s",
+				  c->opts->data_dir, strerror(-err));
+		else
+			log_info("store", "store %s/tutti.db, schema %d",
+				 c->opts->data_dir,
+				 store_schema_version(c->store));
+	}
 	if (!err)
 		err = sig_start(c);
 	c->start_err = err;
@@ -34,7 +46,10 @@ static void *signalling_main(void *arg)
 	c->stopping = true;
 	atomic_store(&c->alive, false);
 	room_destroy_all(c);
+	room_departed_free_all(c);
 	sig_free(c);
+	store_close(c->store);
+	c->store = NULL;
 	portpool_free(c->ports);
 	c->ports = NULL;
 	return NULL;

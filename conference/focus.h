@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "conference/conference.h"
+#include "conference/confinfo.h"
 #include "conference/oa.h"
 #include "core/core.h"
 #include "mixer/mixer.h"
@@ -23,7 +24,8 @@
 #define ROOM_NAME_MAX 64
 #define ROOM_RATE_HZ  48000
 
-struct sig; /* Sofia-SIP state, sig_ua.c */
+struct sig;   /* Sofia-SIP state, sig_ua.c */
+struct store; /* the SQLite room store, store.h */
 
 struct participant {
 	struct participant *next;
@@ -31,8 +33,17 @@ struct participant {
 	uint32_t id;
 	void *call; /* struct call of sig_call.c; NULL once gone */
 	char call_id[128];
-	char uri[256];
-	char display[128];
+	char uri[CI_URI_MAX]; /* the caller's AOR: its user entity */
+	char display[CI_DISPLAY_MAX + 1];
+	char entity[CI_URI_MAX]; /* its endpoint: Contact, unique in room */
+	char referred_by[CI_URI_MAX]; /* who REFERred it here, "" if none */
+	enum ci_status status; /* pending, dialing-out, alerting, connected */
+	bool dialed_out;
+	bool moderator;
+	bool muted, deaf, talking;
+	enum oa_dir peer_dir; /* the direction the participant asked for */
+	bool has_media;
+	int64_t joined_unix_ms;
 	int rtp_fd, rtcp_fd;
 	uint16_t rtp_port;
 	uint32_t ssrc;	       /* our SSRC towards it; its CSRC in the mix */
@@ -56,6 +67,15 @@ struct room {
 	bool on_demand;		   /* created by a call; ends when empty */
 };
 
+/* A participant who left, kept for a while so that subscribers learn how
+ * (RFC 4575 disconnection-method) even after its room has ended. */
+struct departed {
+	struct departed *next;
+	char room[ROOM_NAME_MAX + 1];
+	struct ci_endpoint ep;
+	uint64_t gone_ns;
+};
+
 struct conference {
 	const struct options *opts;
 	pthread_t thread;
@@ -68,8 +88,11 @@ struct conference {
 	atomic_uint_fast64_t calls_total;
 
 	struct sig *sig;
+	struct store *store;
 	struct portpool *ports;
 	struct room *rooms;
+	struct departed *departed;
+	char focus_host[80]; /* host[:port] of our conference URIs */
 	uint32_t next_part_id;
 	bool stopping;
 };
@@ -92,12 +115,40 @@ int room_admit(struct participant *p, const struct stream_params *sp);
 /* New parameters for an admitted participant (re-INVITE, UPDATE). */
 int room_update(struct participant *p, const struct stream_params *sp);
 /* The call is gone: leaves the mix within a tick, freed when the mixer
- * hands the stream back. p->call is cleared. */
-void room_leave(struct participant *p);
+ * hands the stream back. p->call is cleared. Subscribers learn that it
+ * left by `how` (`by`: the moderator who acted, or NULL); CI_DISC_NONE for
+ * a call refused before it was ever seen. */
+void room_leave(struct participant *p, enum ci_disconnection how,
+		const char *by);
 /* Drains every mixer's events (media_fd fired). */
 void room_on_media_events(struct conference *c);
 /* Stops every mixer and frees every room (signalling thread, at exit). */
 void room_destroy_all(struct conference *c);
+
+/* room_state.c: what subscribers see of a room (RFC 4575). */
+/* Something visible about the room changed: subscribers will hear. */
+void room_changed(struct conference *c, const char *room);
+/* The participant is leaving: remembered as disconnected by `how`
+ * (`by`: the moderator's URI or NULL), and the room changes. */
+void room_record_departure(struct participant *p, enum ci_disconnection how,
+			   const char *by);
+/* A snapshot of the room as it is now (also of a room that does not
+ * exist yet: empty and inactive). Free with confinfo_room_clear(). */
+int room_snapshot(struct conference *c, const char *room, struct ci_room *out);
+void room_departed_free_all(struct conference *c);
+/* Media is agreed and flowing (again), with the direction the
+ * participant asked for: connected (or on hold), and the room changes. */
+void room_participant_connected(struct participant *p, enum oa_dir peer_dir);
+/* Sets p->entity from its Contact, made unique within the room. */
+void room_set_entity(struct participant *p, const char *contact);
+/* Our conference URI for a room: sip:room@focus_host. */
+void room_uri(const struct conference *c, const char *room, char *out,
+	      size_t cap);
+/* Works out focus_host from the options (conference start). */
+void room_state_init(struct conference *c);
+
+/* sig_sub.c, called by room code: the room's state changed. */
+void sig_sub_room_changed(struct conference *c, const char *room);
 
 /* sig_ua.c */
 int sig_start(struct conference *c); /* in the signalling thread */

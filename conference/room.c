@@ -119,6 +119,8 @@ int room_participant_new(struct room *r, const char *bind_host,
 	p->id = ++r->conf->next_part_id;
 	p->ssrc = new_ssrc(r);
 	p->joined_ns = mono_now_ns();
+	p->status = CI_PENDING;
+	p->peer_dir = OA_SENDRECV;
 	p->next = r->parts;
 	r->parts = p;
 	r->n_parts++;
@@ -207,12 +209,15 @@ static void participant_free(struct participant *p)
 		room_free(r);
 }
 
-void room_leave(struct participant *p)
+void room_leave(struct participant *p, enum ci_disconnection how,
+		const char *by)
 {
 	p->call = NULL;
 	if (p->leaving)
 		return;
 	p->leaving = true;
+	if (how != CI_DISC_NONE)
+		room_record_departure(p, how, by);
 	if (!p->in_mixer) {
 		participant_free(p);
 		return;
@@ -231,11 +236,29 @@ static struct participant *find_part(struct room *r, uint32_t id)
 	return NULL;
 }
 
+/* Talking on or off: subscribers hear of it unless the participant is
+ * already on its way out (its departure says enough). */
+static void on_talking(struct room *r, const struct mixer_event *ev)
+{
+	struct participant *p = find_part(r, ev->part_id);
+	if (!p || p->talking == ev->talking)
+		return;
+	p->talking = ev->talking;
+	log_debug("room", "room=%s part=%u %s talking (%d dBFS)", r->name,
+		  p->id, ev->talking ? "started" : "stopped", ev->level_db);
+	if (!p->leaving)
+		room_changed(r->conf, r->name);
+}
+
 static void room_drain(struct room *r)
 {
 	struct mixer_event ev;
 	/* participant_free() may free the room with its last participant. */
 	while (r && mixer_poll(r->mixer, &ev) == 0) {
+		if (ev.kind == MIXER_EV_TALKING) {
+			on_talking(r, &ev);
+			continue;
+		}
 		if (ev.kind != MIXER_EV_REMOVED)
 			continue;
 		struct participant *p = find_part(r, ev.part_id);
@@ -287,6 +310,8 @@ void room_destroy_all(struct conference *c)
 		mixer_stop(r->mixer);
 		struct mixer_event ev;
 		while (mixer_poll(r->mixer, &ev) == 0) {
+			if (ev.kind != MIXER_EV_REMOVED)
+				continue;
 			struct participant *p = find_part(r, ev.part_id);
 			if (p) {
 				p->stream = ev.stream;

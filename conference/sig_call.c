@@ -26,19 +26,6 @@
 
 #define SDP_MAX_BYTES 4096
 
-struct call {
-	struct call *next;
-	nua_handle_t *nh;
-	struct participant *part;
-	struct oa_local local;
-	struct oa_result agreed;
-	bool answered;	/* our 2xx has been sent */
-	bool offer_out; /* our offer is out; the ACK brings the answer */
-	char call_id[128];
-	char room[ROOM_NAME_MAX + 1];
-	char contact[256]; /* the conference URI with ;isfocus (RFC 4579) */
-};
-
 unsigned sig_call_count(const struct conference *c)
 {
 	return c->sig->n_calls;
@@ -65,8 +52,8 @@ static void respond_sdp(const struct call *call, nua_t *nua, bool with_this,
 
 /* Our Contact: the conference URI at the address the caller reached, with
  * the transport it used, marked as the focus (RFC 4579 5.1). */
-static void make_contact(struct call *call, const struct options *o,
-			 const sip_t *sip)
+void sig_call_make_contact(struct call *call, const struct options *o,
+			   const sip_t *sip)
 {
 	const char *host =
 	    o->public_addr[0] ? o->public_addr
@@ -74,7 +61,8 @@ static void make_contact(struct call *call, const struct options *o,
 		? o->sip_host
 		: call->local.addr;
 	bool v6 = strchr(host, ':') != NULL;
-	const char *proto = sip->sip_via ? sip->sip_via->v_protocol : NULL;
+	const char *proto =
+	    sip && sip->sip_via ? sip->sip_via->v_protocol : NULL;
 	bool tcp = proto && strcasestr(proto, "TCP") != NULL;
 	snprintf(call->contact, sizeof(call->contact),
 		 "<sip:%s@%s%s%s:%u%s>;isfocus", call->room, v6 ? "[" : "",
@@ -83,7 +71,7 @@ static void make_contact(struct call *call, const struct options *o,
 
 /* The SDP body of a request, -ENODATA when there is none, -EBADMSG when
  * it is not SDP or not parseable. */
-static int request_sdp(const sip_t *sip, struct oa_desc *out)
+int sig_call_request_sdp(const sip_t *sip, struct oa_desc *out)
 {
 	if (!sip->sip_payload || sip->sip_payload->pl_len == 0)
 		return -ENODATA;
@@ -97,8 +85,8 @@ static int request_sdp(const sip_t *sip, struct oa_desc *out)
 /* Where media should reach us, as written in our SDP: --public-addr, else
  * the address we listen on, else the local address the kernel would use to
  * reach the peer. */
-static int local_addr(const struct options *o, const char *peer, bool v6,
-		      char *out, size_t cap)
+int sig_call_local_addr(const struct options *o, const char *peer, bool v6,
+			char *out, size_t cap)
 {
 	if (o->public_addr[0]) {
 		snprintf(out, cap, "%s", o->public_addr);
@@ -155,7 +143,7 @@ static bool request_source(nua_t *nua, char *out, size_t cap, bool *v6)
 	return inet_ntop(ai->ai_addr->sa_family, src, out, (socklen_t)cap);
 }
 
-static const char *bind_host(const struct options *o, bool v6)
+const char *sig_call_bind_host(const struct options *o, bool v6)
 {
 	if (strcmp(o->sip_host, "0.0.0.0") == 0 ||
 	    strcmp(o->sip_host, "::") == 0)
@@ -177,14 +165,26 @@ static void describe_caller(struct participant *p, const sip_t *sip)
 	if (f && f->a_display)
 		snprintf(p->display, sizeof(p->display), "%s", f->a_display);
 	dialog_id(sip, p->call_id, sizeof(p->call_id));
+	char contact[CI_URI_MAX] = "";
+	if (sip->sip_contact) {
+		isize_t n =
+		    url_e(contact, sizeof(contact), sip->sip_contact->m_url);
+		if (n <= 0 || (size_t)n >= sizeof(contact))
+			contact[0] = '\0';
+		else
+			contact[n] = '\0';
+	}
+	room_set_entity(p, contact);
 }
 
-static struct call *call_new(nua_handle_t *nh, struct participant *p,
-			     const sip_t *sip)
+struct call *sig_call_new(nua_handle_t *nh, struct participant *p,
+			  const sip_t *sip)
 {
 	struct call *call = calloc(1, sizeof(*call));
 	if (!call)
 		return NULL;
+	call->obj.kind = SIG_OBJ_CALL;
+	call->disc = CI_DEPARTED;
 	call->nh = nh;
 	call->part = p;
 	p->call = call;
@@ -200,12 +200,13 @@ static struct call *call_new(nua_handle_t *nh, struct participant *p,
 	s->calls = call;
 	s->n_calls++;
 	atomic_fetch_add(&p->room->conf->calls_total, 1);
-	nua_handle_bind(nh, call);
+	nua_handle_bind(nh, &call->obj);
 	return call;
 }
 
-static void call_free(struct conference *c, struct call *call)
+void sig_call_free(struct conference *c, struct call *call)
 {
+	sig_dial_forget_refer(call);
 	struct call **pp = &c->sig->calls;
 	while (*pp && *pp != call)
 		pp = &(*pp)->next;
@@ -230,7 +231,7 @@ static int vet_offer(const sip_t *sip, struct oa_desc *offer,
 		     struct oa_result *agreed, int *status, const char **phrase,
 		     const char **why)
 {
-	int err = request_sdp(sip, offer);
+	int err = sig_call_request_sdp(sip, offer);
 	if (err == -ENODATA)
 		return -ENODATA; /* late offer */
 	if (err == -EPROTO) {
@@ -298,12 +299,14 @@ static int send_offer(nua_t *nua, struct call *call, bool with_this)
 }
 
 /* Joins the caller's media to the mix with what was agreed. */
-static int start_media(struct call *call, const struct oa_desc *remote)
+int sig_call_start_media(struct call *call, const struct oa_desc *remote)
 {
 	struct stream_params sp;
 	int err = oa_stream_params(remote, &call->agreed, &sp);
 	if (!err)
 		err = room_admit(call->part, &sp);
+	if (!err)
+		room_participant_connected(call->part, call->agreed.peer_dir);
 	if (!err)
 		log_info("sip",
 			 "room=%s call=%s joined uri=%s codec=%s dir=%s "
@@ -354,7 +357,8 @@ static void new_call(struct conference *c, nua_handle_t *nh, const sip_t *sip)
 
 	struct participant *p = NULL;
 	if (!err) {
-		err = room_participant_new(room, bind_host(c->opts, v6), &p);
+		err = room_participant_new(room,
+					   sig_call_bind_host(c->opts, v6), &p);
 		if (err)
 			status = 503, phrase = "Service Unavailable",
 			why = "no media port free";
@@ -362,23 +366,23 @@ static void new_call(struct conference *c, nua_handle_t *nh, const sip_t *sip)
 	struct call *call = NULL;
 	if (!err) {
 		describe_caller(p, sip);
-		call = call_new(nh, p, sip);
+		call = sig_call_new(nh, p, sip);
 		if (!call)
 			err = -ENOMEM, status = 500,
 			phrase = "Server Internal Error", why = "out of memory";
 	}
 	if (!err) {
-		err = local_addr(c->opts, peer, v6, call->local.addr,
-				 sizeof(call->local.addr));
+		err = sig_call_local_addr(c->opts, peer, v6, call->local.addr,
+					  sizeof(call->local.addr));
 		call->local.ipv6 = strchr(call->local.addr, ':') != NULL;
-		make_contact(call, c->opts, sip);
+		sig_call_make_contact(call, c->opts, sip);
 		if (err)
 			status = 500, phrase = "Server Internal Error",
 			why = "no local address towards the caller";
 	}
 	if (!err && !late) {
 		call->agreed = agreed;
-		err = start_media(call, offer);
+		err = sig_call_start_media(call, offer);
 		if (!err)
 			err = send_answer(nua, call, offer, false);
 		if (err)
@@ -399,10 +403,10 @@ static void new_call(struct conference *c, nua_handle_t *nh, const sip_t *sip)
 	refuse(nh, cid, name, status, phrase, why);
 	if (call) {
 		nua_handle_bind(nh, NULL);
-		call_free(c, call);
+		sig_call_free(c, call);
 	}
 	if (p)
-		room_leave(p);
+		room_leave(p, CI_DISC_NONE, NULL);
 	else if (room)
 		room_release_if_empty(room);
 }
@@ -438,6 +442,8 @@ static void modify_call(struct conference *c, nua_handle_t *nh,
 		err = oa_stream_params(offer, &agreed, &sp);
 		if (!err && call->part)
 			err = room_update(call->part, &sp);
+		if (!err && call->part)
+			room_participant_connected(call->part, agreed.peer_dir);
 		if (err)
 			status = 500, phrase = "Server Internal Error",
 			why = "cannot apply the new media";
@@ -484,26 +490,29 @@ void sig_call_on_update(struct conference *c, nua_handle_t *nh,
 	modify_call(c, nh, call, sip, true);
 }
 
-void sig_call_on_ack(struct conference *c, struct call *call, const sip_t *sip)
+void sig_call_take_answer(struct call *call, const sip_t *sip)
 {
-	(void)c;
-	if (!call || !call->offer_out || !sip)
-		return;
 	call->offer_out = false;
 	struct oa_desc *answer = calloc(1, sizeof(*answer));
-	int err = answer ? request_sdp(sip, answer) : -ENOMEM;
+	int err = answer ? sig_call_request_sdp(sip, answer) : -ENOMEM;
 	if (!err)
 		err = oa_accept_answer(answer, &call->agreed);
 	if (!err)
-		err = start_media(call, answer);
+		err = sig_call_start_media(call, answer);
 	free(answer);
 	if (err) {
-		log_info("sip",
-			 "room=%s call=%s no usable answer in ACK: "
-			 "hanging up",
+		log_info("sip", "room=%s call=%s no usable answer: hanging up",
 			 call->room, call->call_id);
+		call->disc = CI_FAILED;
 		nua_bye(call->nh, TAG_END());
 	}
+}
+
+void sig_call_on_ack(struct conference *c, struct call *call, const sip_t *sip)
+{
+	(void)c;
+	if (call && call->offer_out && sip)
+		sig_call_take_answer(call, sip);
 }
 
 void sig_call_on_terminated(struct conference *c, nua_handle_t *nh,
@@ -513,10 +522,11 @@ void sig_call_on_terminated(struct conference *c, nua_handle_t *nh,
 		if (call->part) {
 			log_info("sip", "room=%s call=%s left", call->room,
 				 call->call_id);
-			room_leave(call->part);
+			room_leave(call->part, call->disc,
+				   call->disc_by[0] ? call->disc_by : NULL);
 		}
 		nua_handle_bind(nh, NULL);
-		call_free(c, call);
+		sig_call_free(c, call);
 	}
 	nua_handle_destroy(nh);
 }

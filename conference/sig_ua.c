@@ -17,7 +17,9 @@
 #include <sofia-sip/su_log.h>
 #include <sofia-sip/su_tag_io.h>
 
-#define SIG_ALLOW	  "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE"
+#define SIG_ALLOW                                                              \
+	"INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, SUBSCRIBE, NOTIFY, "       \
+	"REFER, MESSAGE, REGISTER"
 #define BYE_GRACE_MS	  1500
 #define SHUTDOWN_GRACE_MS 1500
 
@@ -67,7 +69,7 @@ static void on_stop_timer(struct conference *c, su_timer_t *t,
  * Sofia-SIP may shut down. */
 static void maybe_finish_stop(struct conference *c)
 {
-	if (c->stopping && sig_call_count(c) == 0)
+	if (c->stopping && sig_call_count(c) == 0 && sig_sub_count(c) == 0)
 		start_nua_shutdown(c);
 }
 
@@ -81,6 +83,7 @@ static int on_ctl(struct conference *c, su_wait_t *w, struct conference *arg)
 	c->stopping = true;
 	log_info("sip", "stopping: hanging up %u calls", sig_call_count(c));
 	sig_call_hangup_all(c);
+	sig_sub_end_all(c);
 	su_timer_set_interval(c->sig->stop_timer, on_stop_timer, c,
 			      BYE_GRACE_MS);
 	maybe_finish_stop(c);
@@ -100,15 +103,11 @@ static int on_media(struct conference *c, su_wait_t *w, struct conference *arg)
 static bool stray_request(nua_event_t event)
 {
 	switch (event) {
-	case nua_i_message:
 	case nua_i_info:
 	case nua_i_method:
-	case nua_i_refer:
-	case nua_i_subscribe:
 	case nua_i_publish:
 	case nua_i_notify:
 	case nua_i_chat:
-	case nua_i_register:
 		return true;
 	default:
 		return false;
@@ -117,9 +116,11 @@ static bool stray_request(nua_event_t event)
 
 static void on_nua_event(nua_event_t event, int status, char const *phrase,
 			 nua_t *nua, struct conference *c, nua_handle_t *nh,
-			 struct call *call, sip_t const *sip, tagi_t tags[])
+			 struct sig_obj *obj, sip_t const *sip, tagi_t tags[])
 {
 	(void)nua;
+	struct call *call = sig_obj_call(obj);
+	struct sub *sub = sig_obj_sub(obj);
 	switch (event) {
 	case nua_i_invite:
 		sig_call_on_invite(c, nh, call, sip);
@@ -129,6 +130,30 @@ static void on_nua_event(nua_event_t event, int status, char const *phrase,
 		break;
 	case nua_i_update:
 		sig_call_on_update(c, nh, call, sip);
+		break;
+	case nua_i_subscribe:
+		sig_sub_on_subscribe(c, nh, sub, sip, tags);
+		break;
+	case nua_r_notify:
+		if (sig_obj_refer(obj))
+			sig_refer_on_notify_result(c, nh, sig_obj_refer(obj),
+						   tags);
+		else if (!call)
+			sig_sub_on_notify_result(c, nh, sub, status, tags);
+		break;
+	case nua_i_refer:
+		sig_refer_on_refer(c, nh, obj, sip, tags);
+		break;
+	case nua_i_message:
+		sig_msg_on_message(c, nh, call, sip);
+		break;
+	case nua_r_invite:
+		sig_dial_on_result(c, call, status, phrase, sip);
+		break;
+	case nua_i_register:
+		sig_reg_on_register(c, nh, sip);
+		if (!obj && nh) /* answered; out of any dialog of ours */
+			nua_handle_destroy(nh);
 		break;
 	case nua_i_state: {
 		int cs = nua_callstate_init;
@@ -154,11 +179,11 @@ static void on_nua_event(nua_event_t event, int status, char const *phrase,
 			  status, phrase ? phrase : "");
 		/* Requests outside any call of ours (MESSAGE, INFO...) have
 		 * been answered; their handle is ours to destroy. */
-		if (!call && nh && stray_request(event))
+		if (!obj && nh && stray_request(event))
 			nua_handle_destroy(nh);
 		break;
 	}
-	if (event == nua_i_options && !call && nh)
+	if (event == nua_i_options && !obj && nh)
 		nua_handle_destroy(nh);
 	maybe_finish_stop(c);
 }
@@ -200,9 +225,11 @@ int sig_start(struct conference *c)
 	    s->root, on_nua_event, c,
 	    NUTAG_URL(bind_url(c->opts, url, sizeof(url))),
 	    NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOANSWER(0), NUTAG_AUTOACK(1),
-	    NUTAG_APPL_METHOD("UPDATE"), NUTAG_M_FEATURES("isfocus"),
-	    NUTAG_ENABLEMESSAGE(0), NUTAG_ENABLEMESSENGER(0),
-	    SIPTAG_ALLOW_STR(SIG_ALLOW), SIPTAG_ACCEPT_STR("application/sdp"),
+	    NUTAG_APPL_METHOD("UPDATE, MESSAGE"), NUTAG_M_FEATURES("isfocus"),
+	    NUTAG_ENABLEMESSAGE(1), NUTAG_ENABLEMESSENGER(0),
+	    NUTAG_ALLOW_EVENTS("conference"), NUTAG_SUB_EXPIRES(3600),
+	    SIPTAG_ALLOW_EVENTS_STR("conference"), SIPTAG_ALLOW_STR(SIG_ALLOW),
+	    SIPTAG_ACCEPT_STR("application/sdp"),
 	    SIPTAG_SUPPORTED_STR("replaces"),
 	    SIPTAG_USER_AGENT_STR("tutti/" TUTTI_VERSION), TAG_END());
 	if (!s->nua) {
@@ -216,6 +243,11 @@ int sig_start(struct conference *c)
 		       NUTAG_M_FEATURES(";isfocus"),
 		       SIPTAG_SUPPORTED_STR("replaces"), TAG_END());
 
+	int err = sig_sub_start(c);
+	if (!err)
+		err = sig_reg_start(c);
+	if (err)
+		return err;
 	s->ctl_index = register_fd(s, &s->ctl_wait, c->ctl_fd, on_ctl, c);
 	s->media_index =
 	    register_fd(s, &s->media_wait, c->media_fd, on_media, c);
@@ -235,6 +267,8 @@ void sig_free(struct conference *c)
 	struct sig *s = c->sig;
 	if (!s)
 		return;
+	sig_sub_free(c);
+	sig_reg_free(c);
 	if (s->nua)
 		nua_destroy(s->nua);
 	if (s->stop_timer)

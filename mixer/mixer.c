@@ -13,7 +13,7 @@
  * The signalling thread owns the mixer object; the thread owns the
  * participants while it runs. After mixer_stop() has joined it, the
  * signalling thread takes everything over and mixer_poll() hands back the
- * streams the thread still held. */
+ * streams the thread still held (events.c). */
 #include "mixer/mixer_priv.h"
 
 #include "core/core.h"
@@ -125,10 +125,14 @@ int mixer_start(struct mixer **out, const struct mixer_params *p)
 	if (!out || !p ||
 	    (p->rate_hz != 8000 && p->rate_hz != 16000 && p->rate_hz != 48000))
 		return -EINVAL;
+	struct talk_params talk = p->talk;
+	if (talk_params_resolve(&talk) < 0)
+		return -EINVAL;
 	struct mixer *m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
 	m->p = *p;
+	m->p.talk = talk;
 	m->epfd = m->tfd = -1;
 	m->frame_n = p->rate_hz / 50;
 	m->k = mixk_best();
@@ -139,7 +143,7 @@ int mixer_start(struct mixer **out, const struct mixer_params *p)
 		err = spscq_new(&m->events, MIXER_EVENT_CAP,
 				sizeof(struct mixer_event));
 	if (!err)
-		err = tick_reserve(m, 16);
+		err = cmds_reserve(m, 16);
 	m->acc = calloc(m->frame_n, sizeof(*m->acc));
 	m->shared = calloc(m->frame_n, sizeof(*m->shared));
 	m->own = calloc(m->frame_n, sizeof(*m->own));
@@ -193,7 +197,7 @@ void mixer_free(struct mixer *m)
 	spscq_free(m->cmds);
 	spscq_free(m->events);
 	free(m->parts);
-	free(m->talkers);
+	free(m->contribs);
 	free(m->acc);
 	free(m->shared);
 	free(m->own);
@@ -209,43 +213,6 @@ int mixer_post(struct mixer *m, const struct mixer_cmd *cmd)
 	return spscq_push(m->cmds, cmd);
 }
 
-static int removed(struct mixer_event *ev, uint32_t id, struct stream *s)
-{
-	*ev = (struct mixer_event){
-	    .kind = MIXER_EV_REMOVED, .part_id = id, .stream = s};
-	return 0;
-}
-
-/* After the thread has ended, the streams it still held: removals not yet
- * queued, then participants, then ADDs it never applied. */
-static int take_leftover(struct mixer *m, struct mixer_event *ev)
-{
-	struct part *pt = m->gone;
-	if (pt) {
-		m->gone = pt->next;
-		if (!m->gone)
-			m->gone_tail = NULL;
-	} else if (m->n_parts) {
-		pt = m->parts[--m->n_parts];
-		atomic_store_explicit(&m->participants, (unsigned)m->n_parts,
-				      memory_order_relaxed);
-	}
-	if (pt) {
-		removed(ev, pt->id, pt->stream);
-		free(pt);
-		return 0;
-	}
-	if (m->has_held) {
-		m->has_held = false;
-		return removed(ev, m->held.part_id, m->held.stream);
-	}
-	struct mixer_cmd c;
-	while (spscq_pop(m->cmds, &c) == 0)
-		if (c.kind == MIXER_ADD)
-			return removed(ev, c.part_id, c.stream);
-	return -EAGAIN;
-}
-
 int mixer_poll(struct mixer *m, struct mixer_event *ev)
 {
 	if (!m || !ev)
@@ -254,7 +221,7 @@ int mixer_poll(struct mixer *m, struct mixer_event *ev)
 		return 0;
 	if (!m->stopped)
 		return -EAGAIN;
-	return take_leftover(m, ev);
+	return events_leftover(m, ev);
 }
 
 void mixer_get_stats(const struct mixer *m, struct mixer_stats *out)

@@ -1,9 +1,10 @@
 /* mixer.h: the per-room mixer, one thread and one 20 ms clock per room.
  *
  * Call from the signalling thread unless a function says otherwise. The
- * signalling thread posts commands (add, remove, update a participant); the
- * mixer answers with events, and writes to notify_fd (an eventfd shared by
- * all mixers) so that the signalling loop wakes up and calls mixer_poll().
+ * signalling thread posts commands (add, remove, update a participant, set
+ * its controls); the mixer answers with events (talking on and off, a
+ * stream handed back), and writes to notify_fd (an eventfd shared by all
+ * mixers) so that the signalling loop wakes up and calls mixer_poll().
  *
  * Ownership: a stream handed over by MIXER_ADD belongs to the mixer until it
  * comes back in a MIXER_EV_REMOVED event; then the signalling thread frees
@@ -41,37 +42,91 @@ const struct mixk *mixk_best(void);
 /* Every variant this CPU can run, scalar first; returns the count. */
 size_t mixk_available(const struct mixk **out, size_t cap);
 
-/* ---- the mixer ----------------------------------------------------------- */
+/* ---- talker detection (mixer/talk.c) ------------------------------------ */
 
 #define MIXER_FRAME_MS 20
 
+/* Levels are the RMS of a frame relative to full scale (32768): a
+ * full-scale square wave is 0 dBFS, a full-scale sine -3 dBFS, digital
+ * silence TALK_SILENCE_DB. A zero field means its default. */
+struct talk_params {
+	int on_db;	      /* start above this level; default -40 */
+	int off_db;	      /* stop below this level; default -50 */
+	unsigned attack_ms;   /* above on_db this long to start; default 40 */
+	unsigned hangover_ms; /* below off_db this long to stop; default 600 */
+};
+
+#define TALK_SILENCE_DB (-127)
+
+/* One participant's detector: plain data, one update per 20 ms frame. */
+struct talk {
+	unsigned attack_frames, hangover_frames;
+	int on_db, off_db;
+	unsigned run; /* frames in a row towards a change */
+	bool talking;
+	int level_db;	/* of the last frame */
+	int changed_db; /* of the frame that made the last change */
+};
+
+struct talk_params talk_params_default(void);
+/* Gives zero fields their default; -EINVAL unless
+ * TALK_SILENCE_DB <= off_db <= on_db <= 0. */
+int talk_params_resolve(struct talk_params *p);
+/* p as resolved by talk_params_resolve(); starts not talking. */
+void talk_init(struct talk *t, const struct talk_params *p);
+/* Measures one MIXER_FRAME_MS frame of n samples; true when t->talking
+ * changed. Any thread, on a detector it owns. */
+bool talk_update(struct talk *t, const int16_t *pcm, size_t n);
+
+/* ---- the mixer ----------------------------------------------------------- */
+
 struct mixer_params {
-	char room[72];	  /* for logs */
-	uint32_t rate_hz; /* room rate: 8000, 16000 or 48000 */
-	int notify_fd;	  /* eventfd written when events are queued */
+	char room[72];		 /* for logs */
+	uint32_t rate_hz;	 /* room rate: 8000, 16000 or 48000 */
+	int notify_fd;		 /* eventfd written when events are queued */
+	struct talk_params talk; /* zero fields: defaults */
+};
+
+#define MIXER_GAIN_MIN_DB (-24)
+#define MIXER_GAIN_MAX_DB 24
+
+/* A participant's controls; all zero: heard and hearing, at 0 dB. */
+struct mixer_controls {
+	bool muted;	       /* not mixed: nobody hears it; it hears all */
+	bool deaf;	       /* sent silence, with no CSRC */
+	int8_t talk_gain_db;   /* on what it says, clamped to -24..+24 */
+	int8_t listen_gain_db; /* on what it hears, clamped to -24..+24 */
 };
 
 enum mixer_cmd_kind {
-	MIXER_ADD,    /* stream and params; part_id chosen by the caller */
-	MIXER_REMOVE, /* stream comes back in MIXER_EV_REMOVED */
-	MIXER_UPDATE, /* new stream params (hold, resume, codec or address) */
+	MIXER_ADD,     /* stream, controls; part_id chosen by the caller */
+	MIXER_REMOVE,  /* stream comes back in MIXER_EV_REMOVED */
+	MIXER_UPDATE,  /* new stream params (hold, resume, codec or address) */
+	MIXER_CONTROL, /* new controls */
 };
 
 struct mixer_cmd {
 	enum mixer_cmd_kind kind;
 	uint32_t part_id;
-	struct stream *stream;	     /* MIXER_ADD */
-	struct stream_params params; /* MIXER_UPDATE */
+	struct stream *stream;		/* MIXER_ADD */
+	struct stream_params params;	/* MIXER_UPDATE */
+	struct mixer_controls controls; /* MIXER_ADD, MIXER_CONTROL */
 };
 
 enum mixer_event_kind {
 	MIXER_EV_REMOVED, /* stream handed back */
+	MIXER_EV_TALKING, /* talking started or stopped */
 };
 
+/* A participant reported talking always gets a talking=false event before
+ * its MIXER_EV_REMOVED. Detection runs on what the participant sends, muted
+ * or not; a participant whose packets stop counts as silent. */
 struct mixer_event {
 	enum mixer_event_kind kind;
 	uint32_t part_id;
-	struct stream *stream;
+	struct stream *stream; /* MIXER_EV_REMOVED */
+	bool talking;	       /* MIXER_EV_TALKING */
+	int level_db;	       /* MIXER_EV_TALKING: of the deciding frame */
 };
 
 struct mixer_stats {
@@ -83,11 +138,12 @@ struct mixer_stats {
 
 struct mixer;
 
+/* -EINVAL for a rate other than those above or bad talk params. */
 int mixer_start(struct mixer **out, const struct mixer_params *p);
 /* Stops the thread and hands every stream still inside back as
- * MIXER_EV_REMOVED events through mixer_poll(), then frees the mixer when
- * they have been polled: call mixer_poll() until it returns -EAGAIN, then
- * mixer_free(). */
+ * MIXER_EV_REMOVED events through mixer_poll() (after a talking=false for
+ * a participant reported talking): call mixer_poll() until it returns
+ * -EAGAIN, then mixer_free(). */
 void mixer_stop(struct mixer *m);
 void mixer_free(struct mixer *m); /* NULL-safe; after mixer_stop */
 /* -ENOSPC when the command queue is full. */

@@ -1,5 +1,7 @@
 /* mixer_priv.h: the mixer's insides, shared by mixer.c (lifecycle, queues,
- * the thread loop) and tick.c (one 20 ms tick). Not for other folders.
+ * the thread loop), tick.c (one 20 ms tick), cmds.c (the signalling
+ * thread's commands), events.c (events back to it) and gain.c (controls).
+ * Not for other folders.
  *
  * Who touches what: the fields under "mixer thread" belong to the mixer
  * thread while it runs, and to the signalling thread once mixer_stop() has
@@ -25,11 +27,18 @@ struct watch {
 	bool rtcp;
 };
 
+#define GAIN_UNITY 4096 /* 0 dB in Q12 */
+
 struct part {
 	uint32_t id;
 	struct stream *stream;
 	struct watch w_rtp, w_rtcp;
-	bool talking;	   /* contributes to this tick's mix */
+	struct mixer_controls ctl;    /* clamped */
+	int32_t talk_q12, listen_q12; /* from ctl */
+	struct talk talk;	      /* what the detector says */
+	bool reported;		      /* talking, as last queued in an event */
+	bool received;		      /* this tick's frame carries its audio */
+	bool contributing;	      /* in this tick's mix */
 	struct part *next; /* in the list of removals not yet handed back */
 	int16_t pcm[];	   /* this tick's frame, frame_n samples */
 };
@@ -45,23 +54,49 @@ struct mixer {
 	atomic_bool stop;
 
 	/* mixer thread */
-	struct part **parts, **talkers;
-	size_t n_parts, n_talkers, cap_parts;
+	struct part **parts, **contribs;
+	size_t n_parts, n_contribs, cap_parts;
 	int32_t *acc;
 	int16_t *shared, *own;
 	struct part *gone, *gone_tail; /* removed, event not yet queued */
 	struct mixer_cmd held;	       /* an ADD to retry (out of memory) */
 	bool has_held;
 	uint64_t deadline_ns; /* of the next timer expiration */
+	bool queued;	      /* events queued since notify_fd was written */
 
 	_Atomic uint64_t ticks, late_ticks, tick_ns_max, tick_ns_sum;
 	_Atomic uint64_t late_ns_max;
 	_Atomic unsigned participants;
 };
 
-/* Runs one tick at now_ns (tick.c): commands, pull, sum, send, events. */
+/* Runs one tick at now_ns (tick.c): commands, pull, detect, sum, send,
+ * events. */
 void tick_run(struct mixer *m, uint64_t now_ns);
-/* Grows the per-participant arrays to hold at least n (tick.c). */
-int tick_reserve(struct mixer *m, size_t n);
+
+/* Grows the per-participant arrays to hold at least n (cmds.c). */
+int cmds_reserve(struct mixer *m, size_t n);
+/* Applies the commands queued by the signalling thread (cmds.c). */
+void cmds_apply(struct mixer *m);
+
+/* Queues a MIXER_EV_TALKING for every participant whose detector differs
+ * from what was last reported; a full queue leaves the rest for the next
+ * tick (events.c). */
+void events_talking(struct mixer *m);
+/* Queues MIXER_EV_REMOVED for removed participants, each after a
+ * talking=false if it was reported talking; what the queue does not take
+ * waits for the next tick (events.c). */
+void events_hand_back(struct mixer *m);
+/* Writes notify_fd if anything was queued since the last call (events.c). */
+void events_notify(struct mixer *m);
+/* After the thread has ended: the next event about what it still held;
+ * -EAGAIN when nothing is left (events.c). */
+int events_leftover(struct mixer *m, struct mixer_event *ev);
+
+/* Q12 factor of db, clamped to the gain range (gain.c). */
+int32_t gain_q12(int db);
+/* out[i] = sat16(in[i] * q12 / 4096), rounded; out may be in (gain.c). */
+void gain_apply(int16_t *out, const int16_t *in, size_t n, int32_t q12);
+/* Clamps c into pt->ctl and derives its gains (gain.c). */
+void gain_set_controls(struct part *pt, const struct mixer_controls *c);
 
 #endif

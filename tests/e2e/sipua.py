@@ -628,6 +628,8 @@ class SipUA:
         self.dialogs = {}
         self.received = []          # every parsed message received: (time, msg)
         self.lock = threading.Lock()
+        self.answer_cfg = None          # see auto_answer()
+        self.incoming = queue.Queue()   # Dialogs of calls from the bridge
         self._stop = threading.Event()
         self.thread = threading.Thread(target=self._rx_loop, name='sipua-%s' % self.name,
                                        daemon=True)
@@ -776,6 +778,9 @@ class SipUA:
                 self.log('[%s] BYE received from bridge' % self.name)
             return
         if m == 'INVITE':
+            if dlg is None and self.answer_cfg is not None and not tag_of(msg.get('to', '')):
+                self._answer_new_call(msg, addr, now)
+                return
             if dlg is None:
                 self._respond(msg, 481, 'Call/Transaction Does Not Exist', addr)
                 return
@@ -789,12 +794,58 @@ class SipUA:
         if m == 'CANCEL':
             self._respond(msg, 200, 'OK', addr)
             return
+        if m == 'NOTIFY' and dlg is not None and getattr(dlg, 'notify_reply', None):
+            self._respond(msg, dlg.notify_reply[0], dlg.notify_reply[1], addr)
+            return
         if m in ('OPTIONS', 'INFO', 'NOTIFY', 'UPDATE', 'MESSAGE'):
             self._respond(msg, 200, 'OK', addr,
                           extra=('Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, NOTIFY',))
             return
         self._respond(msg, 405, 'Method Not Allowed', addr,
                       extra=('Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, NOTIFY',))
+
+    def _answer_new_call(self, msg, addr, now):
+        """A call from the bridge (dial-out): ring, then answer as configured."""
+        cfg = self.answer_cfg
+        cid = msg.get('call-id', '')
+        with self.lock:
+            dlg = self.dialogs.get(cid)
+        if dlg is not None:             # a retransmission: repeat the answer
+            if dlg.final_bytes:
+                self._send(dlg.final_bytes, addr)
+            return
+        dlg = Dialog(self, uri_of(msg.get('contact', '')) or msg.uri, uri_of(msg.get('from', '')))
+        dlg.call_id = cid
+        dlg.local_uri = uri_of(msg.get('to', ''))
+        dlg.remote_tag = tag_of(msg.get('from', ''))
+        dlg.remote_target = uri_of(msg.get('contact', '')) or dlg.remote_uri
+        dlg.cseq = random.randint(1, 1000)
+        dlg.invite = msg
+        dlg.final_bytes = None
+        dlg.requests_received.append((now, msg))
+        with self.lock:
+            self.dialogs[cid] = dlg
+        self.incoming.put(dlg)
+        if cfg.get('ring', True):
+            self._respond(msg, 180, 'Ringing', addr, to_tag=dlg.local_tag)
+        status = cfg.get('status', 200)
+        if status != 200:
+            dlg.final_bytes = self._respond(msg, status, 'Busy Here' if status == 486 else 'Nope',
+                                            addr, to_tag=dlg.local_tag)
+            dlg.state = 'terminated'
+            return
+        offer = SdpInfo(msg.body.decode('utf-8', 'replace')) if msg.body else None
+        dlg.answer = offer
+        body = dlg.make_answer(offer, cfg['rtp_ip'], cfg['rtp_port'], cfg.get('codecs', ('PCMU',)))
+        dlg.final_bytes = self._respond(msg, 200, 'OK', addr, body=body, to_tag=dlg.local_tag)
+        dlg.established = True
+        dlg.state = 'confirmed'
+
+    def auto_answer(self, rtp_ip=None, rtp_port=None, codecs=('PCMU',), status=200, ring=True):
+        """Answer calls from the bridge: 180, then `status` (200 with an SDP answer).
+        Each new call's Dialog is put on self.incoming."""
+        self.answer_cfg = dict(rtp_ip=rtp_ip, rtp_port=rtp_port, codecs=codecs, status=status,
+                               ring=ring)
 
     # -- public API ----------------------------------------------------------
     def room_uri(self, room):
@@ -831,3 +882,29 @@ class SipUA:
                    uri, self.local_ip, self.port, branch, self.user, self.local_ip, self.port,
                    ctag, uri, _rand_token(16), self.local_ip)).encode()
         return self._non_invite(branch, req, 'OPTIONS', timeout)
+
+    def register(self, aor, contact=None, expires=None, call_id=None, cseq=1,
+                 request_uri=None, extra_headers=(), timeout=3.0):
+        """Out-of-dialog REGISTER of aor (a SIP URI, used for From and To);
+        returns the final response.  contact: None for this UA's own
+        address, '' for no Contact (a query), else a Contact header value.
+        Credentials go in extra_headers ('Authorization: Digest ...')."""
+        uri = request_uri or 'sip:%s:%d' % self.server
+        branch = new_branch()
+        if contact is None:
+            contact = '<sip:%s@%s:%d>' % (self.user, self.local_ip, self.port)
+        lines = ['REGISTER %s SIP/2.0' % uri,
+                 'Via: SIP/2.0/UDP %s:%d;branch=%s;rport' % (self.local_ip, self.port, branch),
+                 'Max-Forwards: 70',
+                 'From: <%s>;tag=%s' % (aor, _rand_token(8)),
+                 'To: <%s>' % aor,
+                 'Call-ID: %s' % (call_id or '%s@%s' % (_rand_token(16), self.local_ip)),
+                 'CSeq: %d REGISTER' % cseq]
+        if contact:
+            lines.append('Contact: %s' % contact)
+        if expires is not None:
+            lines.append('Expires: %s' % expires)
+        lines.extend(extra_headers)
+        lines.append('Content-Length: 0')
+        req = ('\r\n'.join(lines) + '\r\n\r\n').encode()
+        return self._non_invite(branch, req, 'REGISTER', timeout)

@@ -4,7 +4,10 @@
  * filter), with the other contributors named in the CSRC list. Then the
  * signalling side's view: UPDATE (mute, hold), REMOVE handing the stream
  * back through notify_fd and mixer_poll(), and mixer_stop() handing back
- * what is left. Every wait is bounded; the whole file runs in about 3 s. */
+ * what is left. Then talking events (on, off after the phone stops, off
+ * before REMOVED) and the controls (mute, deaf, talk and listen gain), as
+ * the phones hear them. Every wait is bounded; the whole file runs in
+ * about 11 s. */
 #include "mixer/mixer.h"
 
 #include "tests/unit/audio_util.h"
@@ -14,6 +17,7 @@
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -41,6 +45,9 @@ struct leg {
 	size_t heard_n;
 	uint32_t csrc[RTPPKT_MAX_CSRC];
 	unsigned n_csrc, packets;
+	uint32_t csrc_ever[RTPPKT_MAX_CSRC]; /* every CSRC seen this run */
+	unsigned n_csrc_ever;
+	bool quiet; /* the phone sends nothing */
 };
 
 static struct leg legs[N_LEGS];
@@ -105,6 +112,17 @@ static void phone_send(struct leg *l)
 			 sizeof(struct sockaddr_in)) == len);
 }
 
+static void remember_csrcs(struct leg *l, const struct rtppkt *p)
+{
+	for (unsigned i = 0; i < p->n_csrc; i++) {
+		unsigned j = 0;
+		while (j < l->n_csrc_ever && l->csrc_ever[j] != p->csrc[i])
+			j++;
+		if (j == l->n_csrc_ever && j < RTPPKT_MAX_CSRC)
+			l->csrc_ever[l->n_csrc_ever++] = p->csrc[i];
+	}
+}
+
 /* Decodes whatever the phone received; remembers the last CSRC list. */
 static void phone_drain(struct leg *l)
 {
@@ -118,6 +136,7 @@ static void phone_drain(struct leg *l)
 		l->packets++;
 		l->n_csrc = p.n_csrc;
 		memcpy(l->csrc, p.csrc, sizeof(l->csrc));
+		remember_csrcs(l, &p);
 		if (l->heard_n + p.payload_bytes > HEARD_MAX)
 			continue;
 		int got = codec_decode(l->codec, p.payload, p.payload_bytes,
@@ -136,10 +155,12 @@ static void run_phones(int from, int ms)
 	for (int i = from; i < N_LEGS; i++) {
 		legs[i].heard_n = 0;
 		legs[i].packets = 0;
+		legs[i].n_csrc_ever = 0;
 	}
 	for (int k = 0; k < ms / 20; k++) {
 		for (int i = from; i < N_LEGS; i++) {
-			phone_send(&legs[i]);
+			if (!legs[i].quiet)
+				phone_send(&legs[i]);
 			phone_drain(&legs[i]);
 		}
 		t.tv_nsec += 20000000;
@@ -169,19 +190,102 @@ static bool csrc_has(const struct leg *l, uint32_t ssrc)
 	return false;
 }
 
-/* Waits (bounded) for notify_fd, then takes one event. */
+/* Every event polled by the helpers below, in order. */
+#define LOG_MAX 256
+static struct mixer_event ev_log[LOG_MAX];
+static int n_log;
+
+static void log_event(const struct mixer_event *ev)
+{
+	CU_ASSERT_FATAL(n_log < LOG_MAX);
+	ev_log[n_log++] = *ev;
+}
+
+/* Takes every event queued now into the log. */
+static void take_events(struct mixer *m, int efd)
+{
+	struct mixer_event ev;
+	uint64_t v;
+
+	if (read(efd, &v, sizeof(v)) < 0) {
+		/* EAGAIN: nothing new was signalled. */
+	}
+	while (mixer_poll(m, &ev) == 0)
+		log_event(&ev);
+}
+
+/* Waits (bounded) for notify_fd, then takes events into the log until a
+ * MIXER_EV_REMOVED, which goes to ev too. */
 static int wait_event(struct mixer *m, int efd, struct mixer_event *ev)
 {
 	struct pollfd pfd = {.fd = efd, .events = POLLIN};
 	uint64_t v;
 
 	for (int i = 0; i < 50; i++) {
-		if (mixer_poll(m, ev) == 0)
-			return 0;
+		while (mixer_poll(m, ev) == 0) {
+			log_event(ev);
+			if (ev->kind == MIXER_EV_REMOVED)
+				return 0;
+		}
 		if (poll(&pfd, 1, 20) == 1)
 			CU_ASSERT(read(efd, &v, sizeof(v)) == sizeof(v));
 	}
 	return -ETIMEDOUT;
+}
+
+/* The index of the first logged event from index from on of this kind
+ * for part id (and, for MIXER_EV_TALKING, this state); -1 if none. */
+static int find_event(int from, enum mixer_event_kind kind, uint32_t id,
+		      bool talking)
+{
+	for (int i = from; i < n_log; i++)
+		if (ev_log[i].kind == kind && ev_log[i].part_id == id &&
+		    (kind != MIXER_EV_TALKING || ev_log[i].talking == talking))
+			return i;
+	return -1;
+}
+
+/* How many logged events from index from on are of this kind for id. */
+static int count_events(int from, enum mixer_event_kind kind, uint32_t id)
+{
+	int n = 0;
+	for (int i = from; i < n_log; i++)
+		n += ev_log[i].kind == kind && ev_log[i].part_id == id;
+	return n;
+}
+
+static bool csrc_ever_has(const struct leg *l, uint32_t ssrc)
+{
+	for (unsigned i = 0; i < l->n_csrc_ever; i++)
+		if (l->csrc_ever[i] == ssrc)
+			return true;
+	return false;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* The median, over 100 ms windows after the first 200 ms, of the amplitude
+ * of f_hz in what l heard. A jitter buffer that adapts its delay makes a
+ * short glitch, which must not pass for a change of level. */
+static double heard_level(const struct leg *l, double f_hz)
+{
+	double a[HEARD_MAX / 800];
+	size_t n = 0;
+
+	for (size_t at = 1600; at + 800 <= l->heard_n; at += 800)
+		a[n++] = unit_tone_amp(l->heard + at, 800, f_hz, 8000);
+	CU_ASSERT_FATAL(n >= 5);
+	qsort(a, n, sizeof(*a), cmp_double);
+	return n % 2 ? a[n / 2] : (a[n / 2 - 1] + a[n / 2]) / 2;
+}
+
+static double db(double amp, double ref)
+{
+	return 20 * log10(amp / ref);
 }
 
 static void check_hears(int i, int from, int muted)
@@ -252,13 +356,16 @@ static void test_three_tones(void)
 	CU_ASSERT_EQUAL(ev.kind, MIXER_EV_REMOVED);
 	CU_ASSERT_EQUAL(ev.part_id, 0);
 	CU_ASSERT(ev.stream == legs[0].s);
-	CU_ASSERT_EQUAL(mixer_poll(m, &ev), -EAGAIN);
+	int mark = n_log;
 	run_phones(1, 200);
 	phone_drain(&legs[0]);
 	legs[0].packets = 0;
 	usleep(60000);
 	phone_drain(&legs[0]);
 	CU_ASSERT_EQUAL(legs[0].packets, 0);
+	take_events(m, efd);
+	CU_ASSERT_EQUAL(count_events(mark, MIXER_EV_REMOVED, 1), 0);
+	CU_ASSERT_EQUAL(count_events(mark, MIXER_EV_REMOVED, 2), 0);
 
 	mixer_get_stats(m, &st);
 	CU_ASSERT(st.ticks >= 80);
@@ -272,6 +379,8 @@ static void test_three_tones(void)
 	int n = 0;
 	while (mixer_poll(m, &ev) == 0) {
 		CU_ASSERT_FATAL(ev.part_id < N_LEGS);
+		if (ev.kind != MIXER_EV_REMOVED)
+			continue;
 		CU_ASSERT(!back[ev.part_id]);
 		CU_ASSERT(ev.stream == legs[ev.part_id].s);
 		back[ev.part_id] = true;
@@ -335,14 +444,222 @@ static void test_bad_params(void)
 
 	CU_ASSERT_EQUAL(mixer_start(&m, &mp), -EINVAL);
 	CU_ASSERT(m == NULL);
+	mp.rate_hz = ROOM_HZ;
+	mp.talk = (struct talk_params){.on_db = -50, .off_db = -40};
+	CU_ASSERT_EQUAL(mixer_start(&m, &mp), -EINVAL);
+	CU_ASSERT(m == NULL);
 	mixer_free(NULL);
 	mixer_stop(NULL);
+}
+
+/* ---- talking events and controls ------------------------------------------
+ */
+
+/* A room with the three phones added, leg i with controls c[i] (c may be
+ * NULL); the event log starts empty. */
+static struct mixer *room_open(int *efd, const struct mixer_controls *c)
+{
+	struct mixer *m;
+
+	*efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	CU_ASSERT_FATAL(*efd >= 0);
+	struct mixer_params mp = {
+	    .room = "ctl", .rate_hz = ROOM_HZ, .notify_fd = *efd};
+	CU_ASSERT_FATAL(mixer_start(&m, &mp) == 0);
+	n_log = 0;
+	for (int i = 0; i < N_LEGS; i++) {
+		leg_open(&legs[i], i);
+		struct mixer_cmd cmd = {.kind = MIXER_ADD,
+					.part_id = (uint32_t)i,
+					.stream = legs[i].s};
+		if (c)
+			cmd.controls = c[i];
+		CU_ASSERT(mixer_post(m, &cmd) == 0);
+	}
+	return m;
+}
+
+/* Stops the room, logging what mixer_poll() hands back. */
+static void room_close(struct mixer *m, int efd)
+{
+	struct mixer_event ev;
+
+	mixer_stop(m);
+	while (mixer_poll(m, &ev) == 0)
+		log_event(&ev);
+	mixer_free(m);
+	for (int i = 0; i < N_LEGS; i++)
+		leg_close(&legs[i]);
+	close(efd);
+}
+
+static void control(struct mixer *m, uint32_t id, struct mixer_controls c)
+{
+	struct mixer_cmd cmd = {
+	    .kind = MIXER_CONTROL, .part_id = id, .controls = c};
+	CU_ASSERT(mixer_post(m, &cmd) == 0);
+}
+
+static void test_talking(void)
+{
+	int efd;
+	struct mixer *m = room_open(&efd, NULL);
+
+	legs[1].quiet = legs[2].quiet = true;
+	run_phones(0, 400);
+	take_events(m, efd);
+	int on = find_event(0, MIXER_EV_TALKING, 0, true);
+	CU_ASSERT_FATAL(on >= 0);
+	/* An 8000 peak sine is -15.3 dBFS. */
+	CU_ASSERT(ev_log[on].level_db >= -18 && ev_log[on].level_db <= -13);
+	CU_ASSERT_EQUAL(count_events(0, MIXER_EV_TALKING, 0), 1);
+	CU_ASSERT_EQUAL(count_events(0, MIXER_EV_TALKING, 1), 0);
+	CU_ASSERT_EQUAL(count_events(0, MIXER_EV_TALKING, 2), 0);
+
+	/* Phone 0 stops sending: the jitter buffer conceals for 100 ms, then
+	 * it is silent; the 600 ms hang-over ends its talking. */
+	legs[0].quiet = true;
+	run_phones(0, 500);
+	take_events(m, efd);
+	CU_ASSERT_EQUAL(find_event(0, MIXER_EV_TALKING, 0, false), -1);
+	run_phones(0, 800);
+	take_events(m, efd);
+	int off = find_event(on, MIXER_EV_TALKING, 0, false);
+	CU_ASSERT(off > on);
+	CU_ASSERT(off < 0 || ev_log[off].level_db < -50);
+	CU_ASSERT_EQUAL(count_events(0, MIXER_EV_TALKING, 0), 2);
+
+	int mark = n_log;
+	room_close(m, efd);
+	CU_ASSERT_EQUAL(count_events(mark, MIXER_EV_TALKING, 0), 0);
+	CU_ASSERT_EQUAL(count_events(mark, MIXER_EV_REMOVED, 0), 1);
+}
+
+/* Talking=false comes before MIXER_EV_REMOVED, at REMOVE and at stop. */
+static void test_remove_talking(void)
+{
+	int efd;
+	struct mixer *m = room_open(&efd, NULL);
+	struct mixer_event ev;
+
+	legs[2].quiet = true;
+	run_phones(0, 400);
+	take_events(m, efd);
+	CU_ASSERT_FATAL(find_event(0, MIXER_EV_TALKING, 0, true) >= 0);
+	CU_ASSERT_FATAL(find_event(0, MIXER_EV_TALKING, 1, true) >= 0);
+
+	post(m, MIXER_REMOVE, 0, NULL, NULL);
+	CU_ASSERT_FATAL(wait_event(m, efd, &ev) == 0);
+	CU_ASSERT_EQUAL(ev.part_id, 0);
+	CU_ASSERT(ev.stream == legs[0].s);
+	int off = find_event(0, MIXER_EV_TALKING, 0, false);
+	CU_ASSERT(off >= 0 && off < n_log - 1);
+
+	int mark = n_log;
+	room_close(m, efd);
+	off = find_event(mark, MIXER_EV_TALKING, 1, false);
+	int gone = find_event(mark, MIXER_EV_REMOVED, 1, false);
+	CU_ASSERT(off >= 0 && gone > off);
+	CU_ASSERT_EQUAL(count_events(mark, MIXER_EV_TALKING, 2), 0);
+	CU_ASSERT_EQUAL(count_events(mark, MIXER_EV_REMOVED, 2), 1);
+	CU_ASSERT_EQUAL(count_events(mark, MIXER_EV_REMOVED, 0), 0);
+}
+
+static void test_mute(void)
+{
+	int efd;
+	struct mixer_controls c[N_LEGS] = {[2] = {.muted = true}};
+	struct mixer *m = room_open(&efd, c);
+	uint32_t ssrc2 = stream_local_ssrc(legs[2].s);
+
+	/* Joined muted: never heard, never named, not even on its first
+	 * tick; it hears both others (and not itself). */
+	run_phones(0, 800);
+	check_hears(0, 0, 2);
+	check_hears(1, 0, 2);
+	check_hears(2, 0, 2);
+	CU_ASSERT(!csrc_ever_has(&legs[0], ssrc2));
+	CU_ASSERT(!csrc_ever_has(&legs[1], ssrc2));
+	/* Detection still runs on a muted participant. */
+	take_events(m, efd);
+	CU_ASSERT(find_event(0, MIXER_EV_TALKING, 2, true) >= 0);
+
+	/* Unmute leg 2, mute leg 0. */
+	control(m, 2, (struct mixer_controls){0});
+	control(m, 0, (struct mixer_controls){.muted = true});
+	run_phones(0, 600);
+	check_hears(0, 0, 0);
+	check_hears(1, 0, 0);
+	check_hears(2, 0, 0);
+	room_close(m, efd);
+}
+
+static void test_deaf(void)
+{
+	int efd;
+	struct mixer *m = room_open(&efd, NULL);
+	const struct leg *l = &legs[1];
+
+	control(m, 1, (struct mixer_controls){.deaf = true});
+	run_phones(0, 600);
+	CU_ASSERT(l->packets >= 20);
+	CU_ASSERT(l->heard_n >= TAIL_N);
+	CU_ASSERT(unit_rms(l->heard, l->heard_n) < 1);
+	CU_ASSERT_EQUAL(l->n_csrc_ever, 0);
+	/* The others still hear it. */
+	check_hears(0, 0, -1);
+	check_hears(2, 0, -1);
+
+	control(m, 1, (struct mixer_controls){0});
+	run_phones(0, 600);
+	check_hears(1, 0, -1);
+	room_close(m, efd);
+}
+
+static void test_gains(void)
+{
+	int efd;
+	struct mixer *m = room_open(&efd, NULL);
+	const struct leg *l0 = &legs[0], *l1 = &legs[1], *l2 = &legs[2];
+
+	run_phones(0, 1000);
+	double a01 = heard_level(l0, l1->f_hz), a21 = heard_level(l2, l1->f_hz);
+	double a02 = heard_level(l0, l2->f_hz), a10 = heard_level(l1, l0->f_hz);
+	CU_ASSERT_FATAL(a01 > 0.6 * AMP && a21 > 0.6 * AMP);
+
+	/* Leg 1 talks 12 dB softer, to everyone; nothing else changes. */
+	control(m, 1, (struct mixer_controls){.talk_gain_db = -12});
+	run_phones(0, 1000);
+	CU_ASSERT(fabs(db(heard_level(l0, l1->f_hz), a01) + 12) < 1);
+	CU_ASSERT(fabs(db(heard_level(l2, l1->f_hz), a21) + 12) < 1);
+	CU_ASSERT(fabs(db(heard_level(l0, l2->f_hz), a02)) < 0.5);
+	CU_ASSERT(fabs(db(heard_level(l1, l0->f_hz), a10)) < 0.5);
+	CU_ASSERT(heard_level(l1, l1->f_hz) < 0.03 * AMP);
+
+	/* Leg 0 hears 6 dB louder; nobody else does. */
+	double b02 = heard_level(l0, l2->f_hz), b12 = heard_level(l1, l2->f_hz);
+	control(m, 0, (struct mixer_controls){.listen_gain_db = 6});
+	run_phones(0, 1000);
+	CU_ASSERT(fabs(db(heard_level(l0, l2->f_hz), b02) - 6) < 1);
+	CU_ASSERT(fabs(db(heard_level(l1, l2->f_hz), b12)) < 0.5);
+	CU_ASSERT(heard_level(l0, l0->f_hz) < 0.03 * AMP);
+
+	/* Out of range is clamped: -100 dB is -24 dB. */
+	control(m, 1, (struct mixer_controls){.talk_gain_db = -100});
+	run_phones(0, 1000);
+	CU_ASSERT(fabs(db(heard_level(l2, l1->f_hz), a21) + 24) < 1.5);
+	room_close(m, efd);
 }
 
 static const struct unit_test tests[] = {
     {"three tones, n-1, csrc, update, remove, stop", test_three_tones},
     {"nothing lost at stop", test_nothing_lost},
     {"bad params", test_bad_params},
+    {"talking on, then off after the phone stops", test_talking},
+    {"talking off before removed", test_remove_talking},
+    {"muted: not heard, hears all", test_mute},
+    {"deaf: sent silence", test_deaf},
+    {"talk and listen gains", test_gains},
     {NULL, NULL},
 };
 

@@ -1,0 +1,165 @@
+/* cmds.c: the signalling thread's commands, applied by the mixer thread at
+ * the start of a tick: add a participant (with its initial controls, so
+ * that one who joins muted is never heard, not even for one tick), remove
+ * it, update its stream, set its controls.
+ *
+ * A removed participant waits in the mixer's "gone" list until events.c
+ * has queued its MIXER_EV_REMOVED. Nothing here blocks or logs; adding a
+ * participant may allocate. */
+#include "mixer/mixer_priv.h"
+
+#include "core/core.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+int cmds_reserve(struct mixer *m, size_t n)
+{
+	if (n <= m->cap_parts)
+		return 0;
+	size_t cap = m->cap_parts ? m->cap_parts : 16;
+	while (cap < n)
+		cap *= 2;
+	struct part **parts = realloc(m->parts, cap * sizeof(*parts));
+	if (!parts)
+		return -ENOMEM;
+	m->parts = parts;
+	struct part **contribs = realloc(m->contribs, cap * sizeof(*contribs));
+	if (!contribs)
+		return -ENOMEM;
+	m->contribs = contribs;
+	m->cap_parts = cap;
+	return 0;
+}
+
+static struct part *find(const struct mixer *m, uint32_t id, size_t *idx)
+{
+	for (size_t i = 0; i < m->n_parts; i++) {
+		if (m->parts[i]->id == id) {
+			if (idx)
+				*idx = i;
+			return m->parts[i];
+		}
+	}
+	return NULL;
+}
+
+static int watch_add(struct mixer *m, struct part *pt)
+{
+	int fd = stream_rtp_fd(pt->stream), rfd = stream_rtcp_fd(pt->stream);
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &pt->w_rtp};
+
+	if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return -errno;
+	if (rfd < 0 || rfd == fd)
+		return 0;
+	ev.data.ptr = &pt->w_rtcp;
+	if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, rfd, &ev) < 0) {
+		int err = -errno;
+		epoll_ctl(m->epfd, EPOLL_CTL_DEL, fd, NULL);
+		return err;
+	}
+	return 0;
+}
+
+static void watch_del(struct mixer *m, struct part *pt)
+{
+	int fd = stream_rtp_fd(pt->stream), rfd = stream_rtcp_fd(pt->stream);
+
+	epoll_ctl(m->epfd, EPOLL_CTL_DEL, fd, NULL);
+	if (rfd >= 0 && rfd != fd)
+		epoll_ctl(m->epfd, EPOLL_CTL_DEL, rfd, NULL);
+}
+
+/* Queues pt's stream to be handed back in a MIXER_EV_REMOVED event. */
+static void hand_back(struct mixer *m, struct part *pt)
+{
+	pt->next = NULL;
+	if (m->gone_tail)
+		m->gone_tail->next = pt;
+	else
+		m->gone = pt;
+	m->gone_tail = pt;
+}
+
+/* False when out of memory: the command is kept and retried next tick. An
+ * ADD that cannot be honoured otherwise (part_id already in the room, a
+ * stream built for another room rate, a socket epoll refuses) hands its
+ * stream straight back. */
+static bool cmd_add(struct mixer *m, const struct mixer_cmd *c)
+{
+	if (cmds_reserve(m, m->n_parts + 1) < 0)
+		return false;
+	struct part *pt = calloc(1, sizeof(*pt) + m->frame_n * sizeof(int16_t));
+	if (!pt)
+		return false;
+	pt->id = c->part_id;
+	pt->stream = c->stream;
+	pt->w_rtp = (struct watch){.part = pt, .rtcp = false};
+	pt->w_rtcp = (struct watch){.part = pt, .rtcp = true};
+	gain_set_controls(pt, &c->controls);
+	talk_init(&pt->talk, &m->p.talk);
+	if (find(m, c->part_id, NULL) ||
+	    stream_room_rate_hz(c->stream) != m->p.rate_hz ||
+	    watch_add(m, pt) < 0)
+		hand_back(m, pt);
+	else
+		m->parts[m->n_parts++] = pt;
+	return true;
+}
+
+static void cmd_remove(struct mixer *m, uint32_t id)
+{
+	size_t i;
+	struct part *pt = find(m, id, &i);
+	if (!pt)
+		return;
+	watch_del(m, pt);
+	memmove(&m->parts[i], &m->parts[i + 1],
+		(m->n_parts - i - 1) * sizeof(*m->parts));
+	m->n_parts--;
+	hand_back(m, pt);
+}
+
+static void cmd_update(struct mixer *m, const struct mixer_cmd *c)
+{
+	struct part *pt = find(m, c->part_id, NULL);
+	/* On failure (out of memory, unknown codec) the old parameters stay. */
+	if (pt)
+		stream_apply(pt->stream, &c->params);
+}
+
+static void cmd_control(struct mixer *m, const struct mixer_cmd *c)
+{
+	struct part *pt = find(m, c->part_id, NULL);
+	if (pt)
+		gain_set_controls(pt, &c->controls);
+}
+
+void cmds_apply(struct mixer *m)
+{
+	struct mixer_cmd c;
+
+	if (m->has_held && !cmd_add(m, &m->held))
+		return;
+	m->has_held = false;
+	for (int i = 0; i < MIXER_MAX_CMDS_PER_TICK; i++) {
+		if (spscq_pop(m->cmds, &c) < 0)
+			break;
+		if (c.kind == MIXER_ADD && !cmd_add(m, &c)) {
+			m->held = c;
+			m->has_held = true;
+			break;
+		}
+		if (c.kind == MIXER_REMOVE)
+			cmd_remove(m, c.part_id);
+		else if (c.kind == MIXER_UPDATE)
+			cmd_update(m, &c);
+		else if (c.kind == MIXER_CONTROL)
+			cmd_control(m, &c);
+	}
+	atomic_store_explicit(&m->participants, (unsigned)m->n_parts,
+			      memory_order_relaxed);
+}

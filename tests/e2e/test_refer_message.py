@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""End-to-end test of the focus's REFER (RFC 4579) and MESSAGE (RFC 3428).
+
+usage: test_refer_message.py [path/to/tutti]     (or env TUTTI_BIN)
+
+alice is in a room.  She REFERs the conference URI to carol (a UA that
+answers calls): the bridge dials carol with Referred-By and an ;isfocus
+Contact, alice's REFER gets sipfrag NOTIFYs ending in "200 OK", carol and
+alice hear each other's tones, and a subscriber sees carol as dialed-out
+and referred by alice.  A REFER to a busy target reports "486"; a REFER
+with method=BYE from a non-moderator reports "403" and removes nobody.
+MESSAGEs in and out of a dialog reach the other participants; strangers,
+unknown rooms and binary bodies are refused.
+"""
+
+import os
+import re
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from harness import Harness, Caller, log, LOOPBACK       # noqa: E402
+from confsub import Subscription, ConfState              # noqa: E402
+from sipua import SipUA, new_branch, _rand_token         # noqa: E402
+from rtpaudio import RtpEndpoint                         # noqa: E402
+
+
+def out_of_dialog(ua, method, ruri, headers=(), body=b'', ctype=None, from_user=None,
+                  timeout=5.0):
+    """A request outside any dialog; returns (final response, call-id)."""
+    branch = new_branch()
+    cid = _rand_token(16) + '@' + ua.local_ip
+    lines = ['%s %s SIP/2.0' % (method, ruri),
+             'Via: SIP/2.0/UDP %s:%d;branch=%s;rport' % (ua.local_ip, ua.port, branch),
+             'Max-Forwards: 70',
+             'From: <sip:%s@%s:%d>;tag=%s' % (from_user or ua.user, ua.local_ip, ua.port,
+                                              _rand_token(8)),
+             'To: <%s>' % ruri, 'Call-ID: %s' % cid, 'CSeq: 1 %s' % method,
+             'Contact: <sip:%s@%s:%d>' % (from_user or ua.user, ua.local_ip, ua.port)]
+    lines += list(headers)
+    if body:
+        lines.append('Content-Type: %s' % (ctype or 'text/plain'))
+    lines.append('Content-Length: %d' % len(body))
+    req = ('\r\n'.join(lines) + '\r\n\r\n').encode() + body
+    return ua._non_invite(branch, req, method, timeout), cid
+
+
+def sipfrags(ua, cid, timeout=5.0, until_terminated=True):
+    """The sipfrag NOTIFYs received for the REFER with Call-ID cid."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = [m for _, m in list(ua.received)
+               if m.is_request and m.method == 'NOTIFY' and m.get('call-id') == cid]
+        if got and (not until_terminated or any(
+                (m.get('subscription-state') or '').startswith('terminated') for m in got)):
+            return got
+        time.sleep(0.05)
+    return [m for _, m in list(ua.received)
+            if m.is_request and m.method == 'NOTIFY' and m.get('call-id') == cid]
+
+
+def frag_status(m):
+    mm = re.match(rb'SIP/2.0 (\d{3})', m.body or b'')
+    return int(mm.group(1)) if mm else None
+
+
+def main():
+    with Harness('test_refer_message', time_limit=100) as h:
+        t = h.start_tutti(['--notify-interval', '0'])
+        room = 'refer-%d' % os.getpid()
+        ruri = 'sip:%s@%s:%d' % (room, LOOPBACK, t.sip_port)
+
+        alice = Caller(h, t.sip_addr, 'alice', 'PCMU', 440)
+        r = alice.dial(room)
+        h.check(r.status == 200, 'alice joins', '%d' % r.status)
+
+        wua = SipUA(t.sip_addr, user='watcher', log=log, name='watcher')
+        h.on_cleanup(wua.close)
+        sub = Subscription(wua, room)
+        sub.subscribe(expires=600)
+        state = ConfState()
+
+        # ---- carol answers calls from the bridge -------------------------------
+        carol = SipUA(t.sip_addr, user='carol', log=log, name='carol')
+        h.on_cleanup(carol.close)
+        crtp = RtpEndpoint('carol', log=log)
+        h.on_cleanup(crtp.close)
+        carol.auto_answer(LOOPBACK, crtp.port, ('PCMU',))
+        carol_uri = 'sip:carol@%s:%d' % (LOOPBACK, carol.port)
+
+        resp, cid = out_of_dialog(alice.ua, 'REFER', ruri,
+                                  headers=['Refer-To: <%s>' % carol_uri])
+        h.check(resp.status == 202, 'REFER to the conference URI is accepted (202)',
+                '%d %s' % (resp.status, resp.reason))
+        try:
+            dlg = carol.incoming.get(timeout=5.0)
+        except Exception:
+            dlg = None
+        if not h.check(dlg is not None, 'the bridge dials carol'):
+            raise SystemExit('no dial-out')
+        inv = dlg.invite
+        h.check('alice' in (inv.get('referred-by') or ''), 'the INVITE carries Referred-By alice',
+                repr(inv.get('referred-by')))
+        h.check(re.search(r';\s*isfocus', inv.get('contact') or '') is not None,
+                'the dial-out Contact carries ;isfocus', repr(inv.get('contact')))
+        h.check(room in (inv.get('from') or ''), 'the dial-out comes from the conference URI',
+                repr(inv.get('from')))
+        frags = sipfrags(alice.ua, cid)
+        codes = [frag_status(m) for m in frags]
+        h.check(codes and codes[0] == 100 and codes[-1] == 200,
+                'REFER progress is reported as sipfrag, ending in 200', repr(codes))
+        h.check(all((m.get('content-type') or '').startswith('message/sipfrag') for m in frags),
+                'the NOTIFYs are message/sipfrag')
+        h.check(frags and (frags[-1].get('subscription-state') or '').startswith('terminated'),
+                'the last sipfrag NOTIFY ends the implicit subscription',
+                frags and frags[-1].get('subscription-state'))
+
+        # carol's media: she sends 1300 Hz, hears alice's 440 Hz, and alice hears her
+        a = dlg.answer
+        crtp.configure((a.conn, a.port), 'PCMU', 0, rx_map={0: 'PCMU'})
+        crtp.send_tone(1300)
+        time.sleep(2.0)
+        an = crtp.analyze([440, 1300], 1.0)
+        h.check(an.dbfs[440] > -35, 'carol (dialed out) hears alice', '%.1f dBFS' % an.dbfs[440])
+        an = alice.rtp.analyze([440, 1300], 1.0)
+        h.check(an.dbfs[1300] > -35, 'alice hears carol', '%.1f dBFS' % an.dbfs[1300])
+
+        # the subscriber sees carol dialed-out, referred by alice
+        while True:
+            n = sub.wait_notify(0.5)
+            if n is None:
+                break
+            state.apply(n.doc)
+        ent = state.user_by_prefix('sip:carol@')
+        ep = state.endpoint(ent) if ent else None
+        h.check(ep is not None and ep.get('joining-method') == 'dialed-out'
+                and ep.get('status') == 'connected',
+                'the conference state shows carol connected, dialed-out', repr(ep))
+        h.check(ep is not None and 'alice' in (ep.get('referred') or ''),
+                'and referred by alice', repr(ep and ep.get('referred')))
+
+        # ---- a busy target ---------------------------------------------------------
+        dave = SipUA(t.sip_addr, user='dave', log=log, name='dave')
+        h.on_cleanup(dave.close)
+        dave.auto_answer(status=486)
+        resp, cid = out_of_dialog(alice.ua, 'REFER', ruri,
+                                  headers=['Refer-To: <sip:dave@%s:%d>' % (LOOPBACK, dave.port)])
+        frags = sipfrags(alice.ua, cid)
+        codes = [frag_status(m) for m in frags]
+        h.check(resp.status == 202 and codes and codes[-1] == 486,
+                'a REFER to a busy target reports the real final status 486',
+                repr([(m.body, m.get('subscription-state')) for m in frags]))
+
+        # ---- method=BYE from a non-moderator -------------------------------------------
+        resp, cid = out_of_dialog(alice.ua, 'REFER', ruri,
+                                  headers=['Refer-To: <%s;method=BYE>' % carol_uri])
+        codes = [frag_status(m) for m in sipfrags(alice.ua, cid)]
+        h.check(codes and codes[-1] == 403, 'REFER method=BYE from a non-moderator reports 403',
+                repr(codes))
+        time.sleep(0.3)
+        h.check(not dlg.bye_received.is_set(), 'and carol is still in the room')
+
+        # ---- MESSAGE ---------------------------------------------------------------------------
+        r = alice.dlg.request('MESSAGE', body=b'hello from alice', ctype='text/plain')
+        h.check(r.status == 200, 'in-dialog MESSAGE answered 200', '%d' % r.status)
+        time.sleep(0.5)
+        got = [m for _, m in dlg.requests_received if m.method == 'MESSAGE']
+        h.check(got and got[-1].body == b'hello from alice',
+                'carol receives the MESSAGE in her call dialog', repr([m.body for m in got]))
+        h.check(got and 'alice' in (got[-1].get('referred-by') or ''),
+                'naming alice as its sender', got and repr(got[-1].get('referred-by')))
+        h.check(not [m for _, m in alice.dlg.requests_received if m.method == 'MESSAGE'],
+                'the sender does not get its own MESSAGE back')
+
+        resp, _ = out_of_dialog(alice.ua, 'MESSAGE', ruri, body=b'out of dialog', ctype='text/plain')
+        h.check(resp.status == 200, 'out-of-dialog MESSAGE from a participant answered 200',
+                '%d' % resp.status)
+        stranger = SipUA(t.sip_addr, user='mallory', log=log, name='mallory')
+        h.on_cleanup(stranger.close)
+        resp, _ = out_of_dialog(stranger, 'MESSAGE', ruri, body=b'spam', ctype='text/plain')
+        h.check(resp.status == 403, 'a MESSAGE from a stranger is refused 403', '%d' % resp.status)
+        resp, _ = out_of_dialog(alice.ua, 'MESSAGE', 'sip:nosuchroom@%s:%d' % (LOOPBACK, t.sip_port),
+                                body=b'x', ctype='text/plain')
+        h.check(resp.status == 404, 'a MESSAGE to a room that does not exist gets 404',
+                '%d' % resp.status)
+        resp, _ = out_of_dialog(alice.ua, 'MESSAGE', ruri, body=b'\x00\x01',
+                                ctype='application/octet-stream')
+        h.check(resp.status == 415, 'a binary MESSAGE gets 415', '%d' % resp.status)
+        time.sleep(0.3)
+        got = [m for _, m in dlg.requests_received if m.method == 'MESSAGE']
+        h.check([m.body for m in got] == [b'hello from alice', b'out of dialog'],
+                'carol got exactly the two accepted MESSAGEs', repr([m.body for m in got]))
+        h.check(t.alive(), 'tutti is still running')
+    return h.result()
+
+
+if __name__ == '__main__':
+    sys.exit(main())
