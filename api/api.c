@@ -1,23 +1,21 @@
-/* api.c: the HTTP server and its routes.
+/* api.c: the HTTP daemon, bearer authentication and the life of a request.
  *
- * libmicrohttpd runs its own thread (MHD_USE_INTERNAL_POLLING_THREAD);
- * handlers answer from the conference's atomic figures and never touch
- * rooms. Errors follow SPEC section 5: {"error":{"code","message"}}. */
-#include "api/api.h"
+ * libmicrohttpd runs one thread per connection
+ * (MHD_USE_THREAD_PER_CONNECTION), so that a Server-Sent Events stream,
+ * which blocks in its content reader, never stalls another client. A
+ * request is checked as soon as its headers are in: token (401), path
+ * (404), method (405), a declared size past 1 MiB (413 at once); then its
+ * body is read into memory (at most 64 KiB; up to 1 MiB more is read and
+ * dropped, so that the client reads its 413 rather than a reset) and its
+ * handler runs. api_stop() sets a flag the
+ * event streams poll at least once a second, then stops the daemon. */
+#include "api/api_priv.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <jansson.h>
-#include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct api {
-	struct MHD_Daemon *daemon;
-	struct conference *conf;
-	char token[256];
-};
 
 /* Constant time, so that the token cannot be guessed byte by byte. */
 static bool token_ok(const struct api *a, struct MHD_Connection *conn)
@@ -36,44 +34,34 @@ static bool token_ok(const struct api *a, struct MHD_Connection *conn)
 	return diff == 0;
 }
 
-static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status,
-				 json_t *body, const char *allow)
+static enum MHD_Result unauthorized(struct api_call *c)
 {
-	char *text = json_dumps(body, JSON_COMPACT);
-	json_decref(body);
-	if (!text)
-		return MHD_NO;
-	size_t len = strlen(text);
-	struct MHD_Response *r =
-	    MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
-	if (!r) {
-		free(text);
-		return MHD_NO;
+	json_t *body =
+	    json_pack("{s:{s:s,s:s}}", "error", "code", "unauthorized",
+		      "message", "missing or wrong bearer token");
+	return reply_json(c, MHD_HTTP_UNAUTHORIZED, body, "WWW-Authenticate",
+			  "Bearer");
+}
+
+/* The first call of a request: headers only. Answers at once when the
+ * request cannot succeed, so that its body is never read. */
+static enum MHD_Result on_headers(struct api_call *c, bool *done)
+{
+	*done = true;
+	if (strcmp(c->url, "/healthz") != 0 && !token_ok(c->a, c->conn))
+		return unauthorized(c);
+	enum MHD_Result ret = route_match(c, done);
+	if (*done)
+		return ret;
+	const char *len = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND,
+						      "Content-Length");
+	if (len && strtoull(len, NULL, 10) > API_BODY_DISCARD_BYTES) {
+		*done = true;
+		return reply_error(
+		    c, MHD_HTTP_CONTENT_TOO_LARGE, "payload_too_large",
+		    "request bodies are limited to 64 KiB", NULL);
 	}
-	MHD_add_response_header(r, "Content-Type", "application/json");
-	if (allow)
-		MHD_add_response_header(r, "Allow", allow);
-	enum MHD_Result ret = MHD_queue_response(conn, status, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
-static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status,
-				  const char *code, const char *message,
-				  const char *allow)
-{
-	return send_json(conn, status,
-			 json_pack("{s:{s:s,s:s}}", "error", "code", code,
-				   "message", message),
-			 allow);
-}
-
-static enum MHD_Result healthz(struct api *a, struct MHD_Connection *conn)
-{
-	bool ok = conference_alive(a->conf);
-	return send_json(conn, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
-			 json_pack("{s:s}", "status", ok ? "ok" : "down"),
-			 NULL);
+	return MHD_YES;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
@@ -82,34 +70,55 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  size_t *upload_size, void **req_cls)
 {
 	(void)version;
-	(void)upload_data;
-	struct api *a = cls;
-	if (*req_cls == NULL) {
-		*req_cls = a; /* first call: headers only */
-		return MHD_YES;
-	}
-	if (*upload_size) {
-		*upload_size = 0; /* no route here takes a body yet */
-		return MHD_YES;
-	}
-	if (strcmp(url, "/healthz") != 0 && !token_ok(a, conn)) {
-		struct MHD_Response *r = MHD_create_response_from_buffer(
-		    0, NULL, MHD_RESPMEM_PERSISTENT);
-		MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
-		enum MHD_Result ret =
-		    MHD_queue_response(conn, MHD_HTTP_UNAUTHORIZED, r);
-		MHD_destroy_response(r);
+	struct api_call *c = *req_cls;
+	if (!c) {
+		c = calloc(1, sizeof(*c));
+		if (!c)
+			return MHD_NO;
+		*req_cls = c;
+		c->a = cls;
+		c->conn = conn;
+		c->url = url;
+		c->method = method;
+		bool done = false;
+		enum MHD_Result ret = on_headers(c, &done);
+		if (done)
+			c->fn = NULL;
 		return ret;
 	}
-	if (strcmp(url, "/healthz") == 0) {
-		if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-			return send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
-					  "method_not_allowed", "use GET",
-					  "GET, HEAD");
-		return healthz(a, conn);
+	if (!c->fn)
+		return MHD_YES; /* answered already; discard the rest */
+	if (*upload_size) {
+		c->body_seen += *upload_size;
+		if (c->body_seen > API_BODY_DISCARD_BYTES)
+			return MHD_NO; /* a flood: close the connection */
+		body_append(c, upload_data, *upload_size);
+		*upload_size = 0;
+		return MHD_YES;
 	}
-	return send_error(conn, MHD_HTTP_NOT_FOUND, "not_found",
-			  "no such resource", NULL);
+	route_fn *fn = c->fn;
+	c->fn = NULL;
+	if (c->too_big)
+		return reply_error(
+		    c, MHD_HTTP_CONTENT_TOO_LARGE, "payload_too_large",
+		    "request bodies are limited to 64 KiB", NULL);
+	return fn(c);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+			 enum MHD_RequestTerminationCode why)
+{
+	(void)cls;
+	(void)conn;
+	(void)why;
+	struct api_call *c = *req_cls;
+	if (!c)
+		return;
+	if (c->body)
+		explicit_bzero(c->body, c->body_len); /* may hold a password */
+	free(c->body);
+	free(c);
+	*req_cls = NULL;
 }
 
 /* Without a token, only loopback clients may use the API (SPEC 1). */
@@ -118,18 +127,33 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr,
 {
 	(void)cls;
 	(void)len;
-	if (addr->sa_family == AF_INET)
-		return (ntohl(((const struct sockaddr_in *)addr)
-				  ->sin_addr.s_addr) >>
-			24) == 127
-			   ? MHD_YES
-			   : MHD_NO;
-	if (addr->sa_family == AF_INET6)
-		return IN6_IS_ADDR_LOOPBACK(
-			   &((const struct sockaddr_in6 *)addr)->sin6_addr)
-			   ? MHD_YES
-			   : MHD_NO;
+	if (addr->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)addr;
+		return (ntohl(s4->sin_addr.s_addr) >> 24) == 127 ? MHD_YES
+								 : MHD_NO;
+	}
+	if (addr->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)addr;
+		return IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr) ? MHD_YES : MHD_NO;
+	}
 	return MHD_NO;
+}
+
+static bool listen_addr(const struct options *o, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (strchr(o->http_host, ':')) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(o->http_port);
+		inet_pton(AF_INET6, o->http_host, &s6->sin6_addr);
+		return true;
+	}
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons(o->http_port);
+	inet_pton(AF_INET, o->http_host, &s4->sin_addr);
+	return false;
 }
 
 int api_start(struct api **out, const struct options *o,
@@ -140,29 +164,23 @@ int api_start(struct api **out, const struct options *o,
 		return -ENOMEM;
 	a->conf = conf;
 	snprintf(a->token, sizeof(a->token), "%s", o->api_token);
+	atomic_init(&a->stopping, false);
+	atomic_init(&a->health_late_ticks, UINT64_MAX);
 
-	struct sockaddr_storage ss = {0};
-	bool v6 = strchr(o->http_host, ':') != NULL;
-	if (v6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(o->http_port);
-		inet_pton(AF_INET6, o->http_host, &s6->sin6_addr);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(o->http_port);
-		inet_pton(AF_INET, o->http_host, &s4->sin_addr);
-	}
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	struct sockaddr_storage ss;
+	bool v6 = listen_addr(o, &ss);
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
+			 MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
 	if (v6)
 		flags |= MHD_USE_IPv6;
 	bool tokenless = o->api_token[0] == '\0';
 	a->daemon = MHD_start_daemon(
 	    flags, o->http_port, tokenless ? on_accept : NULL, NULL, on_request,
 	    a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
 	    MHD_OPTION_CONNECTION_LIMIT, 256u, MHD_OPTION_CONNECTION_TIMEOUT,
-	    30u, MHD_OPTION_END);
+	    30u, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+	    MHD_OPTION_END);
 	if (!a->daemon) {
 		free(a);
 		log_error("api", "cannot listen on %s", o->http_listen);
@@ -177,6 +195,7 @@ void api_stop(struct api *a)
 {
 	if (!a)
 		return;
+	atomic_store(&a->stopping, true);
 	MHD_stop_daemon(a->daemon);
 	free(a);
 }

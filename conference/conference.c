@@ -3,7 +3,11 @@
  * main() calls conference_start(), which spawns the thread and waits until
  * Sofia-SIP is listening, so that a bad --sip-listen fails the start with
  * a clear message. conference_stop() writes ctl_fd; the thread hangs up
- * every call, shuts Sofia-SIP down, stops every mixer and exits. */
+ * every call, shuts Sofia-SIP down, stops every mixer and exits. Control
+ * requests (ctlq.c) are refused and event readers (events.c) woken as
+ * soon as stopping begins. */
+#include "conference/ctlq.h"
+#include "conference/events.h"
 #include "conference/focus.h"
 #include "conference/store.h"
 
@@ -35,6 +39,8 @@ static void *signalling_main(void *arg)
 				 store_schema_version(c->store));
 	}
 	if (!err)
+		err = ctl_rooms_load(c);
+	if (!err)
 		err = sig_start(c);
 	c->start_err = err;
 	if (!err)
@@ -45,6 +51,8 @@ static void *signalling_main(void *arg)
 
 	c->stopping = true;
 	atomic_store(&c->alive, false);
+	ctlq_close(c->ctlq); /* nobody will serve requests any more */
+	rec_shutdown(c);     /* files closed before the mixers stop */
 	room_destroy_all(c);
 	room_departed_free_all(c);
 	sig_free(c);
@@ -63,21 +71,33 @@ int conference_start(struct conference **out, const struct options *o)
 	c->opts = o;
 	c->ctl_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	c->media_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (c->ctl_fd < 0 || c->media_fd < 0 || sem_init(&c->ready, 0, 0)) {
+	c->req_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (c->ctl_fd < 0 || c->media_fd < 0 || c->req_fd < 0 ||
+	    sem_init(&c->ready, 0, 0)) {
 		int err = -errno;
 		if (c->ctl_fd >= 0)
 			close(c->ctl_fd);
 		if (c->media_fd >= 0)
 			close(c->media_fd);
+		if (c->req_fd >= 0)
+			close(c->req_fd);
 		free(c);
 		return err;
 	}
 	su_init();
-	int err = pthread_create(&c->thread, NULL, signalling_main, c);
+	int err = ctlq_new(&c->ctlq, c->req_fd);
+	if (!err)
+		err = evring_new(&c->events, EVENTS_RING_CAP);
+	if (err) {
+		conference_free(c);
+		return err;
+	}
+	err = pthread_create(&c->thread, NULL, signalling_main, c);
 	if (err) {
 		conference_free(c);
 		return -err;
 	}
+	pthread_setname_np(c->thread, "tutti-sig"); /* for top -H, /proc */
 	while (sem_wait(&c->ready) < 0 && errno == EINTR)
 		;
 	if (c->start_err) {
@@ -95,6 +115,9 @@ void conference_stop(struct conference *c)
 {
 	if (!c || !c->thread)
 		return;
+	/* Callers waiting on requests or events return at once. */
+	ctlq_close(c->ctlq);
+	evring_stop(c->events);
 	uint64_t one = 1;
 	if (write(c->ctl_fd, &one, sizeof(one)) < 0)
 		log_error("sip", "cannot signal the signalling thread");
@@ -110,6 +133,10 @@ void conference_free(struct conference *c)
 		close(c->ctl_fd);
 	if (c->media_fd >= 0)
 		close(c->media_fd);
+	ctlq_free(c->ctlq);
+	evring_free(c->events);
+	if (c->req_fd >= 0)
+		close(c->req_fd);
 	sem_destroy(&c->ready);
 	free(c);
 	su_deinit();

@@ -41,6 +41,7 @@ struct participant {
 	bool dialed_out;
 	bool moderator;
 	bool muted, deaf, talking;
+	int gain_db;	      /* on what it says, MIXER_GAIN_MIN_DB..MAX */
 	enum oa_dir peer_dir; /* the direction the participant asked for */
 	bool has_media;
 	int64_t joined_unix_ms;
@@ -65,6 +66,14 @@ struct room {
 	bool locked;
 	unsigned max_participants; /* 0: no limit */
 	bool on_demand;		   /* created by a call; ends when empty */
+	/* A stored room (made by the API, kept in the store) exists from its
+	 * creation, with no mixer until media joins and again once empty. */
+	char pin[CONF_PIN_MAX + 1];
+	char moderator_pin[CONF_PIN_MAX + 1];
+	int64_t created_unix_ms;
+	/* Deleted by the API: no longer found by name, its calls ending. */
+	bool deleted;
+	struct rec *rec; /* the recording, rec.c; NULL when none */
 };
 
 /* A participant who left, kept for a while so that subscribers learn how
@@ -81,8 +90,11 @@ struct conference {
 	pthread_t thread;
 	sem_t ready;
 	int start_err;
-	int ctl_fd;   /* eventfd: stop requested by main */
-	int media_fd; /* eventfd: some mixer has events */
+	int ctl_fd;	   /* eventfd: stop requested by main */
+	int media_fd;	   /* eventfd: some mixer has events */
+	int req_fd;	   /* eventfd: a control request is queued (ctlq.c) */
+	struct ctlq *ctlq; /* any thread; see ctlq.h */
+	struct evring *events; /* any thread; see events.h */
 	atomic_bool alive;
 	atomic_uint n_rooms, n_parts;
 	atomic_uint_fast64_t calls_total;
@@ -95,11 +107,26 @@ struct conference {
 	char focus_host[80]; /* host[:port] of our conference URIs */
 	uint32_t next_part_id;
 	bool stopping;
+	/* Of the mixers that have stopped, so that totals never go back. */
+	struct mixer_stats retired_stats;
+	struct recorder *recorder; /* the recordings' writer, rec.c */
 };
 
 /* room.c */
 bool room_name_valid(const char *name);
+/* A live room by name; a deleted room is no longer found. */
 struct room *room_find(struct conference *c, const char *name);
+/* A room kept in the store, made live without a mixer (conference start,
+ * CONF_ROOM_CREATE). */
+int room_add_stored(struct conference *c, const struct conf_room_spec *spec,
+		    int64_t created_unix_ms, struct room **out);
+/* CONF_ROOM_DELETE: the room is no longer found by name, ends with its
+ * last participant (at once when empty), and its subscribers are told. */
+void room_delete(struct room *r);
+/* The sum of the mixers' statistics, retired ones included. */
+void room_mixer_totals(struct conference *c, struct mixer_stats *out);
+/* Sends p's controls (muted, deaf, gain) to the mixer if it is inside. */
+int room_set_controls(struct participant *p);
 /* Finds or, when rooms are made on demand, creates the room.
  * -ENOENT: unknown and not created; -ENOMEM, or a mixer start error. */
 int room_get(struct conference *c, const char *name, struct room **out);
@@ -146,14 +173,63 @@ void room_uri(const struct conference *c, const char *room, char *out,
 	      size_t cap);
 /* Works out focus_host from the options (conference start). */
 void room_state_init(struct conference *c);
+/* The wall clock in ms since 1970, for joined/created times. */
+int64_t room_wall_ms(void);
+/* p's RFC 4575 endpoint status as subscribers see it now. */
+enum ci_status room_endpoint_status(const struct participant *p);
+/* p as the control API and events describe it. */
+void room_part_info(const struct participant *p, struct conf_part_info *out);
 
 /* sig_sub.c, called by room code: the room's state changed. */
 void sig_sub_room_changed(struct conference *c, const char *room);
+/* The room was deleted: every subscription to it ends with a final NOTIFY
+ * (reason=noresource). */
+void sig_sub_room_deleted(struct conference *c, const char *room);
 
 /* sig_ua.c */
 int sig_start(struct conference *c); /* in the signalling thread */
 void sig_run(struct conference *c);  /* runs until shutdown completes */
 void sig_free(struct conference *c);
+
+/* events.c: events for the API, pushed by the signalling thread where
+ * things happen (conference_events_wait() reads them). */
+void events_room(struct conference *c, enum conf_event_kind k,
+		 const char *room);
+void events_part(struct conference *c, enum conf_event_kind k,
+		 const struct participant *p);
+/* recording.started / recording.stopped with the file's name. */
+void events_rec(struct conference *c, enum conf_event_kind k, const char *room,
+		const char *file);
+void events_left(const struct participant *p, enum ci_disconnection how,
+		 const char *by);
+/* A chat MESSAGE from `from`: text (len bytes) is cut to valid UTF-8. */
+void events_chat(struct conference *c, const struct participant *from,
+		 const char *text, size_t len);
+
+/* ctl_rooms.c: makes every room kept in the store live (start). */
+int ctl_rooms_load(struct conference *c);
+/* ctl.c: serves queued control requests (req_fd fired). */
+void ctl_serve(struct conference *c);
+
+/* rec.c: recording a room's mix (written by a writer thread). */
+/* Starts recording the room's mix; the file name (relative to data_dir)
+ * into file_out. -EALREADY (also while a stop is finishing), -ENOTCONN
+ * when the room has no mixer (no media), -ENOSPC (no disk, or the mixer's
+ * queue is full), -EIO. */
+int rec_start(struct conference *c, struct room *r, char *file_out, size_t cap);
+/* Stops; the file is closed and renamed by the writer. -ENOENT when not
+ * recording, -ENOSPC when the mixer's queue is full. */
+int rec_stop(struct conference *c, struct room *r);
+/* The file being recorded, as rec_start() named it ("" if none). */
+const char *rec_file(const struct room *r, char *out, size_t cap);
+bool rec_active(const struct room *r);
+/* Stops every recording and the writer thread (conference stop): files
+ * closed cleanly. */
+void rec_shutdown(struct conference *c);
+/* The mixer handed a recording queue back (MIXER_EV_REC_STOPPED, also
+ * among the events mixer_poll() gives after mixer_stop()): the writer
+ * finishes it. Called wherever room.c drains a mixer's events. */
+void rec_on_mixer_stopped(struct conference *c, struct room *r);
 
 /* sig_call.c, called by sig_ua.c's event dispatcher */
 void sig_call_hangup_all(struct conference *c);

@@ -5,7 +5,11 @@
  * participant, taking its mixer thread with it. A participant's sockets are
  * bound here from the port pool; its stream goes into the mixer on
  * room_admit() and comes back as a MIXER_EV_REMOVED event, after which the
- * ports return to the pool. Signalling thread only. */
+ * ports return to the pool. A room created through the control API is
+ * kept in the store and lives from its creation until it is deleted,
+ * empty or not; it starts its mixer when media first joins and stops it
+ * when its last participant has gone, so that idle rooms cost no thread.
+ * Signalling thread only. */
 #include "conference/focus.h"
 
 #include <errno.h>
@@ -34,9 +38,50 @@ bool room_name_valid(const char *name)
 struct room *room_find(struct conference *c, const char *name)
 {
 	for (struct room *r = c->rooms; r; r = r->next)
-		if (strcmp(r->name, name) == 0)
+		if (!r->deleted && strcmp(r->name, name) == 0)
 			return r;
 	return NULL;
+}
+
+static int room_start_mixer(struct room *r)
+{
+	struct mixer_params mp = {.rate_hz = ROOM_RATE_HZ,
+				  .notify_fd = r->conf->media_fd};
+	snprintf(mp.room, sizeof(mp.room), "%s", r->name);
+	return mixer_start(&r->mixer, &mp);
+}
+
+/* Stops the room's mixer, keeping its totals (the room is empty). */
+static void room_end_mixer(struct room *r)
+{
+	struct conference *c = r->conf;
+	if (!r->mixer)
+		return;
+	mixer_stop(r->mixer);
+	struct mixer_event ev;
+	while (mixer_poll(r->mixer, &ev) == 0) {
+		if (ev.kind == MIXER_EV_REMOVED)
+			stream_free(ev.stream); /* none expected */
+		else if (ev.kind == MIXER_EV_REC_STOPPED)
+			rec_on_mixer_stopped(c, r); /* the file is closed */
+	}
+	struct mixer_stats st;
+	mixer_get_stats(r->mixer, &st);
+	struct mixer_stats *t = &c->retired_stats;
+	t->ticks += st.ticks;
+	t->late_ticks += st.late_ticks;
+	t->tick_ns_sum += st.tick_ns_sum;
+	for (int i = 0; i < MIXER_TICK_HIST_N; i++)
+		t->tick_hist[i] += st.tick_hist[i];
+	mixer_free(r->mixer);
+	r->mixer = NULL;
+}
+
+static void room_link(struct conference *c, struct room *r)
+{
+	r->next = c->rooms;
+	c->rooms = r;
+	atomic_fetch_add(&c->n_rooms, 1);
 }
 
 static int room_new(struct conference *c, const char *name, struct room **out)
@@ -48,19 +93,38 @@ static int room_new(struct conference *c, const char *name, struct room **out)
 	snprintf(r->name, sizeof(r->name), "%s", name);
 	r->max_participants = c->opts->max_participants;
 	r->on_demand = true;
+	r->created_unix_ms = room_wall_ms();
 
-	struct mixer_params mp = {.rate_hz = ROOM_RATE_HZ,
-				  .notify_fd = c->media_fd};
-	snprintf(mp.room, sizeof(mp.room), "%s", name);
-	int err = mixer_start(&r->mixer, &mp);
+	int err = room_start_mixer(r);
 	if (err) {
 		free(r);
 		return err;
 	}
-	r->next = c->rooms;
-	c->rooms = r;
-	atomic_fetch_add(&c->n_rooms, 1);
+	room_link(c, r);
 	log_info("room", "room=%s created", name);
+	events_room(c, CONF_EV_ROOM_CREATED, name);
+	*out = r;
+	return 0;
+}
+
+int room_add_stored(struct conference *c, const struct conf_room_spec *spec,
+		    int64_t created_unix_ms, struct room **out)
+{
+	struct room *r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->conf = c;
+	snprintf(r->name, sizeof(r->name), "%s", spec->name);
+	snprintf(r->pin, sizeof(r->pin), "%s", spec->pin);
+	snprintf(r->moderator_pin, sizeof(r->moderator_pin), "%s",
+		 spec->moderator_pin);
+	/* The room's own limit, else the bridge's. */
+	r->max_participants = spec->max_participants
+				  ? spec->max_participants
+				  : c->opts->max_participants;
+	r->locked = spec->locked;
+	r->created_unix_ms = created_unix_ms;
+	room_link(c, r);
 	*out = r;
 	return 0;
 }
@@ -129,16 +193,39 @@ int room_participant_new(struct room *r, const char *bind_host,
 	return 0;
 }
 
+static struct mixer_controls controls_of(const struct participant *p)
+{
+	struct mixer_controls mc = {.muted = p->muted,
+				    .deaf = p->deaf,
+				    .talk_gain_db = (int8_t)p->gain_db};
+	return mc;
+}
+
+int room_set_controls(struct participant *p)
+{
+	if (!p->in_mixer)
+		return 0; /* MIXER_ADD will carry them */
+	struct mixer_cmd cmd = {.kind = MIXER_CONTROL,
+				.part_id = p->id,
+				.controls = controls_of(p)};
+	return mixer_post(p->room->mixer, &cmd);
+}
+
 int room_admit(struct participant *p, const struct stream_params *sp)
 {
 	if (p->in_mixer)
 		return room_update(p, sp);
-	int err = stream_new(&p->stream, p->rtp_fd, p->rtcp_fd, ROOM_RATE_HZ,
-			     p->ssrc, sp);
+	int err = p->room->mixer ? 0 : room_start_mixer(p->room);
 	if (err)
 		return err;
-	struct mixer_cmd cmd = {
-	    .kind = MIXER_ADD, .part_id = p->id, .stream = p->stream};
+	err = stream_new(&p->stream, p->rtp_fd, p->rtcp_fd, ROOM_RATE_HZ,
+			 p->ssrc, sp);
+	if (err)
+		return err;
+	struct mixer_cmd cmd = {.kind = MIXER_ADD,
+				.part_id = p->id,
+				.stream = p->stream,
+				.controls = controls_of(p)};
 	err = mixer_post(p->room->mixer, &cmd);
 	if (err) {
 		stream_free(p->stream);
@@ -175,13 +262,12 @@ static void room_free(struct room *r)
 	if (*pp)
 		*pp = r->next;
 
-	mixer_stop(r->mixer);
-	struct mixer_event ev;
-	while (mixer_poll(r->mixer, &ev) == 0)
-		stream_free(ev.stream); /* none expected: the room is empty */
-	mixer_free(r->mixer);
+	room_end_mixer(r);
 	atomic_fetch_sub(&c->n_rooms, 1);
 	log_info("room", "room=%s ended", r->name);
+	/* A deleted room's event went out when it was deleted. */
+	if (r->on_demand && !r->deleted && !c->stopping)
+		events_room(c, CONF_EV_ROOM_DELETED, r->name);
 	free(r);
 }
 
@@ -205,8 +291,12 @@ static void participant_free(struct participant *p)
 	stream_free(p->stream);
 	portpool_release(r->conf->ports, p->rtp_fd, p->rtcp_fd, p->rtp_port);
 	free(p);
-	if (r->n_parts == 0 && r->on_demand && !r->conf->stopping)
-		room_free(r);
+	if (r->n_parts == 0 && !r->conf->stopping) {
+		if (r->on_demand)
+			room_free(r);
+		else
+			room_end_mixer(r); /* a stored room idles */
+	}
 }
 
 void room_leave(struct participant *p, enum ci_disconnection how,
@@ -246,19 +336,27 @@ static void on_talking(struct room *r, const struct mixer_event *ev)
 	p->talking = ev->talking;
 	log_debug("room", "room=%s part=%u %s talking (%d dBFS)", r->name,
 		  p->id, ev->talking ? "started" : "stopped", ev->level_db);
-	if (!p->leaving)
-		room_changed(r->conf, r->name);
+	if (p->leaving)
+		return;
+	room_changed(r->conf, r->name);
+	events_part(r->conf,
+		    p->talking ? CONF_EV_PART_TALKING
+			       : CONF_EV_PART_STOPPED_TALKING,
+		    p);
 }
 
 static void room_drain(struct room *r)
 {
 	struct mixer_event ev;
-	/* participant_free() may free the room with its last participant. */
+	/* participant_free() may free the room with its last participant,
+	 * or stop an idle stored room's mixer (then r->mixer is NULL). */
 	while (r && mixer_poll(r->mixer, &ev) == 0) {
 		if (ev.kind == MIXER_EV_TALKING) {
 			on_talking(r, &ev);
 			continue;
 		}
+		if (ev.kind == MIXER_EV_REC_STOPPED)
+			rec_on_mixer_stopped(r->conf, r);
 		if (ev.kind != MIXER_EV_REMOVED)
 			continue;
 		struct participant *p = find_part(r, ev.part_id);
@@ -303,6 +401,38 @@ void room_on_media_events(struct conference *c)
 	}
 }
 
+void room_delete(struct room *r)
+{
+	struct conference *c = r->conf;
+	char name[ROOM_NAME_MAX + 1];
+	snprintf(name, sizeof(name), "%s", r->name);
+	r->deleted = true;
+	r->locked = true;
+	r->on_demand = true; /* ends with its last participant */
+	log_info("room", "room=%s deleted", name);
+	events_room(c, CONF_EV_ROOM_DELETED, name);
+	sig_sub_room_deleted(c, name);
+	if (r->n_parts == 0)
+		room_free(r);
+}
+
+void room_mixer_totals(struct conference *c, struct mixer_stats *out)
+{
+	*out = c->retired_stats;
+	for (const struct room *r = c->rooms; r; r = r->next) {
+		if (!r->mixer)
+			continue;
+		struct mixer_stats st;
+		mixer_get_stats(r->mixer, &st);
+		out->ticks += st.ticks;
+		out->late_ticks += st.late_ticks;
+		out->tick_ns_sum += st.tick_ns_sum;
+		for (int i = 0; i < MIXER_TICK_HIST_N; i++)
+			out->tick_hist[i] += st.tick_hist[i];
+		out->participants += st.participants;
+	}
+}
+
 void room_destroy_all(struct conference *c)
 {
 	while (c->rooms) {
@@ -310,6 +440,8 @@ void room_destroy_all(struct conference *c)
 		mixer_stop(r->mixer);
 		struct mixer_event ev;
 		while (mixer_poll(r->mixer, &ev) == 0) {
+			if (ev.kind == MIXER_EV_REC_STOPPED)
+				rec_on_mixer_stopped(c, r);
 			if (ev.kind != MIXER_EV_REMOVED)
 				continue;
 			struct participant *p = find_part(r, ev.part_id);

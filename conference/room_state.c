@@ -21,7 +21,7 @@
 /* Long enough for any subscriber held back by --notify-interval. */
 #define DEPARTED_KEEP_MIN_NS (10ull * 1000000000ull)
 
-static int64_t wall_now_ms(void)
+int64_t room_wall_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -86,7 +86,7 @@ static enum ci_media_status media_status(const struct participant *p)
 	return hears ? CI_RECVONLY : CI_INACTIVE;
 }
 
-static enum ci_status endpoint_status(const struct participant *p)
+enum ci_status room_endpoint_status(const struct participant *p)
 {
 	if (p->status != CI_CONNECTED)
 		return p->status;
@@ -104,7 +104,7 @@ static void describe(const struct participant *p, struct ci_endpoint *ep)
 	ep->moderator = p->moderator;
 	snprintf(ep->entity, sizeof(ep->entity), "%s",
 		 p->entity[0] ? p->entity : p->uri);
-	ep->status = endpoint_status(p);
+	ep->status = room_endpoint_status(p);
 	ep->joining = p->dialed_out ? CI_DIALED_OUT : CI_DIALED_IN;
 	ep->joined_unix_ms = p->joined_unix_ms;
 	snprintf(ep->referred_by, sizeof(ep->referred_by), "%s",
@@ -115,17 +115,42 @@ static void describe(const struct participant *p, struct ci_endpoint *ep)
 	ep->speaking = p->talking && !p->muted;
 }
 
+void room_part_info(const struct participant *p, struct conf_part_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->id = p->id;
+	snprintf(out->uri, sizeof(out->uri), "%s", p->uri);
+	snprintf(out->display_name, sizeof(out->display_name), "%s",
+		 p->display);
+	if (p->has_media)
+		snprintf(out->codec, sizeof(out->codec), "%s",
+			 codec_by_id(p->codec)->name);
+	const char *st = confinfo_status_name(room_endpoint_status(p));
+	snprintf(out->status, sizeof(out->status), "%s", st ? st : "");
+	out->dialed_out = p->dialed_out;
+	out->muted = p->muted;
+	out->deaf = p->deaf;
+	out->talking = p->talking;
+	out->moderator = p->moderator;
+	out->gain_db = p->gain_db;
+	out->joined_unix_ms = p->joined_unix_ms;
+	out->ssrc = p->ssrc;
+}
+
 void room_record_departure(struct participant *p, enum ci_disconnection how,
 			   const char *by)
 {
 	struct conference *c = p->room->conf;
+	events_left(p, how, by);
+	if (p->room->deleted)
+		return; /* its subscriptions have ended */
 	struct departed *d = calloc(1, sizeof(*d));
 	if (d) {
 		snprintf(d->room, sizeof(d->room), "%s", p->room->name);
 		describe(p, &d->ep);
 		d->ep.status = CI_DISCONNECTED;
 		d->ep.disconnection = how;
-		d->ep.disconnected_unix_ms = wall_now_ms();
+		d->ep.disconnected_unix_ms = room_wall_ms();
 		d->ep.speaking = false;
 		if (by)
 			snprintf(d->ep.disconnected_by,
@@ -222,10 +247,15 @@ void room_set_entity(struct participant *p, const char *contact)
 void room_participant_connected(struct participant *p, enum oa_dir peer_dir)
 {
 	bool first = p->status != CI_CONNECTED;
+	enum ci_status was = room_endpoint_status(p);
 	p->status = CI_CONNECTED;
 	p->has_media = true;
 	p->peer_dir = peer_dir;
 	if (first)
-		p->joined_unix_ms = wall_now_ms();
+		p->joined_unix_ms = room_wall_ms();
 	room_changed(p->room->conf, p->room->name);
+	if (first)
+		events_part(p->room->conf, CONF_EV_PART_JOINED, p);
+	else if (room_endpoint_status(p) != was)
+		events_part(p->room->conf, CONF_EV_PART_UPDATED, p);
 }

@@ -36,8 +36,8 @@ struct sig {
 	su_home_t home[1];
 	su_root_t *root;
 	nua_t *nua;
-	su_wait_t ctl_wait, media_wait;
-	int ctl_index, media_index;
+	su_wait_t ctl_wait, media_wait, req_wait;
+	int ctl_index, media_index, req_index;
 	su_timer_t *stop_timer;
 	bool nua_shutdown_sent;
 	struct call *calls; /* every INVITE dialog we are in (sig_call.c) */

@@ -192,6 +192,7 @@ int sig_dial(struct conference *c, const struct sig_dial_req *req,
 		 req->target, strcmp(ruri, req->target) ? " at " : "",
 		 strcmp(ruri, req->target) ? ruri : "");
 	room_changed(c, call->room);
+	events_part(c, CONF_EV_PART_UPDATED, p); /* dialing-out */
 	if (part_id_out)
 		*part_id_out = p->id;
 	return 0;
@@ -240,6 +241,7 @@ void sig_dial_on_result(struct conference *c, struct call *call, int status,
 		if (p && p->status == CI_DIALING_OUT) {
 			p->status = CI_ALERTING;
 			room_changed(c, call->room);
+			events_part(c, CONF_EV_PART_UPDATED, p);
 		}
 		return;
 	}

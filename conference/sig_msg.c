@@ -5,7 +5,8 @@
  * is not a relay for strangers), is sent on to every other participant
  * inside their call dialogs, with its body and Content-Type unchanged and
  * the sender named in Referred-By. Text and CPIM bodies only, at most
- * MSG_MAX_BYTES. Signalling thread only. */
+ * MSG_MAX_BYTES. The API hears of it as a chat.message event, its text cut
+ * to valid UTF-8. Signalling thread only. */
 #include "conference/sig.h"
 
 #include <stdio.h>
@@ -90,8 +91,10 @@ void sig_msg_on_message(struct conference *c, nua_handle_t *nh,
 		status = 415, phrase = "Unsupported Media Type";
 
 	unsigned sent = 0;
-	if (status == 200)
+	if (status == 200) {
 		sent = relay(r, sender, sip);
+		events_chat(c, sender, sip->sip_payload->pl_data, len);
+	}
 	nua_respond(nh, status, phrase, NUTAG_WITH_THIS(nua),
 		    TAG_IF(status == 415,
 			   SIPTAG_ACCEPT_STR("text/plain, message/cpim")),

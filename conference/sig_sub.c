@@ -287,6 +287,23 @@ void sig_sub_room_changed(struct conference *c, const char *room)
 	arm(c, mono_now_ns());
 }
 
+void sig_sub_room_deleted(struct conference *c, const char *room)
+{
+	struct subs *ss = c->sig ? c->sig->subs : NULL;
+	struct watch *w = ss ? watch_find(ss, room) : NULL;
+	if (!w)
+		return;
+	snap_unref(w->now);
+	w->now = NULL;
+	for (struct sub *sub = w->subs; sub; sub = sub->next) {
+		if (sub->ending)
+			continue;
+		log_info("sub", "room=%s call=%s ended: room deleted", room,
+			 sub->call_id);
+		send_full(c, sub, "noresource");
+	}
+}
+
 static void make_sub_contact(struct conference *c, struct sub *sub,
 			     const char *room, const sip_t *sip)
 {

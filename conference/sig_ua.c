@@ -2,8 +2,9 @@
  *
  * One nua_t on one su_root, run by the signalling thread. Media is handled
  * by us, not by Sofia-SIP (NUTAG_MEDIA_ENABLE(0)): SDP arrives and leaves as
- * plain bodies. Two eventfds join the loop: ctl_fd (main asks us to stop)
- * and media_fd (a mixer has events for us). Stopping is BYE to every call,
+ * plain bodies. Three eventfds join the loop: ctl_fd (main asks us to
+ * stop), media_fd (a mixer has events for us) and req_fd (a control
+ * request is queued, ctl.c). Stopping is BYE to every call,
  * then nua_shutdown(), each bounded by a timer so that a peer that never
  * answers cannot hold the process. */
 #include "conference/sig.h"
@@ -95,6 +96,14 @@ static int on_media(struct conference *c, su_wait_t *w, struct conference *arg)
 	(void)w;
 	(void)arg;
 	room_on_media_events(c);
+	return 0;
+}
+
+static int on_req(struct conference *c, su_wait_t *w, struct conference *arg)
+{
+	(void)w;
+	(void)arg;
+	ctl_serve(c);
 	return 0;
 }
 
@@ -251,7 +260,8 @@ int sig_start(struct conference *c)
 	s->ctl_index = register_fd(s, &s->ctl_wait, c->ctl_fd, on_ctl, c);
 	s->media_index =
 	    register_fd(s, &s->media_wait, c->media_fd, on_media, c);
-	if (s->ctl_index < 0 || s->media_index < 0)
+	s->req_index = register_fd(s, &s->req_wait, c->req_fd, on_req, c);
+	if (s->ctl_index < 0 || s->media_index < 0 || s->req_index < 0)
 		return -EIO;
 	log_info("sip", "listening on %s (UDP and TCP)", c->opts->sip_listen);
 	return 0;
@@ -278,6 +288,8 @@ void sig_free(struct conference *c)
 			su_root_deregister(s->root, s->ctl_index);
 		if (s->media_index > 0)
 			su_root_deregister(s->root, s->media_index);
+		if (s->req_index > 0)
+			su_root_deregister(s->root, s->req_index);
 		su_root_destroy(s->root);
 	}
 	su_home_deinit(s->home);

@@ -1,7 +1,8 @@
 /* cmds.c: the signalling thread's commands, applied by the mixer thread at
  * the start of a tick: add a participant (with its initial controls, so
  * that one who joins muted is never heard, not even for one tick), remove
- * it, update its stream, set its controls.
+ * it, update its stream, set its controls, start and stop the recording
+ * tap.
  *
  * A removed participant waits in the mixer's "gone" list until events.c
  * has queued its MIXER_EV_REMOVED. Nothing here blocks or logs; adding a
@@ -138,6 +139,24 @@ static void cmd_control(struct mixer *m, const struct mixer_cmd *c)
 		gain_set_controls(pt, &c->controls);
 }
 
+/* A start while a queue is still held breaks the contract (mixer.h) and
+ * is ignored. */
+static void cmd_rec_start(struct mixer *m, struct spscq *q)
+{
+	if (m->rec || m->rec_gone)
+		return;
+	m->rec = q;
+	m->rec_seq = 0;
+}
+
+static void cmd_rec_stop(struct mixer *m)
+{
+	if (!m->rec)
+		return;
+	m->rec_gone = m->rec;
+	m->rec = NULL;
+}
+
 void cmds_apply(struct mixer *m)
 {
 	struct mixer_cmd c;
@@ -159,6 +178,10 @@ void cmds_apply(struct mixer *m)
 			cmd_update(m, &c);
 		else if (c.kind == MIXER_CONTROL)
 			cmd_control(m, &c);
+		else if (c.kind == MIXER_REC_START)
+			cmd_rec_start(m, c.rec);
+		else if (c.kind == MIXER_REC_STOP)
+			cmd_rec_stop(m);
 	}
 	atomic_store_explicit(&m->participants, (unsigned)m->n_parts,
 			      memory_order_relaxed);

@@ -1,6 +1,6 @@
 /* events.c: what the mixer tells the signalling thread, through the bounded
- * event queue and notify_fd: talking started or stopped, and streams handed
- * back.
+ * event queue and notify_fd: talking started or stopped, streams handed
+ * back, and a recording queue handed back.
  *
  * Nothing is lost when the queue is full. A participant's talking state is
  * compared with what was last reported, every tick, so a change that did
@@ -9,7 +9,8 @@
  * in the "gone" list, in order, until both its talking=false (when it was
  * reported talking) and its MIXER_EV_REMOVED are queued. After the thread
  * has ended, events_leftover() gives the signalling thread the same
- * guarantee for what the thread still held.
+ * guarantee for what the thread still held. A stopped recording queue
+ * waits in rec_gone until its MIXER_EV_REC_STOPPED is queued.
  *
  * Mixer thread, except events_leftover(): signalling thread, after
  * mixer_stop() has joined the mixer thread. */
@@ -33,6 +34,11 @@ static struct mixer_event removed(uint32_t id, struct stream *s)
 {
 	return (struct mixer_event){
 	    .kind = MIXER_EV_REMOVED, .part_id = id, .stream = s};
+}
+
+static struct mixer_event rec_stopped(struct spscq *q)
+{
+	return (struct mixer_event){.kind = MIXER_EV_REC_STOPPED, .rec = q};
 }
 
 static bool push(struct mixer *m, const struct mixer_event *ev)
@@ -82,6 +88,15 @@ void events_hand_back(struct mixer *m)
 			m->gone_tail = NULL;
 		free(pt);
 	}
+}
+
+void events_rec_stopped(struct mixer *m)
+{
+	if (!m->rec_gone)
+		return;
+	struct mixer_event ev = rec_stopped(m->rec_gone);
+	if (push(m, &ev))
+		m->rec_gone = NULL;
 }
 
 void events_notify(struct mixer *m)
@@ -135,10 +150,20 @@ int events_leftover(struct mixer *m, struct mixer_event *ev)
 		*ev = removed(m->held.part_id, m->held.stream);
 		return 0;
 	}
+	struct spscq **held_q = m->rec_gone ? &m->rec_gone : &m->rec;
+	if (*held_q) {
+		*ev = rec_stopped(*held_q);
+		*held_q = NULL;
+		return 0;
+	}
 	struct mixer_cmd c;
 	while (spscq_pop(m->cmds, &c) == 0) {
 		if (c.kind == MIXER_ADD) {
 			*ev = removed(c.part_id, c.stream);
+			return 0;
+		}
+		if (c.kind == MIXER_REC_START) {
+			*ev = rec_stopped(c.rec);
 			return 0;
 		}
 	}

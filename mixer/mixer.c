@@ -36,6 +36,18 @@ static void max_store(_Atomic uint64_t *a, uint64_t v)
 		atomic_store_explicit(a, v, memory_order_relaxed);
 }
 
+const uint32_t mixer_tick_hist_bounds_us[MIXER_TICK_HIST_N - 1] = {
+    500, 1000, 2000, 5000, 10000, 20000, 50000};
+
+static void hist_add(struct mixer *m, uint64_t took_ns)
+{
+	size_t i = 0;
+	while (i < MIXER_TICK_HIST_N - 1 &&
+	       took_ns > mixer_tick_hist_bounds_us[i] * 1000ull)
+		i++;
+	atomic_fetch_add_explicit(&m->tick_hist[i], 1, memory_order_relaxed);
+}
+
 static void on_timer(struct mixer *m)
 {
 	uint64_t exp;
@@ -44,6 +56,9 @@ static void on_timer(struct mixer *m)
 	uint64_t start = mono_now_ns();
 	uint64_t due = m->deadline_ns + (exp - 1) * FRAME_NS;
 	m->deadline_ns = due + FRAME_NS;
+	/* Missed ticks are not replayed, but a recording keeps real time. */
+	if (m->rec)
+		m->rec_seq += (uint32_t)(exp - 1);
 
 	tick_run(m, start);
 
@@ -54,6 +69,7 @@ static void on_timer(struct mixer *m)
 	atomic_fetch_add_explicit(&m->tick_ns_sum, took, memory_order_relaxed);
 	max_store(&m->tick_ns_max, took);
 	max_store(&m->late_ns_max, start > due ? start - due : 0);
+	hist_add(m, took);
 }
 
 static void *mixer_thread(void *arg)
@@ -116,6 +132,7 @@ static int thread_start(struct mixer *m)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err)
 		return -err;
+	pthread_setname_np(m->thread, "tutti-mix"); /* for top -H, /proc */
 	m->started = true;
 	return 0;
 }
@@ -206,7 +223,8 @@ void mixer_free(struct mixer *m)
 
 int mixer_post(struct mixer *m, const struct mixer_cmd *cmd)
 {
-	if (!m || !cmd || (cmd->kind == MIXER_ADD && !cmd->stream))
+	if (!m || !cmd || (cmd->kind == MIXER_ADD && !cmd->stream) ||
+	    (cmd->kind == MIXER_REC_START && !cmd->rec))
 		return -EINVAL;
 	if (m->stopped)
 		return -EPIPE;
@@ -238,4 +256,11 @@ void mixer_get_stats(const struct mixer *m, struct mixer_stats *out)
 	    atomic_load_explicit(&m->late_ns_max, memory_order_relaxed);
 	out->participants =
 	    atomic_load_explicit(&m->participants, memory_order_relaxed);
+	for (size_t i = 0; i < MIXER_TICK_HIST_N; i++)
+		out->tick_hist[i] = atomic_load_explicit(&m->tick_hist[i],
+							 memory_order_relaxed);
+	out->rec_frames =
+	    atomic_load_explicit(&m->rec_frames, memory_order_relaxed);
+	out->rec_dropped =
+	    atomic_load_explicit(&m->rec_dropped, memory_order_relaxed);
 }

@@ -8,7 +8,10 @@
  *
  * Ownership: a stream handed over by MIXER_ADD belongs to the mixer until it
  * comes back in a MIXER_EV_REMOVED event; then the signalling thread frees
- * it and releases its ports. */
+ * it and releases its ports. A recording queue handed over by
+ * MIXER_REC_START is pushed to by the mixer until MIXER_EV_REC_STOPPED
+ * hands it back; its consumer (a writer thread) and its owner are the
+ * caller's. */
 #ifndef TUTTI_MIXER_H
 #define TUTTI_MIXER_H
 
@@ -98,11 +101,33 @@ struct mixer_controls {
 	int8_t listen_gain_db; /* on what it hears, clamped to -24..+24 */
 };
 
+/* The recording tap: every tick, the room's full mix (what a participant
+ * who does not contribute hears, sat16 of the sum of all contributors) as
+ * one element of a queue made with
+ *   spscq_new(&q, frames, sizeof(struct mixer_rec_frame)).
+ * The mixer never blocks on it: when the queue is full the frame is
+ * dropped and counted, and seq moves on all the same (also over ticks the
+ * mixer missed), so a gap in seq is that many frames of lost time. */
+#define MIXER_REC_MAX_SAMPLES (48000 / 1000 * MIXER_FRAME_MS)
+
+struct mixer_rec_frame {
+	uint32_t seq;	    /* 0 for the first tick after MIXER_REC_START */
+	uint32_t n_samples; /* rate_hz / 1000 * MIXER_FRAME_MS */
+	int16_t pcm[MIXER_REC_MAX_SAMPLES];
+};
+
+struct spscq; /* core/core.h */
+
 enum mixer_cmd_kind {
 	MIXER_ADD,     /* stream, controls; part_id chosen by the caller */
 	MIXER_REMOVE,  /* stream comes back in MIXER_EV_REMOVED */
 	MIXER_UPDATE,  /* new stream params (hold, resume, codec or address) */
 	MIXER_CONTROL, /* new controls */
+	/* rec: start filling it. One recording at a time: post another
+	 * MIXER_REC_START only after MIXER_EV_REC_STOPPED (a second one while
+	 * a queue is held is ignored). */
+	MIXER_REC_START,
+	MIXER_REC_STOP, /* the queue comes back in MIXER_EV_REC_STOPPED */
 };
 
 struct mixer_cmd {
@@ -111,11 +136,16 @@ struct mixer_cmd {
 	struct stream *stream;		/* MIXER_ADD */
 	struct stream_params params;	/* MIXER_UPDATE */
 	struct mixer_controls controls; /* MIXER_ADD, MIXER_CONTROL */
+	struct spscq *rec;		/* MIXER_REC_START */
 };
 
 enum mixer_event_kind {
 	MIXER_EV_REMOVED, /* stream handed back */
 	MIXER_EV_TALKING, /* talking started or stopped */
+	/* rec handed back: the mixer no longer touches it. Also after
+	 * mixer_stop() for a queue still held or a MIXER_REC_START never
+	 * applied, so every queue given comes back exactly once. */
+	MIXER_EV_REC_STOPPED,
 };
 
 /* A participant reported talking always gets a talking=false event before
@@ -127,13 +157,22 @@ struct mixer_event {
 	struct stream *stream; /* MIXER_EV_REMOVED */
 	bool talking;	       /* MIXER_EV_TALKING */
 	int level_db;	       /* MIXER_EV_TALKING: of the deciding frame */
+	struct spscq *rec;     /* MIXER_EV_REC_STOPPED */
 };
+
+/* Tick durations: tick_hist[i] counts ticks that took at most
+ * mixer_tick_hist_bounds_us[i] (and more than the bound before); the last
+ * bucket counts the slower ones. Not cumulative. */
+#define MIXER_TICK_HIST_N 8
+extern const uint32_t mixer_tick_hist_bounds_us[MIXER_TICK_HIST_N - 1];
 
 struct mixer_stats {
 	uint64_t ticks, late_ticks;
 	uint64_t tick_ns_max, tick_ns_sum;
 	uint64_t late_ns_max; /* worst start of a tick after its deadline */
 	unsigned participants;
+	uint64_t tick_hist[MIXER_TICK_HIST_N];
+	uint64_t rec_frames, rec_dropped; /* recording frames queued, lost */
 };
 
 struct mixer;
@@ -146,7 +185,8 @@ int mixer_start(struct mixer **out, const struct mixer_params *p);
  * -EAGAIN, then mixer_free(). */
 void mixer_stop(struct mixer *m);
 void mixer_free(struct mixer *m); /* NULL-safe; after mixer_stop */
-/* -ENOSPC when the command queue is full. */
+/* -ENOSPC when the command queue is full; -EINVAL for an ADD without a
+ * stream or a REC_START without a queue. */
 int mixer_post(struct mixer *m, const struct mixer_cmd *cmd);
 /* Takes one event; -EAGAIN when none. */
 int mixer_poll(struct mixer *m, struct mixer_event *ev);

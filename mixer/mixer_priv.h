@@ -61,16 +61,22 @@ struct mixer {
 	struct part *gone, *gone_tail; /* removed, event not yet queued */
 	struct mixer_cmd held;	       /* an ADD to retry (out of memory) */
 	bool has_held;
-	uint64_t deadline_ns; /* of the next timer expiration */
-	bool queued;	      /* events queued since notify_fd was written */
+	uint64_t deadline_ns;	/* of the next timer expiration */
+	bool queued;		/* events queued since notify_fd was written */
+	struct spscq *rec;	/* the recording tap, NULL when none */
+	struct spscq *rec_gone; /* stopped, MIXER_EV_REC_STOPPED not queued */
+	uint32_t rec_seq;	/* of the next frame */
+	struct mixer_rec_frame rec_frame; /* built here, copied into rec */
 
 	_Atomic uint64_t ticks, late_ticks, tick_ns_max, tick_ns_sum;
 	_Atomic uint64_t late_ns_max;
 	_Atomic unsigned participants;
+	_Atomic uint64_t tick_hist[MIXER_TICK_HIST_N];
+	_Atomic uint64_t rec_frames, rec_dropped;
 };
 
-/* Runs one tick at now_ns (tick.c): commands, pull, detect, sum, send,
- * events. */
+/* Runs one tick at now_ns (tick.c): commands, pull, detect, sum, record,
+ * send, events. */
 void tick_run(struct mixer *m, uint64_t now_ns);
 
 /* Grows the per-participant arrays to hold at least n (cmds.c). */
@@ -86,6 +92,9 @@ void events_talking(struct mixer *m);
  * talking=false if it was reported talking; what the queue does not take
  * waits for the next tick (events.c). */
 void events_hand_back(struct mixer *m);
+/* Queues MIXER_EV_REC_STOPPED for a stopped recording; a full queue
+ * leaves it for the next tick (events.c). */
+void events_rec_stopped(struct mixer *m);
 /* Writes notify_fd if anything was queued since the last call (events.c). */
 void events_notify(struct mixer *m);
 /* After the thread has ended: the next event about what it still held;

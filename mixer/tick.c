@@ -15,9 +15,14 @@
  * participant with nothing received (packets stopped, concealment over, on
  * hold) is pulled as silence, so it stops talking.
  *
+ * The recording tap, when one is set, gets the shared mix every tick; a
+ * full queue loses the frame (counted) and never makes the tick wait.
+ *
  * Nothing here allocates, blocks or logs (cmds.c may allocate for a
  * participant it adds). */
 #include "mixer/mixer_priv.h"
+
+#include "core/core.h"
 
 #include <string.h>
 
@@ -56,6 +61,20 @@ static void sum_contributors(struct mixer *m)
 	for (size_t t = 0; t < m->n_contribs; t++)
 		m->k->add(m->acc, m->contribs[t]->pcm, m->frame_n);
 	m->k->sat(m->shared, m->acc, m->frame_n);
+}
+
+static void record_mix(struct mixer *m)
+{
+	if (!m->rec)
+		return;
+	struct mixer_rec_frame *f = &m->rec_frame;
+	f->seq = m->rec_seq++;
+	f->n_samples = (uint32_t)m->frame_n;
+	memcpy(f->pcm, m->shared, m->frame_n * sizeof(*f->pcm));
+	_Atomic uint64_t *count = &m->rec_frames;
+	if (spscq_push(m->rec, f) < 0)
+		count = &m->rec_dropped;
+	atomic_fetch_add_explicit(count, 1, memory_order_relaxed);
 }
 
 /* Every contributor but pt, at most RTPPKT_MAX_CSRC of them. */
@@ -108,8 +127,10 @@ void tick_run(struct mixer *m, uint64_t now_ns)
 	detect_talkers(m);
 	choose_contributors(m);
 	sum_contributors(m);
+	record_mix(m);
 	send_mixes(m, now_ns);
 	events_talking(m);
 	events_hand_back(m);
+	events_rec_stopped(m);
 	events_notify(m);
 }

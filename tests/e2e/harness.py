@@ -112,14 +112,15 @@ def free_rtp_range(size=200):
 # --------------------------------------------------------------------------
 
 class Tutti:
-    def __init__(self, binary, extra_args=(), name='tutti', rtp_size=200):
+    def __init__(self, binary, extra_args=(), name='tutti', rtp_size=200, data_dir=None):
+        """data_dir: another instance's data dir, to restart on the same store."""
         self.binary = binary
         self.name = name
         self.sip_port = free_port()
         self.http_port = free_port(udp=False, tcp=True)
         self.rtp_lo, self.rtp_hi = free_rtp_range(rtp_size)
         self.dir = tempfile.mkdtemp(prefix='tutti-e2e-%s-' % name)
-        self.data_dir = os.path.join(self.dir, 'data')
+        self.data_dir = data_dir or os.path.join(self.dir, 'data')
         os.makedirs(self.data_dir, exist_ok=True)
         self.log_path = os.path.join(self.dir, 'tutti.log')
         self.args = [binary,
@@ -284,8 +285,8 @@ class Harness:
             signal.alarm(0)
         return True     # exception recorded as a failure
 
-    def start_tutti(self, extra_args=(), name='tutti'):
-        t = Tutti(tutti_binary(), extra_args, name)
+    def start_tutti(self, extra_args=(), name='tutti', data_dir=None):
+        t = Tutti(tutti_binary(), extra_args, name, data_dir=data_dir)
         self.tuttis.append(t)
         t.start()
         return t
@@ -309,6 +310,52 @@ class Harness:
         for f in self.failures:
             log('  failed: %s' % f)
         return 1 if self.failures else 0
+
+
+# --------------------------------------------------------------------------
+# HTTP API
+# --------------------------------------------------------------------------
+
+class HttpReply:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers      # lower-case names
+        self.body = body
+
+    def json(self):
+        import json
+        try:
+            return json.loads(self.body.decode('utf-8'))
+        except ValueError:
+            return None
+
+    def __repr__(self):
+        return '%d %r' % (self.status, self.body[:200])
+
+
+def http_call(port, method, path, body=None, ctype='application/json', token=None,
+              headers=None, timeout=5.0):
+    """One request to tutti's API on loopback.  body: bytes, str, or an object
+    sent as JSON.  Returns an HttpReply; never raises on an HTTP status."""
+    import http.client
+    import json
+    hdrs = dict(headers or {})
+    if body is not None and not isinstance(body, (bytes, str)):
+        body = json.dumps(body)
+    if isinstance(body, str):
+        body = body.encode('utf-8')
+    if body is not None and ctype:
+        hdrs['Content-Type'] = ctype
+    if token:
+        hdrs['Authorization'] = 'Bearer ' + token
+    conn = http.client.HTTPConnection(LOOPBACK, port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=hdrs)
+        r = conn.getresponse()
+        data = r.read()
+        return HttpReply(r.status, {k.lower(): v for k, v in r.getheaders()}, data)
+    finally:
+        conn.close()
 
 
 # --------------------------------------------------------------------------

@@ -1,0 +1,77 @@
+/* body.c: request bodies. They are read into memory up to 64 KiB (more is
+ * dropped and answered 413), must say Content-Type: application/json (else
+ * 415) and must hold one JSON object (else 400). Called from connection
+ * threads; the body belongs to its struct api_call. */
+#include "api/api_priv.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+void body_append(struct api_call *c, const char *data, size_t n)
+{
+	if (c->too_big)
+		return;
+	if (c->body_len + n > API_BODY_MAX_BYTES) {
+		c->too_big = true;
+		free(c->body);
+		c->body = NULL;
+		c->body_len = 0;
+		return;
+	}
+	char *p = realloc(c->body, c->body_len + n + 1);
+	if (!p) {
+		c->too_big = true; /* answered 413 rather than half-read */
+		return;
+	}
+	memcpy(p + c->body_len, data, n);
+	c->body = p;
+	c->body_len += n;
+	c->body[c->body_len] = '\0';
+}
+
+/* "application/json", optionally followed by parameters (charset=utf-8). */
+static bool is_json_type(const char *ct)
+{
+	static const char want[] = "application/json";
+	size_t n = sizeof(want) - 1;
+	if (!ct || strncasecmp(ct, want, n) != 0)
+		return false;
+	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
+}
+
+json_t *body_json(struct api_call *c, bool empty_ok, enum MHD_Result *ret)
+{
+	if (c->body_len == 0) {
+		if (empty_ok)
+			return json_object();
+		*ret = reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request",
+				   "a JSON object body is required", NULL);
+		return NULL;
+	}
+	const char *ct = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND,
+						     "Content-Type");
+	if (!is_json_type(ct)) {
+		*ret = reply_error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+				   "unsupported_media_type",
+				   "bodies must be application/json", NULL);
+		return NULL;
+	}
+	json_error_t jerr;
+	json_t *j =
+	    json_loadb(c->body, c->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!j || !json_is_object(j)) {
+		char msg[256];
+		if (j)
+			snprintf(msg, sizeof(msg),
+				 "the body must be a JSON object");
+		else
+			snprintf(msg, sizeof(msg), "bad JSON at line %d: %s",
+				 jerr.line, jerr.text);
+		json_decref(j);
+		*ret = reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", msg,
+				   NULL);
+		return NULL;
+	}
+	return j;
+}

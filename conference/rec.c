@@ -1,0 +1,465 @@
+/* rec.c: recording a room's mix to a WAV file, written by one writer
+ * thread per conference and never by the mixer (ARCHITECTURE.md, "Data
+ * that must not be lost").
+ *
+ * The room's mixer pushes one struct mixer_rec_frame per tick into a
+ * bounded queue and never waits: a full queue loses the frame, and the
+ * frame's sequence number tells the writer how many went missing, so that
+ * it writes as much silence in their place and the file keeps real time.
+ * The writer wakes about every 100 ms, drains every file's queue, writes
+ * with libsndfile (16-bit PCM mono at the room rate) and rewrites the WAV
+ * header after each batch, so that the file as it stands on disk is always
+ * a valid WAV: a kill -9 leaves a playable <name>.wav.part. It calls fsync
+ * once a second and, when the recording ends, closes the file and renames
+ * it to <name>.wav.
+ *
+ * Threads: rec_start(), rec_stop(), rec_active(), rec_on_mixer_stopped()
+ * and rec_shutdown() are the signalling thread's (focus.h). The writer
+ * thread owns the files it drains; the signalling thread hands them over
+ * under the writer's mutex, and a file whose queue the mixer has let go of
+ * belongs to the writer alone, which frees it (rec.h). */
+#include "conference/rec.h"
+#include "conference/focus.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <sndfile.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#define NAME_CAP (ROOM_NAME_MAX + 40) /* <room>-<stamp>[-n].wav */
+#define PATH_CAP (PATH_MAX + NAME_CAP + 8)
+#define WAKE_NS	 (100 * 1000000ull)
+#define FSYNC_NS (1000 * 1000000ull)
+
+struct rec {
+	struct rec *next; /* in the writer's lists */
+	struct spscq *q;
+	SNDFILE *sf;
+	int fd; /* sf's, for fsync; -1 once closed */
+	char dir[PATH_MAX];
+	char name[NAME_CAP];
+	uint32_t next_seq;
+	uint64_t frames, silent_frames;
+	bool failed;	    /* a write failed: the rest is dropped */
+	atomic_bool finish; /* the producer let go (rec_writer_finish) */
+	bool stopping;	    /* signalling thread: MIXER_REC_STOP posted */
+	struct mixer_rec_frame frame; /* writer's scratch */
+};
+
+struct recorder {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct rec *incoming; /* under lock: added, not yet adopted */
+	bool stop, kick;      /* under lock */
+	struct rec *files;    /* writer thread */
+};
+
+static const int16_t silence[MIXER_REC_MAX_SAMPLES];
+
+static void path_of(const struct rec *f, bool part, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/%s%s", f->dir, f->name, part ? ".part" : "");
+}
+
+static void write_frames(struct rec *f, const int16_t *pcm, sf_count_t n)
+{
+	if (f->failed)
+		return;
+	if (sf_write_short(f->sf, pcm, n) != n) {
+		f->failed = true;
+		log_error("rec", "file=%s write failed: %s", f->name,
+			  sf_strerror(f->sf));
+	}
+}
+
+/* Writes what the queue holds, silence in place of lost frames; true if
+ * anything was written. */
+static bool drain(struct rec *f)
+{
+	struct mixer_rec_frame *fr = &f->frame;
+	bool wrote = false;
+
+	while (spscq_pop(f->q, fr) == 0) {
+		sf_count_t n = fr->n_samples <= MIXER_REC_MAX_SAMPLES
+				   ? (sf_count_t)fr->n_samples
+				   : MIXER_REC_MAX_SAMPLES;
+		for (; f->next_seq < fr->seq; f->next_seq++) {
+			write_frames(f, silence, n);
+			f->silent_frames++;
+		}
+		write_frames(f, fr->pcm, n);
+		f->next_seq = fr->seq + 1;
+		f->frames++;
+		wrote = true;
+	}
+	return wrote;
+}
+
+static void fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+/* Drains, brings the header up to date, closes and renames. */
+static void file_close(struct rec *f)
+{
+	if (!f->sf)
+		return;
+	drain(f);
+	sf_command(f->sf, SFC_UPDATE_HEADER_NOW, NULL, 0);
+	fsync(f->fd);
+	sf_close(f->sf);
+	close(f->fd);
+	f->sf = NULL;
+	f->fd = -1;
+	char part[PATH_CAP], done[PATH_CAP];
+	path_of(f, true, part, sizeof(part));
+	path_of(f, false, done, sizeof(done));
+	if (rename(part, done) < 0)
+		log_error("rec", "file=%s cannot rename: %s", f->name,
+			  strerror(errno));
+	fsync_dir(f->dir);
+	log_info("rec", "file=%s closed: %llu frames, %llu filled with silence",
+		 f->name, (unsigned long long)(f->frames + f->silent_frames),
+		 (unsigned long long)f->silent_frames);
+}
+
+static void file_free(struct rec *f)
+{
+	spscq_free(f->q);
+	free(f);
+}
+
+/* Creates <name>.wav.part unless it or <name>.wav exists (-EEXIST). */
+static int open_fd(const struct rec *f)
+{
+	char part[PATH_CAP], done[PATH_CAP];
+	path_of(f, true, part, sizeof(part));
+	path_of(f, false, done, sizeof(done));
+	if (access(done, F_OK) == 0)
+		return -EEXIST;
+	int fd = open(part, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Opens the first free name: <room>-<stamp>.wav, then -1, -2... */
+static int open_named(struct rec *f, const char *room, time_t now,
+		      uint32_t rate_hz)
+{
+	char stamp[32], n[8] = "";
+	struct tm tm;
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", gmtime_r(&now, &tm));
+	int fd = -EEXIST;
+	for (int i = 0; i < 100 && fd == -EEXIST; i++) {
+		if (i)
+			snprintf(n, sizeof(n), "-%d", i);
+		snprintf(f->name, sizeof(f->name), "%s-%s%s.wav", room, stamp,
+			 n);
+		fd = open_fd(f);
+	}
+	if (fd < 0)
+		return fd == -ENOSPC || fd == -EDQUOT ? -ENOSPC : -EIO;
+	f->fd = fd;
+	SF_INFO info = {.samplerate = (int)rate_hz,
+			.channels = 1,
+			.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
+	f->sf = sf_open_fd(fd, SFM_WRITE, &info, SF_FALSE);
+	if (!f->sf)
+		return -EIO; /* the caller discards the file */
+	sf_command(f->sf, SFC_UPDATE_HEADER_NOW, NULL, 0);
+	return 0;
+}
+
+static int disk_check(const char *dir)
+{
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+		return errno == ENOSPC || errno == EDQUOT ? -ENOSPC : -EIO;
+	struct statvfs st;
+	if (statvfs(dir, &st) < 0)
+		return -EIO;
+	if ((uint64_t)st.f_bavail * st.f_frsize < REC_MIN_FREE_BYTES)
+		return -ENOSPC;
+	return 0;
+}
+
+int rec_file_open(struct rec **out, const char *dir, const char *room,
+		  uint32_t rate_hz, time_t now, char *name_out, size_t cap)
+{
+	if (!room || !*room || strlen(room) > ROOM_NAME_MAX ||
+	    strchr(room, '/') || !strcmp(room, ".") || !strcmp(room, "..") ||
+	    strlen(dir) >= PATH_MAX || cap < NAME_CAP)
+		return -EINVAL;
+	int err = disk_check(dir);
+	if (err)
+		return err;
+	struct rec *f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->fd = -1;
+	atomic_init(&f->finish, false);
+	snprintf(f->dir, sizeof(f->dir), "%s", dir);
+	err =
+	    spscq_new(&f->q, REC_QUEUE_FRAMES, sizeof(struct mixer_rec_frame));
+	if (!err)
+		err = open_named(f, room, now, rate_hz);
+	if (err) {
+		rec_file_discard(f);
+		return err;
+	}
+	snprintf(name_out, cap, "%s", f->name);
+	*out = f;
+	return 0;
+}
+
+struct spscq *rec_file_queue(struct rec *f)
+{
+	return f->q;
+}
+
+void rec_file_discard(struct rec *f)
+{
+	if (!f)
+		return;
+	if (f->sf)
+		sf_close(f->sf);
+	if (f->fd >= 0) {
+		char part[PATH_CAP];
+		path_of(f, true, part, sizeof(part));
+		close(f->fd);
+		unlink(part);
+	}
+	file_free(f);
+}
+
+void rec_file_free(struct rec *f)
+{
+	if (!f)
+		return;
+	file_close(f);
+	file_free(f);
+}
+
+/* One pass over the files: true when f is done with (closed; freed if its
+ * producer had let go). */
+static bool service(struct rec *f, bool closing, bool sync)
+{
+	bool done = atomic_load_explicit(&f->finish, memory_order_acquire);
+	if (done || closing) {
+		file_close(f);
+		if (done)
+			file_free(f);
+		return true;
+	}
+	if (drain(f))
+		sf_command(f->sf, SFC_UPDATE_HEADER_NOW, NULL, 0);
+	if (sync)
+		fsync(f->fd);
+	return false;
+}
+
+/* Takes the files added since the last pass; returns whether to stop. */
+static bool adopt(struct recorder *w)
+{
+	pthread_mutex_lock(&w->lock);
+	if (!w->stop && !w->kick && !w->incoming) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		uint64_t t = (uint64_t)ts.tv_nsec + WAKE_NS;
+		ts.tv_sec += (time_t)(t / 1000000000ull);
+		ts.tv_nsec = (long)(t % 1000000000ull);
+		pthread_cond_timedwait(&w->wake, &w->lock, &ts);
+	}
+	w->kick = false;
+	while (w->incoming) {
+		struct rec *f = w->incoming;
+		w->incoming = f->next;
+		f->next = w->files;
+		w->files = f;
+	}
+	bool stop = w->stop;
+	pthread_mutex_unlock(&w->lock);
+	return stop;
+}
+
+static void *writer_main(void *arg)
+{
+	struct recorder *w = arg;
+	uint64_t synced_ns = mono_now_ns();
+	bool stop = false;
+
+	while (!stop) {
+		stop = adopt(w);
+		uint64_t now = mono_now_ns();
+		bool sync = now - synced_ns >= FSYNC_NS;
+		if (sync)
+			synced_ns = now;
+		for (struct rec **pp = &w->files; *pp;) {
+			struct rec *f = *pp, *next = f->next;
+			if (service(f, stop, sync)) /* f may be freed */
+				*pp = next;
+			else
+				pp = &f->next;
+		}
+	}
+	return NULL;
+}
+
+int rec_writer_new(struct recorder **out)
+{
+	struct recorder *w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->wake, &ca);
+	pthread_condattr_destroy(&ca);
+
+	/* The thread blocks every signal: they belong to the main thread. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int err = pthread_create(&w->thread, NULL, writer_main, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		pthread_cond_destroy(&w->wake);
+		pthread_mutex_destroy(&w->lock);
+		free(w);
+		return -err;
+	}
+	*out = w;
+	return 0;
+}
+
+void rec_writer_free(struct recorder *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stop = true;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	pthread_cond_destroy(&w->wake);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+}
+
+void rec_writer_add(struct recorder *w, struct rec *f)
+{
+	pthread_mutex_lock(&w->lock);
+	f->next = w->incoming;
+	w->incoming = f;
+	pthread_mutex_unlock(&w->lock);
+}
+
+void rec_writer_finish(struct recorder *w, struct rec *f)
+{
+	pthread_mutex_lock(&w->lock);
+	atomic_store_explicit(&f->finish, true, memory_order_release);
+	w->kick = true;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* ---- the room API (focus.h), signalling thread ------------------------ */
+
+int rec_start(struct conference *c, struct room *r, char *file_out, size_t cap)
+{
+	if (r->rec)
+		return -EALREADY;
+	if (!r->mixer)
+		return -ENOTCONN;
+	if (c->stopping || cap < sizeof("recordings/") + NAME_CAP)
+		return c->stopping ? -EIO : -EINVAL;
+	if (!c->recorder && rec_writer_new(&c->recorder) < 0)
+		return -EIO;
+	char dir[PATH_MAX], name[NAME_CAP];
+	if (snprintf(dir, sizeof(dir), "%s/recordings", c->opts->data_dir) >=
+	    (int)sizeof(dir))
+		return -EIO;
+	struct rec *f;
+	int err = rec_file_open(&f, dir, r->name, ROOM_RATE_HZ, time(NULL),
+				name, sizeof(name));
+	if (err)
+		return err;
+	struct mixer_cmd cmd = {.kind = MIXER_REC_START, .rec = f->q};
+	if (mixer_post(r->mixer, &cmd) < 0) {
+		rec_file_discard(f);
+		return -ENOSPC;
+	}
+	rec_writer_add(c->recorder, f);
+	r->rec = f;
+	snprintf(file_out, cap, "recordings/%s", name);
+	log_info("rec", "room=%s recording to %s", r->name, file_out);
+	return 0;
+}
+
+int rec_stop(struct conference *c, struct room *r)
+{
+	(void)c;
+	if (!r->rec || r->rec->stopping)
+		return -ENOENT;
+	struct mixer_cmd cmd = {.kind = MIXER_REC_STOP};
+	int err = mixer_post(r->mixer, &cmd);
+	if (err)
+		return err;
+	r->rec->stopping = true;
+	log_info("rec", "room=%s recording stops", r->name);
+	return 0;
+}
+
+bool rec_active(const struct room *r)
+{
+	return r->rec && !r->rec->stopping;
+}
+
+const char *rec_file(const struct room *r, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s%s", r->rec ? "recordings/" : "",
+		 r->rec ? r->rec->name : "");
+	return out;
+}
+
+void rec_on_mixer_stopped(struct conference *c, struct room *r)
+{
+	struct rec *f = r->rec;
+	if (!f)
+		return;
+	r->rec = NULL;
+	if (c->recorder)
+		rec_writer_finish(c->recorder, f);
+	else
+		rec_file_free(f); /* closed by rec_shutdown() */
+}
+
+void rec_shutdown(struct conference *c)
+{
+	if (!c->recorder)
+		return;
+	for (struct room *r = c->rooms; r; r = r->next) {
+		if (!rec_active(r))
+			continue;
+		struct mixer_cmd cmd = {.kind = MIXER_REC_STOP};
+		if (mixer_post(r->mixer, &cmd) == 0)
+			r->rec->stopping = true;
+	}
+	/* Closes every file; those the mixers still hold are freed when
+	 * their MIXER_EV_REC_STOPPED comes (rec_on_mixer_stopped). */
+	rec_writer_free(c->recorder);
+	c->recorder = NULL;
+}
