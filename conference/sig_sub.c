@@ -273,14 +273,23 @@ static void arm(struct conference *c, uint64_t due_ns)
 	su_timer_set_interval(ss->timer, on_timer, c, ms);
 }
 
-void sig_sub_room_changed(struct conference *c, const char *room)
+/* The room's watch, its snapshot dropped as stale; NULL when nobody
+ * watches the room. */
+static struct watch *watch_stale(struct conference *c, const char *room)
 {
 	struct subs *ss = c->sig ? c->sig->subs : NULL;
 	struct watch *w = ss ? watch_find(ss, room) : NULL;
-	if (!w)
+	if (w) {
+		snap_unref(w->now);
+		w->now = NULL;
+	}
+	return w;
+}
+
+void sig_sub_room_changed(struct conference *c, const char *room)
+{
+	if (!watch_stale(c, room))
 		return;
-	snap_unref(w->now);
-	w->now = NULL;
 	/* The first change after a quiet period goes out at once; the timer
 	 * fires after the event being handled, so that what one SIP event
 	 * changes goes out in one document. */
@@ -289,12 +298,9 @@ void sig_sub_room_changed(struct conference *c, const char *room)
 
 void sig_sub_room_deleted(struct conference *c, const char *room)
 {
-	struct subs *ss = c->sig ? c->sig->subs : NULL;
-	struct watch *w = ss ? watch_find(ss, room) : NULL;
+	struct watch *w = watch_stale(c, room);
 	if (!w)
 		return;
-	snap_unref(w->now);
-	w->now = NULL;
 	for (struct sub *sub = w->subs; sub; sub = sub->next) {
 		if (sub->ending)
 			continue;
