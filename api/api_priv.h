@@ -138,6 +138,7 @@ enum MHD_Result route_parts_get(struct api_call *c);
 enum MHD_Result route_parts_dial(struct api_call *c);
 enum MHD_Result route_parts_update(struct api_call *c);
 enum MHD_Result route_parts_kick(struct api_call *c);
+enum MHD_Result route_parts_mute_all(struct api_call *c);
 
 enum MHD_Result route_users_set(struct api_call *c);
 enum MHD_Result route_users_delete(struct api_call *c);

@@ -44,6 +44,7 @@ static const struct route routes[] = {
      {{"GET", route_parts_get},
       {"PATCH", route_parts_update},
       {"DELETE", route_parts_kick}}},
+    {"/api/v1/rooms/{room}/mute", "POST", {{"POST", route_parts_mute_all}}},
     {"/api/v1/rooms/{room}/recording",
      "POST, DELETE",
      {{"POST", route_rooms_rec_start}, {"DELETE", route_rooms_rec_stop}}},

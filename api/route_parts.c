@@ -1,7 +1,7 @@
 /* route_parts.c: /api/v1/rooms/{room}/participants[/{id}]: list, look at,
- * dial out, mute/deafen/gain and kick. Dialling out answers 202 at once
- * with the new participant's id; how the call goes arrives as events.
- * Connection threads. */
+ * dial out, mute/deafen/gain, promote to moderator and kick. Dialling out
+ * answers 202 at once with the new participant's id; how the call goes arrives
+ * as events. Connection threads. */
 #include "api/api_priv.h"
 
 #include <stdio.h>
@@ -89,9 +89,11 @@ enum MHD_Result route_parts_update(struct api_call *c)
 	    {"muted", FIELD_BOOL, false, 0, 0, &s->muted, &s->set_muted},
 	    {"deaf", FIELD_BOOL, false, 0, 0, &s->deaf, &s->set_deaf},
 	    {"gain_db", FIELD_INT, false, -24, 24, &gain, &s->set_gain_db},
+	    {"moderator", FIELD_BOOL, false, 0, 0, &s->moderator,
+	     &s->set_moderator},
 	};
 	char why[160];
-	int err = fields_parse(j, f, 3, why, sizeof(why));
+	int err = fields_parse(j, f, 4, why, sizeof(why));
 	json_decref(j);
 	if (err)
 		return reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", why,
@@ -120,4 +122,36 @@ enum MHD_Result route_parts_kick(struct api_call *c)
 	conference_reply_clear(&rep);
 	log_info("api", "room=%s participant %u kicked", c->room, c->part_id);
 	return reply_empty(c, MHD_HTTP_NO_CONTENT);
+}
+
+/* POST /rooms/{room}/mute {"muted"?: true}: everyone but moderators. */
+enum MHD_Result route_parts_mute_all(struct api_call *c)
+{
+	enum MHD_Result ret;
+	json_t *j = body_json(c, true, &ret);
+	if (!j)
+		return ret;
+	struct conf_req req = {.op = CONF_PART_MUTE_ALL};
+	struct conf_part_spec *s = &req.part_spec;
+	s->muted = true;
+	struct field f[] = {
+	    {"muted", FIELD_BOOL, false, 0, 0, &s->muted, &s->set_muted},
+	};
+	char why[160];
+	int err = fields_parse(j, f, 1, why, sizeof(why));
+	json_decref(j);
+	if (err)
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", why,
+				   NULL);
+	snprintf(req.room, sizeof(req.room), "%s", c->room);
+	struct conf_reply rep;
+	if (!api_ask(c, &req, &rep, &ret))
+		return ret;
+	json_t *arr = json_array();
+	for (size_t i = 0; i < rep.n_parts; i++)
+		json_array_append_new(arr, shape_part(&rep.parts[i]));
+	conference_reply_clear(&rep);
+	log_info("api", "room=%s all but moderators %s", c->room,
+		 s->muted ? "muted" : "unmuted");
+	return reply_json(c, MHD_HTTP_OK, arr, NULL, NULL);
 }

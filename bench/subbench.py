@@ -258,7 +258,7 @@ def main():
     ap.add_argument('--tutti', default=os.path.join(HERE, '..', 'build', 'tutti'))
     args = ap.parse_args()
 
-    extra = ['--log-level', 'info']
+    extra = ['--log-level', os.environ.get('SUBBENCH_LOG', 'info')]
     if args.notify_interval is not None:
         extra += ['--notify-interval', '%g' % args.notify_interval]
     t = Tutti(os.path.abspath(args.tutti), extra, name='subbench')

@@ -60,11 +60,13 @@ enum conf_op {
 	CONF_PART_DIAL,	  /* room, uri -> part_id (outcome arrives as events) */
 	CONF_PART_UPDATE, /* room, part_id, part_spec -> parts[0] */
 	CONF_PART_KICK,	  /* room, part_id: BYE, disconnection booted */
-	CONF_REC_START,	  /* room -> file */
-	CONF_REC_STOP,	  /* room */
-	CONF_USER_SET,	  /* user, password: a SIP user who may REGISTER */
-	CONF_USER_DELETE, /* user */
-	CONF_METRICS,	  /* -> metrics */
+	CONF_PART_MUTE_ALL, /* room, part_spec.muted: all but moderators
+			       -> parts */
+	CONF_REC_START,	    /* room -> file */
+	CONF_REC_STOP,	    /* room */
+	CONF_USER_SET,	    /* user, password: a SIP user who may REGISTER */
+	CONF_USER_DELETE,   /* user */
+	CONF_METRICS,	    /* -> metrics */
 };
 
 struct conf_room_spec {
@@ -81,7 +83,8 @@ struct conf_part_spec {
 	bool set_muted, muted;
 	bool set_deaf, deaf;
 	bool set_gain_db;
-	int gain_db; /* what it says, -24..+24 */
+	int gain_db;		       /* what it says, -24..+24 */
+	bool set_moderator, moderator; /* promote or demote */
 };
 
 struct conf_room_info {

@@ -128,6 +128,7 @@ static void handle(struct conference *c, const struct conf_req *req,
 	case CONF_PART_DIAL:
 	case CONF_PART_UPDATE:
 	case CONF_PART_KICK:
+	case CONF_PART_MUTE_ALL:
 	case CONF_REC_START:
 	case CONF_REC_STOP:
 		ctl_parts_handle(c, req, rep);

@@ -1,5 +1,6 @@
 /* ctl_parts.c: the control API's participant operations (list, dial out,
- * mute, deafen and gain, kick) and recording.
+ * mute, deafen and gain, promote, kick, mute all but moderators) and
+ * recording.
  *
  * Dialling and kicking go through sig_dial.c, as a REFER would, with the
  * API as the actor (no Referred-By; a kick shows as booted by nobody in
@@ -109,15 +110,17 @@ static bool part_spec_valid(const struct conf_part_spec *s,
 /* What changed is told: subscribers (mute shows in RFC 4575 as
  * muted-via-focus and recvonly media; deafness as sendonly) and events. */
 static void announce(struct conference *c, struct participant *p,
-		     bool was_muted, bool was_deaf, int was_gain)
+		     bool was_muted, bool was_deaf, int was_gain,
+		     bool was_moderator)
 {
 	bool muted = p->muted != was_muted, deaf = p->deaf != was_deaf;
-	if (muted || deaf)
+	bool role = p->moderator != was_moderator;
+	if (muted || deaf || role)
 		room_changed(c, p->room->name);
 	if (muted)
 		events_part(
 		    c, p->muted ? CONF_EV_PART_MUTED : CONF_EV_PART_UNMUTED, p);
-	if (deaf || p->gain_db != was_gain)
+	if (deaf || role || p->gain_db != was_gain)
 		events_part(c, CONF_EV_PART_UPDATED, p);
 }
 
@@ -130,6 +133,7 @@ static void part_update(struct conference *c, const struct conf_req *req,
 	if (!p || !part_spec_valid(s, rep))
 		return;
 	bool was_muted = p->muted, was_deaf = p->deaf;
+	bool was_moderator = p->moderator;
 	int was_gain = p->gain_db;
 	if (s->set_muted)
 		p->muted = s->muted;
@@ -145,9 +149,13 @@ static void part_update(struct conference *c, const struct conf_req *req,
 		ctl_fail(rep, -EAGAIN, "the room's mixer is busy: try again");
 		return;
 	}
-	log_info("ctl", "room=%s part=%u muted=%d deaf=%d gain=%d dB", r->name,
-		 p->id, p->muted, p->deaf, p->gain_db);
-	announce(c, p, was_muted, was_deaf, was_gain);
+	/* The role is the focus's alone: the mixer never needs it. */
+	if (s->set_moderator)
+		p->moderator = s->moderator;
+	log_info("ctl",
+		 "room=%s part=%u muted=%d deaf=%d gain=%d dB moderator=%d",
+		 r->name, p->id, p->muted, p->deaf, p->gain_db, p->moderator);
+	announce(c, p, was_muted, was_deaf, was_gain, was_moderator);
 	rep->parts = calloc(1, sizeof(*rep->parts));
 	if (!rep->parts) {
 		ctl_fail(rep, -ENOMEM, "out of memory");
@@ -155,6 +163,38 @@ static void part_update(struct conference *c, const struct conf_req *req,
 	}
 	room_part_info(p, &rep->parts[0]);
 	rep->n_parts = 1;
+}
+
+/* Mutes (or unmutes) everyone in the room who is not a moderator, as a
+ * moderator's "mute all" does on other bridges; those who join later are
+ * not affected. A participant whose mixer queue is full keeps its state
+ * and the request fails, so that the moderator can simply send it again. */
+static void part_mute_all(struct conference *c, const struct conf_req *req,
+			  struct conf_reply *rep)
+{
+	struct room *r = ctl_find_room(c, req->room, rep);
+	if (!r)
+		return;
+	bool muted = req->part_spec.muted;
+	unsigned changed = 0, busy = 0;
+	for (struct participant *p = r->parts; p; p = p->next) {
+		if (p->leaving || p->moderator || p->muted == muted)
+			continue;
+		p->muted = muted;
+		if (room_set_controls(p)) {
+			p->muted = !muted;
+			busy++;
+			continue;
+		}
+		announce(c, p, !muted, p->deaf, p->gain_db, p->moderator);
+		changed++;
+	}
+	log_info("ctl", "room=%s %s all but moderators: %u changed, %u busy",
+		 r->name, muted ? "muted" : "unmuted", changed, busy);
+	if (busy)
+		ctl_fail(rep, -EAGAIN, "the room's mixer is busy: try again");
+	else if (ctl_list_parts(r, rep))
+		ctl_fail(rep, -ENOMEM, "out of memory");
 }
 
 static void part_kick(struct conference *c, const struct conf_req *req,
@@ -216,6 +256,9 @@ void ctl_parts_handle(struct conference *c, const struct conf_req *req,
 		break;
 	case CONF_PART_KICK:
 		part_kick(c, req, rep);
+		break;
+	case CONF_PART_MUTE_ALL:
+		part_mute_all(c, req, rep);
 		break;
 	case CONF_REC_START:
 	case CONF_REC_STOP:

@@ -15,6 +15,15 @@
  * expires or is unsubscribed (RFC 6665 asks for a NOTIFY then); those
  * copies repeat a version the subscriber already has, which RFC 4575 4.6
  * tells it to ignore. A refresh then gets full state at the next version.
+ *
+ * NOTIFYs go out in a window: at most SUB_WINDOW wait for their answer at
+ * any time, and a subscriber with one unanswered gets no other until it
+ * answers; the rest wait for answers to free the window. A room with a
+ * thousand subscribers would otherwise hand the stack a thousand NOTIFYs
+ * at once: Sofia-SIP queues a bounded number per transport connection
+ * (a document over the UDP MTU goes by TCP first) and fails the rest with
+ * ENOBUFS, and the burst of 200 OKs overflows our socket's receive
+ * buffer. Final NOTIFYs (room deleted, shutdown) are paced the same way.
  * Signalling thread only. */
 #include "conference/sig.h"
 
@@ -29,6 +38,7 @@
 #define SUB_MIN_EXPIRES_S 60
 #define SUB_MAX_EXPIRES_S 3600
 #define CI_CONTENT_TYPE	  "application/conference-info+xml"
+#define SUB_WINDOW	  64 /* NOTIFYs awaiting their answer */
 
 struct snap {
 	unsigned refs;
@@ -47,7 +57,9 @@ struct sub {
 	uint32_t version;  /* of the last NOTIFY sent */
 	struct snap *held; /* what the subscriber holds after it */
 	uint64_t last_sent_ns;
-	bool ending; /* the final NOTIFY is out */
+	const char *end_reason; /* a final NOTIFY is owed */
+	bool ending;		/* the final NOTIFY is out */
+	bool unanswered;	/* a NOTIFY of ours awaits its answer */
 };
 
 struct watch {
@@ -60,6 +72,8 @@ struct watch {
 struct subs {
 	struct watch *watches;
 	unsigned n;
+	unsigned unanswered; /* NOTIFYs of ours awaiting their answer */
+	bool backlog;	     /* someone waits for the window */
 	su_timer_t *timer;
 	uint64_t timer_due_ns; /* 0: not armed */
 };
@@ -131,6 +145,15 @@ static void watch_drop_if_unused(struct subs *ss, struct watch *w)
 	free(w);
 }
 
+/* sub's NOTIFY has its answer (or never will): its window slot frees. */
+static void answered(struct subs *ss, struct sub *sub)
+{
+	if (sub->unanswered) {
+		sub->unanswered = false;
+		ss->unanswered--;
+	}
+}
+
 static void sub_free(struct conference *c, struct sub *sub)
 {
 	struct subs *ss = c->sig->subs;
@@ -142,6 +165,7 @@ static void sub_free(struct conference *c, struct sub *sub)
 		*pp = sub->next;
 		ss->n--;
 	}
+	answered(ss, sub);
 	snap_unref(sub->held);
 	if (sub->nh) {
 		nua_handle_bind(sub->nh, NULL);
@@ -170,13 +194,16 @@ static int send_doc(struct conference *c, struct sub *sub,
 	    TAG_IF(!reason, NUTAG_SUBSTATE(nua_substate_active)),
 	    TAG_IF(reason, SIPTAG_SUBSCRIPTION_STATE_STR(state)), TAG_END());
 	free(xml);
+	if (!sub->unanswered) {
+		sub->unanswered = true;
+		c->sig->subs->unanswered++;
+	}
 	sub->version++;
 	snap_unref(sub->held);
 	sub->held = snap_ref(now);
 	sub->last_sent_ns = mono_now_ns();
 	if (reason)
 		sub->ending = true;
-	(void)c;
 	return 0;
 }
 
@@ -199,11 +226,13 @@ static uint64_t interval_ns(const struct conference *c)
 
 static void arm(struct conference *c, uint64_t due_ns);
 
-/* Sends every subscriber of w who is due the change it has not heard;
- * returns the earliest time another one will be due (0: none). */
+/* Sends every subscriber of w who is due the change it has not heard,
+ * or the final NOTIFY it is owed, while the window has room; returns the
+ * earliest time another one will be due (0: none). */
 static uint64_t flush_watch(struct conference *c, struct watch *w,
 			    uint64_t now_ns)
 {
+	struct subs *ss = c->sig->subs;
 	struct snap *now = watch_now(c, w);
 	if (!now)
 		return now_ns + 100000000ull; /* out of memory: try later */
@@ -212,8 +241,17 @@ static uint64_t flush_watch(struct conference *c, struct watch *w,
 	bool have = false, none = false;
 	uint64_t next_due = 0;
 	for (struct sub *sub = w->subs; sub; sub = sub->next) {
-		if (sub->ending || sub->held == now || !sub->held)
+		bool owed = sub->end_reason || (sub->held && sub->held != now);
+		if (sub->ending || !owed)
 			continue;
+		if (sub->unanswered || ss->unanswered >= SUB_WINDOW) {
+			ss->backlog = true; /* an answer re-arms the timer */
+			continue;
+		}
+		if (sub->end_reason) {
+			send_full(c, sub, sub->end_reason);
+			continue;
+		}
 		uint64_t due = sub->last_sent_ns + interval_ns(c);
 		if (due > now_ns) {
 			if (!next_due || due < next_due)
@@ -249,6 +287,7 @@ static void on_timer(struct conference *c, su_timer_t *t,
 	(void)arg;
 	struct subs *ss = c->sig->subs;
 	ss->timer_due_ns = 0;
+	ss->backlog = false;
 	uint64_t now_ns = mono_now_ns();
 	uint64_t next = 0;
 	for (struct watch *w = ss->watches; w; w = w->next) {
@@ -306,8 +345,9 @@ void sig_sub_room_deleted(struct conference *c, const char *room)
 			continue;
 		log_info("sub", "room=%s call=%s ended: room deleted", room,
 			 sub->call_id);
-		send_full(c, sub, "noresource");
+		sub->end_reason = "noresource";
 	}
+	arm(c, mono_now_ns());
 }
 
 static void make_sub_contact(struct conference *c, struct sub *sub,
@@ -413,6 +453,10 @@ void sig_sub_on_notify_result(struct conference *c, nua_handle_t *nh,
 	}
 	if (status < 200)
 		return;
+	struct subs *ss = c->sig->subs;
+	answered(ss, sub);
+	if (ss->backlog && ss->unanswered < SUB_WINDOW)
+		arm(c, mono_now_ns());
 	int substate = nua_substate_active;
 	tl_gets(tags, NUTAG_SUBSTATE_REF(substate), TAG_END());
 	if (substate != nua_substate_terminated && status < 300)
@@ -431,8 +475,9 @@ void sig_sub_end_all(struct conference *c)
 	struct subs *ss = c->sig->subs;
 	for (struct watch *w = ss->watches; w; w = w->next)
 		for (struct sub *sub = w->subs; sub; sub = sub->next)
-			if (!sub->ending)
-				send_full(c, sub, "deactivated");
+			if (!sub->ending && !sub->end_reason)
+				sub->end_reason = "deactivated";
+	arm(c, mono_now_ns());
 }
 
 unsigned sig_sub_count(const struct conference *c)

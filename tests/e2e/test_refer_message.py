@@ -8,7 +8,10 @@ answers calls): the bridge dials carol with Referred-By and an ;isfocus
 Contact, alice's REFER gets sipfrag NOTIFYs ending in "200 OK", carol and
 alice hear each other's tones, and a subscriber sees carol as dialed-out
 and referred by alice.  A REFER to a busy target reports "486"; a REFER
-with method=BYE from a non-moderator reports "403" and removes nobody.
+with method=BYE from a non-moderator reports "403" and removes nobody; once
+the API makes alice a moderator, the same REFER sent in her own call dialog
+reports 200, carol gets a BYE, and a subscriber sees her deleted as booted
+by alice.
 MESSAGEs in and out of a dialog reach the other participants; strangers,
 unknown rooms and binary bodies are refused.
 """
@@ -20,7 +23,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import Harness, Caller, log, LOOPBACK       # noqa: E402
+from harness import Harness, Caller, http_call, log, LOOPBACK  # noqa: E402
 from confsub import Subscription, ConfState              # noqa: E402
 from sipua import SipUA                                  # noqa: E402
 from rtpaudio import RtpEndpoint                         # noqa: E402
@@ -153,8 +156,49 @@ def main():
         got = [m for _, m in dlg.requests_received if m.method == 'MESSAGE']
         h.check([m.body for m in got] == [b'hello from alice', b'out of dialog'],
                 'carol got exactly the two accepted MESSAGEs', repr([m.body for m in got]))
+
+        # ---- method=BYE from a moderator, in the REFERrer's own dialog --------------
+        parts = http_call(t.http_port, 'GET', '/api/v1/rooms/%s/participants' % room).json() or []
+        a_id = next((p['id'] for p in parts if p['uri'].startswith('sip:alice@')), None)
+        r = http_call(t.http_port, 'PATCH', '/api/v1/rooms/%s/participants/%s' % (room, a_id),
+                      {'moderator': True})
+        h.check(r.status == 200 and (r.json() or {}).get('moderator') is True,
+                'the API makes alice a moderator', '%d %r' % (r.status, r.body[:200]))
+        drain(sub, state)
+        a_ent = state.user_by_prefix('sip:alice@')
+        roles = state.users.get(a_ent, {}).get('children', {}).get('roles', '')
+        h.check('moderator' in roles, "the conference state gives alice the moderator role",
+                repr(roles))
+        r = alice.dlg.request('REFER', extra_headers=['Refer-To: <%s;method=BYE>' % carol_uri,
+                                                      'Referred-By: <%s>' % alice.dlg.local_uri])
+        h.check(r.status == 202, 'an in-dialog REFER method=BYE is accepted (202)',
+                '%d' % r.status)
+        codes = [frag_status(m) for m in sipfrags(alice.ua, alice.dlg.call_id)]
+        h.check(codes and codes[-1] == 200, 'REFER method=BYE from a moderator reports 200',
+                repr(codes))
+        h.check(dlg.bye_received.wait(3.0), 'carol gets a BYE from the bridge')
+        bodies = drain(sub, state)
+        booted = [b for b in bodies if 'state="deleted"' in b and 'booted' in b]
+        h.check(booted and re.search(r'<by>[^<]*alice', booted[-1]) is not None,
+                'the subscriber sees carol deleted, booted by alice',
+                ' | '.join(b[:500] for b in bodies))
+        h.check(state.user_by_prefix('sip:carol@') is None and not state.errors,
+                'carol is gone from the merged state', repr(state.errors))
         h.check(t.alive(), 'tutti is still running')
     return h.result()
+
+
+def drain(sub, state, quiet=0.5):
+    """Applies every NOTIFY that arrives until none for `quiet` s; returns
+    their bodies."""
+    bodies = []
+    while True:
+        n = sub.wait_notify(quiet)
+        if n is None:
+            return bodies
+        if n.doc is not None and (state.version is None or n.version > state.version):
+            state.apply(n.doc)
+            bodies.append(n.body)
 
 
 if __name__ == '__main__':

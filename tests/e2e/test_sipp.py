@@ -36,7 +36,31 @@ SCENARIOS = {
     'not_found_404': ((('--rooms-on-demand', 'no')), 'rooms not on demand: unknown room -> 404, ACK'),
     'reinvite_hold': ((), 're-INVITE sendonly -> recvonly, re-INVITE sendrecv -> sendrecv, BYE'),
     'update_hold': ((), 'UPDATE sendonly -> recvonly, UPDATE sendrecv with PCMA -> PCMA sendrecv, BYE'),
+    'subscribe': ((), 'SUBSCRIBE conference -> 200, full NOTIFY v1; a caller joins and leaves: '
+                  'partial NOTIFYs until it is deleted; Expires: 0 -> terminated;reason=timeout; '
+                  'refresh of the ended subscription -> 481'),
 }
+
+
+def join_and_leave(h, t, room):
+    """While sipp subscribes: once tutti has the subscription, a caller
+    (user sippjoin) joins the room and leaves.  Each waits out the default
+    --notify-interval (1 s), so that neither is coalesced away: a caller who
+    joins and leaves within one interval is, rightly, never reported."""
+    from harness import Caller
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and 'room=%s call=' % room not in t.log_grep('subscribed'):
+        time.sleep(0.05)
+    time.sleep(1.2)
+    c = Caller(h, t.sip_addr, 'sippjoin', 'PCMU')
+    r = c.dial(room, start_media=False)
+    h.check(r.status == 200, 'a caller joins the watched room', '%d' % r.status)
+    time.sleep(1.2)
+    c.dlg.bye()
+
+
+# scenario -> what runs alongside sipp
+DURING = {'subscribe': join_and_leave}
 
 
 def free_media_ports():
@@ -76,6 +100,8 @@ def run_sipp(h, sipp, tutti, scenario, room, workdir, timeout=30, attempt=None):
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, cwd=workdir)
     h.on_cleanup(lambda: _kill(p))
+    if scenario in DURING:
+        DURING[scenario](h, tutti, room)
     try:
         out, _ = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:

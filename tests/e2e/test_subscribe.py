@@ -4,12 +4,14 @@
 usage: test_subscribe.py [path/to/tutti]     (or env TUTTI_BIN)
 
 A subscriber watches a room while real callers join, hold, resume and
-leave.  After every step the state it holds by applying each NOTIFY with
+leave, and while the API mutes, promotes, mutes all but moderators and
+kicks.  After every step the state it holds by applying each NOTIFY with
 RFC 4575's merge rules must equal a fresh full-state fetch; versions count
 1, 2, 3... with no gap; every document is valid against the schema; the
 src-id of a participant is the CSRC that stands for it in the mix.  Then
 refresh (full state again), unsubscribe (reason=timeout), a subscriber that
-answers 481 is dropped, 489 and 423, and shutdown (reason=deactivated).
+answers 481 is dropped, 489 and 423, room deletion (reason=noresource) and
+shutdown (reason=deactivated).
 """
 
 import os
@@ -19,7 +21,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import Harness, Caller, log                 # noqa: E402
+from harness import Harness, Caller, http_call, log      # noqa: E402
 from confsub import (Subscription, ConfState, fetch,     # noqa: E402
                      schema_errors)
 from sipua import SipUA                                   # noqa: E402
@@ -195,6 +197,57 @@ def main():
                 repr(status_of(w, 'sip:bob@')))
         same_as_fresh(h, w, fua, room, 'resume')
 
+        # ---- moderation through the API: mute, promote, mute all, kick ---------------------
+        api = '/api/v1/rooms/%s' % room
+        ids = {p['uri'].split('@')[0][4:]: p['id']
+               for p in http_call(t.http_port, 'GET', api + '/participants').json() or []}
+        r = http_call(t.http_port, 'PATCH', '%s/participants/%s' % (api, ids.get('bob')),
+                      {'muted': True})
+        h.check(r.status == 200, 'the API mutes bob', '%d' % r.status)
+        w.drain()
+        h.check(status_of(w, 'sip:bob@') == 'muted-via-focus', 'bob is muted-via-focus',
+                repr(status_of(w, 'sip:bob@')))
+        same_as_fresh(h, w, fua, room, 'a mute')
+        r = http_call(t.http_port, 'PATCH', '%s/participants/%s' % (api, ids.get('bob')),
+                      {'muted': False})
+        w.drain()
+        h.check(status_of(w, 'sip:bob@') == 'connected', 'bob unmuted is connected again',
+                repr(status_of(w, 'sip:bob@')))
+        same_as_fresh(h, w, fua, room, 'an unmute')
+        r = http_call(t.http_port, 'PATCH', '%s/participants/%s' % (api, ids.get('alice')),
+                      {'moderator': True})
+        w.drain()
+        roles = w.state.users.get(a_ent, {}).get('children', {}).get('roles', '')
+        h.check('moderator' in roles, 'alice promoted by the API has the moderator role',
+                repr(roles))
+        r = http_call(t.http_port, 'POST', api + '/mute', {})
+        muted = {p['uri'].split('@')[0][4:]: p['muted'] for p in (r.json() or [])}
+        h.check(r.status == 200 and muted == {'alice': False, 'bob': True},
+                'mute all mutes everyone but the moderator', '%d %r' % (r.status, muted))
+        w.drain()
+        h.check(status_of(w, 'sip:bob@') == 'muted-via-focus'
+                and status_of(w, 'sip:alice@') == 'connected',
+                'the state shows bob muted and alice not',
+                '%r %r' % (status_of(w, 'sip:bob@'), status_of(w, 'sip:alice@')))
+        same_as_fresh(h, w, fua, room, 'mute all')
+        r = http_call(t.http_port, 'POST', api + '/mute', {'muted': False})
+        h.check(r.status == 200, 'unmute all', '%d' % r.status)
+        w.drain()
+        same_as_fresh(h, w, fua, room, 'unmute all')
+        dave = Caller(h, t.sip_addr, 'dave', 'PCMU', 2200)
+        dave.dial(room)
+        w.drain()
+        d_id = next((p['id'] for p in http_call(t.http_port, 'GET', api + '/participants').json()
+                     if p['uri'].startswith('sip:dave@')), None)
+        r = http_call(t.http_port, 'DELETE', '%s/participants/%s' % (api, d_id))
+        h.check(r.status == 204, 'the API kicks dave', '%d' % r.status)
+        got = w.drain()
+        h.check(dave.dlg.bye_received.wait(2.0), 'dave gets a BYE')
+        h.check(any('state="deleted"' in x.body and 'booted' in x.body for x in got),
+                'a kick is sent as a deleted user with disconnection-method booted',
+                ' | '.join(x.body[:400] for x in got))
+        same_as_fresh(h, w, fua, room, 'a kick')
+
         # ---- leave ------------------------------------------------------------------------
         callers['alice'].dlg.bye()
         got = w.drain()
@@ -246,6 +299,28 @@ def main():
                 'after answering 481 a subscriber gets no more NOTIFYs',
                 '%d then %d' % (before, len(g.sub.notifies())))
         h.check(t.log_grep('answered 481') != '', 'the bridge logs the dropped subscription')
+
+        # ---- room deleted: reason=noresource ----------------------------------------------------------
+        room2 = room + '-gone'
+        r = http_call(t.http_port, 'POST', '/api/v1/rooms', {'name': room2})
+        h.check(r.status == 201, 'a second room is created', '%d' % r.status)
+        d = Watcher(h, ua, room2)
+        d.sub.subscribe(expires=600)
+        d.take()
+        erin = Caller(h, t.sip_addr, 'erin', 'PCMU', 700)
+        erin.dial(room2)
+        d.drain()
+        h.check(d.state.user_by_prefix('sip:erin@') is not None, 'erin is in the second room')
+        r = http_call(t.http_port, 'DELETE', '/api/v1/rooms/' + room2)
+        h.check(r.status == 204, 'the second room is deleted', '%d' % r.status)
+        got = d.drain(0.6)
+        ends = [x for x in got if x.terminated]
+        h.check(ends and ends[-1].reason() == 'noresource',
+                'room deletion ends the subscription with reason=noresource',
+                repr([x.substate for x in got]))
+        h.check(erin.dlg.bye_received.wait(2.0), 'erin gets a BYE')
+        h.check(d.state.user_by_prefix('sip:erin@') is None and not d.state.errors,
+                'the final state no longer holds erin', repr(list(d.state.users)))
 
         # ---- shutdown: reason=deactivated ---------------------------------------------------------------
         s2 = Watcher(h, ua, room)
