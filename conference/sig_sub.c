@@ -38,7 +38,7 @@
 #define SUB_MIN_EXPIRES_S 60
 #define SUB_MAX_EXPIRES_S 3600
 #define CI_CONTENT_TYPE	  "application/conference-info+xml"
-#define SUB_WINDOW	  64 /* NOTIFYs awaiting their answer */
+#define SUB_WINDOW	  256 /* NOTIFYs awaiting their answer */
 
 struct snap {
 	unsigned refs;

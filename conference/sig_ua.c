@@ -17,12 +17,21 @@
 
 #include <sofia-sip/su_log.h>
 #include <sofia-sip/su_tag_io.h>
+#include <sofia-sip/tport_tag.h>
 
 #define SIG_ALLOW                                                              \
 	"INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, SUBSCRIBE, NOTIFY, "       \
 	"REFER, MESSAGE, REGISTER"
 #define BYE_GRACE_MS	  1500
 #define SHUTDOWN_GRACE_MS 1500
+/* A room's subscribers answer a change's NOTIFYs in a burst (sig_sub.c
+ * keeps up to 256 unanswered): the default 208 KiB socket buffer drops
+ * some of the 200s, each then costing a retransmission 500 ms later.
+ * The kernel caps this at net.core.rmem_max. */
+#define SIG_UDP_RMEM (2u << 20)
+/* Messages a transport may queue, e.g. while a TCP connection opens
+ * (Sofia-SIP's default is 64). */
+#define SIG_TPORT_QUEUE 1024
 
 static void sofia_log(void *stream, char const *fmt, va_list ap)
 {
@@ -240,7 +249,9 @@ int sig_start(struct conference *c)
 	    SIPTAG_ALLOW_EVENTS_STR("conference"), SIPTAG_ALLOW_STR(SIG_ALLOW),
 	    SIPTAG_ACCEPT_STR("application/sdp"),
 	    SIPTAG_SUPPORTED_STR("replaces"),
-	    SIPTAG_USER_AGENT_STR("tutti/" TUTTI_VERSION), TAG_END());
+	    SIPTAG_USER_AGENT_STR("tutti/" TUTTI_VERSION),
+	    TPTAG_UDP_RMEM(SIG_UDP_RMEM), TPTAG_QUEUESIZE(SIG_TPORT_QUEUE),
+	    TAG_END());
 	if (!s->nua) {
 		log_error("sip",
 			  "cannot listen on %s: address in use or not "

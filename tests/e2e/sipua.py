@@ -611,6 +611,34 @@ class Dialog:
         return resp
 
 
+SO_RCVBUFFORCE = 33     # Linux, asm-generic/socket.h
+
+
+def udp_socket_tcp_guarded(ip, rcvbuf=None):
+    """A UDP socket on a kernel-chosen port whose TCP twin we hold bound but
+    not listening.  A SIP stack sends a request over 1300 bytes to a UDP
+    contact by TCP first (RFC 3261 18.1.1) and falls back to UDP when the
+    connection is refused; on a machine shared with other tests, an unheld
+    TCP twin may be some other SIP server's listener, which would answer
+    481 for us.  Returns (udp, tcp_guard)."""
+    for _ in range(100):
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        if rcvbuf:
+            try:
+                u.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, rcvbuf)
+            except OSError:
+                u.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        u.bind((ip, 0))
+        g = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            g.bind((ip, u.getsockname()[1]))
+            return u, g
+        except OSError:
+            u.close()
+            g.close()
+    raise OSError('no UDP port with a free TCP twin')
+
+
 class SipUA:
     """A UDP SIP user agent bound to local_ip (port chosen by the kernel)."""
 
@@ -620,8 +648,7 @@ class SipUA:
         self.user = user
         self.name = name or user
         self.log = log or (lambda s: None)
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((local_ip, 0))
+        self.sock, self.tcp_guard = udp_socket_tcp_guarded(local_ip)
         self.sock.settimeout(0.1)
         self.port = self.sock.getsockname()[1]
         self.txns = {}
@@ -642,10 +669,11 @@ class SipUA:
         self._stop.set()
         self.thread.join(1.0)
         self.retx_thread.join(1.0)
-        try:
-            self.sock.close()
-        except OSError:
-            pass
+        for s in (self.sock, self.tcp_guard):
+            try:
+                s.close()
+            except OSError:
+                pass
 
     def _send(self, data, addr=None):
         try:
