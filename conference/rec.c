@@ -20,6 +20,7 @@
  * belongs to the writer alone, which frees it (rec.h). */
 #include "conference/rec.h"
 #include "conference/focus.h"
+#include "conference/monocv.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +37,7 @@
 
 #define NAME_CAP (ROOM_NAME_MAX + 40) /* <room>-<stamp>[-n].wav */
 #define PATH_CAP (PATH_MAX + NAME_CAP + 8)
-#define WAKE_NS	 (100 * 1000000ull)
+#define WAKE_MS	 100u
 #define FSYNC_NS (1000 * 1000000ull)
 
 struct rec {
@@ -275,12 +276,8 @@ static bool adopt(struct recorder *w)
 {
 	pthread_mutex_lock(&w->lock);
 	if (!w->stop && !w->kick && !w->incoming) {
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		uint64_t t = (uint64_t)ts.tv_nsec + WAKE_NS;
-		ts.tv_sec += (time_t)(t / 1000000000ull);
-		ts.tv_nsec = (long)(t % 1000000000ull);
-		pthread_cond_timedwait(&w->wake, &w->lock, &ts);
+		struct timespec dl = monocv_deadline(WAKE_MS);
+		monocv_wait(&w->wake, &w->lock, &dl);
 	}
 	w->kick = false;
 	while (w->incoming) {
@@ -322,18 +319,18 @@ int rec_writer_new(struct recorder **out)
 	struct recorder *w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	int err = monocv_init(&w->wake);
+	if (err) {
+		free(w);
+		return err;
+	}
 	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->wake, &ca);
-	pthread_condattr_destroy(&ca);
 
 	/* The thread blocks every signal: they belong to the main thread. */
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int err = pthread_create(&w->thread, NULL, writer_main, w);
+	err = pthread_create(&w->thread, NULL, writer_main, w);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
 		pthread_cond_destroy(&w->wake);
