@@ -87,6 +87,14 @@ enum field_type {
 	FIELD_PIN,    /* char out[CONF_PIN_MAX + 1], 0..32 digits */
 	FIELD_SIPURI, /* char out[CONF_URI_MAX], sip: or sips: */
 	FIELD_TEXT,   /* char out[max + 1], 1..max bytes */
+	FIELD_CHOICE, /* struct field_choice *out: one of its names */
+};
+
+/* What a FIELD_CHOICE field points out to: the names it accepts
+ * (NULL-terminated) and, once parsed, the index of the one given. */
+struct field_choice {
+	const char *const *names;
+	int index;
 };
 
 struct field {

@@ -1,6 +1,7 @@
-/* route_rooms.c: /api/v1/rooms, /api/v1/rooms/{room} and its recording.
- * Each handler validates its body strictly (fields.c), asks the
- * signalling thread (api_ask) and shapes the reply. Connection threads. */
+/* route_rooms.c: /api/v1/rooms, /api/v1/rooms/{room} and its recording
+ * (WAV, or Ogg/Opus with {"format": "ogg"}). Each handler validates its
+ * body strictly (fields.c), asks the signalling thread (api_ask) and
+ * shapes the reply. Connection threads. */
 #include "api/api_priv.h"
 
 #include <stdio.h>
@@ -118,10 +119,18 @@ enum MHD_Result route_rooms_rec_stop(struct api_call *c)
 
 enum MHD_Result route_rooms_rec_start(struct api_call *c)
 {
+	static const char *const formats[] = {
+	    [CONF_REC_WAV] = "wav", [CONF_REC_OGG] = "ogg", NULL};
+	struct field_choice format = {formats, CONF_REC_WAV};
+	const struct field f[] = {
+	    {"format", FIELD_CHOICE, false, 0, 0, &format, NULL},
+	};
 	enum MHD_Result ret;
-	if (!body_fields(c, true, NULL, 0, &ret))
+	if (!body_fields(c, true, f, 1, &ret))
 		return ret;
-	struct conf_req req = {.op = CONF_REC_START};
+	struct conf_req req = {.op = CONF_REC_START,
+			       .rec_format =
+				   (enum conf_rec_format)format.index};
 	snprintf(req.room, sizeof(req.room), "%s", c->room);
 	struct conf_reply rep;
 	if (!api_ask(c, &req, &rep, &ret))
