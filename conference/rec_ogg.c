@@ -26,7 +26,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define REC_OGG_BITRATE	   32000 /* bit/s, mono */
+#define REC_OGG_BITRATE 32000 /* bit/s, mono */
+/* As the calls' encoders (rtp/codec.c): two thirds of the CPU of
+ * libopus's default 10, for a writer thread that encodes every room being
+ * recorded (bench/recbench, docs/benchmarks.md). */
+#define REC_OGG_COMPLEXITY 5
 #define REC_OGG_GRANULE_HZ 48000 /* Ogg Opus granules are 48 kHz samples */
 #define REC_OGG_MAX_DELAY  REC_OGG_GRANULE_HZ /* 1 s: see above */
 
@@ -99,6 +103,9 @@ static int ogg_open(struct rec_sink **out, int fd, uint32_t rate_hz)
 	if (s->enc && ope == OPE_OK)
 		ope =
 		    ope_encoder_ctl(s->enc, OPUS_SET_BITRATE(REC_OGG_BITRATE));
+	if (s->enc && ope == OPE_OK)
+		ope = ope_encoder_ctl(s->enc,
+				      OPUS_SET_COMPLEXITY(REC_OGG_COMPLEXITY));
 	if (s->enc && ope == OPE_OK)
 		ope = ope_encoder_flush_header(s->enc);
 	/* libopusenc 0.2.1 sets a stream's end granule on the first write
