@@ -78,13 +78,6 @@ enum MHD_Result reply_conf_err(struct api_call *c, int err,
 enum MHD_Result reply_text(struct api_call *c, unsigned status,
 			   const char *ctype, char *text, size_t len);
 
-/* ---- body.c: reading and checking request bodies ------------------------ */
-
-void body_append(struct api_call *c, const char *data, size_t n);
-/* The body as a JSON object, or NULL with 400/415 queued in *ret. An empty
- * body counts as {} when empty_ok. The caller decrefs. */
-json_t *body_json(struct api_call *c, bool empty_ok, enum MHD_Result *ret);
-
 /* ---- fields.c: strict validation of JSON objects ------------------------ */
 
 enum field_type {
@@ -94,6 +87,14 @@ enum field_type {
 	FIELD_PIN,    /* char out[CONF_PIN_MAX + 1], 0..32 digits */
 	FIELD_SIPURI, /* char out[CONF_URI_MAX], sip: or sips: */
 	FIELD_TEXT,   /* char out[max + 1], 1..max bytes */
+	FIELD_CHOICE, /* struct field_choice *out: one of its names */
+};
+
+/* What a FIELD_CHOICE field points out to: the names it accepts
+ * (NULL-terminated) and, once parsed, the index of the one given. */
+struct field_choice {
+	const char *const *names;
+	int index;
 };
 
 struct field {
@@ -111,6 +112,17 @@ int fields_parse(json_t *obj, const struct field *f, size_t n, char *why,
 		 size_t whylen);
 bool fields_name_ok(const char *s);
 
+/* ---- body.c: reading and checking request bodies ------------------------ */
+
+void body_append(struct api_call *c, const char *data, size_t n);
+/* The body as a JSON object, or NULL with 400/415 queued in *ret. An empty
+ * body counts as {} when empty_ok. The caller decrefs. */
+json_t *body_json(struct api_call *c, bool empty_ok, enum MHD_Result *ret);
+/* The body read into the n fields of f (fields_parse): true, or false with
+ * 400/415 queued in *ret. An empty body counts as {} when empty_ok. */
+bool body_fields(struct api_call *c, bool empty_ok, const struct field *f,
+		 size_t n, enum MHD_Result *ret);
+
 /* ---- shape.c: conference structs as JSON -------------------------------- */
 
 json_t *shape_time(int64_t unix_ms); /* ISO 8601 UTC, null for 0 */
@@ -124,6 +136,10 @@ json_t *shape_event(const struct conf_event *e);
  * returns false (rep is then cleared). */
 bool api_ask(struct api_call *c, struct conf_req *req, struct conf_reply *rep,
 	     enum MHD_Result *ret);
+/* Asks the conference for what answers nothing but success: true with 204
+ * queued in *ret, or false with the mapped error queued. */
+bool api_ask_no_content(struct api_call *c, struct conf_req *req,
+			enum MHD_Result *ret);
 
 enum MHD_Result route_rooms_list(struct api_call *c);
 enum MHD_Result route_rooms_create(struct api_call *c);

@@ -1,7 +1,8 @@
 /* body.c: request bodies. They are read into memory up to 64 KiB (more is
  * dropped and answered 413), must say Content-Type: application/json (else
- * 415) and must hold one JSON object (else 400). Called from connection
- * threads; the body belongs to its struct api_call. */
+ * 415) and must hold one JSON object (else 400) whose fields the route
+ * knows (fields.c, else 400). Called from connection threads; the body
+ * belongs to its struct api_call. */
 #include "api/api_priv.h"
 
 #include <stdlib.h>
@@ -74,4 +75,19 @@ json_t *body_json(struct api_call *c, bool empty_ok, enum MHD_Result *ret)
 		return NULL;
 	}
 	return j;
+}
+
+bool body_fields(struct api_call *c, bool empty_ok, const struct field *f,
+		 size_t n, enum MHD_Result *ret)
+{
+	json_t *j = body_json(c, empty_ok, ret);
+	if (!j)
+		return false;
+	char why[160];
+	int err = fields_parse(j, f, n, why, sizeof(why));
+	json_decref(j);
+	if (err)
+		*ret = reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", why,
+				   NULL);
+	return !err;
 }

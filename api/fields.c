@@ -91,9 +91,30 @@ static int take_string(const struct field *f, json_t *v, char *why,
 	return 0;
 }
 
+/* A string that must be one of the names of a struct field_choice. */
+static int take_choice(const struct field *f, json_t *v, char *why,
+		       size_t whylen)
+{
+	struct field_choice *ch = f->out;
+	const char *s = json_string_value(v);
+	for (int i = 0; s && ch->names[i]; i++)
+		if (strlen(s) == json_string_length(v) &&
+		    strcmp(s, ch->names[i]) == 0) {
+			ch->index = i;
+			return 0;
+		}
+	int n = snprintf(why, whylen, "\"%s\" must be one of", f->key);
+	for (int i = 0; ch->names[i] && n >= 0 && (size_t)n < whylen; i++)
+		n += snprintf(why + n, whylen - (size_t)n, "%s \"%s\"",
+			      i ? "," : "", ch->names[i]);
+	return -EINVAL;
+}
+
 static int take(const struct field *f, json_t *v, char *why, size_t whylen)
 {
 	switch (f->type) {
+	case FIELD_CHOICE:
+		return take_choice(f, v, why, whylen);
 	case FIELD_BOOL:
 		if (!json_is_boolean(v)) {
 			snprintf(why, whylen, "\"%s\" must be true or false",

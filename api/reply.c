@@ -128,3 +128,14 @@ bool api_ask(struct api_call *c, struct conf_req *req, struct conf_reply *rep,
 	conference_reply_clear(rep);
 	return false;
 }
+
+bool api_ask_no_content(struct api_call *c, struct conf_req *req,
+			enum MHD_Result *ret)
+{
+	struct conf_reply rep;
+	if (!api_ask(c, req, &rep, ret))
+		return false;
+	conference_reply_clear(&rep);
+	*ret = reply_empty(c, MHD_HTTP_NO_CONTENT);
+	return true;
+}

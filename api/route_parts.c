@@ -47,20 +47,13 @@ enum MHD_Result route_parts_get(struct api_call *c)
 
 enum MHD_Result route_parts_dial(struct api_call *c)
 {
-	enum MHD_Result ret;
-	json_t *j = body_json(c, false, &ret);
-	if (!j)
-		return ret;
 	struct conf_req req = {.op = CONF_PART_DIAL};
-	struct field f[] = {
+	const struct field f[] = {
 	    {"uri", FIELD_SIPURI, true, 0, 0, req.uri, NULL},
 	};
-	char why[160];
-	int err = fields_parse(j, f, 1, why, sizeof(why));
-	json_decref(j);
-	if (err)
-		return reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", why,
-				   NULL);
+	enum MHD_Result ret;
+	if (!body_fields(c, false, f, 1, &ret))
+		return ret;
 	snprintf(req.room, sizeof(req.room), "%s", c->room);
 	struct conf_reply rep;
 	if (!api_ask(c, &req, &rep, &ret))
@@ -78,26 +71,19 @@ enum MHD_Result route_parts_dial(struct api_call *c)
 
 enum MHD_Result route_parts_update(struct api_call *c)
 {
-	enum MHD_Result ret;
-	json_t *j = body_json(c, false, &ret);
-	if (!j)
-		return ret;
 	struct conf_req req = {.op = CONF_PART_UPDATE};
 	struct conf_part_spec *s = &req.part_spec;
 	long long gain = 0;
-	struct field f[] = {
+	const struct field f[] = {
 	    {"muted", FIELD_BOOL, false, 0, 0, &s->muted, &s->set_muted},
 	    {"deaf", FIELD_BOOL, false, 0, 0, &s->deaf, &s->set_deaf},
 	    {"gain_db", FIELD_INT, false, -24, 24, &gain, &s->set_gain_db},
 	    {"moderator", FIELD_BOOL, false, 0, 0, &s->moderator,
 	     &s->set_moderator},
 	};
-	char why[160];
-	int err = fields_parse(j, f, 4, why, sizeof(why));
-	json_decref(j);
-	if (err)
-		return reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", why,
-				   NULL);
+	enum MHD_Result ret;
+	if (!body_fields(c, false, f, 4, &ret))
+		return ret;
 	s->gain_db = (int)gain;
 	snprintf(req.room, sizeof(req.room), "%s", c->room);
 	req.part_id = c->part_id;
@@ -115,34 +101,25 @@ enum MHD_Result route_parts_kick(struct api_call *c)
 {
 	struct conf_req req = {.op = CONF_PART_KICK, .part_id = c->part_id};
 	snprintf(req.room, sizeof(req.room), "%s", c->room);
-	struct conf_reply rep;
 	enum MHD_Result ret;
-	if (!api_ask(c, &req, &rep, &ret))
-		return ret;
-	conference_reply_clear(&rep);
-	log_info("api", "room=%s participant %u kicked", c->room, c->part_id);
-	return reply_empty(c, MHD_HTTP_NO_CONTENT);
+	if (api_ask_no_content(c, &req, &ret))
+		log_info("api", "room=%s participant %u kicked", c->room,
+			 c->part_id);
+	return ret;
 }
 
 /* POST /rooms/{room}/mute {"muted"?: true}: everyone but moderators. */
 enum MHD_Result route_parts_mute_all(struct api_call *c)
 {
-	enum MHD_Result ret;
-	json_t *j = body_json(c, true, &ret);
-	if (!j)
-		return ret;
 	struct conf_req req = {.op = CONF_PART_MUTE_ALL};
 	struct conf_part_spec *s = &req.part_spec;
 	s->muted = true;
-	struct field f[] = {
+	const struct field f[] = {
 	    {"muted", FIELD_BOOL, false, 0, 0, &s->muted, &s->set_muted},
 	};
-	char why[160];
-	int err = fields_parse(j, f, 1, why, sizeof(why));
-	json_decref(j);
-	if (err)
-		return reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", why,
-				   NULL);
+	enum MHD_Result ret;
+	if (!body_fields(c, true, f, 1, &ret))
+		return ret;
 	snprintf(req.room, sizeof(req.room), "%s", c->room);
 	struct conf_reply rep;
 	if (!api_ask(c, &req, &rep, &ret))

@@ -1,6 +1,7 @@
-/* route_rooms.c: /api/v1/rooms, /api/v1/rooms/{room} and its recording.
- * Each handler validates its body strictly (fields.c), asks the
- * signalling thread (api_ask) and shapes the reply. Connection threads. */
+/* route_rooms.c: /api/v1/rooms, /api/v1/rooms/{room} and its recording
+ * (WAV, or Ogg/Opus with {"format": "ogg"}). Each handler validates its
+ * body strictly (fields.c), asks the signalling thread (api_ask) and
+ * shapes the reply. Connection threads. */
 #include "api/api_priv.h"
 
 #include <stdio.h>
@@ -22,13 +23,13 @@ enum MHD_Result route_rooms_list(struct api_call *c)
 	return reply_json(c, MHD_HTTP_OK, arr, NULL, NULL);
 }
 
-/* The fields of POST (with_name) and PATCH bodies into a room spec. */
-static int room_spec_parse(json_t *j, struct conf_room_spec *s, bool with_name,
-			   char *why, size_t whylen)
+/* The fields of POST (with_name) and PATCH bodies, read into s. */
+static bool room_spec_read(struct api_call *c, struct conf_room_spec *s,
+			   bool with_name, enum MHD_Result *ret)
 {
 	long long max = 0;
 	bool name_set = false;
-	struct field f[] = {
+	const struct field f[] = {
 	    {"pin", FIELD_PIN, false, 0, 0, s->pin, &s->set_pin},
 	    {"moderator_pin", FIELD_PIN, false, 0, 0, s->moderator_pin,
 	     &s->set_moderator_pin},
@@ -38,24 +39,17 @@ static int room_spec_parse(json_t *j, struct conf_room_spec *s, bool with_name,
 	    {"name", FIELD_NAME, true, 0, 0, s->name, &name_set},
 	};
 	size_t n = sizeof(f) / sizeof(f[0]) - (with_name ? 0 : 1);
-	int err = fields_parse(j, f, n, why, whylen);
+	bool ok = body_fields(c, false, f, n, ret);
 	s->max_participants = (unsigned)max;
-	return err;
+	return ok;
 }
 
 enum MHD_Result route_rooms_create(struct api_call *c)
 {
-	enum MHD_Result ret;
-	json_t *j = body_json(c, false, &ret);
-	if (!j)
-		return ret;
 	struct conf_req req = {.op = CONF_ROOM_CREATE};
-	char why[160];
-	int err = room_spec_parse(j, &req.room_spec, true, why, sizeof(why));
-	json_decref(j);
-	if (err)
-		return reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", why,
-				   NULL);
+	enum MHD_Result ret;
+	if (!room_spec_read(c, &req.room_spec, true, &ret))
+		return ret;
 	snprintf(req.room, sizeof(req.room), "%s", req.room_spec.name);
 	struct conf_reply rep;
 	if (!api_ask(c, &req, &rep, &ret))
@@ -87,17 +81,10 @@ enum MHD_Result route_rooms_get(struct api_call *c)
 
 enum MHD_Result route_rooms_update(struct api_call *c)
 {
-	enum MHD_Result ret;
-	json_t *j = body_json(c, false, &ret);
-	if (!j)
-		return ret;
 	struct conf_req req = {.op = CONF_ROOM_UPDATE};
-	char why[160];
-	int err = room_spec_parse(j, &req.room_spec, false, why, sizeof(why));
-	json_decref(j);
-	if (err)
-		return reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", why,
-				   NULL);
+	enum MHD_Result ret;
+	if (!room_spec_read(c, &req.room_spec, false, &ret))
+		return ret;
 	snprintf(req.room, sizeof(req.room), "%s", c->room);
 	snprintf(req.room_spec.name, sizeof(req.room_spec.name), "%s", c->room);
 	struct conf_reply rep;
@@ -113,12 +100,9 @@ static enum MHD_Result room_op(struct api_call *c, enum conf_op op)
 {
 	struct conf_req req = {.op = op};
 	snprintf(req.room, sizeof(req.room), "%s", c->room);
-	struct conf_reply rep;
 	enum MHD_Result ret;
-	if (!api_ask(c, &req, &rep, &ret))
-		return ret;
-	conference_reply_clear(&rep);
-	return reply_empty(c, MHD_HTTP_NO_CONTENT);
+	api_ask_no_content(c, &req, &ret);
+	return ret;
 }
 
 enum MHD_Result route_rooms_delete(struct api_call *c)
@@ -135,17 +119,18 @@ enum MHD_Result route_rooms_rec_stop(struct api_call *c)
 
 enum MHD_Result route_rooms_rec_start(struct api_call *c)
 {
+	static const char *const formats[] = {
+	    [CONF_REC_WAV] = "wav", [CONF_REC_OGG] = "ogg", NULL};
+	struct field_choice format = {formats, CONF_REC_WAV};
+	const struct field f[] = {
+	    {"format", FIELD_CHOICE, false, 0, 0, &format, NULL},
+	};
 	enum MHD_Result ret;
-	json_t *j = body_json(c, true, &ret);
-	if (!j)
+	if (!body_fields(c, true, f, 1, &ret))
 		return ret;
-	char why[160];
-	int err = fields_parse(j, NULL, 0, why, sizeof(why));
-	json_decref(j);
-	if (err)
-		return reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", why,
-				   NULL);
-	struct conf_req req = {.op = CONF_REC_START};
+	struct conf_req req = {.op = CONF_REC_START,
+			       .rec_format =
+				   (enum conf_rec_format)format.index};
 	snprintf(req.room, sizeof(req.room), "%s", c->room);
 	struct conf_reply rep;
 	if (!api_ask(c, &req, &rep, &ret))

@@ -9,41 +9,29 @@
 
 enum MHD_Result route_users_set(struct api_call *c)
 {
-	enum MHD_Result ret;
-	json_t *j = body_json(c, false, &ret);
-	if (!j)
-		return ret;
 	struct conf_req req = {.op = CONF_USER_SET};
-	struct field f[] = {
+	const struct field f[] = {
 	    {"password", FIELD_TEXT, true, 1, sizeof(req.password) - 1,
 	     req.password, NULL},
 	};
-	char why[160];
-	int err = fields_parse(j, f, 1, why, sizeof(why));
-	json_decref(j);
-	if (err)
-		return reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", why,
-				   NULL);
-	snprintf(req.user, sizeof(req.user), "%s", c->user);
-	struct conf_reply rep;
-	bool ok = api_ask(c, &req, &rep, &ret);
-	memset(req.password, 0, sizeof(req.password));
-	if (!ok)
-		return ret;
-	conference_reply_clear(&rep);
-	log_info("api", "user %s set", c->user);
-	return reply_empty(c, MHD_HTTP_NO_CONTENT);
+	enum MHD_Result ret;
+	bool ok = body_fields(c, false, f, 1, &ret);
+	if (ok) {
+		snprintf(req.user, sizeof(req.user), "%s", c->user);
+		ok = api_ask_no_content(c, &req, &ret);
+	}
+	explicit_bzero(req.password, sizeof(req.password));
+	if (ok)
+		log_info("api", "user %s set", c->user);
+	return ret;
 }
 
 enum MHD_Result route_users_delete(struct api_call *c)
 {
 	struct conf_req req = {.op = CONF_USER_DELETE};
 	snprintf(req.user, sizeof(req.user), "%s", c->user);
-	struct conf_reply rep;
 	enum MHD_Result ret;
-	if (!api_ask(c, &req, &rep, &ret))
-		return ret;
-	conference_reply_clear(&rep);
-	log_info("api", "user %s deleted", c->user);
-	return reply_empty(c, MHD_HTTP_NO_CONTENT);
+	if (api_ask_no_content(c, &req, &ret))
+		log_info("api", "user %s deleted", c->user);
+	return ret;
 }

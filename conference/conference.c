@@ -13,6 +13,8 @@
 
 #include <errno.h>
 #include <opus/opus.h>
+#include <opusenc.h>
+#include <sndfile.h>
 #include <speex/speexdsp_types.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,4 +162,6 @@ void conference_print_versions(FILE *f)
 {
 	fprintf(f, "sofia-sip %s\n", SOFIA_SIP_VERSION);
 	fprintf(f, "opus %s\n", opus_get_version_string());
+	fprintf(f, "%s\n", sf_version_string());      /* "libsndfile-1.2.0" */
+	fprintf(f, "%s\n", ope_get_version_string()); /* "libopusenc 0.2.1" */
 }

@@ -62,7 +62,7 @@ enum conf_op {
 	CONF_PART_KICK,	  /* room, part_id: BYE, disconnection booted */
 	CONF_PART_MUTE_ALL, /* room, part_spec.muted: all but moderators
 			       -> parts */
-	CONF_REC_START,	    /* room -> file */
+	CONF_REC_START,	    /* room, rec_format -> file */
 	CONF_REC_STOP,	    /* room */
 	CONF_USER_SET,	    /* user, password: a SIP user who may REGISTER */
 	CONF_USER_DELETE,   /* user */
@@ -121,6 +121,12 @@ struct conf_metrics {
 	bool store_writable;
 };
 
+/* The file format of a recording (CONF_REC_START); 0 is WAV. */
+enum conf_rec_format {
+	CONF_REC_WAV, /* 16-bit PCM, mono, at the room rate */
+	CONF_REC_OGG, /* Ogg/Opus, mono */
+};
+
 struct conf_req {
 	enum conf_op op;
 	char room[CONF_NAME_MAX + 1];
@@ -130,6 +136,7 @@ struct conf_req {
 	char password[129];
 	struct conf_room_spec room_spec;
 	struct conf_part_spec part_spec;
+	enum conf_rec_format rec_format;
 };
 
 struct conf_reply {

@@ -226,7 +226,8 @@ static void rec(struct conference *c, const struct conf_req *req,
 			events_rec(c, CONF_EV_REC_STOPPED, r->name, file);
 		return;
 	}
-	int err = rec_start(c, r, rep->file, sizeof(rep->file));
+	int err =
+	    rec_start(c, r, req->rec_format, rep->file, sizeof(rep->file));
 	if (err == -EALREADY)
 		ctl_fail(rep, -EEXIST, "room %s is already being recorded",
 			 r->name);
@@ -235,6 +236,8 @@ static void rec(struct conference *c, const struct conf_req *req,
 			 r->name);
 	else if (err == -ENOSPC)
 		ctl_fail(rep, -ENOSPC, "not enough disk space to record");
+	else if (err == -EINVAL)
+		ctl_fail(rep, -EINVAL, "unknown recording format");
 	else if (err)
 		ctl_fail(rep, -EIO, "cannot write the recording");
 	else

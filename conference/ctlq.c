@@ -14,6 +14,7 @@
  * last reference frees the item and what its reply still holds. The
  * password a request may carry is wiped when the item is freed. */
 #include "conference/ctlq.h"
+#include "conference/monocv.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -59,14 +60,10 @@ int ctlq_new(struct ctlq **out, int wake_fd)
 	struct ctlq *q = calloc(1, sizeof(*q));
 	if (!q)
 		return -ENOMEM;
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	int err = pthread_cond_init(&q->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	int err = monocv_init(&q->cv);
 	if (err) {
 		free(q);
-		return -err;
+		return err;
 	}
 	pthread_mutex_init(&q->mu, NULL);
 	q->wake_fd = wake_fd;
@@ -118,17 +115,6 @@ static void wake_server(struct ctlq *q)
 	}
 }
 
-static void deadline_after(struct timespec *ts, unsigned ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
 static void unlink_item(struct ctlq *q, struct ctlq_item *it)
 {
 	struct ctlq_item **pp = &q->head, *prev = NULL;
@@ -148,11 +134,9 @@ static void unlink_item(struct ctlq *q, struct ctlq_item *it)
 static int await_reply(struct ctlq *q, struct ctlq_item *it,
 		       struct conf_reply *rep, unsigned timeout_ms)
 {
-	struct timespec dl;
-	deadline_after(&dl, timeout_ms);
-	int rc = 0;
-	while (it->state != ITEM_DONE && rc != ETIMEDOUT)
-		rc = pthread_cond_timedwait(&q->cv, &q->mu, &dl);
+	struct timespec dl = monocv_deadline(timeout_ms);
+	while (it->state != ITEM_DONE && monocv_wait(&q->cv, &q->mu, &dl))
+		;
 	if (it->state == ITEM_DONE) {
 		*rep = it->rep;
 		memset(&it->rep, 0, sizeof(it->rep)); /* now the caller's */

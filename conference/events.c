@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "conference/focus.h"
+#include "conference/monocv.h"
 
 struct evring {
 	pthread_mutex_t mu;
@@ -42,11 +43,12 @@ int evring_new(struct evring **out, size_t cap)
 		return -ENOMEM;
 	}
 	r->cap = cap;
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&r->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	int err = monocv_init(&r->cv);
+	if (err) {
+		free(r->slots);
+		free(r);
+		return err;
+	}
 	pthread_mutex_init(&r->mu, NULL);
 	*out = r;
 	return 0;
@@ -92,17 +94,6 @@ void evring_stop(struct evring *r)
 	pthread_mutex_unlock(&r->mu);
 }
 
-static void deadline_after(struct timespec *ts, unsigned ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
 /* Under r->mu, with at least one event newer than after_id (or after_id
  * beyond the newest): copies what fits. */
 static size_t copy_out(struct evring *r, uint64_t after_id,
@@ -128,13 +119,11 @@ size_t evring_wait(struct evring *r, uint64_t after_id, struct conf_event *out,
 		*gap = false;
 	if (!r || !out || cap == 0)
 		return 0;
-	struct timespec dl;
-	deadline_after(&dl, timeout_ms);
+	struct timespec dl = monocv_deadline(timeout_ms);
 	pthread_mutex_lock(&r->mu);
-	int rc = 0;
 	while (!r->stopped && (r->last_id == 0 || r->last_id == after_id) &&
-	       rc != ETIMEDOUT)
-		rc = pthread_cond_timedwait(&r->cv, &r->mu, &dl);
+	       monocv_wait(&r->cv, &r->mu, &dl))
+		;
 	size_t n = 0;
 	/* After a restart of the ids, after_id may be beyond the newest. */
 	if (!r->stopped && r->last_id && r->last_id != after_id)

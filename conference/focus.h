@@ -211,12 +211,13 @@ int ctl_rooms_load(struct conference *c);
 /* ctl.c: serves queued control requests (req_fd fired). */
 void ctl_serve(struct conference *c);
 
-/* rec.c: recording a room's mix (written by a writer thread). */
-/* Starts recording the room's mix; the file name (relative to data_dir)
- * into file_out. -EALREADY (also while a stop is finishing), -ENOTCONN
- * when the room has no mixer (no media), -ENOSPC (no disk, or the mixer's
- * queue is full), -EIO. */
-int rec_start(struct conference *c, struct room *r, char *file_out, size_t cap);
+/* rec_room.c: recording a room's mix (written by rec.c's writer thread). */
+/* Starts recording the room's mix in format fmt; the file name (relative
+ * to data_dir) into file_out. -EALREADY (also while a stop is finishing),
+ * -ENOTCONN when the room has no mixer (no media), -ENOSPC (no disk, or
+ * the mixer's queue is full), -EINVAL (unknown format), -EIO. */
+int rec_start(struct conference *c, struct room *r, enum conf_rec_format fmt,
+	      char *file_out, size_t cap);
 /* Stops; the file is closed and renamed by the writer. -ENOENT when not
  * recording, -ENOSPC when the mixer's queue is full. */
 int rec_stop(struct conference *c, struct room *r);

@@ -1,31 +1,32 @@
-/* rec.c: recording a room's mix to a WAV file, written by one writer
- * thread per conference and never by the mixer (ARCHITECTURE.md, "Data
- * that must not be lost").
+/* rec.c: the recording writer: one thread per conference that writes
+ * rooms' mixes to files, never the mixer (ARCHITECTURE.md, "Data that must
+ * not be lost"). What bytes go into a file is its format's business
+ * (rec_sink.h: rec_wav.c, rec_ogg.c); this file names, feeds, syncs and
+ * closes the files.
  *
  * The room's mixer pushes one struct mixer_rec_frame per tick into a
  * bounded queue and never waits: a full queue loses the frame, and the
  * frame's sequence number tells the writer how many went missing, so that
  * it writes as much silence in their place and the file keeps real time.
- * The writer wakes about every 100 ms, drains every file's queue, writes
- * with libsndfile (16-bit PCM mono at the room rate) and rewrites the WAV
- * header after each batch, so that the file as it stands on disk is always
- * a valid WAV: a kill -9 leaves a playable <name>.wav.part. It calls fsync
- * once a second and, when the recording ends, closes the file and renames
- * it to <name>.wav.
+ * The writer wakes about every 100 ms, drains every file's queue into its
+ * sink and flushes the sink after each batch, so that the file as it stands
+ * on disk always plays: a kill -9 leaves a playable <name>.part. It calls
+ * fsync once a second and, when the recording ends, closes the sink (final
+ * header, end of stream), fsyncs and renames the file to <name>.
  *
- * Threads: rec_start(), rec_stop(), rec_active(), rec_on_mixer_stopped()
- * and rec_shutdown() are the signalling thread's (focus.h). The writer
- * thread owns the files it drains; the signalling thread hands them over
- * under the writer's mutex, and a file whose queue the mixer has let go of
- * belongs to the writer alone, which frees it (rec.h). */
+ * Threads: the writer thread owns the files it drains; the signalling
+ * thread hands them over under the writer's mutex, and a file whose queue
+ * the producer has let go of belongs to the writer alone, which frees it
+ * (rec.h). The room API on top is rec_room.c. */
 #include "conference/rec.h"
 #include "conference/focus.h"
+#include "conference/monocv.h"
+#include "conference/rec_sink.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <sndfile.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,23 +35,23 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#define NAME_CAP (ROOM_NAME_MAX + 40) /* <room>-<stamp>[-n].wav */
-#define PATH_CAP (PATH_MAX + NAME_CAP + 8)
-#define WAKE_NS	 (100 * 1000000ull)
+#define PATH_CAP (PATH_MAX + REC_NAME_CAP + 8)
+#define WAKE_MS	 100u
 #define FSYNC_NS (1000 * 1000000ull)
 
 struct rec {
 	struct rec *next; /* in the writer's lists */
 	struct spscq *q;
-	SNDFILE *sf;
-	int fd; /* sf's, for fsync; -1 once closed */
+	const struct rec_sink_ops *ops;
+	struct rec_sink *sink; /* NULL once closed */
+	int fd;		       /* the file's, for fsync; -1 once closed */
 	char dir[PATH_MAX];
-	char name[NAME_CAP];
+	char name[REC_NAME_CAP];
 	uint32_t next_seq;
 	uint64_t frames, silent_frames;
 	bool failed;	    /* a write failed: the rest is dropped */
 	atomic_bool finish; /* the producer let go (rec_writer_finish) */
-	bool stopping;	    /* signalling thread: MIXER_REC_STOP posted */
+	bool stopping;	    /* the owner's: rec_file_mark_stopping() */
 	struct mixer_rec_frame frame; /* writer's scratch */
 };
 
@@ -65,20 +66,29 @@ struct recorder {
 
 static const int16_t silence[MIXER_REC_MAX_SAMPLES];
 
+static const struct rec_sink_ops *const formats[] = {
+    [CONF_REC_WAV] = &rec_wav_ops,
+    [CONF_REC_OGG] = &rec_ogg_ops,
+};
+
 static void path_of(const struct rec *f, bool part, char *out, size_t cap)
 {
 	snprintf(out, cap, "%s/%s%s", f->dir, f->name, part ? ".part" : "");
 }
 
-static void write_frames(struct rec *f, const int16_t *pcm, sf_count_t n)
+static void failed(struct rec *f, int err)
 {
-	if (f->failed)
+	if (!err || f->failed)
 		return;
-	if (sf_write_short(f->sf, pcm, n) != n) {
-		f->failed = true;
-		log_error("rec", "file=%s write failed: %s", f->name,
-			  sf_strerror(f->sf));
-	}
+	f->failed = true;
+	log_error("rec", "file=%s write failed: %s; the rest is dropped",
+		  f->name, strerror(-err));
+}
+
+static void write_frames(struct rec *f, const int16_t *pcm, size_t n)
+{
+	if (!f->failed)
+		failed(f, f->ops->write(f->sink, pcm, n));
 }
 
 /* Writes what the queue holds, silence in place of lost frames; true if
@@ -89,9 +99,9 @@ static bool drain(struct rec *f)
 	bool wrote = false;
 
 	while (spscq_pop(f->q, fr) == 0) {
-		sf_count_t n = fr->n_samples <= MIXER_REC_MAX_SAMPLES
-				   ? (sf_count_t)fr->n_samples
-				   : MIXER_REC_MAX_SAMPLES;
+		size_t n = fr->n_samples <= MIXER_REC_MAX_SAMPLES
+			       ? fr->n_samples
+			       : MIXER_REC_MAX_SAMPLES;
 		for (; f->next_seq < fr->seq; f->next_seq++) {
 			write_frames(f, silence, n);
 			f->silent_frames++;
@@ -113,17 +123,17 @@ static void fsync_dir(const char *dir)
 	}
 }
 
-/* Drains, brings the header up to date, closes and renames. */
+/* Drains, ends the format's file, closes and renames it. */
 static void file_close(struct rec *f)
 {
-	if (!f->sf)
+	if (!f->sink)
 		return;
 	drain(f);
-	sf_command(f->sf, SFC_UPDATE_HEADER_NOW, NULL, 0);
+	int err = f->ops->close(f->sink);
+	f->sink = NULL;
+	failed(f, err);
 	fsync(f->fd);
-	sf_close(f->sf);
 	close(f->fd);
-	f->sf = NULL;
 	f->fd = -1;
 	char part[PATH_CAP], done[PATH_CAP];
 	path_of(f, true, part, sizeof(part));
@@ -143,7 +153,7 @@ static void file_free(struct rec *f)
 	free(f);
 }
 
-/* Creates <name>.wav.part unless it or <name>.wav exists (-EEXIST). */
+/* Creates <name>.part unless it or <name> exists (-EEXIST). */
 static int open_fd(const struct rec *f)
 {
 	char part[PATH_CAP], done[PATH_CAP];
@@ -155,7 +165,7 @@ static int open_fd(const struct rec *f)
 	return fd < 0 ? -errno : fd;
 }
 
-/* Opens the first free name: <room>-<stamp>.wav, then -1, -2... */
+/* Opens the first free name: <room>-<stamp><ext>, then -1, -2... */
 static int open_named(struct rec *f, const char *room, time_t now,
 		      uint32_t rate_hz)
 {
@@ -166,21 +176,15 @@ static int open_named(struct rec *f, const char *room, time_t now,
 	for (int i = 0; i < 100 && fd == -EEXIST; i++) {
 		if (i)
 			snprintf(n, sizeof(n), "-%d", i);
-		snprintf(f->name, sizeof(f->name), "%s-%s%s.wav", room, stamp,
-			 n);
+		snprintf(f->name, sizeof(f->name), "%s-%s%s%s", room, stamp, n,
+			 f->ops->ext);
 		fd = open_fd(f);
 	}
 	if (fd < 0)
 		return fd == -ENOSPC || fd == -EDQUOT ? -ENOSPC : -EIO;
 	f->fd = fd;
-	SF_INFO info = {.samplerate = (int)rate_hz,
-			.channels = 1,
-			.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
-	f->sf = sf_open_fd(fd, SFM_WRITE, &info, SF_FALSE);
-	if (!f->sf)
-		return -EIO; /* the caller discards the file */
-	sf_command(f->sf, SFC_UPDATE_HEADER_NOW, NULL, 0);
-	return 0;
+	int err = f->ops->open(&f->sink, fd, rate_hz);
+	return err == -ENOSPC ? err : err ? -EIO : 0; /* discarded on error */
 }
 
 static int disk_check(const char *dir)
@@ -196,11 +200,13 @@ static int disk_check(const char *dir)
 }
 
 int rec_file_open(struct rec **out, const char *dir, const char *room,
-		  uint32_t rate_hz, time_t now, char *name_out, size_t cap)
+		  enum conf_rec_format fmt, uint32_t rate_hz, time_t now,
+		  char *name_out, size_t cap)
 {
-	if (!room || !*room || strlen(room) > ROOM_NAME_MAX ||
+	if (!room || !*room || strlen(room) > CONF_NAME_MAX ||
 	    strchr(room, '/') || !strcmp(room, ".") || !strcmp(room, "..") ||
-	    strlen(dir) >= PATH_MAX || cap < NAME_CAP)
+	    strlen(dir) >= PATH_MAX || cap < REC_NAME_CAP ||
+	    (unsigned)fmt >= sizeof(formats) / sizeof(formats[0]))
 		return -EINVAL;
 	int err = disk_check(dir);
 	if (err)
@@ -209,6 +215,7 @@ int rec_file_open(struct rec **out, const char *dir, const char *room,
 	if (!f)
 		return -ENOMEM;
 	f->fd = -1;
+	f->ops = formats[fmt];
 	atomic_init(&f->finish, false);
 	snprintf(f->dir, sizeof(f->dir), "%s", dir);
 	err =
@@ -229,12 +236,26 @@ struct spscq *rec_file_queue(struct rec *f)
 	return f->q;
 }
 
+const char *rec_file_name(const struct rec *f)
+{
+	return f->name;
+}
+
+void rec_file_mark_stopping(struct rec *f)
+{
+	f->stopping = true;
+}
+
+bool rec_file_stopping(const struct rec *f)
+{
+	return f->stopping;
+}
+
 void rec_file_discard(struct rec *f)
 {
 	if (!f)
 		return;
-	if (f->sf)
-		sf_close(f->sf);
+	f->ops->close(f->sink);
 	if (f->fd >= 0) {
 		char part[PATH_CAP];
 		path_of(f, true, part, sizeof(part));
@@ -252,7 +273,7 @@ void rec_file_free(struct rec *f)
 	file_free(f);
 }
 
-/* One pass over the files: true when f is done with (closed; freed if its
+/* One pass over a file: true when it is done with (closed; freed if its
  * producer had let go). */
 static bool service(struct rec *f, bool closing, bool sync)
 {
@@ -263,8 +284,8 @@ static bool service(struct rec *f, bool closing, bool sync)
 			file_free(f);
 		return true;
 	}
-	if (drain(f))
-		sf_command(f->sf, SFC_UPDATE_HEADER_NOW, NULL, 0);
+	if (drain(f)) /* after a failure too: a WAV header still counts */
+		failed(f, f->ops->flush(f->sink));
 	if (sync)
 		fsync(f->fd);
 	return false;
@@ -275,12 +296,8 @@ static bool adopt(struct recorder *w)
 {
 	pthread_mutex_lock(&w->lock);
 	if (!w->stop && !w->kick && !w->incoming) {
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		uint64_t t = (uint64_t)ts.tv_nsec + WAKE_NS;
-		ts.tv_sec += (time_t)(t / 1000000000ull);
-		ts.tv_nsec = (long)(t % 1000000000ull);
-		pthread_cond_timedwait(&w->wake, &w->lock, &ts);
+		struct timespec dl = monocv_deadline(WAKE_MS);
+		monocv_wait(&w->wake, &w->lock, &dl);
 	}
 	w->kick = false;
 	while (w->incoming) {
@@ -322,18 +339,18 @@ int rec_writer_new(struct recorder **out)
 	struct recorder *w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	int err = monocv_init(&w->wake);
+	if (err) {
+		free(w);
+		return err;
+	}
 	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->wake, &ca);
-	pthread_condattr_destroy(&ca);
 
 	/* The thread blocks every signal: they belong to the main thread. */
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int err = pthread_create(&w->thread, NULL, writer_main, w);
+	err = pthread_create(&w->thread, NULL, writer_main, w);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
 		pthread_cond_destroy(&w->wake);
@@ -374,92 +391,4 @@ void rec_writer_finish(struct recorder *w, struct rec *f)
 	w->kick = true;
 	pthread_cond_signal(&w->wake);
 	pthread_mutex_unlock(&w->lock);
-}
-
-/* ---- the room API (focus.h), signalling thread ------------------------ */
-
-int rec_start(struct conference *c, struct room *r, char *file_out, size_t cap)
-{
-	if (r->rec)
-		return -EALREADY;
-	if (!r->mixer)
-		return -ENOTCONN;
-	if (c->stopping || cap < sizeof("recordings/") + NAME_CAP)
-		return c->stopping ? -EIO : -EINVAL;
-	if (!c->recorder && rec_writer_new(&c->recorder) < 0)
-		return -EIO;
-	char dir[PATH_MAX], name[NAME_CAP];
-	if (snprintf(dir, sizeof(dir), "%s/recordings", c->opts->data_dir) >=
-	    (int)sizeof(dir))
-		return -EIO;
-	struct rec *f;
-	int err = rec_file_open(&f, dir, r->name, ROOM_RATE_HZ, time(NULL),
-				name, sizeof(name));
-	if (err)
-		return err;
-	struct mixer_cmd cmd = {.kind = MIXER_REC_START, .rec = f->q};
-	if (mixer_post(r->mixer, &cmd) < 0) {
-		rec_file_discard(f);
-		return -ENOSPC;
-	}
-	rec_writer_add(c->recorder, f);
-	r->rec = f;
-	snprintf(file_out, cap, "recordings/%s", name);
-	log_info("rec", "room=%s recording to %s", r->name, file_out);
-	return 0;
-}
-
-int rec_stop(struct conference *c, struct room *r)
-{
-	(void)c;
-	if (!r->rec || r->rec->stopping)
-		return -ENOENT;
-	struct mixer_cmd cmd = {.kind = MIXER_REC_STOP};
-	int err = mixer_post(r->mixer, &cmd);
-	if (err)
-		return err;
-	r->rec->stopping = true;
-	log_info("rec", "room=%s recording stops", r->name);
-	return 0;
-}
-
-bool rec_active(const struct room *r)
-{
-	return r->rec && !r->rec->stopping;
-}
-
-const char *rec_file(const struct room *r, char *out, size_t cap)
-{
-	snprintf(out, cap, "%s%s", r->rec ? "recordings/" : "",
-		 r->rec ? r->rec->name : "");
-	return out;
-}
-
-void rec_on_mixer_stopped(struct conference *c, struct room *r)
-{
-	struct rec *f = r->rec;
-	if (!f)
-		return;
-	r->rec = NULL;
-	if (c->recorder)
-		rec_writer_finish(c->recorder, f);
-	else
-		rec_file_free(f); /* closed by rec_shutdown() */
-}
-
-void rec_shutdown(struct conference *c)
-{
-	if (!c->recorder)
-		return;
-	for (struct room *r = c->rooms; r; r = r->next) {
-		if (!rec_active(r))
-			continue;
-		struct mixer_cmd cmd = {.kind = MIXER_REC_STOP};
-		if (mixer_post(r->mixer, &cmd) == 0)
-			r->rec->stopping = true;
-	}
-	/* Closes every file; those the mixers still hold are freed when
-	 * their MIXER_EV_REC_STOPPED comes (rec_on_mixer_stopped). */
-	rec_writer_free(c->recorder);
-	c->recorder = NULL;
 }

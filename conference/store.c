@@ -107,6 +107,28 @@ int store_stmt_done(sqlite3_stmt *st, int err)
 	return err;
 }
 
+int store_change(struct store *s, sqlite3_stmt *st, int rc)
+{
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	int err = store_err(rc);
+	if (!err && sqlite3_changes(s->db) == 0)
+		err = -ENOENT;
+	return store_stmt_done(st, err);
+}
+
+int store_each_row(sqlite3_stmt *st, store_row_fn *row, void *arg)
+{
+	if (sqlite3_stmt_busy(st))
+		return -EBUSY;
+	int ret = 0, rc = SQLITE_DONE;
+	while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		ret = row(st, arg);
+	if (!ret && rc != SQLITE_DONE)
+		ret = store_err(rc);
+	return store_stmt_done(st, ret);
+}
+
 int store_column_text(sqlite3_stmt *st, int col, char *buf, size_t size)
 {
 	const unsigned char *t = sqlite3_column_text(st, col);

@@ -47,6 +47,19 @@ int store_stmt_done(sqlite3_stmt *st, int err);
  * which only a file edited by hand can cause. */
 int store_column_text(sqlite3_stmt *st, int col, char *buf, size_t size);
 
+/* Runs st, a statement that changes rows, once its binding went well (rc,
+ * the last bind's result, is SQLITE_OK): 0, -ENOENT when it changed no
+ * row, or the SQLite error as an errno. Resets st. */
+int store_change(struct store *s, sqlite3_stmt *st, int rc);
+
+/* Called for each row of store_each_row(); a non-zero return stops the
+ * walk and is returned. */
+typedef int store_row_fn(sqlite3_stmt *st, void *arg);
+/* Steps st over its rows, calling row on each: 0, row's first non-zero
+ * return, or the SQLite error as an errno; -EBUSY when st is already being
+ * stepped (a callback walking the same table again). Resets st. */
+int store_each_row(sqlite3_stmt *st, store_row_fn *row, void *arg);
+
 /* Room and user names: [A-Za-z0-9._-]{1,64}. Reads at most
  * STORE_NAME_MAX + 1 bytes of s, which may be NULL. */
 bool store_name_ok(const char *s);

@@ -91,13 +91,7 @@ int store_room_update(struct store *s, const struct store_room *r)
 	if (!s || !room_ok(r))
 		return -EINVAL;
 	sqlite3_stmt *st = s->sq[SQ_ROOM_UPDATE];
-	int rc = bind_room(st, r);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	int err = store_err(rc);
-	if (!err && sqlite3_changes(s->db) == 0)
-		err = -ENOENT;
-	return store_stmt_done(st, err);
+	return store_change(s, st, bind_room(st, r));
 }
 
 int store_room_get(struct store *s, const char *name, struct store_room *out)
@@ -122,30 +116,27 @@ int store_room_delete(struct store *s, const char *name)
 	if (!s || !store_name_ok(name))
 		return -EINVAL;
 	sqlite3_stmt *st = s->sq[SQ_ROOM_DELETE];
-	int rc = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	int err = store_err(rc);
-	if (!err && sqlite3_changes(s->db) == 0)
-		err = -ENOENT;
-	return store_stmt_done(st, err);
+	return store_change(s, st,
+			    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC));
+}
+
+struct room_walk {
+	store_room_fn fn;
+	void *arg;
+};
+
+static int room_row(sqlite3_stmt *st, void *arg)
+{
+	struct room_walk *w = arg;
+	struct store_room r;
+	int err = read_room(st, &r);
+	return err ? err : w->fn(w->arg, &r);
 }
 
 int store_room_each(struct store *s, store_room_fn fn, void *arg)
 {
 	if (!s || !fn)
 		return -EINVAL;
-	sqlite3_stmt *st = s->sq[SQ_ROOM_EACH];
-	if (sqlite3_stmt_busy(st))
-		return -EBUSY; /* called again from its own callback */
-	int ret = 0, rc = SQLITE_DONE;
-	while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_room r;
-		ret = read_room(st, &r);
-		if (!ret)
-			ret = fn(arg, &r);
-	}
-	if (!ret && rc != SQLITE_DONE)
-		ret = store_err(rc);
-	return store_stmt_done(st, ret);
+	struct room_walk w = {fn, arg};
+	return store_each_row(s->sq[SQ_ROOM_EACH], room_row, &w);
 }

@@ -76,32 +76,29 @@ int store_user_delete(struct store *s, const char *user)
 	if (!s || !store_name_ok(user))
 		return -EINVAL;
 	sqlite3_stmt *st = s->sq[SQ_USER_DELETE];
-	int rc = sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	int err = store_err(rc);
-	if (!err && sqlite3_changes(s->db) == 0)
-		err = -ENOENT;
-	return store_stmt_done(st, err);
+	return store_change(s, st,
+			    sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC));
+}
+
+struct user_walk {
+	store_user_fn fn;
+	void *arg;
+};
+
+static int user_row(sqlite3_stmt *st, void *arg)
+{
+	struct user_walk *w = arg;
+	char user[STORE_NAME_MAX + 1], realm[STORE_REALM_MAX + 1];
+	int err = store_column_text(st, 0, user, sizeof(user));
+	if (!err)
+		err = store_column_text(st, 1, realm, sizeof(realm));
+	return err ? err : w->fn(w->arg, user, realm);
 }
 
 int store_user_each(struct store *s, store_user_fn fn, void *arg)
 {
 	if (!s || !fn)
 		return -EINVAL;
-	sqlite3_stmt *st = s->sq[SQ_USER_EACH];
-	if (sqlite3_stmt_busy(st))
-		return -EBUSY; /* called again from its own callback */
-	int ret = 0, rc = SQLITE_DONE;
-	while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		char user[STORE_NAME_MAX + 1], realm[STORE_REALM_MAX + 1];
-		ret = store_column_text(st, 0, user, sizeof(user));
-		if (!ret)
-			ret = store_column_text(st, 1, realm, sizeof(realm));
-		if (!ret)
-			ret = fn(arg, user, realm);
-	}
-	if (!ret && rc != SQLITE_DONE)
-		ret = store_err(rc);
-	return store_stmt_done(st, ret);
+	struct user_walk w = {fn, arg};
+	return store_each_row(s->sq[SQ_USER_EACH], user_row, &w);
 }

@@ -12,5 +12,5 @@ apt-get install -y -qq --no-install-recommends \
 	build-essential meson ninja-build pkg-config \
 	libsofia-sip-ua-dev libsrtp2-dev libopus-dev libspeexdsp-dev \
 	libspandsp-dev libjansson-dev libmicrohttpd-dev libsqlite3-dev \
-	libxml2-dev libinih-dev libsndfile1-dev libcunit1-dev \
+	libxml2-dev libinih-dev libsndfile1-dev libopusenc-dev libcunit1-dev \
 	python3 sip-tester baresip-core libxml2-utils clang-format >/dev/null

@@ -165,7 +165,7 @@ static int list_user(void *arg, const char *user, const char *realm)
 		snprintf(l->names[l->n], sizeof(l->names[0]), "%s@%s", user,
 			 realm);
 	l->n++;
-	return 0;
+	return l->n == l->stop_at ? 7 : 0;
 }
 
 static int count_rooms(struct store *s)
@@ -372,6 +372,20 @@ static void test_rooms_each_reentry(void)
 
 /* ---- users -------------------------------------------------------------- */
 
+struct reenter_user {
+	struct store *s;
+	int inner;
+};
+
+static int reenter_user(void *arg, const char *user, const char *realm)
+{
+	struct reenter_user *ru = arg;
+	(void)user;
+	(void)realm;
+	ru->inner = store_user_each(ru->s, list_user, &(struct listing){0});
+	return 0;
+}
+
 static void test_users(void)
 {
 	char dir[64];
@@ -398,6 +412,15 @@ static void test_users(void)
 	CU_ASSERT_STRING_EQUAL(l.names[0], "alice@example.org");
 	CU_ASSERT_STRING_EQUAL(l.names[1], "alice@tutti");
 	CU_ASSERT_STRING_EQUAL(l.names[2], "bob@tutti");
+	/* A callback stops the walk with its own value; the statement is
+	 * reset, so that the next walk starts from the first user again. */
+	struct listing part = {.stop_at = 2};
+	CU_ASSERT_EQUAL(store_user_each(s, list_user, &part), 7);
+	CU_ASSERT_EQUAL(part.n, 2);
+	CU_ASSERT_EQUAL(count_users(s), 3);
+	struct reenter_user ru = {s, 1};
+	CU_ASSERT_EQUAL(store_user_each(s, reenter_user, &ru), 0);
+	CU_ASSERT_EQUAL(ru.inner, -EBUSY);
 
 	CU_ASSERT_EQUAL(store_user_delete(s, "alice"), 0); /* every realm */
 	CU_ASSERT_EQUAL(store_user_ha1(s, "alice", "tutti", ha1), -ENOENT);
