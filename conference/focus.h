@@ -105,6 +105,7 @@ struct conference {
 	struct room *rooms;
 	struct departed *departed;
 	char focus_host[80]; /* host[:port] of our conference URIs */
+	char focus_addr[64]; /* the host alone, without brackets */
 	uint32_t next_part_id;
 	bool stopping;
 	/* Of the mixers that have stopped, so that totals never go back. */

@@ -55,6 +55,7 @@ void room_state_init(struct conference *c)
 		snprintf(host, sizeof(host), "%s", o->sip_host);
 	else if (!default_local_addr(host, sizeof(host)))
 		snprintf(host, sizeof(host), "127.0.0.1");
+	snprintf(c->focus_addr, sizeof(c->focus_addr), "%s", host);
 	bool v6 = strchr(host, ':') != NULL;
 	if (o->sip_port == 5060)
 		snprintf(c->focus_host, sizeof(c->focus_host), "%s%s%s",

@@ -85,6 +85,9 @@ struct call *sig_call_new(nua_handle_t *nh, struct participant *p,
 			  const sip_t *sip);
 void sig_call_free(struct conference *c, struct call *call);
 /* Our Contact for the call: the conference URI, ;isfocus (RFC 4579). */
+void sig_focus_contact(const struct options *o, const char *room,
+		       const char *host, const sip_t *sip, char *out,
+		       size_t cap);
 void sig_call_make_contact(struct call *call, const struct options *o,
 			   const sip_t *sip);
 /* Where media should reach us, towards peer (an IP literal). */
@@ -151,6 +154,11 @@ void sig_sub_on_notify_result(struct conference *c, nua_handle_t *nh,
 /* Final NOTIFYs (reason=deactivated) to every subscriber, at shutdown. */
 void sig_sub_end_all(struct conference *c);
 unsigned sig_sub_count(const struct conference *c);
+
+/* sig_tls.c: a private directory holding agent.pem (key, then
+ * certificate) for Sofia-SIP's TPTAG_CERTIFICATE; removed once loaded. */
+int sig_tls_dir_make(const struct options *o, char *dir, size_t cap);
+void sig_tls_dir_remove(char *dir);
 
 /* sig_reg.c: the registrar. Users REGISTER with digest credentials for
  * HA1 = MD5(user:SIG_REG_REALM:password), as kept in the store. */

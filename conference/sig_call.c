@@ -50,8 +50,26 @@ static void respond_sdp(const struct call *call, nua_t *nua, bool with_this,
 		    SIPTAG_PAYLOAD_STR(sdp), TAG_END());
 }
 
-/* Our Contact: the conference URI at the address the caller reached, with
- * the transport it used, marked as the focus (RFC 4579 5.1). */
+/* Our Contact for a dialog with room: the conference URI at host, by the
+ * transport the request came over (its top Via), marked as the focus
+ * (RFC 4579 5.1). Over TLS it is a sips: URI at the TLS port. */
+void sig_focus_contact(const struct options *o, const char *room,
+		       const char *host, const sip_t *sip, char *out,
+		       size_t cap)
+{
+	bool v6 = strchr(host, ':') != NULL;
+	const char *proto =
+	    sip && sip->sip_via ? sip->sip_via->v_protocol : NULL;
+	bool tls = proto && strcasestr(proto, "TLS") != NULL;
+	bool tcp = !tls && proto && strcasestr(proto, "TCP") != NULL;
+	snprintf(out, cap, "<%s:%s@%s%s%s:%u%s>;isfocus", tls ? "sips" : "sip",
+		 room, v6 ? "[" : "", host, v6 ? "]" : "",
+		 tls ? o->sip_tls_port : o->sip_port,
+		 tcp ? ";transport=tcp" : "");
+}
+
+/* The call's Contact: at the address the caller reached, unless the
+ * options name one. */
 void sig_call_make_contact(struct call *call, const struct options *o,
 			   const sip_t *sip)
 {
@@ -60,13 +78,8 @@ void sig_call_make_contact(struct call *call, const struct options *o,
 	    : (strcmp(o->sip_host, "0.0.0.0") && strcmp(o->sip_host, "::"))
 		? o->sip_host
 		: call->local.addr;
-	bool v6 = strchr(host, ':') != NULL;
-	const char *proto =
-	    sip && sip->sip_via ? sip->sip_via->v_protocol : NULL;
-	bool tcp = proto && strcasestr(proto, "TCP") != NULL;
-	snprintf(call->contact, sizeof(call->contact),
-		 "<sip:%s@%s%s%s:%u%s>;isfocus", call->room, v6 ? "[" : "",
-		 host, v6 ? "]" : "", o->sip_port, tcp ? ";transport=tcp" : "");
+	sig_focus_contact(o, call->room, host, sip, call->contact,
+			  sizeof(call->contact));
 }
 
 /* The SDP body of a request, -ENODATA when there is none, -EBADMSG when

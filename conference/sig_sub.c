@@ -350,15 +350,6 @@ void sig_sub_room_deleted(struct conference *c, const char *room)
 	arm(c, mono_now_ns());
 }
 
-static void make_sub_contact(struct conference *c, struct sub *sub,
-			     const char *room, const sip_t *sip)
-{
-	const char *proto = sip->sip_via ? sip->sip_via->v_protocol : NULL;
-	bool tcp = proto && strcasestr(proto, "TCP") != NULL;
-	snprintf(sub->contact, sizeof(sub->contact), "<sip:%s@%s%s>;isfocus",
-		 room, c->focus_host, tcp ? ";transport=tcp" : "");
-}
-
 static void new_sub(struct conference *c, nua_handle_t *nh, const sip_t *sip)
 {
 	nua_t *nua = c->sig->nua;
@@ -402,7 +393,8 @@ static void new_sub(struct conference *c, nua_handle_t *nh, const sip_t *sip)
 	sub->nh = nh;
 	sub->w = w;
 	snprintf(sub->call_id, sizeof(sub->call_id), "%s", cid);
-	make_sub_contact(c, sub, room, sip);
+	sig_focus_contact(c->opts, room, c->focus_addr, sip, sub->contact,
+			  sizeof(sub->contact));
 	sub->next = w->subs;
 	w->subs = sub;
 	ss->n++;

@@ -215,12 +215,14 @@ static int register_fd(struct sig *s, su_wait_t *w, int fd, su_wakeup_f fn,
 	return index < 0 ? -EIO : index;
 }
 
-static const char *bind_url(const struct options *o, char *buf, size_t cap)
+static const char *bind_url(const char *scheme, const char *host, uint16_t port,
+			    char *buf, size_t cap)
 {
-	if (strchr(o->sip_host, ':'))
-		snprintf(buf, cap, "sip:[%s]:%u", o->sip_host, o->sip_port);
-	else
-		snprintf(buf, cap, "sip:%s:%u", o->sip_host, o->sip_port);
+	if (!host[0])
+		return NULL; /* no such transport: NUTAG_SIPS_URL(NULL) */
+	bool v6 = strchr(host, ':') != NULL;
+	snprintf(buf, cap, "%s:%s%s%s:%u", scheme, v6 ? "[" : "", host,
+		 v6 ? "]" : "", port);
 	return buf;
 }
 
@@ -238,11 +240,24 @@ int sig_start(struct conference *c)
 		return -ENOMEM;
 	s->stop_timer = su_timer_create(su_root_task(s->root), 1000);
 
-	char url[128];
+	const struct options *o = c->opts;
+	char url[128], sips[128], tls_dir[PATH_MAX] = "";
+	if (o->sip_tls_listen[0] &&
+	    sig_tls_dir_make(o, tls_dir, sizeof(tls_dir)))
+		return -EINVAL;
 	s->nua = nua_create(
 	    s->root, on_nua_event, c,
-	    NUTAG_URL(bind_url(c->opts, url, sizeof(url))),
-	    NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOANSWER(0), NUTAG_AUTOACK(1),
+	    NUTAG_URL(
+		bind_url("sip", o->sip_host, o->sip_port, url, sizeof(url))),
+	    TAG_IF(tls_dir[0], NUTAG_SIPS_URL(bind_url("sips", o->sip_tls_host,
+						       o->sip_tls_port, sips,
+						       sizeof(sips)))),
+	    TAG_IF(tls_dir[0], TPTAG_CERTIFICATE(tls_dir)),
+	    /* we ask no certificate of callers; TLS 1.2 and up, which
+	     * OpenSSL's flexible method negotiates (1 would pin TLS 1.0) */
+	    TAG_IF(tls_dir[0], TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_NONE)),
+	    TAG_IF(tls_dir[0], TPTAG_TLS_VERSION(0)), NUTAG_MEDIA_ENABLE(0),
+	    NUTAG_AUTOANSWER(0), NUTAG_AUTOACK(1),
 	    NUTAG_APPL_METHOD("UPDATE, MESSAGE"), NUTAG_M_FEATURES("isfocus"),
 	    NUTAG_ENABLEMESSAGE(1), NUTAG_ENABLEMESSENGER(0),
 	    NUTAG_ALLOW_EVENTS("conference"), NUTAG_SUB_EXPIRES(3600),
@@ -252,11 +267,17 @@ int sig_start(struct conference *c)
 	    SIPTAG_USER_AGENT_STR("tutti/" TUTTI_VERSION),
 	    TPTAG_UDP_RMEM(SIG_UDP_RMEM), TPTAG_QUEUESIZE(SIG_TPORT_QUEUE),
 	    TAG_END());
+	sig_tls_dir_remove(tls_dir); /* loaded, or never will be */
 	if (!s->nua) {
 		log_error("sip",
-			  "cannot listen on %s: address in use or not "
-			  "available",
-			  c->opts->sip_listen);
+			  "cannot listen on %s%s%s: address in use or not "
+			  "available%s",
+			  o->sip_listen, o->sip_tls_listen[0] ? " and " : "",
+			  o->sip_tls_listen,
+			  o->sip_tls_listen[0]
+			      ? ", or the TLS certificate and key do not "
+				"load or do not match"
+			      : "");
 		return -EADDRINUSE;
 	}
 	nua_set_params(s->nua, SIPTAG_ALLOW_STR(SIG_ALLOW),
@@ -274,7 +295,9 @@ int sig_start(struct conference *c)
 	s->req_index = register_fd(s, &s->req_wait, c->req_fd, on_req, c);
 	if (s->ctl_index < 0 || s->media_index < 0 || s->req_index < 0)
 		return -EIO;
-	log_info("sip", "listening on %s (UDP and TCP)", c->opts->sip_listen);
+	log_info("sip", "listening on %s (UDP and TCP)", o->sip_listen);
+	if (o->sip_tls_listen[0])
+		log_info("sip", "listening on %s (TLS)", o->sip_tls_listen);
 	return 0;
 }
 

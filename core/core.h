@@ -75,6 +75,8 @@ struct options {
 	char sip_host[64];	       /* parsed from sip_listen */
 	uint16_t sip_port;
 	char sip_tls_listen[OPT_ADDR_LEN]; /* empty: off */
+	char sip_tls_host[64];		   /* parsed from sip_tls_listen */
+	uint16_t sip_tls_port;
 	char tls_cert[PATH_MAX];
 	char tls_key[PATH_MAX];
 	char public_addr[64];		   /* empty: derived */
@@ -111,6 +113,10 @@ void options_print(const struct options *o, FILE *f);
 /* Set by main() before options_parse(): --version calls it after the tutti
  * line to name the linked library versions, which core does not link. */
 extern void (*options_version_hook)(FILE *f);
+
+/* 0 when cert (a PEM chain) and key (an unencrypted PEM key) load and
+ * match; else -1 with a one-line reason in err (core/tls_check.c). */
+int tls_check_pair(const char *cert, const char *key, char *err, size_t errlen);
 
 /* ---- bounded SPSC queue (core/spscq.c) ---------------------------------- */
 

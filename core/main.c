@@ -30,11 +30,6 @@ static int check_security(const struct options *o)
 			o->http_listen);
 		return -EINVAL;
 	}
-	if (o->sip_tls_listen[0]) {
-		fprintf(stderr, "tutti: --sip-tls-listen: SIP over TLS is not "
-				"available in this version\n");
-		return -ENOTSUP;
-	}
 	return 0;
 }
 

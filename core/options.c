@@ -393,6 +393,8 @@ static int cross_check(const struct options *o, char *err, size_t errlen)
 	if (check_readable("tls-cert", o->tls_cert, err, errlen) ||
 	    check_readable("tls-key", o->tls_key, err, errlen))
 		return -EINVAL;
+	if (tls_check_pair(o->tls_cert, o->tls_key, err, errlen))
+		return -EINVAL;
 	return 0;
 }
 

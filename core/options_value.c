@@ -150,9 +150,12 @@ static int set_sip_tls_listen(struct options *o, const char *v, char *why,
 {
 	if (!*v) {
 		o->sip_tls_listen[0] = '\0';
+		o->sip_tls_host[0] = '\0';
+		o->sip_tls_port = 0;
 		return 0;
 	}
-	return set_listen(o->sip_tls_listen, NULL, NULL, v, why, len);
+	return set_listen(o->sip_tls_listen, o->sip_tls_host, &o->sip_tls_port,
+			  v, why, len);
 }
 
 static int set_tls_cert(struct options *o, const char *v, char *why, size_t len)

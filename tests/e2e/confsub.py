@@ -74,7 +74,7 @@ class Subscription:
         self.seen = 0
 
     def _contact(self):
-        return 'Contact: <sip:%s@%s:%d>' % (self.ua.user, self.ua.local_ip, self.ua.port)
+        return 'Contact: %s' % self.ua.contact_uri()
 
     def subscribe(self, expires=600, extra=(), timeout=5.0):
         """SUBSCRIBE (initial or refresh); returns the final response."""

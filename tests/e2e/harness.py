@@ -363,14 +363,14 @@ def http_call(port, method, path, body=None, ctype='application/json', token=Non
 # --------------------------------------------------------------------------
 
 class Caller:
-    def __init__(self, h, server, name, codec, freq=None):
+    def __init__(self, h, server, name, codec, freq=None, tls_cafile=None):
         from sipua import SipUA
         from rtpaudio import RtpEndpoint
         self.h = h
         self.name = name
         self.codec = codec
         self.freq = freq
-        self.ua = SipUA(server, user=name.lower(), log=log, name=name)
+        self.ua = SipUA(server, user=name.lower(), log=log, name=name, tls_cafile=tls_cafile)
         self.rtp = RtpEndpoint(name, log=log)
         self.dlg = None
         self.resp = None

@@ -414,7 +414,7 @@ class Dialog:
                  uri=None, to=None):
         uri = uri or self.remote_target
         lines = ['%s %s SIP/2.0' % (method, uri),
-                 'Via: SIP/2.0/UDP %s:%d;branch=%s;rport' % (self.ua.local_ip, self.ua.port, branch),
+                 'Via: SIP/2.0/%s %s:%d;branch=%s;rport' % (self.ua.via_proto, self.ua.local_ip, self.ua.port, branch),
                  'Max-Forwards: 70',
                  'From: %s' % self._from(),
                  'To: %s' % (to or self._to()),
@@ -423,7 +423,7 @@ class Dialog:
         for r in self.route_set:
             lines.append('Route: %s' % r)
         if method in ('INVITE', 'ACK', 'UPDATE') or method == 'OPTIONS':
-            lines.append('Contact: <sip:%s@%s:%d>' % (self.ua.user, self.ua.local_ip, self.ua.port))
+            lines.append('Contact: %s' % self.ua.contact_uri())
         if method == 'INVITE':
             lines.append('Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, NOTIFY')
             lines.append('Supported: replaces')
@@ -500,7 +500,7 @@ class Dialog:
 
     def _ack_non2xx(self, txn, cseq, uri, resp):
         lines = ['ACK %s SIP/2.0' % uri,
-                 'Via: SIP/2.0/UDP %s:%d;branch=%s;rport' % (self.ua.local_ip, self.ua.port, txn.branch),
+                 'Via: SIP/2.0/%s %s:%d;branch=%s;rport' % (self.ua.via_proto, self.ua.local_ip, self.ua.port, txn.branch),
                  'Max-Forwards: 70',
                  'From: %s' % self._from(),
                  'To: %s' % resp.get('to', self._to()),
@@ -642,13 +642,29 @@ def udp_socket_tcp_guarded(ip, rcvbuf=None):
 class SipUA:
     """A UDP SIP user agent bound to local_ip (port chosen by the kernel)."""
 
-    def __init__(self, server, local_ip='127.0.0.1', user='e2e', log=None, name=None):
+    def __init__(self, server, local_ip='127.0.0.1', user='e2e', log=None, name=None,
+                 tls_cafile=None):
+        """tls_cafile: speak SIP over one TLS connection to server (its
+        certificate checked against that CA file) instead of UDP."""
         self.server = (server[0], int(server[1]))
         self.local_ip = local_ip
         self.user = user
         self.name = name or user
         self.log = log or (lambda s: None)
-        self.sock, self.tcp_guard = udp_socket_tcp_guarded(local_ip)
+        self.tls = tls_cafile is not None
+        self.via_proto = 'TLS' if self.tls else 'UDP'
+        self.rxbuf = b''
+        self.send_lock = threading.Lock()
+        if self.tls:
+            import ssl
+            ctx = ssl.create_default_context(cafile=tls_cafile)
+            raw = socket.create_connection(self.server, timeout=5.0,
+                                           source_address=(local_ip, 0))
+            self.sock = ctx.wrap_socket(raw, server_hostname=self.server[0])
+            self.tcp_guard = None
+            self.tls_version = self.sock.version()
+        else:
+            self.sock, self.tcp_guard = udp_socket_tcp_guarded(local_ip)
         self.sock.settimeout(0.1)
         self.port = self.sock.getsockname()[1]
         self.txns = {}
@@ -671,15 +687,45 @@ class SipUA:
         self.retx_thread.join(1.0)
         for s in (self.sock, self.tcp_guard):
             try:
-                s.close()
+                if s is not None:
+                    s.close()
             except OSError:
                 pass
 
+    def contact_uri(self):
+        if self.tls:
+            return '<sip:%s@%s:%d;transport=tls>' % (self.user, self.local_ip, self.port)
+        return '<sip:%s@%s:%d>' % (self.user, self.local_ip, self.port)
+
     def _send(self, data, addr=None):
         try:
-            self.sock.sendto(data, addr or self.server)
+            if self.tls:
+                with self.send_lock:
+                    self.sock.sendall(data)
+            else:
+                self.sock.sendto(data, addr or self.server)
         except OSError as e:
             self.log('[%s] send failed: %s' % (self.name, e))
+
+    def _recv(self):
+        """The next message and where it came from, or (None, None) when
+        nothing came within the socket timeout.  Over TLS, messages are
+        framed by Content-Length (RFC 3261 18.3)."""
+        if not self.tls:
+            return self.sock.recvfrom(65535)
+        while True:
+            end = self.rxbuf.find(b'\r\n\r\n')
+            if end >= 0:
+                m = re.search(rb'(?im)^(?:content-length|l)[ \t]*:[ \t]*(\d+)',
+                              self.rxbuf[:end])
+                total = end + 4 + (int(m.group(1)) if m else 0)
+                if len(self.rxbuf) >= total:
+                    data, self.rxbuf = self.rxbuf[:total], self.rxbuf[total:]
+                    return data, self.server
+            chunk = self.sock.recv(65535)
+            if not chunk:
+                raise OSError('TLS connection closed')
+            self.rxbuf += chunk
 
     def _start_txn(self, branch, req, method):
         txn = ClientTxn(self, branch, req, method)
@@ -700,7 +746,7 @@ class SipUA:
                     continue
                 if t.method == 'INVITE' and t.got_response:
                     continue
-                if now >= t.next_retx and t.interval <= 4.0:
+                if not self.tls and now >= t.next_retx and t.interval <= 4.0:
                     self._send(t.request)
                     t.interval *= 2
                     t.next_retx = now + t.interval
@@ -722,7 +768,7 @@ class SipUA:
     def _rx_loop(self):
         while not self._stop.is_set():
             try:
-                data, addr = self.sock.recvfrom(65535)
+                data, addr = self._recv()
             except socket.timeout:
                 continue
             except OSError:
@@ -772,7 +818,7 @@ class SipUA:
         lines.append('To: %s' % to)
         lines.append('Call-ID: %s' % req.get('call-id', ''))
         lines.append('CSeq: %s' % req.get('cseq', ''))
-        lines.append('Contact: <sip:%s@%s:%d>' % (self.user, self.local_ip, self.port))
+        lines.append('Contact: %s' % self.contact_uri())
         lines.extend(extra)
         if isinstance(body, str):
             body = body.encode()
@@ -877,6 +923,8 @@ class SipUA:
 
     # -- public API ----------------------------------------------------------
     def room_uri(self, room):
+        if self.tls:
+            return 'sips:%s@%s:%d' % (room, self.server[0], self.server[1])
         return 'sip:%s@%s:%d' % (room, self.server[0], self.server[1])
 
     def new_dialog(self, room):
@@ -899,7 +947,7 @@ class SipUA:
         branch = new_branch()
         ctag = _rand_token(8)
         req = ('OPTIONS %s SIP/2.0\r\n'
-               'Via: SIP/2.0/UDP %s:%d;branch=%s;rport\r\n'
+               'Via: SIP/2.0/%s %s:%d;branch=%s;rport\r\n'
                'Max-Forwards: 70\r\n'
                'From: <sip:%s@%s:%d>;tag=%s\r\n'
                'To: <%s>\r\n'
@@ -907,7 +955,8 @@ class SipUA:
                'CSeq: 1 OPTIONS\r\n'
                'Accept: application/sdp\r\n'
                'Content-Length: 0\r\n\r\n' % (
-                   uri, self.local_ip, self.port, branch, self.user, self.local_ip, self.port,
+                   uri, self.via_proto, self.local_ip, self.port, branch, self.user,
+                   self.local_ip, self.port,
                    ctag, uri, _rand_token(16), self.local_ip)).encode()
         return self._non_invite(branch, req, 'OPTIONS', timeout)
 
@@ -920,9 +969,9 @@ class SipUA:
         uri = request_uri or 'sip:%s:%d' % self.server
         branch = new_branch()
         if contact is None:
-            contact = '<sip:%s@%s:%d>' % (self.user, self.local_ip, self.port)
+            contact = self.contact_uri()
         lines = ['REGISTER %s SIP/2.0' % uri,
-                 'Via: SIP/2.0/UDP %s:%d;branch=%s;rport' % (self.local_ip, self.port, branch),
+                 'Via: SIP/2.0/%s %s:%d;branch=%s;rport' % (self.via_proto, self.local_ip, self.port, branch),
                  'Max-Forwards: 70',
                  'From: <%s>;tag=%s' % (aor, _rand_token(8)),
                  'To: <%s>' % aor,

@@ -167,12 +167,17 @@ static void test_listen(void)
 static void test_tls(void)
 {
 	struct options o;
-	char *cert = tmp_with("cert"), *key = tmp_with("key");
+	char cert[] = TUTTI_TEST_DATA "/tls/bridge.crt";
+	char key[] = TUTTI_TEST_DATA "/tls/bridge.key";
+	char other[] = TUTTI_TEST_DATA "/tls/other.key";
+	char *junk = tmp_with("not a certificate");
 
 	CU_ASSERT_EQUAL(PARSE(&o, "--sip-tls-listen", "0.0.0.0:5061",
 			      "--tls-cert", cert, "--tls-key", key, NULL),
 			OPTIONS_RUN);
 	CU_ASSERT_STRING_EQUAL(o.sip_tls_listen, "0.0.0.0:5061");
+	CU_ASSERT_STRING_EQUAL(o.sip_tls_host, "0.0.0.0");
+	CU_ASSERT_EQUAL(o.sip_tls_port, 5061);
 	CU_ASSERT_STRING_EQUAL(o.tls_cert, cert);
 	CU_ASSERT_STRING_EQUAL(o.tls_key, key);
 	/* Certificate and key alone do not turn TLS on. */
@@ -193,8 +198,16 @@ static void test_tls(void)
 	    "/nonexistent/key.pem", NULL);
 	BAD("--sip-tls-listen: 'nope' is not", "--sip-tls-listen", "nope",
 	    "--tls-cert", cert, "--tls-key", key, NULL);
-	tmp_remove(cert);
-	tmp_remove(key);
+	/* The pair must load and match: Sofia-SIP would listen without TLS. */
+	BAD("does not match --tls-cert", "--sip-tls-listen", "0.0.0.0:5061",
+	    "--tls-cert", cert, "--tls-key", other, NULL);
+	BAD("not a PEM certificate", "--sip-tls-listen", "0.0.0.0:5061",
+	    "--tls-cert", junk, "--tls-key", key, NULL);
+	BAD("not a PEM private key", "--sip-tls-listen", "0.0.0.0:5061",
+	    "--tls-cert", cert, "--tls-key", junk, NULL);
+	BAD("not a PEM private key", "--sip-tls-listen", "0.0.0.0:5061",
+	    "--tls-cert", cert, "--tls-key", cert, NULL);
+	tmp_remove(junk);
 }
 
 static void test_public_addr(void)
