@@ -89,6 +89,11 @@ static void part_dial(struct conference *c, const struct conf_req *req,
 	case -ENOSPC:
 		ctl_fail(rep, err, "no media port free");
 		break;
+	case -EMFILE:
+		ctl_fail(rep, -ENOSPC,
+			 "too many calls or rooms (--max-calls, "
+			 "--max-rooms)");
+		break;
 	default:
 		ctl_fail(rep, err, "cannot dial: %s", strerror(-err));
 		break;

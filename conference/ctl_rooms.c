@@ -155,6 +155,11 @@ static void room_create(struct conference *c, const struct conf_req *req,
 		ctl_fail(rep, -EEXIST, "room %s exists", s->name);
 		return;
 	}
+	if (room_limit_reached(c)) {
+		ctl_fail(rep, -ENOSPC, "too many rooms (--max-rooms %u)",
+			 c->opts->max_rooms);
+		return;
+	}
 	struct store_room sr;
 	to_store(s, &sr);
 	sr.created_unix_ms = room_wall_ms();

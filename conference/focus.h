@@ -129,8 +129,11 @@ void room_mixer_totals(struct conference *c, struct mixer_stats *out);
 /* Sends p's controls (muted, deaf, gain) to the mixer if it is inside. */
 int room_set_controls(struct participant *p);
 /* Finds or, when rooms are made on demand, creates the room.
- * -ENOENT: unknown and not created; -ENOMEM, or a mixer start error. */
+ * -ENOENT: unknown and not created; -EMFILE: --max-rooms reached;
+ * -ENOMEM, or a mixer start error. */
 int room_get(struct conference *c, const char *name, struct room **out);
+/* --max-rooms rooms exist (stored ones count; they are never refused). */
+bool room_limit_reached(const struct conference *c);
 /* -EPERM locked, -EBUSY full. */
 int room_may_join(const struct room *r);
 /* Ends an on-demand room that a refused call made and nobody joined. */

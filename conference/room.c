@@ -84,8 +84,16 @@ static void room_link(struct conference *c, struct room *r)
 	atomic_fetch_add(&c->n_rooms, 1);
 }
 
+bool room_limit_reached(const struct conference *c)
+{
+	unsigned max = c->opts->max_rooms;
+	return max && atomic_load(&c->n_rooms) >= max;
+}
+
 static int room_new(struct conference *c, const char *name, struct room **out)
 {
+	if (room_limit_reached(c))
+		return -EMFILE;
 	struct room *r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;

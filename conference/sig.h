@@ -42,8 +42,9 @@ struct sig {
 	bool nua_shutdown_sent;
 	struct call *calls; /* every INVITE dialog we are in (sig_call.c) */
 	unsigned n_calls;
-	struct subs *subs; /* conference subscriptions (sig_sub.c) */
-	struct reg *reg;   /* the registrar's bindings (sig_reg.c) */
+	struct subs *subs;	/* conference subscriptions (sig_sub.c) */
+	struct reg *reg;	/* the registrar's bindings (sig_reg.c) */
+	struct ratelimit *rate; /* --sip-rate's buckets (sig_limits.c) */
 };
 
 static inline struct call *sig_obj_call(struct sig_obj *o)
@@ -70,6 +71,7 @@ struct call {
 	struct oa_local local;
 	struct oa_result agreed;
 	bool answered;	/* our 2xx has been sent, or theirs came */
+	bool bye_ours;	/* we asked for the BYE (sig_call_bye) */
 	bool dialing;	/* our INVITE is out (dial-out) */
 	bool offer_out; /* our offer is out; the ACK brings the answer */
 	char call_id[128];
@@ -85,6 +87,8 @@ struct call *sig_call_new(nua_handle_t *nh, struct participant *p,
 			  const sip_t *sip);
 void sig_call_free(struct conference *c, struct call *call);
 /* Our Contact for the call: the conference URI, ;isfocus (RFC 4579). */
+/* The address the current request came from, as text. */
+bool sig_request_source(nua_t *nua, char *out, size_t cap, bool *v6);
 void sig_focus_contact(const struct options *o, const char *room,
 		       const char *host, const sip_t *sip, char *out,
 		       size_t cap);
@@ -109,6 +113,11 @@ void sig_call_on_ack(struct conference *c, struct call *call, const sip_t *sip);
 void sig_call_on_update(struct conference *c, nua_handle_t *nh,
 			struct call *call, const sip_t *sip);
 /* The dialog ended (BYE, CANCEL, error): media leaves, handle destroyed. */
+/* Hangs up an answered call with BYE. */
+void sig_call_bye(struct call *call);
+/* A BYE's answer (nua_r_bye): one we did not ask for is the stack's, sent
+ * when the session timer ran out without a refresh (RFC 4028). */
+void sig_call_on_bye_result(struct call *call, int status);
 void sig_call_on_terminated(struct conference *c, nua_handle_t *nh,
 			    struct call *call);
 
@@ -122,7 +131,8 @@ struct sig_dial_req {
 };
 /* Adds target to the room as a dialing-out participant. -EINVAL bad
  * target, -ENOENT no such room or unregistered user of ours, -EPERM
- * locked, -EBUSY full, -ENOSPC no media port. */
+ * locked, -EBUSY full, -ENOSPC no media port, -EMFILE --max-calls or
+ * --max-rooms reached. */
 int sig_dial(struct conference *c, const struct sig_dial_req *req,
 	     uint32_t *part_id_out);
 /* A response to our INVITE (nua_r_invite). */
@@ -154,6 +164,15 @@ void sig_sub_on_notify_result(struct conference *c, nua_handle_t *nh,
 /* Final NOTIFYs (reason=deactivated) to every subscriber, at shutdown. */
 void sig_sub_end_all(struct conference *c);
 unsigned sig_sub_count(const struct conference *c);
+
+/* sig_limits.c: --sip-rate, --max-calls, --max-subscriptions. */
+enum sig_limit { SIG_LIMIT_CALL, SIG_LIMIT_SUB };
+int sig_limits_start(struct conference *c);
+void sig_limits_free(struct conference *c);
+/* For a new INVITE or SUBSCRIBE (the current request): 0 when it may go
+ * on, else the seconds for Retry-After of a 503, with *why set. */
+unsigned sig_limits_new_request(struct conference *c, enum sig_limit kind,
+				const char **why);
 
 /* sig_tls.c: a private directory holding agent.pem (key, then
  * certificate) for Sofia-SIP's TPTAG_CERTIFICATE; removed once loaded. */

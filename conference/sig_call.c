@@ -143,7 +143,7 @@ int sig_call_local_addr(const struct options *o, const char *peer, bool v6,
 }
 
 /* The request's source address, for a late offer that names no peer. */
-static bool request_source(nua_t *nua, char *out, size_t cap, bool *v6)
+bool sig_request_source(nua_t *nua, char *out, size_t cap, bool *v6)
 {
 	msg_t *msg = nua_current_request(nua);
 	su_addrinfo_t *ai = msg ? msg_addrinfo(msg) : NULL;
@@ -231,12 +231,25 @@ void sig_call_free(struct conference *c, struct call *call)
 }
 
 /* Maps a refusal to its SIP status (SPEC section 2). */
-static void refuse(nua_handle_t *nh, const char *call_id, const char *room,
-		   int status, const char *phrase, const char *why)
+/* A refusal; a 503 says when to come back (Retry-After, RFC 3261
+ * 21.5.4): retry_s, or a few seconds when the caller gives none. */
+static void refuse_retry(nua_handle_t *nh, const char *call_id,
+			 const char *room, int status, const char *phrase,
+			 const char *why, unsigned retry_s)
 {
 	log_info("sip", "room=%s call=%s refused %d: %s", room, call_id, status,
 		 why);
-	nua_respond(nh, status, phrase, TAG_END());
+	char retry[16];
+	snprintf(retry, sizeof(retry), "%u", retry_s ? retry_s : 5);
+	nua_respond(nh, status, phrase,
+		    TAG_IF(status == 503, SIPTAG_RETRY_AFTER_STR(retry)),
+		    TAG_END());
+}
+
+static void refuse(nua_handle_t *nh, const char *call_id, const char *room,
+		   int status, const char *phrase, const char *why)
+{
+	refuse_retry(nh, call_id, room, status, phrase, why, 0);
 }
 
 /* Checks the offer before anything is made for the call. */
@@ -273,6 +286,11 @@ static int admit_room(struct conference *c, const char *name, struct room **out,
 	int err = room_get(c, name, out);
 	if (err == -ENOENT) {
 		*status = 404, *phrase = "Not Found", *why = "no such room";
+		return err;
+	}
+	if (err == -EMFILE) {
+		*status = 503, *phrase = "Service Unavailable";
+		*why = "too many rooms (--max-rooms)";
 		return err;
 	}
 	if (err) {
@@ -348,6 +366,12 @@ static void new_call(struct conference *c, nua_handle_t *nh, const sip_t *sip)
 		refuse(nh, cid, "-", 404, "Not Found", "not a conference URI");
 		return;
 	}
+	unsigned retry = sig_limits_new_request(c, SIG_LIMIT_CALL, &why);
+	if (retry) {
+		refuse_retry(nh, cid, name, 503, "Service Unavailable", why,
+			     retry);
+		return;
+	}
 
 	struct oa_desc *offer = calloc(1, sizeof(*offer));
 	if (!offer) {
@@ -365,7 +389,7 @@ static void new_call(struct conference *c, nua_handle_t *nh, const sip_t *sip)
 	char peer[64];
 	bool v6 = offer->ipv6;
 	snprintf(peer, sizeof(peer), "%s", offer->addr);
-	if (!err && late && !request_source(nua, peer, sizeof(peer), &v6))
+	if (!err && late && !sig_request_source(nua, peer, sizeof(peer), &v6))
 		snprintf(peer, sizeof(peer), "127.0.0.1");
 
 	struct participant *p = NULL;
@@ -517,7 +541,7 @@ void sig_call_take_answer(struct call *call, const sip_t *sip)
 		log_info("sip", "room=%s call=%s no usable answer: hanging up",
 			 call->room, call->call_id);
 		call->disc = CI_FAILED;
-		nua_bye(call->nh, TAG_END());
+		sig_call_bye(call);
 	}
 }
 
@@ -526,6 +550,24 @@ void sig_call_on_ack(struct conference *c, struct call *call, const sip_t *sip)
 	(void)c;
 	if (call && call->offer_out && sip)
 		sig_call_take_answer(call, sip);
+}
+
+void sig_call_bye(struct call *call)
+{
+	call->bye_ours = true;
+	nua_bye(call->nh, TAG_END());
+}
+
+void sig_call_on_bye_result(struct call *call, int status)
+{
+	if (!call || call->bye_ours)
+		return;
+	call->bye_ours = true;
+	call->disc = CI_FAILED;
+	log_info("sip",
+		 "room=%s call=%s session timer expired without a refresh: "
+		 "hung up (BYE answered %d)",
+		 call->room, call->call_id, status);
 }
 
 void sig_call_on_terminated(struct conference *c, nua_handle_t *nh,
@@ -548,5 +590,5 @@ void sig_call_hangup_all(struct conference *c)
 {
 	for (struct call *call = c->sig->calls; call; call = call->next)
 		if (call->answered)
-			nua_bye(call->nh, TAG_END());
+			sig_call_bye(call);
 }

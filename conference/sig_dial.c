@@ -144,6 +144,8 @@ int sig_dial(struct conference *c, const struct sig_dial_req *req,
 	int err = request_uri(c, u, req->target, ruri, sizeof(ruri));
 	if (err)
 		return err;
+	if (c->opts->max_calls && sig_call_count(c) >= c->opts->max_calls)
+		return -EMFILE;
 
 	struct room *room = NULL;
 	err = room_get(c, req->room, &room);
@@ -269,7 +271,7 @@ int sig_dial_kick(struct conference *c, struct participant *p, const char *by)
 	log_info("sip", "room=%s call=%s removed by %s", call->room,
 		 call->call_id, by ? by : "the focus");
 	if (call->answered)
-		nua_bye(call->nh, TAG_END());
+		sig_call_bye(call);
 	else if (call->dialing)
 		nua_cancel(call->nh, TAG_END());
 	else

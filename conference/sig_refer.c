@@ -40,6 +40,7 @@ static const char *sipfrag_for(int err)
 	case -EINVAL:
 		return "SIP/2.0 400 Bad Request\r\n";
 	case -ENOSPC:
+	case -EMFILE:
 		return "SIP/2.0 503 Service Unavailable\r\n";
 	default:
 		return "SIP/2.0 500 Server Internal Error\r\n";

@@ -359,8 +359,11 @@ static void new_sub(struct conference *c, nua_handle_t *nh, const sip_t *sip)
 	    sip->sip_expires ? sip->sip_expires->ex_delta : SUB_MAX_EXPIRES_S;
 
 	int status = 0;
-	const char *phrase = NULL;
+	const char *phrase = NULL, *why = NULL;
+	unsigned retry = 0;
 	if (c->stopping)
+		status = 503, phrase = "Service Unavailable";
+	else if ((retry = sig_limits_new_request(c, SIG_LIMIT_SUB, &why)))
 		status = 503, phrase = "Service Unavailable";
 	else if (!room_name_valid(room))
 		status = 404, phrase = "Not Found";
@@ -369,11 +372,14 @@ static void new_sub(struct conference *c, nua_handle_t *nh, const sip_t *sip)
 	else if (expires && expires < SUB_MIN_EXPIRES_S)
 		status = 423, phrase = "Interval Too Brief";
 	if (status) {
-		log_info("sub", "room=%s call=%s refused %d %s",
+		log_info("sub", "room=%s call=%s refused %d %s%s%s",
 			 room_name_valid(room) ? room : "-", cid, status,
-			 phrase);
+			 phrase, why ? ": " : "", why ? why : "");
+		char ra[16];
+		snprintf(ra, sizeof(ra), "%u", retry ? retry : 5);
 		nua_respond(nh, status, phrase, NUTAG_WITH_THIS(nua),
 			    TAG_IF(status == 423, SIPTAG_MIN_EXPIRES_STR("60")),
+			    TAG_IF(status == 503, SIPTAG_RETRY_AFTER_STR(ra)),
 			    TAG_END());
 		nua_handle_destroy(nh);
 		return;

@@ -17,6 +17,7 @@
 
 #include <sofia-sip/su_log.h>
 #include <sofia-sip/su_tag_io.h>
+#include <sofia-sip/nta_tag.h>
 #include <sofia-sip/tport_tag.h>
 
 #define SIG_ALLOW                                                              \
@@ -29,6 +30,9 @@
  * some of the 200s, each then costing a retransmission 500 ms later.
  * The kernel caps this at net.core.rmem_max. */
 #define SIG_UDP_RMEM (2u << 20)
+/* "timer" turns Sofia-SIP's session timers on (RFC 4028). */
+#define SIG_SUPPORTED(o)                                                       \
+	((o)->session_expires_s ? "timer, replaces" : "replaces")
 /* Messages a transport may queue, e.g. while a TCP connection opens
  * (Sofia-SIP's default is 64). */
 #define SIG_TPORT_QUEUE 1024
@@ -187,10 +191,13 @@ static void on_nua_event(nua_event_t event, int status, char const *phrase,
 			su_root_break(c->sig->root);
 		}
 		break;
+	case nua_r_bye:
+		if (status >= 200)
+			sig_call_on_bye_result(call, status);
+		break; /* the state event follows */
 	case nua_i_options:
 	case nua_i_bye:
 	case nua_i_cancel:
-	case nua_r_bye:
 		break; /* answered by Sofia-SIP; the state event follows */
 	default:
 		log_debug("sip", "event %s %d %s", nua_event_name(event),
@@ -263,10 +270,18 @@ int sig_start(struct conference *c)
 	    NUTAG_ALLOW_EVENTS("conference"), NUTAG_SUB_EXPIRES(3600),
 	    SIPTAG_ALLOW_EVENTS_STR("conference"), SIPTAG_ALLOW_STR(SIG_ALLOW),
 	    SIPTAG_ACCEPT_STR("application/sdp"),
-	    SIPTAG_SUPPORTED_STR("replaces"),
+	    SIPTAG_SUPPORTED_STR(SIG_SUPPORTED(c->opts)),
 	    SIPTAG_USER_AGENT_STR("tutti/" TUTTI_VERSION),
 	    TPTAG_UDP_RMEM(SIG_UDP_RMEM), TPTAG_QUEUESIZE(SIG_TPORT_QUEUE),
-	    TAG_END());
+	    NTATAG_MAXSIZE(o->sip_max_size),
+	    /* RFC 4028 when the peer supports it. The peer refreshes: our
+	     * refresh would be an offer-less re-INVITE, which this
+	     * signalling layer has no use for. A session the peer stops
+	     * refreshing ends with the stack's BYE (sig_call_on_bye_result). */
+	    NUTAG_SESSION_TIMER(o->session_expires_s),
+	    NUTAG_MIN_SE(o->session_expires_s ? 90 : 0),
+	    NUTAG_SESSION_REFRESHER(nua_remote_refresher),
+	    NUTAG_UPDATE_REFRESH(1), TAG_END());
 	sig_tls_dir_remove(tls_dir); /* loaded, or never will be */
 	if (!s->nua) {
 		log_error("sip",
@@ -282,11 +297,13 @@ int sig_start(struct conference *c)
 	}
 	nua_set_params(s->nua, SIPTAG_ALLOW_STR(SIG_ALLOW),
 		       NUTAG_M_FEATURES(";isfocus"),
-		       SIPTAG_SUPPORTED_STR("replaces"), TAG_END());
+		       SIPTAG_SUPPORTED_STR(SIG_SUPPORTED(c->opts)), TAG_END());
 
 	int err = sig_sub_start(c);
 	if (!err)
 		err = sig_reg_start(c);
+	if (!err)
+		err = sig_limits_start(c);
 	if (err)
 		return err;
 	s->ctl_index = register_fd(s, &s->ctl_wait, c->ctl_fd, on_ctl, c);
@@ -313,6 +330,7 @@ void sig_free(struct conference *c)
 		return;
 	sig_sub_free(c);
 	sig_reg_free(c);
+	sig_limits_free(c);
 	if (s->nua)
 		nua_destroy(s->nua);
 	if (s->stop_timer)

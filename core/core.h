@@ -92,6 +92,11 @@ struct options {
 	unsigned max_participants; /* per room; 0 = no limit */
 	unsigned notify_interval_ms;
 	unsigned rtp_timeout_s;
+	/* limits against floods and exhaustion; 0 = no limit */
+	unsigned max_calls, max_rooms, max_subscriptions;
+	unsigned sip_rate;	    /* INVITEs + SUBSCRIBEs per s per source */
+	unsigned sip_max_size;	    /* bytes of one SIP message */
+	unsigned session_expires_s; /* RFC 4028; 0 = off */
 };
 
 enum options_result {

@@ -72,6 +72,15 @@ static const char usage[] =
     "      --notify-interval MS   least time between NOTIFYs (1000)\n"
     "      --rtp-timeout S        hang up after S seconds without RTP "
     "(30)\n"
+    "      --max-calls N          calls at once, 0 for no limit (4000)\n"
+    "      --max-rooms N          rooms at once, 0 for no limit (1000)\n"
+    "      --max-subscriptions N  conference subscriptions (10000)\n"
+    "      --sip-rate N           new INVITEs and SUBSCRIBEs per second "
+    "from one\n"
+    "                             address, twice that in a burst (100)\n"
+    "      --sip-max-size BYTES   largest SIP message taken (65536)\n"
+    "      --session-expires S    session timer (RFC 4028), 0 for off "
+    "(1800)\n"
     "  -h, --help                 print this help and exit\n"
     "  -V, --version              print the versions and exit\n"
     "\n"
@@ -423,6 +432,12 @@ void options_defaults(struct options *o)
 	o->max_participants = 0;
 	o->notify_interval_ms = 1000;
 	o->rtp_timeout_s = 30;
+	o->max_calls = 4000;
+	o->max_rooms = 1000;
+	o->max_subscriptions = 10000;
+	o->sip_rate = 100;
+	o->sip_max_size = 65536;
+	o->session_expires_s = 1800;
 }
 
 int options_parse(struct options *o, int argc, char **argv, FILE *out,
@@ -491,4 +506,10 @@ void options_print(const struct options *o, FILE *f)
 	fprintf(f, "max-participants = %u\n", o->max_participants);
 	fprintf(f, "notify-interval = %u\n", o->notify_interval_ms);
 	fprintf(f, "rtp-timeout = %u\n", o->rtp_timeout_s);
+	fprintf(f, "max-calls = %u\n", o->max_calls);
+	fprintf(f, "max-rooms = %u\n", o->max_rooms);
+	fprintf(f, "max-subscriptions = %u\n", o->max_subscriptions);
+	fprintf(f, "sip-rate = %u\n", o->sip_rate);
+	fprintf(f, "sip-max-size = %u\n", o->sip_max_size);
+	fprintf(f, "session-expires = %u\n", o->session_expires_s);
 }

@@ -316,6 +316,52 @@ static int set_rtp_timeout(struct options *o, const char *v, char *why,
 	return set_uint(&o->rtp_timeout_s, v, 1, 86400, why, len);
 }
 
+/* ---- limits against floods and exhaustion (0: no limit) ------------------ */
+
+static int set_max_calls(struct options *o, const char *v, char *why,
+			 size_t len)
+{
+	return set_uint(&o->max_calls, v, 0, 1000000, why, len);
+}
+
+static int set_max_rooms(struct options *o, const char *v, char *why,
+			 size_t len)
+{
+	return set_uint(&o->max_rooms, v, 0, 1000000, why, len);
+}
+
+static int set_max_subscriptions(struct options *o, const char *v, char *why,
+				 size_t len)
+{
+	return set_uint(&o->max_subscriptions, v, 0, 1000000, why, len);
+}
+
+static int set_sip_rate(struct options *o, const char *v, char *why, size_t len)
+{
+	return set_uint(&o->sip_rate, v, 0, 100000, why, len);
+}
+
+static int set_sip_max_size(struct options *o, const char *v, char *why,
+			    size_t len)
+{
+	/* below 4 KiB an ordinary INVITE with its SDP would not fit */
+	return set_uint(&o->sip_max_size, v, 4096, 16u << 20, why, len);
+}
+
+static int set_session_expires(struct options *o, const char *v, char *why,
+			       size_t len)
+{
+	int err = set_uint(&o->session_expires_s, v, 0, 86400, why, len);
+	if (!err && o->session_expires_s && o->session_expires_s < 90) {
+		snprintf(why, len,
+			 "'%s' is below 90, RFC 4028's least Min-SE (0 turns "
+			 "session timers off)",
+			 v);
+		return -EINVAL;
+	}
+	return err;
+}
+
 /* ---- the table --------------------------------------------------------- */
 
 const struct opt_def options_value_defs[] = {
@@ -339,6 +385,13 @@ const struct opt_def options_value_defs[] = {
     {"max-participants", OPT_LONG_ONLY + 12, true, true, set_max_participants},
     {"notify-interval", OPT_LONG_ONLY + 13, true, true, set_notify_interval},
     {"rtp-timeout", OPT_LONG_ONLY + 14, true, true, set_rtp_timeout},
+    {"max-calls", OPT_LONG_ONLY + 15, true, true, set_max_calls},
+    {"max-rooms", OPT_LONG_ONLY + 16, true, true, set_max_rooms},
+    {"max-subscriptions", OPT_LONG_ONLY + 17, true, true,
+     set_max_subscriptions},
+    {"sip-rate", OPT_LONG_ONLY + 18, true, true, set_sip_rate},
+    {"sip-max-size", OPT_LONG_ONLY + 19, true, true, set_sip_max_size},
+    {"session-expires", OPT_LONG_ONLY + 20, true, true, set_session_expires},
 };
 
 _Static_assert(sizeof(options_value_defs) / sizeof(options_value_defs[0]) ==

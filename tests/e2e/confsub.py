@@ -231,6 +231,20 @@ class ConfState:
         return None
 
 
+def drain(sub, state, quiet=0.3):
+    """Applies to state every NOTIFY of sub that arrives until none comes
+    for `quiet` s, skipping repeated versions (RFC 4575 4.6); returns the
+    NOTIFYs applied."""
+    applied = []
+    while True:
+        n = sub.wait_notify(quiet)
+        if n is None:
+            return applied
+        if n.doc is not None and (state.version is None or n.version > state.version):
+            state.apply(n.doc)
+            applied.append(n)
+
+
 def canon(elem):
     """Text form of an element, without state attributes, whitespace-trimmed."""
     attrs = ' '.join('%s=%s' % (local(k), v) for k, v in sorted(elem.attrib.items())

@@ -24,7 +24,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import Harness, Caller, http_call, log, LOOPBACK  # noqa: E402
-from confsub import Subscription, ConfState              # noqa: E402
+from confsub import Subscription, ConfState, drain       # noqa: E402
 from sipua import SipUA                                  # noqa: E402
 from rtpaudio import RtpEndpoint                         # noqa: E402
 from outofdialog import out_of_dialog, sipfrags, frag_status  # noqa: E402
@@ -164,7 +164,7 @@ def main():
                       {'moderator': True})
         h.check(r.status == 200 and (r.json() or {}).get('moderator') is True,
                 'the API makes alice a moderator', '%d %r' % (r.status, r.body[:200]))
-        drain(sub, state)
+        drain(sub, state, 0.5)
         a_ent = state.user_by_prefix('sip:alice@')
         roles = state.users.get(a_ent, {}).get('children', {}).get('roles', '')
         h.check('moderator' in roles, "the conference state gives alice the moderator role",
@@ -177,7 +177,7 @@ def main():
         h.check(codes and codes[-1] == 200, 'REFER method=BYE from a moderator reports 200',
                 repr(codes))
         h.check(dlg.bye_received.wait(3.0), 'carol gets a BYE from the bridge')
-        bodies = drain(sub, state)
+        bodies = [n.body for n in drain(sub, state, 0.5)]
         booted = [b for b in bodies if 'state="deleted"' in b and 'booted' in b]
         h.check(booted and re.search(r'<by>[^<]*alice', booted[-1]) is not None,
                 'the subscriber sees carol deleted, booted by alice',
@@ -186,19 +186,6 @@ def main():
                 'carol is gone from the merged state', repr(state.errors))
         h.check(t.alive(), 'tutti is still running')
     return h.result()
-
-
-def drain(sub, state, quiet=0.5):
-    """Applies every NOTIFY that arrives until none for `quiet` s; returns
-    their bodies."""
-    bodies = []
-    while True:
-        n = sub.wait_notify(quiet)
-        if n is None:
-            return bodies
-        if n.doc is not None and (state.version is None or n.version > state.version):
-            state.apply(n.doc)
-            bodies.append(n.body)
 
 
 if __name__ == '__main__':

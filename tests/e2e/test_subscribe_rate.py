@@ -16,7 +16,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import Harness, Caller, log                 # noqa: E402
-from confsub import Subscription, ConfState, fetch        # noqa: E402
+from confsub import drain, Subscription, ConfState, fetch        # noqa: E402
 from sipua import SipUA                                   # noqa: E402
 
 
@@ -70,13 +70,7 @@ def main():
                     '%s v%s' % (n2.state, n2.version))
             state.apply(n2.doc)
         time.sleep(1.5)
-        extra = []
-        while True:
-            x = sub.wait_notify(0.3)
-            if x is None:
-                break
-            extra.append(x)
-            state.apply(x.doc)
+        extra = drain(sub, state)
         times = [n.time, n2.time if n2 else None] + [x.time for x in extra]
         times = [x for x in times if x is not None]
         gaps = [b - a for a, b in zip(times, times[1:])]

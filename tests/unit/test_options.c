@@ -431,6 +431,38 @@ static void test_numbers(void)
 	BAD("--rtp-timeout: ' 5' is not a number", "--rtp-timeout", " 5", NULL);
 }
 
+static void test_limits(void)
+{
+	struct options o;
+
+	CU_ASSERT_EQUAL(PARSE(&o, NULL), OPTIONS_RUN);
+	CU_ASSERT_EQUAL(o.max_calls, 4000);
+	CU_ASSERT_EQUAL(o.max_rooms, 1000);
+	CU_ASSERT_EQUAL(o.max_subscriptions, 10000);
+	CU_ASSERT_EQUAL(o.sip_rate, 100);
+	CU_ASSERT_EQUAL(o.sip_max_size, 65536);
+	CU_ASSERT_EQUAL(o.session_expires_s, 1800);
+	CU_ASSERT_EQUAL(PARSE(&o, "--max-calls", "0", "--max-rooms", "0",
+			      "--max-subscriptions", "0", "--sip-rate", "0",
+			      "--sip-max-size", "4096", "--session-expires",
+			      "0", NULL),
+			OPTIONS_RUN);
+	CU_ASSERT_EQUAL(o.max_calls + o.max_rooms + o.max_subscriptions, 0);
+	CU_ASSERT_EQUAL(o.sip_rate, 0);
+	CU_ASSERT_EQUAL(o.sip_max_size, 4096);
+	CU_ASSERT_EQUAL(o.session_expires_s, 0);
+	CU_ASSERT_EQUAL(PARSE(&o, "--session-expires", "90", NULL),
+			OPTIONS_RUN);
+	CU_ASSERT_EQUAL(o.session_expires_s, 90);
+
+	BAD("--max-calls: 'many' is not a number", "--max-calls", "many", NULL);
+	BAD("--sip-max-size: '100' is not in 4096..", "--sip-max-size", "100",
+	    NULL);
+	BAD("--session-expires: '89' is below 90", "--session-expires", "89",
+	    NULL);
+	BAD("--sip-rate: '100001' is not in", "--sip-rate", "100001", NULL);
+}
+
 static void test_bad_command_line(void)
 {
 	BAD("unknown option '--bogus'", "--bogus", NULL);
@@ -585,6 +617,8 @@ static void test_check_config(void)
 	    "http-listen = ",	   "api-token = ",	 "api-token-file =",
 	    "data-dir = ",	   "log-level = ",	 "rooms-on-demand = ",
 	    "max-participants = ", "notify-interval = ", "rtp-timeout = ",
+	    "max-calls = ",	   "max-rooms = ",	 "max-subscriptions = ",
+	    "sip-rate = ",	   "sip-max-size = ",	 "session-expires = ",
 	};
 	char *path;
 
@@ -635,6 +669,7 @@ static const struct unit_test tests[] = {
     {"data_dir_log_level", test_data_dir_log_level},
     {"bool", test_bool},
     {"numbers", test_numbers},
+    {"limits", test_limits},
     {"bad_command_line", test_bad_command_line},
     {"help_version", test_help_version},
     {"config_file", test_config_file},
