@@ -70,10 +70,12 @@ struct call {
 	struct participant *part;
 	struct oa_local local;
 	struct oa_result agreed;
-	bool answered;	/* our 2xx has been sent, or theirs came */
-	bool bye_ours;	/* we asked for the BYE (sig_call_bye) */
-	bool dialing;	/* our INVITE is out (dial-out) */
-	bool offer_out; /* our offer is out; the ACK brings the answer */
+	bool answered;	 /* our 2xx has been sent, or theirs came */
+	bool bye_ours;	 /* we asked for the BYE (sig_call_bye) */
+	bool bye_theirs; /* the peer's BYE came */
+	bool acked;	 /* the ACK to our 2xx came (or we sent ours) */
+	bool dialing;	 /* our INVITE is out (dial-out) */
+	bool offer_out;	 /* our offer is out; the ACK brings the answer */
 	char call_id[128];
 	char room[ROOM_NAME_MAX + 1];
 	char contact[256]; /* the conference URI with ;isfocus (RFC 4579) */
@@ -115,9 +117,10 @@ void sig_call_on_update(struct conference *c, nua_handle_t *nh,
 /* The dialog ended (BYE, CANCEL, error): media leaves, handle destroyed. */
 /* Hangs up an answered call with BYE. */
 void sig_call_bye(struct call *call);
-/* A BYE's answer (nua_r_bye): one we did not ask for is the stack's, sent
- * when the session timer ran out without a refresh (RFC 4028). */
-void sig_call_on_bye_result(struct call *call, int status);
+/* The call is ending and neither side asked: the stack hangs up because
+ * our 2xx was never ACKed (callstate terminating) or the session timer ran
+ * out (RFC 4028; seen when its BYE is answered). */
+void sig_call_on_stack_hangup(struct call *call);
 void sig_call_on_terminated(struct conference *c, nua_handle_t *nh,
 			    struct call *call);
 

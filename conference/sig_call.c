@@ -230,7 +230,6 @@ void sig_call_free(struct conference *c, struct call *call)
 	free(call);
 }
 
-/* Maps a refusal to its SIP status (SPEC section 2). */
 /* A refusal; a 503 says when to come back (Retry-After, RFC 3261
  * 21.5.4): retry_s, or a few seconds when the caller gives none. */
 static void refuse_retry(nua_handle_t *nh, const char *call_id,
@@ -548,6 +547,8 @@ void sig_call_take_answer(struct call *call, const sip_t *sip)
 void sig_call_on_ack(struct conference *c, struct call *call, const sip_t *sip)
 {
 	(void)c;
+	if (call)
+		call->acked = true;
 	if (call && call->offer_out && sip)
 		sig_call_take_answer(call, sip);
 }
@@ -558,16 +559,20 @@ void sig_call_bye(struct call *call)
 	nua_bye(call->nh, TAG_END());
 }
 
-void sig_call_on_bye_result(struct call *call, int status)
+void sig_call_on_stack_hangup(struct call *call)
 {
-	if (!call || call->bye_ours)
+	if (!call || call->bye_ours || call->bye_theirs || !call->part)
 		return;
 	call->bye_ours = true;
 	call->disc = CI_FAILED;
-	log_info("sip",
-		 "room=%s call=%s session timer expired without a refresh: "
-		 "hung up (BYE answered %d)",
-		 call->room, call->call_id, status);
+	log_info("sip", "room=%s call=%s %s: hung up", call->room,
+		 call->call_id,
+		 call->acked ? "session timer expired without a refresh"
+			     : "no ACK for our 200 OK");
+	/* out of the room now, not when the BYE is answered: a caller who
+	 * is gone would not answer it for another 32 s */
+	room_leave(call->part, CI_FAILED, NULL);
+	call->part = NULL;
 }
 
 void sig_call_on_terminated(struct conference *c, nua_handle_t *nh,

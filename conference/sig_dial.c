@@ -252,6 +252,7 @@ void sig_dial_on_result(struct conference *c, struct call *call, int status,
 	call->dialing = false;
 	if (status < 300) {
 		call->answered = true;
+		call->acked = true; /* NUTAG_AUTOACK sends ours */
 		if (p)
 			sig_call_take_answer(call, sip);
 		return;

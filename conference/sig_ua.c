@@ -180,7 +180,9 @@ static void on_nua_event(nua_event_t event, int status, char const *phrase,
 	case nua_i_state: {
 		int cs = nua_callstate_init;
 		tl_gets(tags, NUTAG_CALLSTATE_REF(cs), TAG_END());
-		if (cs == nua_callstate_terminated)
+		if (cs == nua_callstate_terminating)
+			sig_call_on_stack_hangup(call);
+		else if (cs == nua_callstate_terminated)
 			sig_call_on_terminated(c, nh, call);
 		break;
 	}
@@ -191,12 +193,15 @@ static void on_nua_event(nua_event_t event, int status, char const *phrase,
 			su_root_break(c->sig->root);
 		}
 		break;
+	case nua_i_bye:
+		if (call)
+			call->bye_theirs = true;
+		break; /* answered by Sofia-SIP; the state event follows */
 	case nua_r_bye:
-		if (status >= 200)
-			sig_call_on_bye_result(call, status);
+		/* a BYE we did not ask for: the session timer's */
+		sig_call_on_stack_hangup(call);
 		break; /* the state event follows */
 	case nua_i_options:
-	case nua_i_bye:
 	case nua_i_cancel:
 		break; /* answered by Sofia-SIP; the state event follows */
 	default:
