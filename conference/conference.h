@@ -94,6 +94,16 @@ struct conf_room_info {
 	int64_t created_unix_ms;
 };
 
+/* A participant's media since it joined, as the mixer last sent it (about
+ * each second). lost: RFC 3550's cumulative count; loss_percent: lost out
+ * of lost + received; late: after their time was played; discarded:
+ * duplicates, out of the jitter buffer's reach, malformed; concealed:
+ * packets' worth of audio made up; jitter: RFC 3550 interarrival jitter. */
+struct conf_media_stats {
+	uint64_t packets_in, packets_out, lost, late, discarded, concealed;
+	double loss_percent, jitter_ms;
+};
+
 struct conf_part_info {
 	uint32_t id;
 	char uri[CONF_URI_MAX];
@@ -105,6 +115,7 @@ struct conf_part_info {
 	int gain_db;
 	int64_t joined_unix_ms; /* 0 until connected */
 	uint32_t ssrc;		/* its CSRC in the mix, src-id in RFC 4575 */
+	struct conf_media_stats stats;
 };
 
 struct conf_metrics {

@@ -102,6 +102,7 @@ static bool cmd_add(struct mixer *m, const struct mixer_cmd *c)
 	pt->w_rtcp = (struct watch){.part = pt, .rtcp = true};
 	gain_set_controls(pt, &c->controls);
 	talk_init(&pt->talk, &m->p.talk);
+	pstats_init(pt);
 	if (find(m, c->part_id, NULL) ||
 	    stream_room_rate_hz(c->stream) != m->p.rate_hz ||
 	    watch_add(m, pt) < 0)
@@ -121,6 +122,7 @@ static void cmd_remove(struct mixer *m, uint32_t id)
 	memmove(&m->parts[i], &m->parts[i + 1],
 		(m->n_parts - i - 1) * sizeof(*m->parts));
 	m->n_parts--;
+	pstats_sum(m, pt);
 	hand_back(m, pt);
 }
 

@@ -142,22 +142,41 @@ struct mixer_cmd {
 enum mixer_event_kind {
 	MIXER_EV_REMOVED, /* stream handed back */
 	MIXER_EV_TALKING, /* talking started or stopped */
+	MIXER_EV_STATS,	  /* a participant's media figures, about each second */
 	/* rec handed back: the mixer no longer touches it. Also after
 	 * mixer_stop() for a queue still held or a MIXER_REC_START never
 	 * applied, so every queue given comes back exactly once. */
 	MIXER_EV_REC_STOPPED,
 };
 
+/* A participant's media figures since it joined, from its stream (see
+ * struct stream_stats in rtp/rtp.h): discarded includes the malformed. */
+struct mixer_part_stats {
+	uint64_t packets_in, packets_out, lost, late, discarded, concealed;
+	uint32_t jitter_us;
+};
+
+/* s's figures. Any thread, on a stream it holds (the signalling thread
+ * reads a stream handed back for the last word on a call). */
+void mixer_part_stats_of(struct mixer_part_stats *out, const struct stream *s);
+
 /* A participant reported talking always gets a talking=false event before
  * its MIXER_EV_REMOVED. Detection runs on what the participant sends, muted
- * or not; a participant whose packets stop counts as silent. */
+ * or not; a participant whose packets stop counts as silent. Each
+ * participant's MIXER_EV_STATS comes about once a second (a full queue
+ * delays it); the last word on a call is its stream's, once handed back. */
 struct mixer_event {
 	enum mixer_event_kind kind;
 	uint32_t part_id;
-	struct stream *stream; /* MIXER_EV_REMOVED */
-	bool talking;	       /* MIXER_EV_TALKING */
-	int level_db;	       /* MIXER_EV_TALKING: of the deciding frame */
-	struct spscq *rec;     /* MIXER_EV_REC_STOPPED */
+	union {			       /* by kind */
+		struct stream *stream; /* MIXER_EV_REMOVED */
+		struct {	       /* MIXER_EV_TALKING */
+			bool talking;
+			int level_db; /* of the deciding frame */
+		};
+		struct spscq *rec;	       /* MIXER_EV_REC_STOPPED */
+		struct mixer_part_stats stats; /* MIXER_EV_STATS */
+	};
 };
 
 /* Tick durations: tick_hist[i] counts ticks that took at most
@@ -173,6 +192,9 @@ struct mixer_stats {
 	unsigned participants;
 	uint64_t tick_hist[MIXER_TICK_HIST_N];
 	uint64_t rec_frames, rec_dropped; /* recording frames queued, lost */
+	/* The participants' packets, summed as their statistics are sent
+	 * (about each second) and when they leave. */
+	uint64_t packets_in, packets_out, packets_lost, concealed;
 };
 
 struct mixer;

@@ -39,6 +39,8 @@ struct part {
 	bool reported;		      /* talking, as last queued in an event */
 	bool received;		      /* this tick's frame carries its audio */
 	bool contributing;	      /* in this tick's mix */
+	unsigned stats_in;	      /* ticks until its statistics are sent */
+	struct mixer_part_stats summed; /* what the room totals hold of it */
 	struct part *next; /* in the list of removals not yet handed back */
 	int16_t pcm[];	   /* this tick's frame, frame_n samples */
 };
@@ -73,6 +75,7 @@ struct mixer {
 	_Atomic unsigned participants;
 	_Atomic uint64_t tick_hist[MIXER_TICK_HIST_N];
 	_Atomic uint64_t rec_frames, rec_dropped;
+	_Atomic uint64_t packets_in, packets_out, packets_lost, concealed;
 };
 
 /* Runs one tick at now_ns (tick.c): commands, pull, detect, sum, record,
@@ -84,6 +87,9 @@ int cmds_reserve(struct mixer *m, size_t n);
 /* Applies the commands queued by the signalling thread (cmds.c). */
 void cmds_apply(struct mixer *m);
 
+/* Queues ev and remembers to write notify_fd; false when the queue is
+ * full (events.c). */
+bool events_push(struct mixer *m, const struct mixer_event *ev);
 /* Queues a MIXER_EV_TALKING for every participant whose detector differs
  * from what was last reported; a full queue leaves the rest for the next
  * tick (events.c). */
@@ -100,6 +106,16 @@ void events_notify(struct mixer *m);
 /* After the thread has ended: the next event about what it still held;
  * -EAGAIN when nothing is left (events.c). */
 int events_leftover(struct mixer *m, struct mixer_event *ev);
+
+/* Sends each participant's statistics about once a second, in turn
+ * (pstats.c). */
+void pstats_tick(struct mixer *m);
+/* Adds what pt's stream counted since the last call to the room totals;
+ * on its removal, and from the signalling thread for what the stopped
+ * thread still held (pstats.c). */
+void pstats_sum(struct mixer *m, struct part *pt);
+/* The first send of a new participant's statistics (pstats.c). */
+void pstats_init(struct part *pt);
 
 /* Q12 factor of db, clamped to the gain range (gain.c). */
 int32_t gain_q12(int db);

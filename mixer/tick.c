@@ -3,7 +3,9 @@
  * A tick is a list of steps: apply the signalling thread's commands
  * (cmds.c), pull one frame from every participant, run its talker detector
  * (talk.c), choose the contributors, sum them once into an int32
- * accumulator, send every participant its mix, and queue events (events.c).
+ * accumulator, send every participant its mix, and queue events (events.c),
+ * the participants' statistics last (pstats.c), so that they never hold up
+ * a removal.
  *
  * A contributor is a participant whose frame carries received audio and
  * who is not muted; its talk gain scales its frame before the sum. A
@@ -132,5 +134,6 @@ void tick_run(struct mixer *m, uint64_t now_ns)
 	events_talking(m);
 	events_hand_back(m);
 	events_rec_stopped(m);
+	pstats_tick(m);
 	events_notify(m);
 }

@@ -120,7 +120,8 @@ int jbuf_new(struct jbuf **out, uint32_t clock_hz, uint32_t frame_ts,
 	     uint32_t max_ms);
 void jbuf_free(struct jbuf *jb); /* NULL-safe */
 /* Stores a copy of the payload. -EBADMSG when the packet is very late
- * (already played out) or a duplicate. */
+ * (already played out), -EALREADY for a duplicate, -ENOSPC when it lies
+ * beyond the buffer's reach, -EMSGSIZE when it is too large. */
 int jbuf_put(struct jbuf *jb, const struct rtppkt *p);
 /* Takes the next frame. On JBUF_FRAME copies the payload into buf and sets
  * *len; JBUF_MISSING: a frame is lost (conceal it); JBUF_EMPTY: nothing
@@ -166,10 +167,18 @@ struct stream_params {
 	bool rtcp_mux;
 };
 
+/* lost: RFC 3550 A.3's cumulative count (extended highest sequence number
+ * received, less those received), summed over the sender's restarts and
+ * SSRC changes, never negative. late: arrived after their time was played
+ * out; discarded: duplicates, beyond the jitter buffer's reach, too large;
+ * malformed: not RTP, or a payload type not negotiated; concealed: packets'
+ * worth of audio made up for lost ones. jitter: RFC 3550 A.8's interarrival
+ * jitter of the current source. */
 struct stream_stats {
 	uint64_t packets_in, packets_out, bytes_in, bytes_out;
-	uint64_t lost, late, concealed, malformed, foreign;
-	uint32_t jitter_ts;
+	uint64_t lost, late, discarded, concealed, malformed, foreign;
+	uint32_t jitter_ts; /* in RTP clock units */
+	uint32_t jitter_us;
 	uint64_t send_errors; /* sendto failures (peer gone, full buffer) */
 };
 

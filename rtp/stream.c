@@ -223,6 +223,9 @@ void stream_get_stats(const struct stream *s, struct stream_stats *out)
 {
 	*out = s->st;
 	int32_t lost = stream_rx_cum_lost(&s->src);
-	out->lost = lost > 0 ? (uint64_t)lost : 0;
+	out->lost = s->lost_before + (lost > 0 ? (uint64_t)lost : 0);
 	out->jitter_ts = s->src.jitter16 >> 4;
+	uint64_t us = (uint64_t)out->jitter_ts * 1000000u /
+		      s->m.desc->rtp_clock_hz; /* hostile timestamps: huge */
+	out->jitter_us = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 }

@@ -53,6 +53,7 @@ struct stream {
 	struct media m;
 	struct source src;
 	struct stream_stats st;
+	uint64_t lost_before; /* by the sources before src (restarts) */
 
 	uint16_t seq;
 	uint32_t ts; /* RTP time of the next 20 ms pushed */

@@ -144,7 +144,6 @@ int32_t stream_rx_cum_lost(const struct source *r)
 	return (int32_t)lost;
 }
 
-/* Arrival time in RTP clock units (wrapping), from the monotonic clock. */
 /* A.3's report block for the peer; moves the interval marks. */
 void stream_rx_report_block(struct stream *s, struct rtcp_report_block *b,
 			    uint64_t now_ns)
@@ -171,6 +170,7 @@ void stream_rx_report_block(struct stream *s, struct rtcp_report_block *b,
 	}
 }
 
+/* Arrival time in RTP clock units (wrapping), from the monotonic clock. */
 static uint32_t arrival_ts(uint64_t now_ns, uint32_t clock_hz)
 {
 	uint64_t sec = now_ns / 1000000000ull, ns = now_ns % 1000000000ull;
@@ -193,6 +193,16 @@ static void jitter_update(struct source *r, uint32_t rtp_ts, uint32_t arrival)
 
 /* ---- receive ------------------------------------------------------------- */
 
+/* What the jitter buffer said about a packet: late (its time was played
+ * out) or discarded (duplicate, out of reach, too large). */
+static void count_refused(struct stream *s, int err)
+{
+	if (err == -EBADMSG)
+		s->st.late++;
+	else if (err < 0)
+		s->st.discarded++;
+}
+
 static void on_rtp(struct stream *s, const uint8_t *buf, size_t len,
 		   uint64_t now_ns)
 {
@@ -209,6 +219,8 @@ static void on_rtp(struct stream *s, const uint8_t *buf, size_t len,
 	s->st.packets_in++;
 	s->st.bytes_in += len;
 
+	/* A restart begins a new count of losses: keep the old one. */
+	int32_t lost = stream_rx_cum_lost(&s->src);
 	bool restart = false;
 	if (!s->src.valid || pkt.ssrc != s->src.ssrc) {
 		if (s->src.valid)
@@ -217,14 +229,16 @@ static void on_rtp(struct stream *s, const uint8_t *buf, size_t len,
 	}
 	if (!seq_update(&s->src, pkt.seq, &restart))
 		return;
-	if (restart)
+	if (restart) {
+		s->lost_before += lost > 0 ? (uint64_t)lost : 0;
 		jbuf_reset(s->m.jb);
+	}
 	if (te)
 		return; /* RFC 4733 events: not yet handled, never mixed */
 	jitter_update(&s->src, pkt.ts,
 		      arrival_ts(now_ns, s->m.desc->rtp_clock_hz));
-	if (s->p.recv && jbuf_put(s->m.jb, &pkt) < 0)
-		s->st.late++;
+	if (s->p.recv)
+		count_refused(s, jbuf_put(s->m.jb, &pkt));
 }
 
 static void on_rtcp(struct stream *s, const uint8_t *buf, size_t len,

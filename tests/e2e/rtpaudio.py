@@ -467,6 +467,8 @@ class RtpEndpoint:
         self.rx_undecodable = 0
         self.rx_unknown_pt = 0
         self.sent = 0
+        self.drop_every = 0             # the "network" loses each nth packet (by seq)
+        self.dropped = 0
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._tx_loop, name='rtp-tx-' + name,
                                           daemon=True),
@@ -559,8 +561,11 @@ class RtpEndpoint:
                         pkt = build_rtp(codec.pt, self.seq, self.ts, self.ssrc, payload,
                                         marker=self.marker_next)
                         self.marker_next = False
-                        self.sock.sendto(pkt, remote)
-                        self.sent += 1
+                        if self.drop_every and self.seq % self.drop_every == 0:
+                            self.dropped += 1
+                        else:
+                            self.sock.sendto(pkt, remote)
+                            self.sent += 1
                     except OSError:
                         pass
                     self.seq = (self.seq + 1) & 0xFFFF

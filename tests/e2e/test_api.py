@@ -32,7 +32,8 @@ ABSENT_MARGIN = 30.0
 ROOM_KEYS = {'name', 'participants', 'locked', 'recording', 'max_participants',
              'persistent', 'has_pin', 'has_moderator_pin', 'created_at'}
 PART_KEYS = {'id', 'uri', 'display_name', 'codec', 'status', 'muted', 'deaf', 'talking',
-             'moderator', 'gain_db', 'dialed_out', 'ssrc', 'joined_at'}
+             'moderator', 'gain_db', 'dialed_out', 'ssrc', 'joined_at',
+             'stats'}
 ISO = re.compile(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$')
 METRIC_LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$')
 METRIC_NAMES = [

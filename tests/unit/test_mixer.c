@@ -50,7 +50,8 @@ struct leg {
 	unsigned n_csrc, packets;
 	uint32_t csrc_ever[RTPPKT_MAX_CSRC]; /* every CSRC seen this run */
 	unsigned n_csrc_ever;
-	bool quiet; /* the phone sends nothing */
+	bool quiet;	     /* the phone sends nothing */
+	unsigned drop_every; /* the network loses every nth packet; 0: none */
 };
 
 static struct leg legs[N_LEGS];
@@ -109,6 +110,8 @@ static void phone_send(struct leg *l)
 	    .payload_bytes = PHONE_N,
 	};
 	l->ts += PHONE_N;
+	if (l->drop_every && p.seq % l->drop_every == 0)
+		return;
 	int len = rtppkt_build(pkt, sizeof(pkt), &p);
 	CU_ASSERT(sendto(l->ph_rtp, pkt, (size_t)len, 0,
 			 (struct sockaddr *)&l->s_rtp_addr,
@@ -724,6 +727,72 @@ static void test_rec_tap(void)
 	spscq_free(q);
 }
 
+/* The last MIXER_EV_STATS logged for id; false if none. */
+static bool last_stats(uint32_t id, struct mixer_part_stats *out)
+{
+	for (int i = n_log - 1; i >= 0; i--) {
+		if (ev_log[i].kind == MIXER_EV_STATS &&
+		    ev_log[i].part_id == id) {
+			*out = ev_log[i].stats;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Each participant's figures come about once a second; the room totals
+ * add up every stream's, also those of a participant who left and of
+ * those handed back at stop. */
+static void test_stats(void)
+{
+	int efd;
+	struct mixer *m = room_open(&efd, NULL);
+	struct mixer_part_stats s0, s1, fin[N_LEGS];
+	struct mixer_event ev;
+
+	legs[0].drop_every = 10;
+	run_phones(0, 2500);
+	take_events(m, efd);
+	CU_ASSERT(count_events(0, MIXER_EV_STATS, 1) >= 2);
+	CU_ASSERT(count_events(0, MIXER_EV_STATS, 1) <= 3);
+	CU_ASSERT_FATAL(last_stats(0, &s0) && last_stats(1, &s1));
+	double loss = (double)s0.lost / (double)(s0.lost + s0.packets_in);
+	CU_ASSERT(s0.packets_in >= 50);
+	CU_ASSERT(loss > 0.08 && loss < 0.12);
+	CU_ASSERT(s0.concealed >= s0.lost / 2);
+	CU_ASSERT_EQUAL(s1.lost, 0);
+	CU_ASSERT(s1.packets_in >= 50 && s1.packets_out >= 50);
+	CU_ASSERT(s1.jitter_us < 20000);
+
+	post(m, MIXER_REMOVE, 0, NULL, NULL);
+	CU_ASSERT_FATAL(wait_event(m, efd, &ev) == 0);
+	mixer_part_stats_of(&fin[0], legs[0].s);
+	CU_ASSERT(fin[0].lost >= s0.lost);
+	run_phones(1, 1000);
+	mixer_stop(m);
+	while (mixer_poll(m, &ev) == 0)
+		log_event(&ev);
+	struct mixer_stats st;
+	mixer_get_stats(m, &st);
+	uint64_t in = 0, out = 0, lost = 0, concealed = 0;
+	for (int i = 0; i < N_LEGS; i++) {
+		mixer_part_stats_of(&fin[i], legs[i].s);
+		in += fin[i].packets_in;
+		out += fin[i].packets_out;
+		lost += fin[i].lost;
+		concealed += fin[i].concealed;
+	}
+	CU_ASSERT_EQUAL(st.packets_in, in);
+	CU_ASSERT_EQUAL(st.packets_out, out);
+	CU_ASSERT_EQUAL(st.packets_lost, lost);
+	CU_ASSERT_EQUAL(st.concealed, concealed);
+	CU_ASSERT_EQUAL(fin[1].lost, 0);
+	mixer_free(m);
+	for (int i = 0; i < N_LEGS; i++)
+		leg_close(&legs[i]);
+	close(efd);
+}
+
 static const struct unit_test tests[] = {
     {"three tones, n-1, csrc, update, remove, stop", test_three_tones},
     {"nothing lost at stop", test_nothing_lost},
@@ -734,6 +803,7 @@ static const struct unit_test tests[] = {
     {"deaf: sent silence", test_deaf},
     {"talk and listen gains", test_gains},
     {"recording tap: the full mix, in order", test_rec_tap},
+    {"statistics: each second, and room totals", test_stats},
     {NULL, NULL},
 };
 

@@ -336,6 +336,60 @@ static void test_loss_stats(void)
 	rig_close(&r);
 }
 
+/* One 20 ms step: the phone sends packet k of its timeline (or nothing
+ * when k < 0), the stream reads and pulls. */
+static void step_send(struct rig *r, int k, uint16_t seq0, uint32_t ts0)
+{
+	int16_t pcm[ROOM_N];
+
+	if (k >= 0) {
+		r->ph.seq = (uint16_t)(seq0 + k);
+		r->ph.ts = ts0 + 160u * (uint32_t)k;
+		phone_send(r, 20, 1000);
+	}
+	stream_read_rtp(r->s, r->now_ns);
+	stream_pull(r->s, pcm);
+	r->now_ns += FRAME_NS;
+}
+
+/* Losses are counted over a restart of the sender (a sequence jump); a
+ * packet that comes after its time is late, and counted as received; a
+ * copy is discarded, and also counted as received (RFC 3550 6.4.1); jitter
+ * comes in microseconds too. */
+static void test_loss_over_restart(void)
+{
+	struct rig r;
+	struct stream_stats st;
+
+	rig_open(&r, CODEC_PCMU, 0, 20);
+	for (int k = 0; k < 10; k++)
+		step_send(&r, k == 3 ? -1 : k, 1000, 5000);
+	stream_get_stats(r.s, &st);
+	CU_ASSERT_EQUAL(st.lost, 1);
+
+	/* The sender restarts 20000 further on; its packet 5 is missing,
+	 * then comes once its time has been played. */
+	for (int k = 0; k < 12; k++)
+		step_send(&r, k == 5 ? -1 : k, 21000, 9000);
+	stream_get_stats(r.s, &st);
+	CU_ASSERT_EQUAL(st.lost, 2);
+	CU_ASSERT_EQUAL(st.late + st.discarded, 0);
+	step_send(&r, 5, 21000, 9000);
+	stream_get_stats(r.s, &st);
+	CU_ASSERT_EQUAL(st.lost, 1);
+	CU_ASSERT_EQUAL(st.late, 1);
+	CU_ASSERT_EQUAL(st.discarded, 0);
+	step_send(&r, 11, 21000, 9000);
+	stream_get_stats(r.s, &st);
+	CU_ASSERT_EQUAL(st.lost, 1); /* the first sender's loss stays */
+	CU_ASSERT_EQUAL(st.late, 1);
+	CU_ASSERT_EQUAL(st.discarded, 1);
+	CU_ASSERT_EQUAL(st.packets_in, 9 + 11 + 1 + 1);
+	CU_ASSERT(st.concealed >= 2);
+	CU_ASSERT_EQUAL(st.jitter_us, st.jitter_ts * 125); /* 8 kHz clock */
+	rig_close(&r);
+}
+
 static void test_hold_resume(void)
 {
 	struct rig r;
@@ -546,6 +600,7 @@ static const struct unit_test tests[] = {
     {"40 ms packets out", test_ptime_out},
     {"foreign, malformed, dtmf dropped", test_foreign_and_malformed},
     {"loss statistics", test_loss_stats},
+    {"loss over a restart, late, discarded", test_loss_over_restart},
     {"hold sends nothing, resume continues", test_hold_resume},
     {"recv off mixes nothing", test_recv_off},
     {"opus round trip", test_opus_round_trip},
