@@ -103,6 +103,7 @@ static bool cmd_add(struct mixer *m, const struct mixer_cmd *c)
 	gain_set_controls(pt, &c->controls);
 	talk_init(&pt->talk, &m->p.talk);
 	pstats_init(pt);
+	limit_init(&pt->lim);
 	if (find(m, c->part_id, NULL) ||
 	    stream_room_rate_hz(c->stream) != m->p.rate_hz ||
 	    watch_add(m, pt) < 0)

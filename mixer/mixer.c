@@ -153,6 +153,7 @@ int mixer_start(struct mixer **out, const struct mixer_params *p)
 	m->epfd = m->tfd = -1;
 	m->frame_n = p->rate_hz / 50;
 	m->k = mixk_best();
+	limit_init(&m->shared_lim);
 	atomic_init(&m->stop, false);
 
 	int err = spscq_new(&m->cmds, MIXER_CMD_CAP, sizeof(struct mixer_cmd));

@@ -34,6 +34,18 @@ struct mixk {
 			size_t n);
 	/* out[i] = sat16(acc[i]): what everyone else hears */
 	void (*sat)(int16_t *out, const int32_t *acc, size_t n);
+	/* The limiter's two passes over a mix x[i] = acc[i] - own[i] (in
+	 * int32, wrapping; own NULL reads as zeros). peaks: pk[b] = |x| at
+	 * its largest in block b, for each of the n / block whole blocks. */
+	void (*peaks)(uint32_t *pk, const int32_t *acc, const int16_t *own,
+		      size_t n, size_t block);
+	/* ramp: out[i] = rnd(clamp(x[i] * gain_i)), the gain moving
+	 * linearly in each block b from g[b] to g[b + 1]: for sample j of
+	 * the block, g[b] + (g[b + 1] - g[b]) * (1.0f / block) * (j + 1), in
+	 * float, each step rounded as written; clamp to -32768..32767, rnd
+	 * to the nearest, ties to even. n a multiple of block. */
+	void (*ramp)(int16_t *out, const int32_t *acc, const int16_t *own,
+		     size_t n, size_t block, const float *g);
 };
 
 extern const struct mixk mixk_scalar;
@@ -44,6 +56,33 @@ extern const struct mixk mixk_avx2;
 const struct mixk *mixk_best(void);
 /* Every variant this CPU can run, scalar first; returns the count. */
 size_t mixk_available(const struct mixk **out, size_t cap);
+
+/* ---- the limiter (mixer/limit.c) ----------------------------------------- */
+
+/* Levels as sample magnitudes: the soft knee starts at -3 dBFS and bends
+ * the output towards -0.45 dBFS, which it never reaches. */
+#define LIMIT_KNEE	23170
+#define LIMIT_CEILING	31130
+#define LIMIT_BLOCKS	20 /* per 20 ms frame: 1 ms each */
+#define LIMIT_MAX_BLOCK 48 /* samples in 1 ms at 48 kHz */
+
+/* One listener's limiter (or the shared mix's): plain data, copied as is
+ * when a listener moves from the shared mix to its own. */
+struct limit {
+	float g;		       /* the gain the next frame starts from */
+	uint32_t held_peak;	       /* of held */
+	int32_t held[LIMIT_MAX_BLOCK]; /* the input's last 1 ms, played next */
+};
+
+/* Passes the mix through (gain 1), nothing held. */
+void limit_init(struct limit *l);
+/* out = the limited mix acc - own (own NULL: acc), one block late, with a
+ * listen gain pre (1 for none) applied before the knee; n = 20 ms at a room
+ * rate (8000, 16000 or 48000 Hz). Any thread, on a limiter it owns. */
+void limit_run(struct limit *l, const struct mixk *k, int16_t *out,
+	       const int32_t *acc, const int16_t *own, size_t n, float pre);
+/* The gain the knee wants for a block that peaks at peak, pre included. */
+float limit_gain(uint32_t peak, float pre);
 
 /* ---- talker detection (mixer/talk.c) ------------------------------------ */
 

@@ -36,10 +36,12 @@ struct part {
 	struct mixer_controls ctl;    /* clamped */
 	int32_t talk_q12, listen_q12; /* from ctl */
 	struct talk talk;	      /* what the detector says */
-	bool reported;		      /* talking, as last queued in an event */
-	bool received;		      /* this tick's frame carries its audio */
-	bool contributing;	      /* in this tick's mix */
-	unsigned stats_in;	      /* ticks until its statistics are sent */
+	struct limit lim;	      /* its own mix's, when lim_own */
+	bool lim_own;	   /* it heard its own mix last tick, not the shared */
+	bool reported;	   /* talking, as last queued in an event */
+	bool received;	   /* this tick's frame carries its audio */
+	bool contributing; /* in this tick's mix */
+	unsigned stats_in; /* ticks until its statistics are sent */
 	struct mixer_part_stats summed; /* what the room totals hold of it */
 	struct part *next; /* in the list of removals not yet handed back */
 	int16_t pcm[];	   /* this tick's frame, frame_n samples */
@@ -60,6 +62,7 @@ struct mixer {
 	size_t n_parts, n_contribs, cap_parts;
 	int32_t *acc;
 	int16_t *shared, *own;
+	struct limit shared_lim, shared_lim_was; /* after, before this tick */
 	struct part *gone, *gone_tail; /* removed, event not yet queued */
 	struct mixer_cmd held;	       /* an ADD to retry (out of memory) */
 	bool has_held;

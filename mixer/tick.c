@@ -9,9 +9,10 @@
  *
  * A contributor is a participant whose frame carries received audio and
  * who is not muted; its talk gain scales its frame before the sum. A
- * contributor hears sat16(sum - own); everyone else shares sat16(sum),
- * computed once. A listen gain scales a copy of the participant's mix; a
- * deaf participant is sent silence. The CSRC list of a participant's
+ * contributor hears sum - own through its own limiter (limit.c); everyone
+ * else shares the sum, limited once. A listen gain is applied by the
+ * listener's own limiter, before its knee; a deaf participant is sent
+ * silence. The CSRC list of a participant's
  * packets names the other contributors' local SSRCs (none when deaf).
  * Detection sees the frame as decoded, before any gain, muted or not; a
  * participant with nothing received (packets stopped, concealment over, on
@@ -62,7 +63,14 @@ static void sum_contributors(struct mixer *m)
 	memset(m->acc, 0, m->frame_n * sizeof(*m->acc));
 	for (size_t t = 0; t < m->n_contribs; t++)
 		m->k->add(m->acc, m->contribs[t]->pcm, m->frame_n);
-	m->k->sat(m->shared, m->acc, m->frame_n);
+}
+
+/* The shared mix, limited once for everyone who hears it. */
+static void limit_shared(struct mixer *m)
+{
+	m->shared_lim_was = m->shared_lim;
+	limit_run(&m->shared_lim, m->k, m->shared, m->acc, NULL, m->frame_n,
+		  1.0f);
 }
 
 static void record_mix(struct mixer *m)
@@ -90,24 +98,28 @@ static unsigned csrc_list(const struct mixer *m, const struct part *pt,
 	return n;
 }
 
-/* What pt hears this tick: the shared mix, or its own in m->own. */
-static const int16_t *mix_for(struct mixer *m, const struct part *pt)
+/* What pt hears this tick: the shared mix, or its own in m->own, limited
+ * with its own limiter. A listener who heard the shared mix last tick
+ * takes over the shared limiter's state from before this tick, so that
+ * its gain and its held millisecond carry on without a jump. */
+static const int16_t *mix_for(struct mixer *m, struct part *pt)
 {
-	const int16_t *mix = m->shared;
-
 	if (pt->ctl.deaf) {
+		pt->lim_own = false;
 		memset(m->own, 0, m->frame_n * sizeof(*m->own));
 		return m->own;
 	}
-	if (pt->contributing) {
-		m->k->sub_sat(m->own, m->acc, pt->pcm, m->frame_n);
-		mix = m->own;
+	if (!pt->contributing && pt->listen_q12 == GAIN_UNITY) {
+		pt->lim_own = false;
+		return m->shared;
 	}
-	if (pt->listen_q12 != GAIN_UNITY) {
-		gain_apply(m->own, mix, m->frame_n, pt->listen_q12);
-		mix = m->own;
-	}
-	return mix;
+	if (!pt->lim_own)
+		pt->lim = m->shared_lim_was;
+	pt->lim_own = true;
+	limit_run(&pt->lim, m->k, m->own, m->acc,
+		  pt->contributing ? pt->pcm : NULL, m->frame_n,
+		  (float)pt->listen_q12 / GAIN_UNITY);
+	return m->own;
 }
 
 static void send_mixes(struct mixer *m, uint64_t now_ns)
@@ -129,6 +141,7 @@ void tick_run(struct mixer *m, uint64_t now_ns)
 	detect_talkers(m);
 	choose_contributors(m);
 	sum_contributors(m);
+	limit_shared(m);
 	record_mix(m);
 	send_mixes(m, now_ns);
 	events_talking(m);

@@ -52,6 +52,7 @@ struct leg {
 	unsigned n_csrc_ever;
 	bool quiet;	     /* the phone sends nothing */
 	unsigned drop_every; /* the network loses every nth packet; 0: none */
+	double amp;	     /* of its tone; 0: AMP */
 };
 
 static struct leg legs[N_LEGS];
@@ -97,7 +98,8 @@ static void phone_send(struct leg *l)
 	int16_t pcm[PHONE_N];
 	uint8_t payload[PHONE_N], pkt[200];
 
-	unit_sine(pcm, PHONE_N, l->f_hz, 8000, AMP, l->sample);
+	unit_sine(pcm, PHONE_N, l->f_hz, 8000, l->amp ? l->amp : AMP,
+		  l->sample);
 	l->sample += PHONE_N;
 	CU_ASSERT(codec_encode(l->codec, pcm, PHONE_N, payload,
 			       sizeof(payload)) == PHONE_N);
@@ -642,11 +644,12 @@ static void test_gains(void)
 	CU_ASSERT(fabs(db(heard_level(l1, l0->f_hz), a10)) < 0.5);
 	CU_ASSERT(heard_level(l1, l1->f_hz) < 0.03 * AMP);
 
-	/* Leg 0 hears 6 dB louder; nobody else does. */
+	/* Leg 0 hears 3 dB louder (still below the limiter's knee); nobody
+	 * else does. */
 	double b02 = heard_level(l0, l2->f_hz), b12 = heard_level(l1, l2->f_hz);
-	control(m, 0, (struct mixer_controls){.listen_gain_db = 6});
+	control(m, 0, (struct mixer_controls){.listen_gain_db = 3});
 	run_phones(0, 1000);
-	CU_ASSERT(fabs(db(heard_level(l0, l2->f_hz), b02) - 6) < 1);
+	CU_ASSERT(fabs(db(heard_level(l0, l2->f_hz), b02) - 3) < 1);
 	CU_ASSERT(fabs(db(heard_level(l1, l2->f_hz), b12)) < 0.5);
 	CU_ASSERT(heard_level(l0, l0->f_hz) < 0.03 * AMP);
 
@@ -727,6 +730,35 @@ static void test_rec_tap(void)
 	spscq_free(q);
 }
 
+/* Three phones near full scale: each hears two of them, which add up to
+ * 1.2x full scale. The limiter keeps what they hear below full scale (the
+ * top PCMU level, 32124, is what a clipped mix decodes to), with both
+ * tones there at equal levels, turned down by a few dB, not clipped. */
+static void test_loud_room(void)
+{
+	int efd;
+	struct mixer *m = room_open(&efd, NULL);
+
+	for (int i = 0; i < N_LEGS; i++)
+		legs[i].amp = 20000;
+	run_phones(0, 1200);
+	for (int i = 0; i < N_LEGS; i++) {
+		const struct leg *l = &legs[i];
+		int peak = 0;
+		for (size_t j = 1600; j < l->heard_n; j++)
+			peak =
+			    abs(l->heard[j]) > peak ? abs(l->heard[j]) : peak;
+		CU_ASSERT(peak < 32124 && peak > 24000);
+		for (int j = 0; j < N_LEGS; j++) {
+			if (j == i)
+				continue;
+			double a = heard_level(l, legs[j].f_hz);
+			CU_ASSERT(a > 0.55 * 20000 && a < 0.9 * 20000);
+		}
+	}
+	room_close(m, efd);
+}
+
 /* The last MIXER_EV_STATS logged for id; false if none. */
 static bool last_stats(uint32_t id, struct mixer_part_stats *out)
 {
@@ -804,6 +836,7 @@ static const struct unit_test tests[] = {
     {"talk and listen gains", test_gains},
     {"recording tap: the full mix, in order", test_rec_tap},
     {"statistics: each second, and room totals", test_stats},
+    {"loud room: limited, not clipped", test_loud_room},
     {NULL, NULL},
 };
 
