@@ -90,6 +90,7 @@ struct options {
 	unsigned max_participants; /* per room; 0 = no limit */
 	unsigned notify_interval_ms;
 	unsigned rtp_timeout_s;
+	unsigned max_speakers; /* mixed at once per room; 0 = every talker */
 };
 
 enum options_result {

@@ -72,6 +72,8 @@ static const char usage[] =
     "      --notify-interval MS   least time between NOTIFYs (1000)\n"
     "      --rtp-timeout S        hang up after S seconds without RTP "
     "(30)\n"
+    "      --max-speakers N       loudest talkers mixed at once, 0 for "
+    "all (4)\n"
     "  -h, --help                 print this help and exit\n"
     "  -V, --version              print the versions and exit\n"
     "\n"
@@ -421,6 +423,7 @@ void options_defaults(struct options *o)
 	o->max_participants = 0;
 	o->notify_interval_ms = 1000;
 	o->rtp_timeout_s = 30;
+	o->max_speakers = 4;
 }
 
 int options_parse(struct options *o, int argc, char **argv, FILE *out,
@@ -489,4 +492,5 @@ void options_print(const struct options *o, FILE *f)
 	fprintf(f, "max-participants = %u\n", o->max_participants);
 	fprintf(f, "notify-interval = %u\n", o->notify_interval_ms);
 	fprintf(f, "rtp-timeout = %u\n", o->rtp_timeout_s);
+	fprintf(f, "max-speakers = %u\n", o->max_speakers);
 }

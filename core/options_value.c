@@ -313,6 +313,14 @@ static int set_rtp_timeout(struct options *o, const char *v, char *why,
 	return set_uint(&o->rtp_timeout_s, v, 1, 86400, why, len);
 }
 
+/* 0 mixes every talker; more than 15 are mixed but not all named in the
+ * CSRC list, which holds 15 (RFC 3550). */
+static int set_max_speakers(struct options *o, const char *v, char *why,
+			    size_t len)
+{
+	return set_uint(&o->max_speakers, v, 0, 1000, why, len);
+}
+
 /* ---- the table --------------------------------------------------------- */
 
 const struct opt_def options_value_defs[] = {
@@ -336,6 +344,7 @@ const struct opt_def options_value_defs[] = {
     {"max-participants", OPT_LONG_ONLY + 12, true, true, set_max_participants},
     {"notify-interval", OPT_LONG_ONLY + 13, true, true, set_notify_interval},
     {"rtp-timeout", OPT_LONG_ONLY + 14, true, true, set_rtp_timeout},
+    {"max-speakers", OPT_LONG_ONLY + 15, true, true, set_max_speakers},
 };
 
 _Static_assert(sizeof(options_value_defs) / sizeof(options_value_defs[0]) ==

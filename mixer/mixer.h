@@ -108,6 +108,9 @@ struct talk {
 	bool talking;
 	int level_db;	/* of the last frame */
 	int changed_db; /* of the frame that made the last change */
+	/* Mean square relative to full scale, smoothed over about 160 ms
+	 * (1/8 of the way to each frame's): what speaker selection ranks. */
+	float power;
 };
 
 struct talk_params talk_params_default(void);
@@ -127,6 +130,7 @@ struct mixer_params {
 	uint32_t rate_hz;	 /* room rate: 8000, 16000 or 48000 */
 	int notify_fd;		 /* eventfd written when events are queued */
 	struct talk_params talk; /* zero fields: defaults */
+	unsigned max_speakers;	 /* the loudest talkers mixed; 0: all */
 };
 
 #define MIXER_GAIN_MIN_DB (-24)

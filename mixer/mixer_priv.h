@@ -29,6 +29,9 @@ struct watch {
 
 #define GAIN_UNITY 4096 /* 0 dB in Q12 */
 
+/* A speaker entering or leaving the mix mid-utterance, over one tick. */
+enum fade { FADE_NONE = 0, FADE_IN, FADE_OUT };
+
 struct part {
 	uint32_t id;
 	struct stream *stream;
@@ -37,9 +40,13 @@ struct part {
 	int32_t talk_q12, listen_q12; /* from ctl */
 	struct talk talk;	      /* what the detector says */
 	struct limit lim;	      /* its own mix's, when lim_own */
-	bool lim_own;	   /* it heard its own mix last tick, not the shared */
-	bool reported;	   /* talking, as last queued in an event */
+	bool lim_own;  /* it heard its own mix last tick, not the shared */
+	bool reported; /* talking, as last queued in an event */
+	const int16_t *frame; /* this tick's, at the codec rate; NULL: none */
+	size_t frame_n;
 	bool received;	   /* this tick's frame carries its audio */
+	bool selected;	   /* a speaker (select.c) */
+	enum fade fade;	   /* this tick's, on its frame */
 	bool contributing; /* in this tick's mix */
 	unsigned stats_in; /* ticks until its statistics are sent */
 	struct mixer_part_stats summed; /* what the room totals hold of it */
@@ -64,6 +71,8 @@ struct mixer {
 	int16_t *shared, *own;
 	struct limit shared_lim, shared_lim_was; /* after, before this tick */
 	struct part *gone, *gone_tail; /* removed, event not yet queued */
+	uint32_t challenger;	       /* select.c: who would take a place */
+	unsigned challenge_ticks;      /* and for how long it has been louder */
 	struct mixer_cmd held;	       /* an ADD to retry (out of memory) */
 	bool has_held;
 	uint64_t deadline_ns;	/* of the next timer expiration */
@@ -120,10 +129,17 @@ void pstats_sum(struct mixer *m, struct part *pt);
 /* The first send of a new participant's statistics (pstats.c). */
 void pstats_init(struct part *pt);
 
+/* Chooses this tick's speakers and fills m->contribs with them; sets each
+ * one's fade, for entering or leaving mid-utterance (select.c). */
+void select_speakers(struct mixer *m);
+
 /* Q12 factor of db, clamped to the gain range (gain.c). */
 int32_t gain_q12(int db);
 /* out[i] = sat16(in[i] * q12 / 4096), rounded; out may be in (gain.c). */
 void gain_apply(int16_t *out, const int16_t *in, size_t n, int32_t q12);
+/* Fades pcm linearly in (from 1/n up to 1) or out (down to 0) over its n
+ * samples (gain.c). */
+void gain_fade(int16_t *pcm, size_t n, bool in);
 /* Clamps c into pt->ctl and derives its gains (gain.c). */
 void gain_set_controls(struct part *pt, const struct mixer_controls *c);
 

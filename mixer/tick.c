@@ -2,21 +2,22 @@
  *
  * A tick is a list of steps: apply the signalling thread's commands
  * (cmds.c), pull one frame from every participant, run its talker detector
- * (talk.c), choose the contributors, sum them once into an int32
+ * (talk.c), choose the speakers (select.c), sum them once into an int32
  * accumulator, send every participant its mix, and queue events (events.c),
  * the participants' statistics last (pstats.c), so that they never hold up
  * a removal.
  *
- * A contributor is a participant whose frame carries received audio and
- * who is not muted; its talk gain scales its frame before the sum. A
- * contributor hears sum - own through its own limiter (limit.c); everyone
- * else shares the sum, limited once. A listen gain is applied by the
+ * A contributor is a speaker: one of the loudest talkers, unmuted, whose
+ * frame carries received audio; its talk gain scales its frame before the
+ * sum. A contributor hears sum - own through its own limiter (limit.c);
+ * everyone else shares the sum, limited once. A listen gain is applied by the
  * listener's own limiter, before its knee; a deaf participant is sent
  * silence. The CSRC list of a participant's
  * packets names the other contributors' local SSRCs (none when deaf).
- * Detection sees the frame as decoded, before any gain, muted or not; a
- * participant with nothing received (packets stopped, concealment over, on
- * hold) is pulled as silence, so it stops talking.
+ * Detection sees the frame as decoded, at the codec's rate, before any
+ * gain, muted or not; a participant with nothing received (packets
+ * stopped, concealment over, on hold) counts as silence, so it stops
+ * talking. Only the speakers' frames are converted to the room rate.
  *
  * The recording tap, when one is set, gets the shared mix every tick; a
  * full queue loses the frame (counted) and never makes the tick wait.
@@ -29,32 +30,43 @@
 
 #include <string.h>
 
+/* Each participant's next 20 ms at its codec's rate: only the speakers'
+ * are converted to the room rate (select.c), after detection. */
 static void pull_frames(struct mixer *m)
 {
 	for (size_t i = 0; i < m->n_parts; i++) {
 		struct part *pt = m->parts[i];
-		pt->received = stream_pull(pt->stream, pt->pcm) == 1 &&
-			       stream_recv_enabled(pt->stream);
+		pt->frame = stream_pull_codec(pt->stream, &pt->frame_n);
+		pt->received = pt->frame && stream_recv_enabled(pt->stream);
 	}
 }
 
+/* Silence for a participant with nothing received, so that it stops. */
 static void detect_talkers(struct mixer *m)
 {
-	for (size_t i = 0; i < m->n_parts; i++)
-		talk_update(&m->parts[i]->talk, m->parts[i]->pcm, m->frame_n);
-}
+	static const int16_t silence[MIXER_FRAME_MS] = {0};
 
-static void choose_contributors(struct mixer *m)
-{
-	m->n_contribs = 0;
 	for (size_t i = 0; i < m->n_parts; i++) {
 		struct part *pt = m->parts[i];
-		pt->contributing = pt->received && !pt->ctl.muted;
-		if (!pt->contributing)
-			continue;
+		if (pt->frame)
+			talk_update(&pt->talk, pt->frame, pt->frame_n);
+		else
+			talk_update(&pt->talk, silence, MIXER_FRAME_MS);
+	}
+}
+
+/* The speakers' frames at the room rate (no one else's: that is what a
+ * participant who does not speak saves), scaled by their talk gain and
+ * faded in or out when they enter or leave mid-utterance. */
+static void ready_speakers(struct mixer *m)
+{
+	for (size_t t = 0; t < m->n_contribs; t++) {
+		struct part *pt = m->contribs[t];
+		stream_pull_room(pt->stream, pt->pcm);
 		if (pt->talk_q12 != GAIN_UNITY)
 			gain_apply(pt->pcm, pt->pcm, m->frame_n, pt->talk_q12);
-		m->contribs[m->n_contribs++] = pt;
+		if (pt->fade != FADE_NONE)
+			gain_fade(pt->pcm, m->frame_n, pt->fade == FADE_IN);
 	}
 }
 
@@ -139,7 +151,8 @@ void tick_run(struct mixer *m, uint64_t now_ns)
 	cmds_apply(m);
 	pull_frames(m);
 	detect_talkers(m);
-	choose_contributors(m);
+	select_speakers(m);
+	ready_speakers(m);
 	sum_contributors(m);
 	limit_shared(m);
 	record_mix(m);

@@ -108,6 +108,8 @@ void resamp_free(struct resamp *r); /* NULL-safe */
 /* Converts in_n samples; returns samples written to out (at most cap). */
 int resamp_run(struct resamp *r, const int16_t *in, size_t in_n, int16_t *out,
 	       size_t cap);
+/* Forgets the history: the next input converts as in a new converter. */
+void resamp_reset(struct resamp *r); /* NULL-safe */
 
 /* ---- jitter buffer (rtp/jbuf.c, SpeexDSP's wrapped) ---------------------- */
 
@@ -210,6 +212,15 @@ void stream_read_rtcp(struct stream *s, uint64_t now_ns);
  * rate / 50 samples). Returns 1 when pcm carries the participant's audio,
  * 0 when it is silence (nothing received, not receiving). Mixer thread. */
 int stream_pull(struct stream *s, int16_t *pcm);
+/* stream_pull in two steps, so that a frame the mixer will not mix need
+ * not be converted to the room rate. stream_pull_codec takes the next
+ * 20 ms at the codec's rate: the frame (in the stream, valid until the
+ * next pull) and its length in *n, or NULL when there is no audio.
+ * stream_pull_room converts the frame last pulled into pcm (silence for
+ * none); a frame left unconverted leaves a gap after which the converter
+ * starts afresh. Mixer thread. */
+const int16_t *stream_pull_codec(struct stream *s, size_t *n);
+void stream_pull_room(struct stream *s, int16_t *pcm);
 /* Encodes 20 ms of mix at the room rate and sends it (when sending is
  * enabled), carrying csrc as the CSRC list. Sends RTCP every ~5 s. */
 int stream_push(struct stream *s, const int16_t *pcm, const uint32_t *csrc,

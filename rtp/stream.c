@@ -80,6 +80,7 @@ static void media_free(struct media *m)
 	resamp_free(m->rs_out);
 	free(m->rx.buf);
 	free(m->tx.buf);
+	free(m->frame);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -98,8 +99,9 @@ static int media_new(struct media *m, const struct stream_params *p,
 	m->tx.cap = pcm_hz / 1000 * TX_FIFO_MS;
 	m->rx.buf = calloc(m->rx.cap, sizeof(int16_t));
 	m->tx.buf = calloc(m->tx.cap, sizeof(int16_t));
+	m->frame = calloc(pcm_hz / 50, sizeof(int16_t));
 	int err = -ENOMEM;
-	if (!m->rx.buf || !m->tx.buf)
+	if (!m->rx.buf || !m->tx.buf || !m->frame)
 		goto fail;
 	err = codec_new(&m->codec, p->codec);
 	if (!err)

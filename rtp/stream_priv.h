@@ -42,6 +42,10 @@ struct media {
 	struct jbuf *jb;
 	struct resamp *rs_in, *rs_out; /* NULL when no rate change */
 	struct fifo rx, tx;
+	int16_t *frame;	       /* the last 20 ms pulled, at the codec rate */
+	bool has_frame;	       /* it carries audio */
+	bool converted;	       /* it went through rs_in */
+	bool converted_before; /* the one before it did */
 	size_t rx_pkt_samples; /* one negotiated ptime at the codec rate */
 	size_t tx_pkt_samples;
 };

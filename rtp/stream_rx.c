@@ -16,7 +16,11 @@
  * (decoded, or concealed when lost) until the FIFO holds 20 ms, and then
  * takes exactly 20 ms out of it. With 20 ms packets this is one packet per
  * pull; with 30 ms it is two packets every three pulls; a packet longer than
- * negotiated simply fills the FIFO for longer.
+ * negotiated simply fills the FIFO for longer. The mixer takes the frame at
+ * the codec rate first (its talker detector measures it there) and has it
+ * converted to the room rate only when it mixes it: for a participant who
+ * is not among the speakers the conversion is skipped, and the converter
+ * is reset when it is used again, since its history has a gap.
  *
  * Threads and ownership: only the room's mixer thread calls these, on a
  * stream it holds; they write into the stream's own buffers and allocate
@@ -341,24 +345,51 @@ static void rx_fill(struct stream *s, size_t want)
 	}
 }
 
-int stream_pull(struct stream *s, int16_t *pcm)
+const int16_t *stream_pull_codec(struct stream *s, size_t *n)
+{
+	struct media *m = &s->m;
+	size_t fn = m->desc->pcm_rate_hz / 50;
+
+	m->converted_before = m->converted;
+	m->converted = false;
+	m->has_frame = false;
+	if (s->p.recv)
+		rx_fill(s, fn);
+	if (!s->p.recv || m->rx.len == 0)
+		return NULL;
+	if (m->rx.len < fn) {
+		memset(m->rx.buf + m->rx.len, 0,
+		       (fn - m->rx.len) * sizeof(int16_t));
+		m->rx.len = fn;
+	}
+	memcpy(m->frame, m->rx.buf, fn * sizeof(*m->frame));
+	stream_fifo_take(&m->rx, fn);
+	m->has_frame = true;
+	*n = fn;
+	return m->frame;
+}
+
+void stream_pull_room(struct stream *s, int16_t *pcm)
 {
 	struct media *m = &s->m;
 	size_t out_n = s->room_rate_hz / 50;
-	size_t n = m->desc->pcm_rate_hz / 50;
 
-	if (s->p.recv)
-		rx_fill(s, n);
-	if (!s->p.recv || m->rx.len == 0) {
+	if (!m->has_frame) {
 		memset(pcm, 0, out_n * sizeof(*pcm));
-		return 0;
+		return;
 	}
-	if (m->rx.len < n) {
-		memset(m->rx.buf + m->rx.len, 0,
-		       (n - m->rx.len) * sizeof(int16_t));
-		m->rx.len = n;
-	}
-	stream_resample(m->rs_in, m->rx.buf, n, pcm, out_n);
-	stream_fifo_take(&m->rx, n);
-	return 1;
+	if (!m->converted_before)
+		resamp_reset(m->rs_in);
+	stream_resample(m->rs_in, m->frame, m->desc->pcm_rate_hz / 50, pcm,
+			out_n);
+	m->converted = true;
+}
+
+int stream_pull(struct stream *s, int16_t *pcm)
+{
+	size_t n;
+	const int16_t *f = stream_pull_codec(s, &n);
+
+	stream_pull_room(s, pcm);
+	return f != NULL;
 }

@@ -336,6 +336,47 @@ static void test_loss_stats(void)
 	rig_close(&r);
 }
 
+/* The pull in two steps: the frame at the codec's rate, converted to the
+ * room rate only when asked; frames left unconverted in between (a
+ * participant not mixed) do not spoil the next conversion. */
+static void test_pull_two_steps(void)
+{
+	struct rig r;
+	static int16_t out[ROOM_N];
+	size_t n = 0;
+
+	rig_open(&r, CODEC_PCMU, 0, 20);
+	for (int i = 0; i < 40; i++) {
+		phone_send(&r, 20, 1000);
+		stream_read_rtp(r.s, r.now_ns);
+		const int16_t *f = stream_pull_codec(r.s, &n);
+		r.now_ns += FRAME_NS;
+		if (i < 5)
+			continue; /* the jitter buffer settles */
+		CU_ASSERT_FATAL(f != NULL);
+		CU_ASSERT_EQUAL(n, 160);
+		CU_ASSERT(unit_tone_amp(f, n, 1000, 8000) > 0.8 * AMP);
+		if (i % 10 < 7)
+			continue; /* not mixed: not converted */
+		stream_pull_room(r.s, out);
+		/* The first frame after a gap starts from a reset converter:
+		 * judge its second half. */
+		double a =
+		    unit_tone_amp(out + ROOM_N / 2, ROOM_N / 2, 1000, ROOM_HZ);
+		CU_ASSERT(a > 0.8 * AMP && a < 1.2 * AMP);
+	}
+	/* Nothing received: no frame, and the room rate gets silence. */
+	for (int i = 0; i < 12; i++) {
+		stream_read_rtp(r.s, r.now_ns);
+		stream_pull_codec(r.s, &n);
+		r.now_ns += FRAME_NS;
+	}
+	CU_ASSERT_PTR_NULL(stream_pull_codec(r.s, &n));
+	stream_pull_room(r.s, out);
+	CU_ASSERT(unit_rms(out, ROOM_N) == 0);
+	rig_close(&r);
+}
+
 /* One 20 ms step: the phone sends packet k of its timeline (or nothing
  * when k < 0), the stream reads and pulls. */
 static void step_send(struct rig *r, int k, uint16_t seq0, uint32_t ts0)
@@ -601,6 +642,7 @@ static const struct unit_test tests[] = {
     {"foreign, malformed, dtmf dropped", test_foreign_and_malformed},
     {"loss statistics", test_loss_stats},
     {"loss over a restart, late, discarded", test_loss_over_restart},
+    {"pull in two steps, conversion skipped", test_pull_two_steps},
     {"hold sends nothing, resume continues", test_hold_resume},
     {"recv off mixes nothing", test_recv_off},
     {"opus round trip", test_opus_round_trip},
