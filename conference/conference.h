@@ -126,6 +126,7 @@ struct conf_metrics {
 				  more */
 	uint64_t tick_ns_sum;
 	uint64_t packets_in, packets_out, packets_lost, concealed;
+	uint64_t encodes; /* speakers' own mixes, one per format for the rest */
 	bool store_writable;
 };
 

@@ -113,6 +113,7 @@ static void metrics(struct conference *c, struct conf_reply *rep)
 	m->packets_out = st.packets_out;
 	m->packets_lost = st.packets_lost;
 	m->concealed = st.concealed;
+	m->encodes = st.encodes;
 	m->store_writable = store_check_writable(c->store) == 0;
 }
 

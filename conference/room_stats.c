@@ -62,4 +62,5 @@ void room_stats_add(struct mixer_stats *t, const struct mixer_stats *st)
 	t->packets_out += st->packets_out;
 	t->packets_lost += st->packets_lost;
 	t->concealed += st->concealed;
+	t->encodes += st->encodes;
 }

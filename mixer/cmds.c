@@ -106,10 +106,12 @@ static bool cmd_add(struct mixer *m, const struct mixer_cmd *c)
 	limit_init(&pt->lim);
 	if (find(m, c->part_id, NULL) ||
 	    stream_room_rate_hz(c->stream) != m->p.rate_hz ||
-	    watch_add(m, pt) < 0)
+	    watch_add(m, pt) < 0) {
 		hand_back(m, pt);
-	else
-		m->parts[m->n_parts++] = pt;
+		return true;
+	}
+	m->parts[m->n_parts++] = pt;
+	shared_prepare(m, pt->stream);
 	return true;
 }
 
@@ -131,8 +133,10 @@ static void cmd_update(struct mixer *m, const struct mixer_cmd *c)
 {
 	struct part *pt = find(m, c->part_id, NULL);
 	/* On failure (out of memory, unknown codec) the old parameters stay. */
-	if (pt)
-		stream_apply(pt->stream, &c->params);
+	if (!pt)
+		return;
+	stream_apply(pt->stream, &c->params);
+	shared_prepare(m, pt->stream);
 }
 
 static void cmd_control(struct mixer *m, const struct mixer_cmd *c)

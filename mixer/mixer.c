@@ -214,6 +214,7 @@ void mixer_free(struct mixer *m)
 		close(m->epfd);
 	spscq_free(m->cmds);
 	spscq_free(m->events);
+	shared_free(m);
 	free(m->parts);
 	free(m->contribs);
 	free(m->acc);
@@ -267,4 +268,5 @@ void mixer_get_stats(const struct mixer *m, struct mixer_stats *out)
 	out->packets_out = ld(&m->packets_out);
 	out->packets_lost = ld(&m->packets_lost);
 	out->concealed = ld(&m->concealed);
+	out->encodes = ld(&m->encodes);
 }

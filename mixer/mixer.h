@@ -238,6 +238,7 @@ struct mixer_stats {
 	/* The participants' packets, summed as their statistics are sent
 	 * (about each second) and when they leave. */
 	uint64_t packets_in, packets_out, packets_lost, concealed;
+	uint64_t encodes; /* packets encoded: own mixes and shared ones */
 };
 
 struct mixer;

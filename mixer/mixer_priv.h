@@ -21,6 +21,18 @@
 
 struct part;
 
+/* One shared encoder: a codec and packet time, and this tick's packets
+ * (shared.c). */
+#define MIXER_MAX_GROUPS 16
+
+struct encgroup {
+	enum codec_id codec;
+	uint32_t ptime_ms;
+	struct txenc *enc;
+	uint64_t tick; /* the tick it last encoded */
+	struct txenc_out out;
+};
+
 /* What an epoll event points at: one of a participant's two sockets. */
 struct watch {
 	struct part *part;
@@ -69,7 +81,10 @@ struct mixer {
 	size_t n_parts, n_contribs, cap_parts;
 	int32_t *acc;
 	int16_t *shared, *own;
-	struct limit shared_lim, shared_lim_was; /* after, before this tick */
+	struct limit shared_lim, shared_lim_was;  /* after, before this tick */
+	struct encgroup groups[MIXER_MAX_GROUPS]; /* shared encoders */
+	size_t n_groups;
+	uint64_t tick_no;	       /* ticks sent, from 1 */
 	struct part *gone, *gone_tail; /* removed, event not yet queued */
 	uint32_t challenger;	       /* select.c: who would take a place */
 	unsigned challenge_ticks;      /* and for how long it has been louder */
@@ -88,6 +103,7 @@ struct mixer {
 	_Atomic uint64_t tick_hist[MIXER_TICK_HIST_N];
 	_Atomic uint64_t rec_frames, rec_dropped;
 	_Atomic uint64_t packets_in, packets_out, packets_lost, concealed;
+	_Atomic uint64_t encodes;
 };
 
 /* Runs one tick at now_ns (tick.c): commands, pull, detect, sum, record,
@@ -132,6 +148,16 @@ void pstats_init(struct part *pt);
 /* Chooses this tick's speakers and fills m->contribs with them; sets each
  * one's fade, for entering or leaving mid-utterance (select.c). */
 void select_speakers(struct mixer *m);
+
+/* Makes sure the shared encoder for s's format exists, if one can be made
+ * (shared.c). May allocate: from cmds.c only. */
+void shared_prepare(struct mixer *m, const struct stream *s);
+/* Sends pt this tick's shared mix through the shared encoder of its
+ * format (encoding it for the first listener); false when there is none
+ * and pt must encode its own (shared.c). */
+bool shared_send(struct mixer *m, struct part *pt, const uint32_t *csrc,
+		 unsigned n_csrc, uint64_t now_ns);
+void shared_free(struct mixer *m);
 
 /* Q12 factor of db, clamped to the gain range (gain.c). */
 int32_t gain_q12(int db);

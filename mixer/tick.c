@@ -9,11 +9,12 @@
  *
  * A contributor is a speaker: one of the loudest talkers, unmuted, whose
  * frame carries received audio; its talk gain scales its frame before the
- * sum. A contributor hears sum - own through its own limiter (limit.c);
- * everyone else shares the sum, limited once. A listen gain is applied by the
- * listener's own limiter, before its knee; a deaf participant is sent
- * silence. The CSRC list of a participant's
- * packets names the other contributors' local SSRCs (none when deaf).
+ * sum. A contributor hears sum - own through its own limiter (limit.c)
+ * and its own encoder; everyone else shares the sum, limited once and
+ * encoded once per codec and packet time (shared.c). A listen gain is
+ * applied by the listener's own limiter, before its knee; a deaf
+ * participant is sent silence. The CSRC list of a participant's packets
+ * names the other contributors' local SSRCs (none when deaf).
  * Detection sees the frame as decoded, at the codec's rate, before any
  * gain, muted or not; a participant with nothing received (packets
  * stopped, concealment over, on hold) counts as silence, so it stops
@@ -110,20 +111,26 @@ static unsigned csrc_list(const struct mixer *m, const struct part *pt,
 	return n;
 }
 
-/* What pt hears this tick: the shared mix, or its own in m->own, limited
- * with its own limiter. A listener who heard the shared mix last tick
+/* True when pt hears the shared mix just as it is, the same samples as
+ * every other listener who does, so that it can share their encode. A
+ * listener whose mix differs in any way (its own voice left out, a listen
+ * gain, deafness, or any audio of its own added) must not pass. */
+static bool hears_shared(const struct part *pt)
+{
+	return !pt->contributing && !pt->ctl.deaf &&
+	       pt->listen_q12 == GAIN_UNITY;
+}
+
+/* The mix of a listener who does not hear the shared one, in m->own,
+ * limited with its own limiter. One who heard the shared mix last tick
  * takes over the shared limiter's state from before this tick, so that
  * its gain and its held millisecond carry on without a jump. */
-static const int16_t *mix_for(struct mixer *m, struct part *pt)
+static const int16_t *own_mix(struct mixer *m, struct part *pt)
 {
 	if (pt->ctl.deaf) {
 		pt->lim_own = false;
 		memset(m->own, 0, m->frame_n * sizeof(*m->own));
 		return m->own;
-	}
-	if (!pt->contributing && pt->listen_q12 == GAIN_UNITY) {
-		pt->lim_own = false;
-		return m->shared;
 	}
 	if (!pt->lim_own)
 		pt->lim = m->shared_lim_was;
@@ -134,15 +141,36 @@ static const int16_t *mix_for(struct mixer *m, struct part *pt)
 	return m->own;
 }
 
+/* Encodes mix with pt's own encoder and sends it. */
+static void send_own(struct mixer *m, struct part *pt, const int16_t *mix,
+		     const uint32_t *csrc, unsigned n_csrc, uint64_t now_ns)
+{
+	int got = stream_push(pt->stream, mix, csrc, n_csrc, now_ns);
+	if (got > 0)
+		atomic_fetch_add_explicit(&m->encodes, (uint64_t)got,
+					  memory_order_relaxed);
+}
+
+/* Every listener's packets: the shared mix through the shared encoder of
+ * its format (shared.c) when it hears that mix, else its own mix through
+ * its own encoder. The CSRC list of the shared mix names every speaker. */
 static void send_mixes(struct mixer *m, uint64_t now_ns)
 {
-	uint32_t csrc[RTPPKT_MAX_CSRC];
+	uint32_t csrc[RTPPKT_MAX_CSRC], all[RTPPKT_MAX_CSRC];
+	unsigned n_all = csrc_list(m, NULL, all);
 
+	m->tick_no++;
 	for (size_t i = 0; i < m->n_parts; i++) {
 		struct part *pt = m->parts[i];
-		const int16_t *mix = mix_for(m, pt);
+		if (hears_shared(pt)) {
+			pt->lim_own = false;
+			if (!shared_send(m, pt, all, n_all, now_ns))
+				send_own(m, pt, m->shared, all, n_all, now_ns);
+			continue;
+		}
+		const int16_t *mix = own_mix(m, pt);
 		unsigned n = pt->ctl.deaf ? 0 : csrc_list(m, pt, csrc);
-		stream_push(pt->stream, mix, csrc, n, now_ns);
+		send_own(m, pt, mix, csrc, n, now_ns);
 	}
 }
 

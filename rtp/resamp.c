@@ -63,6 +63,20 @@ void resamp_free(struct resamp *r)
 	free(r);
 }
 
+void resamp_exact(struct resamp *r, const int16_t *in, size_t in_n,
+		  int16_t *out, size_t out_n)
+{
+	int got = (int)(in_n < out_n ? in_n : out_n);
+	if (r)
+		got = resamp_run(r, in, in_n, out, out_n);
+	else
+		memcpy(out, in, (size_t)got * sizeof(*out));
+	if (got < 0)
+		got = 0;
+	if ((size_t)got < out_n)
+		memset(out + got, 0, (out_n - (size_t)got) * sizeof(*out));
+}
+
 void resamp_reset(struct resamp *r)
 {
 	if (!r || !r->st)

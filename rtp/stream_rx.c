@@ -380,8 +380,7 @@ void stream_pull_room(struct stream *s, int16_t *pcm)
 	}
 	if (!m->converted_before)
 		resamp_reset(m->rs_in);
-	stream_resample(m->rs_in, m->frame, m->desc->pcm_rate_hz / 50, pcm,
-			out_n);
+	resamp_exact(m->rs_in, m->frame, m->desc->pcm_rate_hz / 50, pcm, out_n);
 	m->converted = true;
 }
 

@@ -334,7 +334,8 @@ def parse_rtp(data):
 
 
 class RxPacket:
-    __slots__ = ('t', 'pt', 'ssrc', 'seq', 'ts', 'csrcs', 'marker', 'size', 'src', 'decoded')
+    __slots__ = ('t', 'pt', 'ssrc', 'seq', 'ts', 'csrcs', 'marker', 'size', 'src', 'decoded',
+                 'payload')
 
     def __repr__(self):
         return 'RxPacket(t=%.3f pt=%d ssrc=%08x seq=%d csrcs=%s size=%d)' % (
@@ -606,6 +607,7 @@ class RtpEndpoint:
         p = RxPacket()
         p.t, p.pt, p.ssrc, p.seq, p.ts = now, h.pt, h.ssrc, h.seq, h.ts
         p.csrcs, p.marker, p.size, p.src = h.csrcs, h.marker, len(data), src
+        p.payload = h.payload
         p.decoded = False
         codec = self.rx_codecs.get(h.pt)
         pcm = None

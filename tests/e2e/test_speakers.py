@@ -11,6 +11,11 @@ the other two, silence; the CSRC lists of its packets must name exactly
 those four.  A talker who is left out hears the four too; one of the four
 hears the other three.  Then the loudest stops talking: after its hang-over
 the fifth takes its place.
+
+Shared encodes: E, F and L all hear the shared mix in PCMU at 20 ms, so they
+must receive the same payload bytes, each under its own SSRC, and /metrics
+must count about 5 encodes per tick (the four speakers' own mixes and one
+shared), not 7.
 """
 
 import os
@@ -19,7 +24,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import Harness, Caller, log               # noqa: E402
+from harness import Harness, Caller, http_call, log    # noqa: E402
 
 # name: (frequency Hz, level dBFS as rtpaudio measures it), loudest first
 TALKERS = {'A': (500, -6), 'B': (800, -11), 'C': (1100, -16),
@@ -44,6 +49,39 @@ def judge(h, an, who, expect_heard, expect_silent):
         h.check(an.dbfs[f] < limit,
                 '%s does not hear %s (%d Hz): not among the loudest' % (who, n, f),
                 '%.1f dBFS, sent at %d dBFS; need below %.0f' % (an.dbfs[f], db, limit))
+
+
+def metric(t, name):
+    r = http_call(t.http_port, 'GET', '/metrics')
+    for ln in r.body.decode().splitlines():
+        if ln.startswith(name + ' '):
+            return float(ln.split()[1])
+    return 0.0
+
+
+def check_shared(h, t, listeners):
+    """The listeners of the shared mix get the same bytes; ~5 encodes a tick."""
+    e0, t0 = metric(t, 'tutti_encodes_total'), metric(t, 'tutti_ticks_total')
+    time.sleep(2.0)
+    e1, t1 = metric(t, 'tutti_encodes_total'), metric(t, 'tutti_ticks_total')
+    per_tick = (e1 - e0) / max(1.0, t1 - t0)
+    h.check(4.5 <= per_tick <= 5.5,
+            'about 5 encodes a tick for 7 listeners (4 speakers + 1 shared)',
+            '%.2f encodes per tick' % per_tick)
+    now = time.monotonic()
+    pk = {c.name: c.rtp.packets_between(now - 1.0) for c in listeners}
+    ref = {p.payload for p in pk[listeners[0].name]}
+    for c in listeners[1:]:
+        mine = [p.payload for p in pk[c.name]]
+        same = sum(1 for x in mine if x in ref)
+        h.check(mine and same >= 0.9 * len(mine),
+                '%s gets the same payload bytes as %s (one encode)' % (
+                    c.name, listeners[0].name),
+                '%d of %d payloads identical' % (same, len(mine)))
+    ssrcs = {n: {p.ssrc for p in v} for n, v in pk.items()}
+    h.check(all(len(s) == 1 for s in ssrcs.values()) and
+            len(set.union(*ssrcs.values())) == len(listeners),
+            'each listener of the shared encode has its own SSRC', repr(ssrcs))
 
 
 def main():
@@ -85,6 +123,9 @@ def main():
         h.check(pk and len(good) >= 0.95 * len(pk),
                 "L's packets carry CSRCs naming exactly A, B, C, D",
                 '%d of %d; e.g. %s' % (len(good), len(pk), named[:3]))
+
+        # ---- shared encodes ----------------------------------------------------
+        check_shared(h, t, [callers['E'], callers['F'], lst])
 
         # ---- the loudest stops: the fifth takes its place --------------------
         callers['A'].rtp.send_silence()

@@ -51,6 +51,7 @@ static void test_add(void)
 				 .packets_out = 11,
 				 .packets_lost = 12,
 				 .concealed = 13,
+				 .encodes = 14,
 				 .participants = 3};
 
 	room_stats_add(&t, &st);
@@ -62,6 +63,7 @@ static void test_add(void)
 	CU_ASSERT_EQUAL(t.packets_out, 11);
 	CU_ASSERT_EQUAL(t.packets_lost, 12);
 	CU_ASSERT_EQUAL(t.concealed, 13);
+	CU_ASSERT_EQUAL(t.encodes, 14);
 	CU_ASSERT_EQUAL(t.participants, 9); /* a gauge: not summed */
 }
 
