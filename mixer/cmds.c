@@ -111,7 +111,7 @@ static bool cmd_add(struct mixer *m, const struct mixer_cmd *c)
 		return true;
 	}
 	m->parts[m->n_parts++] = pt;
-	shared_prepare(m, pt->stream);
+	shared_prepare(m, pt);
 	return true;
 }
 
@@ -136,7 +136,7 @@ static void cmd_update(struct mixer *m, const struct mixer_cmd *c)
 	if (!pt)
 		return;
 	stream_apply(pt->stream, &c->params);
-	shared_prepare(m, pt->stream);
+	shared_prepare(m, pt);
 }
 
 static void cmd_control(struct mixer *m, const struct mixer_cmd *c)

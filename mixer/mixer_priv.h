@@ -52,6 +52,7 @@ struct part {
 	int32_t talk_q12, listen_q12; /* from ctl */
 	struct talk talk;	      /* what the detector says */
 	struct limit lim;	      /* its own mix's, when lim_own */
+	struct encgroup *group;	      /* the shared encoder of its format */
 	bool lim_own;  /* it heard its own mix last tick, not the shared */
 	bool reported; /* talking, as last queued in an event */
 	const int16_t *frame; /* this tick's, at the codec rate; NULL: none */
@@ -149,9 +150,10 @@ void pstats_init(struct part *pt);
  * one's fade, for entering or leaving mid-utterance (select.c). */
 void select_speakers(struct mixer *m);
 
-/* Makes sure the shared encoder for s's format exists, if one can be made
- * (shared.c). May allocate: from cmds.c only. */
-void shared_prepare(struct mixer *m, const struct stream *s);
+/* Points pt->group at the shared encoder for its stream's format, made if
+ * need be; NULL when none can be (shared.c). Call when the stream joins or
+ * changes format. May allocate: from cmds.c only. */
+void shared_prepare(struct mixer *m, struct part *pt);
 /* Sends pt this tick's shared mix through the shared encoder of its
  * format (encoding it for the first listener); false when there is none
  * and pt must encode its own (shared.c). */

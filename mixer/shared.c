@@ -13,7 +13,8 @@
  * to codec-rate conversion is shared too.
  *
  * Encoders are made when a stream joins or changes format (cmds.c), never
- * during a tick, at most MIXER_MAX_GROUPS per room; a listener whose
+ * during a tick, at most MIXER_MAX_GROUPS per room, in a fixed array (a
+ * participant keeps a pointer to its format's); a listener whose
  * format finds no encoder (none could be made) simply encodes its own. An
  * encoder not used on the tick before holds stale audio towards a longer
  * packet, which is dropped. The encoders live as long as the mixer. A
@@ -37,15 +38,18 @@ static struct encgroup *find(struct mixer *m, const struct stream *s)
 	return NULL;
 }
 
-void shared_prepare(struct mixer *m, const struct stream *s)
+void shared_prepare(struct mixer *m, struct part *pt)
 {
-	if (find(m, s) || m->n_groups == MIXER_MAX_GROUPS)
+	pt->group = find(m, pt->stream);
+	if (pt->group || m->n_groups == MIXER_MAX_GROUPS)
 		return;
 	struct encgroup *g = &m->groups[m->n_groups];
 	*g = (struct encgroup){0};
-	stream_tx_format(s, &g->codec, &g->ptime_ms);
-	if (txenc_new(&g->enc, g->codec, g->ptime_ms, m->p.rate_hz) == 0)
-		m->n_groups++; /* else the listener encodes its own */
+	stream_tx_format(pt->stream, &g->codec, &g->ptime_ms);
+	if (txenc_new(&g->enc, g->codec, g->ptime_ms, m->p.rate_hz) < 0)
+		return; /* the listener encodes its own */
+	m->n_groups++;
+	pt->group = g;
 }
 
 void shared_free(struct mixer *m)
@@ -71,9 +75,9 @@ static const struct txenc_out *encoded(struct mixer *m, struct encgroup *g)
 bool shared_send(struct mixer *m, struct part *pt, const uint32_t *csrc,
 		 unsigned n_csrc, uint64_t now_ns)
 {
-	struct encgroup *g = find(m, pt->stream);
-	if (!g)
+	if (!pt->group)
 		return false;
-	stream_push_encoded(pt->stream, encoded(m, g), csrc, n_csrc, now_ns);
+	stream_push_encoded(pt->stream, encoded(m, pt->group), csrc, n_csrc,
+			    now_ns);
 	return true;
 }

@@ -219,12 +219,13 @@ struct stream_params {
  * received, less those received), summed over the sender's restarts and
  * SSRC changes, never negative. late: arrived after their time was played
  * out; discarded: duplicates, beyond the jitter buffer's reach, too large;
- * malformed: not RTP, or a payload type not negotiated; concealed: packets'
- * worth of audio made up for lost ones. jitter: RFC 3550 A.8's interarrival
- * jitter of the current source. */
+ * malformed: not RTP, or a payload type not negotiated; dtx: Opus DTX
+ * packets (at most 2 bytes) taken as silence without a decode; concealed:
+ * packets' worth of audio made up for lost ones. jitter: RFC 3550 A.8's
+ * interarrival jitter of the current source. */
 struct stream_stats {
 	uint64_t packets_in, packets_out, bytes_in, bytes_out;
-	uint64_t lost, late, discarded, concealed, malformed, foreign;
+	uint64_t lost, late, discarded, concealed, malformed, foreign, dtx;
 	uint32_t jitter_ts; /* in RTP clock units */
 	uint32_t jitter_us;
 	uint64_t send_errors; /* sendto failures (peer gone, full buffer) */

@@ -315,6 +315,40 @@ void stream_read_rtcp(struct stream *s, uint64_t now_ns)
 
 /* Takes whole packets out of the jitter buffer until the FIFO holds want
  * samples or the buffer is empty. */
+/* An Opus packet of at most 2 bytes holds no frame data, or a frame of at
+ * most one byte: libopus decodes it as a loss (RFC 6716 3.2.1), and a
+ * sender in DTX sends such packets while its caller is silent. */
+static bool dtx(const struct media *m, size_t len)
+{
+	return m->desc->id == CODEC_OPUS && len <= 2;
+}
+
+/* One packet's worth (n samples at dst): silence for a DTX packet, not
+ * worth a decode; the decoded payload; or, lost or undecodable,
+ * concealment. Returns the samples written. */
+static size_t rx_packet(struct stream *s, enum jbuf_status st, size_t len,
+			int16_t *dst, size_t room)
+{
+	struct media *m = &s->m;
+	size_t n = m->rx_pkt_samples < room ? m->rx_pkt_samples : room;
+
+	if (st == JBUF_FRAME && dtx(m, len)) {
+		memset(dst, 0, n * sizeof(*dst));
+		s->st.dtx++;
+		return n;
+	}
+	if (st == JBUF_FRAME) {
+		int got = codec_decode(m->codec, s->payload, len, dst, room);
+		if (got >= 0)
+			return (size_t)got;
+		s->st.malformed++;
+	}
+	if (codec_conceal(m->codec, dst, n) < 0)
+		memset(dst, 0, n * sizeof(*dst));
+	s->st.concealed++;
+	return n;
+}
+
 static void rx_fill(struct stream *s, size_t want)
 {
 	struct media *m = &s->m;
@@ -325,23 +359,8 @@ static void rx_fill(struct stream *s, size_t want)
 		    jbuf_get(m->jb, s->payload, sizeof(s->payload), &len);
 		if (st == JBUF_EMPTY)
 			return;
-		int16_t *dst = m->rx.buf + m->rx.len;
-		size_t room = m->rx.cap - m->rx.len;
-		int got = -1;
-		if (st == JBUF_FRAME)
-			got =
-			    codec_decode(m->codec, s->payload, len, dst, room);
-		if (st == JBUF_FRAME && got < 0)
-			s->st.malformed++;
-		if (got < 0) {
-			size_t n =
-			    m->rx_pkt_samples < room ? m->rx_pkt_samples : room;
-			if (codec_conceal(m->codec, dst, n) < 0)
-				memset(dst, 0, n * sizeof(*dst));
-			got = (int)n;
-			s->st.concealed++;
-		}
-		m->rx.len += (size_t)got;
+		m->rx.len += rx_packet(s, st, len, m->rx.buf + m->rx.len,
+				       m->rx.cap - m->rx.len);
 	}
 }
 

@@ -511,6 +511,47 @@ static void test_opus_round_trip(void)
 	rig_close(&r);
 }
 
+/* Opus DTX: packets of one byte (a TOC, no frame) are silence, counted,
+ * not decoded and not concealed. */
+static void test_opus_dtx(void)
+{
+	struct rig r;
+	enum { FRAMES = 30, KEEP = 5 };
+	static int16_t out[KEEP * ROOM_N];
+	struct stream_stats st;
+	uint8_t pkt[64], toc = 0x78; /* CELT fullband 20 ms, one frame */
+
+	rig_open(&r, CODEC_OPUS, 111, 20);
+	CU_ASSERT_EQUAL(run_in(&r, FRAMES, 20, 1000, out, KEEP), KEEP);
+	stream_get_stats(r.s, &st);
+	uint64_t concealed = st.concealed;
+	for (int i = 0; i < 20; i++) {
+		struct rtppkt p = {.pt = 111,
+				   .seq = r.ph.seq++,
+				   .ts = r.ph.ts,
+				   .ssrc = PHONE_SSRC,
+				   .payload = &toc,
+				   .payload_bytes = 1};
+		r.ph.ts += 960;
+		int len = rtppkt_build(pkt, sizeof(pkt), &p);
+		sendto_addr(r.ph.rtp, pkt, (size_t)len, &r.rtp_addr);
+		stream_read_rtp(r.s, r.now_ns);
+		size_t n = 0;
+		const int16_t *f = stream_pull_codec(r.s, &n);
+		r.now_ns += FRAME_NS;
+		if (i < 5)
+			continue; /* the tone still in the buffer */
+		CU_ASSERT_FATAL(f != NULL);
+		CU_ASSERT_EQUAL(n, 960);
+		CU_ASSERT(unit_rms(f, n) == 0);
+	}
+	stream_get_stats(r.s, &st);
+	CU_ASSERT(st.dtx >= 15);
+	CU_ASSERT_EQUAL(st.concealed, concealed);
+	CU_ASSERT_EQUAL(st.malformed, 0);
+	rig_close(&r);
+}
+
 static int phone_rtcp(struct rig *r, struct rtcpkt_info *info, int ms)
 {
 	uint8_t buf[1500];
@@ -646,6 +687,7 @@ static const struct unit_test tests[] = {
     {"hold sends nothing, resume continues", test_hold_resume},
     {"recv off mixes nothing", test_recv_off},
     {"opus round trip", test_opus_round_trip},
+    {"opus dtx: silence, not decoded", test_opus_dtx},
     {"rtcp sr/rr with lsr", test_rtcp},
     {"rtcp mux", test_rtcp_mux},
     {"peer gone", test_peer_gone},
