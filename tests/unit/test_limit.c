@@ -8,7 +8,7 @@
  * file and checked by its property tests; after a change that is meant to
  * alter them, regenerate with
  *   TUTTI_LIMIT_GOLDEN=print build/tests/unit/test_limit > \
- *       tests/unit/limit_golden.h
+ *       tests/unit/limit_golden.h && clang-format -i tests/unit/limit_golden.h
  * and say why in the commit.
  *
  * Properties: the knee's curve (untouched below the knee, slope 1 there,
