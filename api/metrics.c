@@ -63,6 +63,10 @@ static void conference_figures(FILE *f, const struct conf_metrics *m)
 	    "RTP packets found missing.", m->packets_lost);
 	one(f, "tutti_concealed_frames_total", "counter",
 	    "Audio frames concealed for lost packets.", m->concealed);
+	one(f, "tutti_encodes_total", "counter",
+	    "Packets encoded: each speaker's own mix, one per format for the "
+	    "rest.",
+	    m->encodes);
 	one(f, "tutti_store_writable", "gauge",
 	    "1 when the room store accepts writes.", m->store_writable);
 }

@@ -52,16 +52,35 @@ json_t *shape_room(const struct conf_room_info *r)
 			 "created_at", shape_time(r->created_unix_ms));
 }
 
+/* Percent and milliseconds to one decimal: more would be noise. */
+static json_t *tenths(double v)
+{
+	return json_real((double)(int64_t)(v * 10 + 0.5) / 10);
+}
+
+static json_t *shape_stats(const struct conf_media_stats *s)
+{
+	return json_pack("{s:I,s:I,s:I,s:o,s:o,s:I,s:I,s:I}", "packets_in",
+			 (json_int_t)s->packets_in, "packets_out",
+			 (json_int_t)s->packets_out, "packets_lost",
+			 (json_int_t)s->lost, "loss_percent",
+			 tenths(s->loss_percent), "jitter_ms",
+			 tenths(s->jitter_ms), "late", (json_int_t)s->late,
+			 "discarded", (json_int_t)s->discarded,
+			 "concealed_frames", (json_int_t)s->concealed);
+}
+
 json_t *shape_part(const struct conf_part_info *p)
 {
 	json_t *j = json_pack(
-	    "{s:I,s:o,s:o,s:o,s:o,s:b,s:b,s:b,s:b,s:I,s:b,s:I,s:o}", "id",
+	    "{s:I,s:o,s:o,s:o,s:o,s:b,s:b,s:b,s:b,s:I,s:b,s:I,s:o,s:o}", "id",
 	    (json_int_t)p->id, "uri", safe_text(p->uri), "display_name",
 	    str_or_null(p->display_name), "codec", str_or_null(p->codec),
 	    "status", safe_text(p->status), "muted", p->muted, "deaf", p->deaf,
 	    "talking", p->talking, "moderator", p->moderator, "gain_db",
 	    (json_int_t)p->gain_db, "dialed_out", p->dialed_out, "ssrc",
-	    (json_int_t)p->ssrc, "joined_at", shape_time(p->joined_unix_ms));
+	    (json_int_t)p->ssrc, "joined_at", shape_time(p->joined_unix_ms),
+	    "stats", shape_stats(&p->stats));
 	return j;
 }
 

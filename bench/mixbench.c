@@ -19,8 +19,12 @@
  * KiB, stays in L1 and is not counted. A ratio to bandwidth above 1 means
  * the tick runs from cache.
  *
+ * A second table puts the limiter (mixer/limit.c) beside the plain clip,
+ * per listener and tick (see bench_limiter below).
+ *
  * Single-threaded; time from CLOCK_MONOTONIC. Options: --quick for a short
- * run, --markdown for a table to paste into docs/benchmarks.md. */
+ * run, --markdown for a table to paste into docs/benchmarks.md, --limiter
+ * for the limiter's table alone. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +53,7 @@ static const unsigned part_counts[] = {8, 16, 32, 64, 128, 256, 512, 1024};
 #define N_COUNTS (sizeof(part_counts) / sizeof(part_counts[0]))
 
 struct opts {
-	int quick, markdown;
+	int quick, markdown, limiter_only;
 	unsigned runs;	      /* medians over this many runs */
 	unsigned cold_copies; /* copies of the room in the cold row */
 	double run_ns;	      /* how long one run should last */
@@ -362,9 +366,13 @@ static int parse(struct opts *o, int argc, char **argv)
 			o->quick = 1;
 		} else if (strcmp(argv[i], "--markdown") == 0) {
 			o->markdown = 1;
+		} else if (strcmp(argv[i], "--limiter") == 0) {
+			o->limiter_only = 1;
 		} else {
-			fprintf(stderr, "usage: %s [--quick] [--markdown]\n",
-				argv[0]);
+			fprintf(
+			    stderr,
+			    "usage: %s [--quick] [--markdown] [--limiter]\n",
+			    argv[0]);
 			return strcmp(argv[i], "--help") == 0 ? 0 : 2;
 		}
 	}
@@ -373,6 +381,125 @@ static int parse(struct opts *o, int argc, char **argv)
 	o->cold_copies =
 	    (unsigned)(COLD_BYTES / ((size_t)COLD_N * FRAME_SAMPLES * 4)) + 1;
 	return -1;
+}
+
+/* ---- the limiter against the plain clip ------------------------------------
+ *
+ * Per listener and tick: what a contributor's mix costs with the plain
+ * saturating N-1 (sub_sat) and with the limiter (limit_run: peaks, the
+ * knee for 20 blocks, ramp), for LIM_LISTENERS listeners with their own
+ * frames and one accumulator, hot in cache. "quiet" mixes stay under the
+ * knee (gain 1: the limiter's fast path), "loud" ones peak near 3x full
+ * scale in every block (the knee and the ramp throughout). */
+#define LIM_LISTENERS 64
+
+static const uint32_t lim_rates[] = {8000, 48000};
+
+struct lim_bench {
+	size_t n;
+	int32_t *acc;
+	int16_t *own, *out;
+	struct limit *lim;
+};
+
+static void lim_init(struct lim_bench *b, uint32_t rate, int32_t level)
+{
+	uint32_t x = 88172645u;
+
+	b->n = rate / 50;
+	b->acc = xalloc(b->n * sizeof(int32_t));
+	b->own = xalloc(LIM_LISTENERS * b->n * sizeof(int16_t));
+	b->out = xalloc(LIM_LISTENERS * b->n * sizeof(int16_t));
+	b->lim = xalloc(LIM_LISTENERS * sizeof(struct limit));
+	for (size_t i = 0; i < b->n; i++) {
+		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+		b->acc[i] = (int32_t)(x % (2u * (uint32_t)level)) - level;
+	}
+	for (size_t i = 0; i < LIM_LISTENERS * b->n; i++) {
+		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+		b->own[i] = (int16_t)((int32_t)(x % 20000u) - 10000);
+	}
+	for (size_t p = 0; p < LIM_LISTENERS; p++)
+		limit_init(&b->lim[p]);
+}
+
+static void lim_free(struct lim_bench *b)
+{
+	free(b->acc);
+	free(b->own);
+	free(b->out);
+	free(b->lim);
+}
+
+/* ns per listener and tick over reps ticks, plain clip or limiter. */
+static double lim_time(const struct mixk *k, struct lim_bench *b, unsigned reps,
+		       int limiter)
+{
+	double t0 = now_ns();
+
+	for (unsigned r = 0; r < reps; r++) {
+		for (size_t p = 0; p < LIM_LISTENERS; p++) {
+			int16_t *out = b->out + p * b->n;
+			const int16_t *own = b->own + p * b->n;
+			if (limiter)
+				limit_run(&b->lim[p], k, out, b->acc, own, b->n,
+					  1.0f);
+			else
+				k->sub_sat(out, b->acc, own, b->n);
+		}
+	}
+	return (now_ns() - t0) / reps / LIM_LISTENERS;
+}
+
+static void bench_limiter(const struct mixk **v, size_t nv,
+			  const struct opts *o)
+{
+	static double clip[MAX_VARIANTS][MAX_RUNS], lim[MAX_VARIANTS][MAX_RUNS];
+	static const int32_t levels[] = {10000, 90000};
+
+	printf("\nlimiter: per listener and tick, %u listeners, hot; median "
+	       "of %u runs\n\n",
+	       LIM_LISTENERS, o->runs);
+	if (o->markdown)
+		printf(
+		    "| variant | rate Hz | mix | clip us | limiter us | x clip "
+		    "|\n| --- | ---: | --- | ---: | ---: | ---: |\n");
+	else
+		printf("%-7s %7s %-5s %9s %11s %7s\n", "variant", "rate", "mix",
+		       "clip us", "limiter us", "x clip");
+	for (size_t r = 0; r < sizeof(lim_rates) / sizeof(lim_rates[0]); r++) {
+		for (size_t l = 0; l < 2; l++) {
+			struct lim_bench b;
+			lim_init(&b, lim_rates[r], levels[l]);
+			/* Warm-up, which also sizes the runs. */
+			double tick_ns = 0;
+			for (size_t k = 0; k < nv; k++)
+				tick_ns =
+				    lim_time(v[k], &b, 20, 1) * LIM_LISTENERS;
+			unsigned reps = (unsigned)(o->run_ns / tick_ns) + 1;
+			for (unsigned run = 0; run < o->runs; run++) {
+				for (size_t k = 0; k < nv; k++) {
+					clip[k][run] =
+					    lim_time(v[k], &b, reps, 0);
+					lim[k][run] =
+					    lim_time(v[k], &b, reps, 1);
+				}
+			}
+			for (size_t k = 0; k < nv; k++) {
+				double c = median(clip[k], o->runs);
+				double m = median(lim[k], o->runs);
+				printf(
+				    o->markdown
+					? "| %s | %u | %s | %.2f | %.2f | %.1f "
+					  "|\n"
+					: "%-7s %7u %-5s %9.2f %11.2f %7.1f\n",
+				    v[k]->name, lim_rates[r],
+				    l ? "loud" : "quiet", c * 1e-3, m * 1e-3,
+				    m / c);
+			}
+			lim_free(&b);
+		}
+	}
 }
 
 /* Measures every variant on one room; appends a row for each. */
@@ -410,6 +537,10 @@ int main(int argc, char **argv)
 
 	if (rc >= 0)
 		return rc;
+	if (o.limiter_only) {
+		bench_limiter(v, nv, &o);
+		return 0;
+	}
 	fprintf(stderr, "mixbench: measuring, about %s\n",
 		o.quick ? "5 s" : "25 s");
 	bw_init(&bw);
@@ -426,5 +557,6 @@ int main(int argc, char **argv)
 	print_header(&o, &bw, bw_bps);
 	for (struct row *r = rows; r < w; r++)
 		print_row(&o, r, bw_bps);
+	bench_limiter(v, nv, &o);
 	return 0;
 }

@@ -97,6 +97,16 @@ struct conf_room_info {
 	int64_t created_unix_ms;
 };
 
+/* A participant's media since it joined, as the mixer last sent it (about
+ * each second). lost: RFC 3550's cumulative count; loss_percent: lost out
+ * of lost + received; late: after their time was played; discarded:
+ * duplicates, out of the jitter buffer's reach, malformed; concealed:
+ * packets' worth of audio made up; jitter: RFC 3550 interarrival jitter. */
+struct conf_media_stats {
+	uint64_t packets_in, packets_out, lost, late, discarded, concealed;
+	double loss_percent, jitter_ms;
+};
+
 struct conf_part_info {
 	uint32_t id;
 	char uri[CONF_URI_MAX];
@@ -108,6 +118,7 @@ struct conf_part_info {
 	int gain_db;
 	int64_t joined_unix_ms; /* 0 until connected */
 	uint32_t ssrc;		/* its CSRC in the mix, src-id in RFC 4575 */
+	struct conf_media_stats stats;
 };
 
 struct conf_metrics {
@@ -118,6 +129,7 @@ struct conf_metrics {
 				  more */
 	uint64_t tick_ns_sum;
 	uint64_t packets_in, packets_out, packets_lost, concealed;
+	uint64_t encodes; /* speakers' own mixes, one per format for the rest */
 	bool store_writable;
 };
 

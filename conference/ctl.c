@@ -92,9 +92,8 @@ static void user_delete(struct conference *c, const struct conf_req *req,
 	}
 }
 
-/* Packet counts (in, out, lost, concealed) live in each stream, which
- * only its mixer thread may read, and mixer.h does not report them: they
- * stay zero until the mixer's statistics carry them. */
+/* Packet counts are summed by each mixer as it sends its participants'
+ * statistics (about each second) and when they leave. */
 static void metrics(struct conference *c, struct conf_reply *rep)
 {
 	struct conf_metrics *m = &rep->metrics;
@@ -110,6 +109,11 @@ static void metrics(struct conference *c, struct conf_reply *rep)
 	_Static_assert(MIXER_TICK_HIST_N == 8, "conf_metrics.tick_hist");
 	for (int i = 0; i < MIXER_TICK_HIST_N; i++)
 		m->tick_hist[i] = st.tick_hist[i];
+	m->packets_in = st.packets_in;
+	m->packets_out = st.packets_out;
+	m->packets_lost = st.packets_lost;
+	m->concealed = st.concealed;
+	m->encodes = st.encodes;
 	m->store_writable = store_check_writable(c->store) == 0;
 }
 

@@ -54,6 +54,7 @@ struct participant {
 	struct stream_params params;
 	enum codec_id codec;
 	uint64_t joined_ns;
+	struct mixer_part_stats stats; /* as the mixer last sent them */
 };
 
 struct room {
@@ -155,6 +156,15 @@ void room_leave(struct participant *p, enum ci_disconnection how,
 void room_on_media_events(struct conference *c);
 /* Stops every mixer and frees every room (signalling thread, at exit). */
 void room_destroy_all(struct conference *c);
+
+/* room_stats.c: a participant's media figures. */
+/* What the API shows of them. */
+void room_stats_info(const struct participant *p, struct conf_media_stats *out);
+/* The call has ended and its stream is back (p->stream): the last word
+ * on its media, logged in one line. */
+void room_stats_summary(struct participant *p);
+/* t += st, for the figures that add up (not participants, not maxima). */
+void room_stats_add(struct mixer_stats *t, const struct mixer_stats *st);
 
 /* room_state.c: what subscribers see of a room (RFC 4575). */
 /* Something visible about the room changed: subscribers will hear. */

@@ -46,7 +46,8 @@ struct room *room_find(struct conference *c, const char *name)
 static int room_start_mixer(struct room *r)
 {
 	struct mixer_params mp = {.rate_hz = ROOM_RATE_HZ,
-				  .notify_fd = r->conf->media_fd};
+				  .notify_fd = r->conf->media_fd,
+				  .max_speakers = r->conf->opts->max_speakers};
 	snprintf(mp.room, sizeof(mp.room), "%s", r->name);
 	return mixer_start(&r->mixer, &mp);
 }
@@ -67,12 +68,7 @@ static void room_end_mixer(struct room *r)
 	}
 	struct mixer_stats st;
 	mixer_get_stats(r->mixer, &st);
-	struct mixer_stats *t = &c->retired_stats;
-	t->ticks += st.ticks;
-	t->late_ticks += st.late_ticks;
-	t->tick_ns_sum += st.tick_ns_sum;
-	for (int i = 0; i < MIXER_TICK_HIST_N; i++)
-		t->tick_hist[i] += st.tick_hist[i];
+	room_stats_add(&c->retired_stats, &st);
 	mixer_free(r->mixer);
 	r->mixer = NULL;
 }
@@ -296,6 +292,7 @@ static void participant_free(struct participant *p)
 	r->n_parts--;
 	atomic_fetch_sub(&r->conf->n_parts, 1);
 
+	room_stats_summary(p);
 	stream_free(p->stream);
 	portpool_release(r->conf->ports, p->rtp_fd, p->rtcp_fd, p->rtp_port);
 	free(p);
@@ -353,6 +350,13 @@ static void on_talking(struct room *r, const struct mixer_event *ev)
 		    p);
 }
 
+static void on_stats(struct room *r, const struct mixer_event *ev)
+{
+	struct participant *p = find_part(r, ev->part_id);
+	if (p)
+		p->stats = ev->stats;
+}
+
 static void room_drain(struct room *r)
 {
 	struct mixer_event ev;
@@ -361,6 +365,10 @@ static void room_drain(struct room *r)
 	while (r && mixer_poll(r->mixer, &ev) == 0) {
 		if (ev.kind == MIXER_EV_TALKING) {
 			on_talking(r, &ev);
+			continue;
+		}
+		if (ev.kind == MIXER_EV_STATS) {
+			on_stats(r, &ev);
 			continue;
 		}
 		if (ev.kind == MIXER_EV_REC_STOPPED)
@@ -432,11 +440,7 @@ void room_mixer_totals(struct conference *c, struct mixer_stats *out)
 			continue;
 		struct mixer_stats st;
 		mixer_get_stats(r->mixer, &st);
-		out->ticks += st.ticks;
-		out->late_ticks += st.late_ticks;
-		out->tick_ns_sum += st.tick_ns_sum;
-		for (int i = 0; i < MIXER_TICK_HIST_N; i++)
-			out->tick_hist[i] += st.tick_hist[i];
+		room_stats_add(out, &st);
 		out->participants += st.participants;
 	}
 }

@@ -136,6 +136,7 @@ void room_part_info(const struct participant *p, struct conf_part_info *out)
 	out->gain_db = p->gain_db;
 	out->joined_unix_ms = p->joined_unix_ms;
 	out->ssrc = p->ssrc;
+	room_stats_info(p, &out->stats);
 }
 
 void room_record_departure(struct participant *p, enum ci_disconnection how,

@@ -81,6 +81,8 @@ static const char usage[] =
     "      --sip-max-size BYTES   largest SIP message taken (65536)\n"
     "      --session-expires S    session timer (RFC 4028), 0 for off "
     "(1800)\n"
+    "      --max-speakers N       loudest talkers mixed at once, 0 for "
+    "all (4)\n"
     "  -h, --help                 print this help and exit\n"
     "  -V, --version              print the versions and exit\n"
     "\n"
@@ -438,6 +440,7 @@ void options_defaults(struct options *o)
 	o->sip_rate = 100;
 	o->sip_max_size = 65536;
 	o->session_expires_s = 1800;
+	o->max_speakers = 4;
 }
 
 int options_parse(struct options *o, int argc, char **argv, FILE *out,
@@ -512,4 +515,5 @@ void options_print(const struct options *o, FILE *f)
 	fprintf(f, "sip-rate = %u\n", o->sip_rate);
 	fprintf(f, "sip-max-size = %u\n", o->sip_max_size);
 	fprintf(f, "session-expires = %u\n", o->session_expires_s);
+	fprintf(f, "max-speakers = %u\n", o->max_speakers);
 }

@@ -362,6 +362,14 @@ static int set_session_expires(struct options *o, const char *v, char *why,
 	return err;
 }
 
+/* 0 mixes every talker; more than 15 are mixed but not all named in the
+ * CSRC list, which holds 15 (RFC 3550). */
+static int set_max_speakers(struct options *o, const char *v, char *why,
+			    size_t len)
+{
+	return set_uint(&o->max_speakers, v, 0, 1000, why, len);
+}
+
 /* ---- the table --------------------------------------------------------- */
 
 const struct opt_def options_value_defs[] = {
@@ -392,6 +400,7 @@ const struct opt_def options_value_defs[] = {
     {"sip-rate", OPT_LONG_ONLY + 18, true, true, set_sip_rate},
     {"sip-max-size", OPT_LONG_ONLY + 19, true, true, set_sip_max_size},
     {"session-expires", OPT_LONG_ONLY + 20, true, true, set_session_expires},
+    {"max-speakers", OPT_LONG_ONLY + 21, true, true, set_max_speakers},
 };
 
 _Static_assert(sizeof(options_value_defs) / sizeof(options_value_defs[0]) ==

@@ -102,12 +102,16 @@ static bool cmd_add(struct mixer *m, const struct mixer_cmd *c)
 	pt->w_rtcp = (struct watch){.part = pt, .rtcp = true};
 	gain_set_controls(pt, &c->controls);
 	talk_init(&pt->talk, &m->p.talk);
+	pstats_init(pt);
+	limit_init(&pt->lim);
 	if (find(m, c->part_id, NULL) ||
 	    stream_room_rate_hz(c->stream) != m->p.rate_hz ||
-	    watch_add(m, pt) < 0)
+	    watch_add(m, pt) < 0) {
 		hand_back(m, pt);
-	else
-		m->parts[m->n_parts++] = pt;
+		return true;
+	}
+	m->parts[m->n_parts++] = pt;
+	shared_prepare(m, pt);
 	return true;
 }
 
@@ -121,6 +125,7 @@ static void cmd_remove(struct mixer *m, uint32_t id)
 	memmove(&m->parts[i], &m->parts[i + 1],
 		(m->n_parts - i - 1) * sizeof(*m->parts));
 	m->n_parts--;
+	pstats_sum(m, pt);
 	hand_back(m, pt);
 }
 
@@ -128,8 +133,10 @@ static void cmd_update(struct mixer *m, const struct mixer_cmd *c)
 {
 	struct part *pt = find(m, c->part_id, NULL);
 	/* On failure (out of memory, unknown codec) the old parameters stay. */
-	if (pt)
-		stream_apply(pt->stream, &c->params);
+	if (!pt)
+		return;
+	stream_apply(pt->stream, &c->params);
+	shared_prepare(m, pt);
 }
 
 static void cmd_control(struct mixer *m, const struct mixer_cmd *c)

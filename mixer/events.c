@@ -1,6 +1,7 @@
 /* events.c: what the mixer tells the signalling thread, through the bounded
  * event queue and notify_fd: talking started or stopped, streams handed
- * back, and a recording queue handed back.
+ * back, and a recording queue handed back (pstats.c adds each
+ * participant's statistics).
  *
  * Nothing is lost when the queue is full. A participant's talking state is
  * compared with what was last reported, every tick, so a change that did
@@ -41,7 +42,7 @@ static struct mixer_event rec_stopped(struct spscq *q)
 	return (struct mixer_event){.kind = MIXER_EV_REC_STOPPED, .rec = q};
 }
 
-static bool push(struct mixer *m, const struct mixer_event *ev)
+bool events_push(struct mixer *m, const struct mixer_event *ev)
 {
 	if (spscq_push(m->events, ev) < 0)
 		return false;
@@ -57,7 +58,7 @@ void events_talking(struct mixer *m)
 			continue;
 		struct mixer_event ev =
 		    talking(pt, pt->talk.talking, pt->talk.changed_db);
-		if (!push(m, &ev))
+		if (!events_push(m, &ev))
 			return;
 		pt->reported = pt->talk.talking;
 	}
@@ -70,7 +71,7 @@ static bool queue_stopped(struct mixer *m, struct part *pt)
 	if (!pt->reported)
 		return true;
 	struct mixer_event ev = talking(pt, false, pt->talk.level_db);
-	if (!push(m, &ev))
+	if (!events_push(m, &ev))
 		return false;
 	pt->reported = false;
 	return true;
@@ -81,7 +82,7 @@ void events_hand_back(struct mixer *m)
 	while (m->gone) {
 		struct part *pt = m->gone;
 		struct mixer_event ev = removed(pt->id, pt->stream);
-		if (!queue_stopped(m, pt) || !push(m, &ev))
+		if (!queue_stopped(m, pt) || !events_push(m, &ev))
 			return;
 		m->gone = pt->next;
 		if (!m->gone)
@@ -95,7 +96,7 @@ void events_rec_stopped(struct mixer *m)
 	if (!m->rec_gone)
 		return;
 	struct mixer_event ev = rec_stopped(m->rec_gone);
-	if (push(m, &ev))
+	if (events_push(m, &ev))
 		m->rec_gone = NULL;
 }
 
@@ -125,6 +126,7 @@ static void drop_part(struct mixer *m, struct part *pt)
 		if (!m->gone)
 			m->gone_tail = NULL;
 	} else {
+		pstats_sum(m, pt); /* a removed one was summed then */
 		m->n_parts--;
 		atomic_store_explicit(&m->participants, (unsigned)m->n_parts,
 				      memory_order_relaxed);

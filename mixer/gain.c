@@ -1,5 +1,6 @@
-/* gain.c: a participant's controls (mute, deaf, talk and listen gain) and
- * the fixed-point gain that applies them, on the mixer thread.
+/* gain.c: a participant's controls (mute, deaf, talk and listen gain), the
+ * fixed-point gain that applies them and the fades of speakers entering or
+ * leaving the mix, on the mixer thread.
  *
  * Gains are Q12 factors: the largest, +24 dB (15.85), times the most
  * negative sample still fits in an int32, so a sample is scaled with one
@@ -31,6 +32,14 @@ void gain_apply(int16_t *out, const int16_t *in, size_t n, int32_t q12)
 		out[i] = (int16_t)(v > INT16_MAX   ? INT16_MAX
 				   : v < INT16_MIN ? INT16_MIN
 						   : v);
+	}
+}
+
+void gain_fade(int16_t *pcm, size_t n, bool in)
+{
+	for (size_t i = 0; i < n; i++) {
+		int64_t w = in ? (int64_t)(i + 1) : (int64_t)(n - 1 - i);
+		pcm[i] = (int16_t)(pcm[i] * w / (int64_t)n);
 	}
 }
 

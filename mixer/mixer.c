@@ -153,6 +153,7 @@ int mixer_start(struct mixer **out, const struct mixer_params *p)
 	m->epfd = m->tfd = -1;
 	m->frame_n = p->rate_hz / 50;
 	m->k = mixk_best();
+	limit_init(&m->shared_lim);
 	atomic_init(&m->stop, false);
 
 	int err = spscq_new(&m->cmds, MIXER_CMD_CAP, sizeof(struct mixer_cmd));
@@ -213,6 +214,7 @@ void mixer_free(struct mixer *m)
 		close(m->epfd);
 	spscq_free(m->cmds);
 	spscq_free(m->events);
+	shared_free(m);
 	free(m->parts);
 	free(m->contribs);
 	free(m->acc);
@@ -242,25 +244,29 @@ int mixer_poll(struct mixer *m, struct mixer_event *ev)
 	return events_leftover(m, ev);
 }
 
+/* One relaxed load: the figures need not be a consistent set. */
+static uint64_t ld(const _Atomic uint64_t *a)
+{
+	return atomic_load_explicit(a, memory_order_relaxed);
+}
+
 void mixer_get_stats(const struct mixer *m, struct mixer_stats *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->ticks = atomic_load_explicit(&m->ticks, memory_order_relaxed);
-	out->late_ticks =
-	    atomic_load_explicit(&m->late_ticks, memory_order_relaxed);
-	out->tick_ns_max =
-	    atomic_load_explicit(&m->tick_ns_max, memory_order_relaxed);
-	out->tick_ns_sum =
-	    atomic_load_explicit(&m->tick_ns_sum, memory_order_relaxed);
-	out->late_ns_max =
-	    atomic_load_explicit(&m->late_ns_max, memory_order_relaxed);
+	out->ticks = ld(&m->ticks);
+	out->late_ticks = ld(&m->late_ticks);
+	out->tick_ns_max = ld(&m->tick_ns_max);
+	out->tick_ns_sum = ld(&m->tick_ns_sum);
+	out->late_ns_max = ld(&m->late_ns_max);
 	out->participants =
 	    atomic_load_explicit(&m->participants, memory_order_relaxed);
 	for (size_t i = 0; i < MIXER_TICK_HIST_N; i++)
-		out->tick_hist[i] = atomic_load_explicit(&m->tick_hist[i],
-							 memory_order_relaxed);
-	out->rec_frames =
-	    atomic_load_explicit(&m->rec_frames, memory_order_relaxed);
-	out->rec_dropped =
-	    atomic_load_explicit(&m->rec_dropped, memory_order_relaxed);
+		out->tick_hist[i] = ld(&m->tick_hist[i]);
+	out->rec_frames = ld(&m->rec_frames);
+	out->rec_dropped = ld(&m->rec_dropped);
+	out->packets_in = ld(&m->packets_in);
+	out->packets_out = ld(&m->packets_out);
+	out->packets_lost = ld(&m->packets_lost);
+	out->concealed = ld(&m->concealed);
+	out->encodes = ld(&m->encodes);
 }

@@ -34,6 +34,18 @@ struct mixk {
 			size_t n);
 	/* out[i] = sat16(acc[i]): what everyone else hears */
 	void (*sat)(int16_t *out, const int32_t *acc, size_t n);
+	/* The limiter's two passes over a mix x[i] = acc[i] - own[i] (in
+	 * int32, wrapping; own NULL reads as zeros). peaks: pk[b] = |x| at
+	 * its largest in block b, for each of the n / block whole blocks. */
+	void (*peaks)(uint32_t *pk, const int32_t *acc, const int16_t *own,
+		      size_t n, size_t block);
+	/* ramp: out[i] = rnd(clamp(x[i] * gain_i)), the gain moving
+	 * linearly in each block b from g[b] to g[b + 1]: for sample j of
+	 * the block, g[b] + (g[b + 1] - g[b]) * (1.0f / block) * (j + 1), in
+	 * float, each step rounded as written; clamp to -32768..32767, rnd
+	 * to the nearest, ties to even. n a multiple of block. */
+	void (*ramp)(int16_t *out, const int32_t *acc, const int16_t *own,
+		     size_t n, size_t block, const float *g);
 };
 
 extern const struct mixk mixk_scalar;
@@ -44,6 +56,33 @@ extern const struct mixk mixk_avx2;
 const struct mixk *mixk_best(void);
 /* Every variant this CPU can run, scalar first; returns the count. */
 size_t mixk_available(const struct mixk **out, size_t cap);
+
+/* ---- the limiter (mixer/limit.c) ----------------------------------------- */
+
+/* Levels as sample magnitudes: the soft knee starts at -3 dBFS and bends
+ * the output towards -0.45 dBFS, which it never reaches. */
+#define LIMIT_KNEE	23170
+#define LIMIT_CEILING	31130
+#define LIMIT_BLOCKS	20 /* per 20 ms frame: 1 ms each */
+#define LIMIT_MAX_BLOCK 48 /* samples in 1 ms at 48 kHz */
+
+/* One listener's limiter (or the shared mix's): plain data, copied as is
+ * when a listener moves from the shared mix to its own. */
+struct limit {
+	float g;		       /* the gain the next frame starts from */
+	uint32_t held_peak;	       /* of held */
+	int32_t held[LIMIT_MAX_BLOCK]; /* the input's last 1 ms, played next */
+};
+
+/* Passes the mix through (gain 1), nothing held. */
+void limit_init(struct limit *l);
+/* out = the limited mix acc - own (own NULL: acc), one block late, with a
+ * listen gain pre (1 for none) applied before the knee; n = 20 ms at a room
+ * rate (8000, 16000 or 48000 Hz). Any thread, on a limiter it owns. */
+void limit_run(struct limit *l, const struct mixk *k, int16_t *out,
+	       const int32_t *acc, const int16_t *own, size_t n, float pre);
+/* The gain the knee wants for a block that peaks at peak, pre included. */
+float limit_gain(uint32_t peak, float pre);
 
 /* ---- talker detection (mixer/talk.c) ------------------------------------ */
 
@@ -69,6 +108,9 @@ struct talk {
 	bool talking;
 	int level_db;	/* of the last frame */
 	int changed_db; /* of the frame that made the last change */
+	/* Mean square relative to full scale, smoothed over about 160 ms
+	 * (1/8 of the way to each frame's): what speaker selection ranks. */
+	float power;
 };
 
 struct talk_params talk_params_default(void);
@@ -88,6 +130,7 @@ struct mixer_params {
 	uint32_t rate_hz;	 /* room rate: 8000, 16000 or 48000 */
 	int notify_fd;		 /* eventfd written when events are queued */
 	struct talk_params talk; /* zero fields: defaults */
+	unsigned max_speakers;	 /* the loudest talkers mixed; 0: all */
 };
 
 #define MIXER_GAIN_MIN_DB (-24)
@@ -142,22 +185,41 @@ struct mixer_cmd {
 enum mixer_event_kind {
 	MIXER_EV_REMOVED, /* stream handed back */
 	MIXER_EV_TALKING, /* talking started or stopped */
+	MIXER_EV_STATS,	  /* a participant's media figures, about each second */
 	/* rec handed back: the mixer no longer touches it. Also after
 	 * mixer_stop() for a queue still held or a MIXER_REC_START never
 	 * applied, so every queue given comes back exactly once. */
 	MIXER_EV_REC_STOPPED,
 };
 
+/* A participant's media figures since it joined, from its stream (see
+ * struct stream_stats in rtp/rtp.h): discarded includes the malformed. */
+struct mixer_part_stats {
+	uint64_t packets_in, packets_out, lost, late, discarded, concealed;
+	uint32_t jitter_us;
+};
+
+/* s's figures. Any thread, on a stream it holds (the signalling thread
+ * reads a stream handed back for the last word on a call). */
+void mixer_part_stats_of(struct mixer_part_stats *out, const struct stream *s);
+
 /* A participant reported talking always gets a talking=false event before
  * its MIXER_EV_REMOVED. Detection runs on what the participant sends, muted
- * or not; a participant whose packets stop counts as silent. */
+ * or not; a participant whose packets stop counts as silent. Each
+ * participant's MIXER_EV_STATS comes about once a second (a full queue
+ * delays it); the last word on a call is its stream's, once handed back. */
 struct mixer_event {
 	enum mixer_event_kind kind;
 	uint32_t part_id;
-	struct stream *stream; /* MIXER_EV_REMOVED */
-	bool talking;	       /* MIXER_EV_TALKING */
-	int level_db;	       /* MIXER_EV_TALKING: of the deciding frame */
-	struct spscq *rec;     /* MIXER_EV_REC_STOPPED */
+	union {			       /* by kind */
+		struct stream *stream; /* MIXER_EV_REMOVED */
+		struct {	       /* MIXER_EV_TALKING */
+			bool talking;
+			int level_db; /* of the deciding frame */
+		};
+		struct spscq *rec;	       /* MIXER_EV_REC_STOPPED */
+		struct mixer_part_stats stats; /* MIXER_EV_STATS */
+	};
 };
 
 /* Tick durations: tick_hist[i] counts ticks that took at most
@@ -173,6 +235,10 @@ struct mixer_stats {
 	unsigned participants;
 	uint64_t tick_hist[MIXER_TICK_HIST_N];
 	uint64_t rec_frames, rec_dropped; /* recording frames queued, lost */
+	/* The participants' packets, summed as their statistics are sent
+	 * (about each second) and when they leave. */
+	uint64_t packets_in, packets_out, packets_lost, concealed;
+	uint64_t encodes; /* packets encoded: own mixes and shared ones */
 };
 
 struct mixer;

@@ -21,6 +21,18 @@
 
 struct part;
 
+/* One shared encoder: a codec and packet time, and this tick's packets
+ * (shared.c). */
+#define MIXER_MAX_GROUPS 16
+
+struct encgroup {
+	enum codec_id codec;
+	uint32_t ptime_ms;
+	struct txenc *enc;
+	uint64_t tick; /* the tick it last encoded */
+	struct txenc_out out;
+};
+
 /* What an epoll event points at: one of a participant's two sockets. */
 struct watch {
 	struct part *part;
@@ -29,6 +41,9 @@ struct watch {
 
 #define GAIN_UNITY 4096 /* 0 dB in Q12 */
 
+/* A speaker entering or leaving the mix mid-utterance, over one tick. */
+enum fade { FADE_NONE = 0, FADE_IN, FADE_OUT };
+
 struct part {
 	uint32_t id;
 	struct stream *stream;
@@ -36,9 +51,18 @@ struct part {
 	struct mixer_controls ctl;    /* clamped */
 	int32_t talk_q12, listen_q12; /* from ctl */
 	struct talk talk;	      /* what the detector says */
-	bool reported;		      /* talking, as last queued in an event */
-	bool received;		      /* this tick's frame carries its audio */
-	bool contributing;	      /* in this tick's mix */
+	struct limit lim;	      /* its own mix's, when lim_own */
+	struct encgroup *group;	      /* the shared encoder of its format */
+	bool lim_own;  /* it heard its own mix last tick, not the shared */
+	bool reported; /* talking, as last queued in an event */
+	const int16_t *frame; /* this tick's, at the codec rate; NULL: none */
+	size_t frame_n;
+	bool received;	   /* this tick's frame carries its audio */
+	bool selected;	   /* a speaker (select.c) */
+	enum fade fade;	   /* this tick's, on its frame */
+	bool contributing; /* in this tick's mix */
+	unsigned stats_in; /* ticks until its statistics are sent */
+	struct mixer_part_stats summed; /* what the room totals hold of it */
 	struct part *next; /* in the list of removals not yet handed back */
 	int16_t pcm[];	   /* this tick's frame, frame_n samples */
 };
@@ -58,7 +82,13 @@ struct mixer {
 	size_t n_parts, n_contribs, cap_parts;
 	int32_t *acc;
 	int16_t *shared, *own;
+	struct limit shared_lim, shared_lim_was;  /* after, before this tick */
+	struct encgroup groups[MIXER_MAX_GROUPS]; /* shared encoders */
+	size_t n_groups;
+	uint64_t tick_no;	       /* ticks sent, from 1 */
 	struct part *gone, *gone_tail; /* removed, event not yet queued */
+	uint32_t challenger;	       /* select.c: who would take a place */
+	unsigned challenge_ticks;      /* and for how long it has been louder */
 	struct mixer_cmd held;	       /* an ADD to retry (out of memory) */
 	bool has_held;
 	uint64_t deadline_ns;	/* of the next timer expiration */
@@ -73,6 +103,8 @@ struct mixer {
 	_Atomic unsigned participants;
 	_Atomic uint64_t tick_hist[MIXER_TICK_HIST_N];
 	_Atomic uint64_t rec_frames, rec_dropped;
+	_Atomic uint64_t packets_in, packets_out, packets_lost, concealed;
+	_Atomic uint64_t encodes;
 };
 
 /* Runs one tick at now_ns (tick.c): commands, pull, detect, sum, record,
@@ -84,6 +116,9 @@ int cmds_reserve(struct mixer *m, size_t n);
 /* Applies the commands queued by the signalling thread (cmds.c). */
 void cmds_apply(struct mixer *m);
 
+/* Queues ev and remembers to write notify_fd; false when the queue is
+ * full (events.c). */
+bool events_push(struct mixer *m, const struct mixer_event *ev);
 /* Queues a MIXER_EV_TALKING for every participant whose detector differs
  * from what was last reported; a full queue leaves the rest for the next
  * tick (events.c). */
@@ -101,10 +136,38 @@ void events_notify(struct mixer *m);
  * -EAGAIN when nothing is left (events.c). */
 int events_leftover(struct mixer *m, struct mixer_event *ev);
 
+/* Sends each participant's statistics about once a second, in turn
+ * (pstats.c). */
+void pstats_tick(struct mixer *m);
+/* Adds what pt's stream counted since the last call to the room totals;
+ * on its removal, and from the signalling thread for what the stopped
+ * thread still held (pstats.c). */
+void pstats_sum(struct mixer *m, struct part *pt);
+/* The first send of a new participant's statistics (pstats.c). */
+void pstats_init(struct part *pt);
+
+/* Chooses this tick's speakers and fills m->contribs with them; sets each
+ * one's fade, for entering or leaving mid-utterance (select.c). */
+void select_speakers(struct mixer *m);
+
+/* Points pt->group at the shared encoder for its stream's format, made if
+ * need be; NULL when none can be (shared.c). Call when the stream joins or
+ * changes format. May allocate: from cmds.c only. */
+void shared_prepare(struct mixer *m, struct part *pt);
+/* Sends pt this tick's shared mix through the shared encoder of its
+ * format (encoding it for the first listener); false when there is none
+ * and pt must encode its own (shared.c). */
+bool shared_send(struct mixer *m, struct part *pt, const uint32_t *csrc,
+		 unsigned n_csrc, uint64_t now_ns);
+void shared_free(struct mixer *m);
+
 /* Q12 factor of db, clamped to the gain range (gain.c). */
 int32_t gain_q12(int db);
 /* out[i] = sat16(in[i] * q12 / 4096), rounded; out may be in (gain.c). */
 void gain_apply(int16_t *out, const int16_t *in, size_t n, int32_t q12);
+/* Fades pcm linearly in (from 1/n up to 1) or out (down to 0) over its n
+ * samples (gain.c). */
+void gain_fade(int16_t *pcm, size_t n, bool in);
 /* Clamps c into pt->ctl and derives its gains (gain.c). */
 void gain_set_controls(struct part *pt, const struct mixer_controls *c);
 

@@ -6,6 +6,8 @@
  * click does not count), and stops once it has stayed below off_db for
  * hangover_ms (so the pauses between words do not count). A level between
  * the two keeps the current state and restarts the count towards a change.
+ * A smoothed power (mean square, about 160 ms) says how loud a talker has
+ * been lately, for speaker selection (mixer/select.c) to rank.
  *
  * Written by hand because no library we use does it: SpeexDSP's VAD is a
  * stub in 1.2.1 that always says "speech", and an energy detector with
@@ -61,23 +63,33 @@ void talk_init(struct talk *t, const struct talk_params *p)
 	};
 }
 
-/* The frame's RMS level in dBFS, no lower than TALK_SILENCE_DB. */
-static double level_db(const int16_t *pcm, size_t n)
+#define POWER_SMOOTH (1.0f / 8) /* of the way to a frame's power */
+
+/* The frame's mean square relative to full scale. */
+static double mean_square(const int16_t *pcm, size_t n)
 {
 	int64_t e = 0;
 
 	for (size_t i = 0; i < n; i++)
 		e += (int32_t)pcm[i] * pcm[i];
-	if (e == 0 || n == 0)
+	return n ? (double)e / (double)n / (FULL_SCALE * FULL_SCALE) : 0;
+}
+
+/* A mean square as an RMS level in dBFS, no lower than TALK_SILENCE_DB. */
+static double level_db(double ms)
+{
+	if (ms <= 0)
 		return TALK_SILENCE_DB;
-	double db =
-	    10 * log10((double)e / (double)n / (FULL_SCALE * FULL_SCALE));
+	double db = 10 * log10(ms);
 	return db < TALK_SILENCE_DB ? TALK_SILENCE_DB : db;
 }
 
 bool talk_update(struct talk *t, const int16_t *pcm, size_t n)
 {
-	double db = level_db(pcm, n);
+	double ms = mean_square(pcm, n);
+	double db = level_db(ms);
+
+	t->power += ((float)ms - t->power) * POWER_SMOOTH;
 	bool towards_change = t->talking ? db < t->off_db : db > t->on_db;
 
 	t->level_db = (int)lrint(db);

@@ -2,18 +2,23 @@
  *
  * A tick is a list of steps: apply the signalling thread's commands
  * (cmds.c), pull one frame from every participant, run its talker detector
- * (talk.c), choose the contributors, sum them once into an int32
- * accumulator, send every participant its mix, and queue events (events.c).
+ * (talk.c), choose the speakers (select.c), sum them once into an int32
+ * accumulator, send every participant its mix, and queue events (events.c),
+ * the participants' statistics last (pstats.c), so that they never hold up
+ * a removal.
  *
- * A contributor is a participant whose frame carries received audio and
- * who is not muted; its talk gain scales its frame before the sum. A
- * contributor hears sat16(sum - own); everyone else shares sat16(sum),
- * computed once. A listen gain scales a copy of the participant's mix; a
- * deaf participant is sent silence. The CSRC list of a participant's
- * packets names the other contributors' local SSRCs (none when deaf).
- * Detection sees the frame as decoded, before any gain, muted or not; a
- * participant with nothing received (packets stopped, concealment over, on
- * hold) is pulled as silence, so it stops talking.
+ * A contributor is a speaker: one of the loudest talkers, unmuted, whose
+ * frame carries received audio; its talk gain scales its frame before the
+ * sum. A contributor hears sum - own through its own limiter (limit.c)
+ * and its own encoder; everyone else shares the sum, limited once and
+ * encoded once per codec and packet time (shared.c). A listen gain is
+ * applied by the listener's own limiter, before its knee; a deaf
+ * participant is sent silence. The CSRC list of a participant's packets
+ * names the other contributors' local SSRCs (none when deaf).
+ * Detection sees the frame as decoded, at the codec's rate, before any
+ * gain, muted or not; a participant with nothing received (packets
+ * stopped, concealment over, on hold) counts as silence, so it stops
+ * talking. Only the speakers' frames are converted to the room rate.
  *
  * The recording tap, when one is set, gets the shared mix every tick; a
  * full queue loses the frame (counted) and never makes the tick wait.
@@ -26,32 +31,43 @@
 
 #include <string.h>
 
+/* Each participant's next 20 ms at its codec's rate: only the speakers'
+ * are converted to the room rate (select.c), after detection. */
 static void pull_frames(struct mixer *m)
 {
 	for (size_t i = 0; i < m->n_parts; i++) {
 		struct part *pt = m->parts[i];
-		pt->received = stream_pull(pt->stream, pt->pcm) == 1 &&
-			       stream_recv_enabled(pt->stream);
+		pt->frame = stream_pull_codec(pt->stream, &pt->frame_n);
+		pt->received = pt->frame && stream_recv_enabled(pt->stream);
 	}
 }
 
+/* Silence for a participant with nothing received, so that it stops. */
 static void detect_talkers(struct mixer *m)
 {
-	for (size_t i = 0; i < m->n_parts; i++)
-		talk_update(&m->parts[i]->talk, m->parts[i]->pcm, m->frame_n);
-}
+	static const int16_t silence[MIXER_FRAME_MS] = {0};
 
-static void choose_contributors(struct mixer *m)
-{
-	m->n_contribs = 0;
 	for (size_t i = 0; i < m->n_parts; i++) {
 		struct part *pt = m->parts[i];
-		pt->contributing = pt->received && !pt->ctl.muted;
-		if (!pt->contributing)
-			continue;
+		if (pt->frame)
+			talk_update(&pt->talk, pt->frame, pt->frame_n);
+		else
+			talk_update(&pt->talk, silence, MIXER_FRAME_MS);
+	}
+}
+
+/* The speakers' frames at the room rate (no one else's: that is what a
+ * participant who does not speak saves), scaled by their talk gain and
+ * faded in or out when they enter or leave mid-utterance. */
+static void ready_speakers(struct mixer *m)
+{
+	for (size_t t = 0; t < m->n_contribs; t++) {
+		struct part *pt = m->contribs[t];
+		stream_pull_room(pt->stream, pt->pcm);
 		if (pt->talk_q12 != GAIN_UNITY)
 			gain_apply(pt->pcm, pt->pcm, m->frame_n, pt->talk_q12);
-		m->contribs[m->n_contribs++] = pt;
+		if (pt->fade != FADE_NONE)
+			gain_fade(pt->pcm, m->frame_n, pt->fade == FADE_IN);
 	}
 }
 
@@ -60,7 +76,14 @@ static void sum_contributors(struct mixer *m)
 	memset(m->acc, 0, m->frame_n * sizeof(*m->acc));
 	for (size_t t = 0; t < m->n_contribs; t++)
 		m->k->add(m->acc, m->contribs[t]->pcm, m->frame_n);
-	m->k->sat(m->shared, m->acc, m->frame_n);
+}
+
+/* The shared mix, limited once for everyone who hears it. */
+static void limit_shared(struct mixer *m)
+{
+	m->shared_lim_was = m->shared_lim;
+	limit_run(&m->shared_lim, m->k, m->shared, m->acc, NULL, m->frame_n,
+		  1.0f);
 }
 
 static void record_mix(struct mixer *m)
@@ -88,35 +111,66 @@ static unsigned csrc_list(const struct mixer *m, const struct part *pt,
 	return n;
 }
 
-/* What pt hears this tick: the shared mix, or its own in m->own. */
-static const int16_t *mix_for(struct mixer *m, const struct part *pt)
+/* True when pt hears the shared mix just as it is, the same samples as
+ * every other listener who does, so that it can share their encode. A
+ * listener whose mix differs in any way (its own voice left out, a listen
+ * gain, deafness, or any audio of its own added) must not pass. */
+static bool hears_shared(const struct part *pt)
 {
-	const int16_t *mix = m->shared;
+	return !pt->contributing && !pt->ctl.deaf &&
+	       pt->listen_q12 == GAIN_UNITY;
+}
 
+/* The mix of a listener who does not hear the shared one, in m->own,
+ * limited with its own limiter. One who heard the shared mix last tick
+ * takes over the shared limiter's state from before this tick, so that
+ * its gain and its held millisecond carry on without a jump. */
+static const int16_t *own_mix(struct mixer *m, struct part *pt)
+{
 	if (pt->ctl.deaf) {
+		pt->lim_own = false;
 		memset(m->own, 0, m->frame_n * sizeof(*m->own));
 		return m->own;
 	}
-	if (pt->contributing) {
-		m->k->sub_sat(m->own, m->acc, pt->pcm, m->frame_n);
-		mix = m->own;
-	}
-	if (pt->listen_q12 != GAIN_UNITY) {
-		gain_apply(m->own, mix, m->frame_n, pt->listen_q12);
-		mix = m->own;
-	}
-	return mix;
+	if (!pt->lim_own)
+		pt->lim = m->shared_lim_was;
+	pt->lim_own = true;
+	limit_run(&pt->lim, m->k, m->own, m->acc,
+		  pt->contributing ? pt->pcm : NULL, m->frame_n,
+		  (float)pt->listen_q12 / GAIN_UNITY);
+	return m->own;
 }
 
+/* Encodes mix with pt's own encoder and sends it. */
+static void send_own(struct mixer *m, struct part *pt, const int16_t *mix,
+		     const uint32_t *csrc, unsigned n_csrc, uint64_t now_ns)
+{
+	int got = stream_push(pt->stream, mix, csrc, n_csrc, now_ns);
+	if (got > 0)
+		atomic_fetch_add_explicit(&m->encodes, (uint64_t)got,
+					  memory_order_relaxed);
+}
+
+/* Every listener's packets: the shared mix through the shared encoder of
+ * its format (shared.c) when it hears that mix, else its own mix through
+ * its own encoder. The CSRC list of the shared mix names every speaker. */
 static void send_mixes(struct mixer *m, uint64_t now_ns)
 {
-	uint32_t csrc[RTPPKT_MAX_CSRC];
+	uint32_t csrc[RTPPKT_MAX_CSRC], all[RTPPKT_MAX_CSRC];
+	unsigned n_all = csrc_list(m, NULL, all);
 
+	m->tick_no++;
 	for (size_t i = 0; i < m->n_parts; i++) {
 		struct part *pt = m->parts[i];
-		const int16_t *mix = mix_for(m, pt);
+		if (hears_shared(pt)) {
+			pt->lim_own = false;
+			if (!shared_send(m, pt, all, n_all, now_ns))
+				send_own(m, pt, m->shared, all, n_all, now_ns);
+			continue;
+		}
+		const int16_t *mix = own_mix(m, pt);
 		unsigned n = pt->ctl.deaf ? 0 : csrc_list(m, pt, csrc);
-		stream_push(pt->stream, mix, csrc, n, now_ns);
+		send_own(m, pt, mix, csrc, n, now_ns);
 	}
 }
 
@@ -125,12 +179,15 @@ void tick_run(struct mixer *m, uint64_t now_ns)
 	cmds_apply(m);
 	pull_frames(m);
 	detect_talkers(m);
-	choose_contributors(m);
+	select_speakers(m);
+	ready_speakers(m);
 	sum_contributors(m);
+	limit_shared(m);
 	record_mix(m);
 	send_mixes(m, now_ns);
 	events_talking(m);
 	events_hand_back(m);
 	events_rec_stopped(m);
+	pstats_tick(m);
 	events_notify(m);
 }

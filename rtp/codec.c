@@ -9,7 +9,9 @@
  * for), in-band FEC on, and libopus's own PLC for loss. libopus error codes
  * become negative errno values in opus_errno() only.
  *
- * A struct codec holds encoder and decoder state for one direction pair;
+ * A struct codec holds encoder and decoder state for one direction pair,
+ * or for one direction only (codec_new_for: a stream's receive side
+ * decodes, an encoder shared by many listeners only encodes);
  * it belongs to whoever created it (a stream, thus its mixer thread) and is
  * not thread-safe. The descriptor table is constant and shared. */
 #include "rtp/rtp.h"
@@ -30,6 +32,7 @@
 
 struct codec {
 	const struct codec_desc *desc;
+	unsigned use; /* CODEC_ENCODE, CODEC_DECODE */
 	OpusEncoder *enc;
 	OpusDecoder *dec;
 	plc_state_t plc; /* G.711 only */
@@ -82,16 +85,20 @@ static int opus_errno(int err)
 	}
 }
 
-static int opus_setup(struct codec *c)
+static int opus_setup(struct codec *c, unsigned use)
 {
 	int err;
 
+	if (use & CODEC_DECODE) {
+		c->dec = opus_decoder_create(OPUS_RATE_HZ, 1, &err);
+		if (!c->dec)
+			return opus_errno(err);
+	}
+	if (!(use & CODEC_ENCODE))
+		return 0;
 	c->enc =
 	    opus_encoder_create(OPUS_RATE_HZ, 1, OPUS_APPLICATION_VOIP, &err);
 	if (!c->enc)
-		return opus_errno(err);
-	c->dec = opus_decoder_create(OPUS_RATE_HZ, 1, &err);
-	if (!c->dec)
 		return opus_errno(err);
 	if ((err = opus_encoder_ctl(c->enc, OPUS_SET_BITRATE(OPUS_BITRATE))) ||
 	    (err = opus_encoder_ctl(c->enc,
@@ -107,18 +114,24 @@ static int opus_setup(struct codec *c)
 
 int codec_new(struct codec **out, enum codec_id id)
 {
+	return codec_new_for(out, id, CODEC_ENCODE | CODEC_DECODE);
+}
+
+int codec_new_for(struct codec **out, enum codec_id id, unsigned use)
+{
 	const struct codec_desc *d = codec_by_id(id);
 	struct codec *c;
 	int err;
 
-	if (!out || !d)
+	if (!out || !d || !use || (use & ~(CODEC_ENCODE | CODEC_DECODE)))
 		return -EINVAL;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
 	c->desc = d;
+	c->use = use;
 	if (id == CODEC_OPUS) {
-		err = opus_setup(c);
+		err = opus_setup(c, use);
 		if (err)
 			goto fail;
 	} else {
@@ -145,7 +158,7 @@ void codec_free(struct codec *c)
 int codec_encode(struct codec *c, const int16_t *pcm, size_t n, uint8_t *out,
 		 size_t cap)
 {
-	if (!c || (!pcm && n) || !out)
+	if (!c || (!pcm && n) || !out || !(c->use & CODEC_ENCODE))
 		return -EINVAL;
 	switch (c->desc->id) {
 	case CODEC_PCMU:
@@ -173,7 +186,7 @@ int codec_encode(struct codec *c, const int16_t *pcm, size_t n, uint8_t *out,
 int codec_decode(struct codec *c, const uint8_t *in, size_t len, int16_t *pcm,
 		 size_t cap)
 {
-	if (!c || (!in && len) || !pcm)
+	if (!c || (!in && len) || !pcm || !(c->use & CODEC_DECODE))
 		return -EINVAL;
 	switch (c->desc->id) {
 	case CODEC_PCMU:
@@ -221,7 +234,7 @@ static void plc_rotate_history(plc_state_t *s)
 
 int codec_conceal(struct codec *c, int16_t *pcm, size_t n)
 {
-	if (!c || !pcm)
+	if (!c || !pcm || !(c->use & CODEC_DECODE))
 		return -EINVAL;
 	switch (c->desc->id) {
 	case CODEC_PCMU:

@@ -229,7 +229,7 @@ int jbuf_put(struct jbuf *jb, const struct rtppkt *p)
 		return resync(jb, p);
 	if (seq_seen(jb, p->seq)) {
 		jb->st.dropped++;
-		return -EBADMSG;
+		return -EALREADY;
 	}
 
 	d = ts_diff(p->ts - jb->base, jb->ref_ts);

@@ -6,7 +6,8 @@
  * without clicks at the joins, and it emits exactly in_n * out / in samples
  * per call when the ratio is whole (8 <-> 16 <-> 48 kHz); its filter delay
  * (a few samples) shows as leading output, never as a short frame. Equal
- * rates are a plain copy.
+ * rates are a plain copy. A reset forgets the history, for audio that
+ * starts again after a gap (a speaker selected again).
  *
  * A struct resamp belongs to its creator (a stream, thus a mixer thread)
  * and is not thread-safe. */
@@ -60,6 +61,27 @@ void resamp_free(struct resamp *r)
 	if (r->st)
 		speex_resampler_destroy(r->st);
 	free(r);
+}
+
+void resamp_exact(struct resamp *r, const int16_t *in, size_t in_n,
+		  int16_t *out, size_t out_n)
+{
+	int got = (int)(in_n < out_n ? in_n : out_n);
+	if (r)
+		got = resamp_run(r, in, in_n, out, out_n);
+	else
+		memcpy(out, in, (size_t)got * sizeof(*out));
+	if (got < 0)
+		got = 0;
+	if ((size_t)got < out_n)
+		memset(out + got, 0, (out_n - (size_t)got) * sizeof(*out));
+}
+
+void resamp_reset(struct resamp *r)
+{
+	if (!r || !r->st)
+		return;
+	speex_resampler_reset_mem(r->st); /* the state of a new converter */
 }
 
 /* Returns -ENOSPC before touching the state when cap cannot hold the

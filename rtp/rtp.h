@@ -87,7 +87,12 @@ const struct codec_desc *codec_by_id(enum codec_id id);
 const struct codec_desc *codec_by_name(const char *name, uint32_t clock_hz);
 
 struct codec;
+enum codec_use { CODEC_DECODE = 1, CODEC_ENCODE = 2 };
+/* Both directions. */
 int codec_new(struct codec **out, enum codec_id id);
+/* One direction or both (use: CODEC_DECODE, CODEC_ENCODE or both); the
+ * other direction's calls are -EINVAL. */
+int codec_new_for(struct codec **out, enum codec_id id, unsigned use);
 void codec_free(struct codec *c); /* NULL-safe */
 /* Encodes n samples of mono PCM at the codec's pcm_rate_hz; returns bytes
  * written or a negative errno. */
@@ -100,6 +105,43 @@ int codec_decode(struct codec *c, const uint8_t *in, size_t len, int16_t *pcm,
 /* Conceals n samples of a lost frame (Opus PLC; G.711 repeat and fade). */
 int codec_conceal(struct codec *c, int16_t *pcm, size_t n);
 
+/* ---- encoding the mix (rtp/txenc.c) ---------------------------------------
+ */
+
+/* An encoder for one codec and packet time, fed 20 ms of mix at the room
+ * rate at a time: a stream's own, or one the mixer shares among every
+ * listener who hears the same mix in the same format. */
+#define TXENC_MAX_PKTS 2 /* per 20 ms: 10 ms packets */
+
+/* The packets one push completed. ts_off: the RTP time of a packet's
+ * first sample less that of the 20 ms pushed (negative for packets longer
+ * than 20 ms, which began in an earlier push). data is the encoder's,
+ * valid until its next push. */
+struct txenc_out {
+	unsigned n;
+	struct {
+		const uint8_t *data;
+		size_t len;
+		int32_t ts_off;
+	} pkt[TXENC_MAX_PKTS];
+};
+
+struct txenc;
+/* ptime_ms: as negotiated; made what the codec can send (Opus 10, 20, 40
+ * or 60 ms; G.711 10-60 ms in 10 ms steps). -EINVAL for an unknown codec. */
+int txenc_new(struct txenc **out, enum codec_id codec, uint32_t ptime_ms,
+	      uint32_t room_rate_hz);
+void txenc_free(struct txenc *e); /* NULL-safe */
+/* The packet time it sends, after the codec's rules; and its codec. */
+uint32_t txenc_ptime_ms(const struct txenc *e);
+enum codec_id txenc_codec(const struct txenc *e);
+/* Takes 20 ms at the room rate (room rate / 50 samples) and encodes every
+ * whole packet time now held; out says which. Returns packets made or a
+ * negative errno (the audio of a failed packet is dropped). */
+int txenc_push(struct txenc *e, const int16_t *pcm, struct txenc_out *out);
+/* Drops audio held towards the next packet (the listener went elsewhere). */
+void txenc_drop(struct txenc *e);
+
 /* ---- resampling (rtp/resamp.c) ------------------------------------------- */
 
 struct resamp;
@@ -108,6 +150,12 @@ void resamp_free(struct resamp *r); /* NULL-safe */
 /* Converts in_n samples; returns samples written to out (at most cap). */
 int resamp_run(struct resamp *r, const int16_t *in, size_t in_n, int16_t *out,
 	       size_t cap);
+/* Converts (or, r NULL, copies) in_n samples to exactly out_n: a short
+ * result is padded with silence. */
+void resamp_exact(struct resamp *r, const int16_t *in, size_t in_n,
+		  int16_t *out, size_t out_n);
+/* Forgets the history: the next input converts as in a new converter. */
+void resamp_reset(struct resamp *r); /* NULL-safe */
 
 /* ---- jitter buffer (rtp/jbuf.c, SpeexDSP's wrapped) ---------------------- */
 
@@ -120,7 +168,8 @@ int jbuf_new(struct jbuf **out, uint32_t clock_hz, uint32_t frame_ts,
 	     uint32_t max_ms);
 void jbuf_free(struct jbuf *jb); /* NULL-safe */
 /* Stores a copy of the payload. -EBADMSG when the packet is very late
- * (already played out) or a duplicate. */
+ * (already played out), -EALREADY for a duplicate, -ENOSPC when it lies
+ * beyond the buffer's reach, -EMSGSIZE when it is too large. */
 int jbuf_put(struct jbuf *jb, const struct rtppkt *p);
 /* Takes the next frame. On JBUF_FRAME copies the payload into buf and sets
  * *len; JBUF_MISSING: a frame is lost (conceal it); JBUF_EMPTY: nothing
@@ -166,10 +215,19 @@ struct stream_params {
 	bool rtcp_mux;
 };
 
+/* lost: RFC 3550 A.3's cumulative count (extended highest sequence number
+ * received, less those received), summed over the sender's restarts and
+ * SSRC changes, never negative. late: arrived after their time was played
+ * out; discarded: duplicates, beyond the jitter buffer's reach, too large;
+ * malformed: not RTP, or a payload type not negotiated; dtx: Opus DTX
+ * packets (at most 2 bytes) taken as silence without a decode; concealed:
+ * packets' worth of audio made up for lost ones. jitter: RFC 3550 A.8's
+ * interarrival jitter of the current source. */
 struct stream_stats {
 	uint64_t packets_in, packets_out, bytes_in, bytes_out;
-	uint64_t lost, late, concealed, malformed, foreign;
-	uint32_t jitter_ts;
+	uint64_t lost, late, discarded, concealed, malformed, foreign, dtx;
+	uint32_t jitter_ts; /* in RTP clock units */
+	uint32_t jitter_us;
 	uint64_t send_errors; /* sendto failures (peer gone, full buffer) */
 };
 
@@ -201,10 +259,29 @@ void stream_read_rtcp(struct stream *s, uint64_t now_ns);
  * rate / 50 samples). Returns 1 when pcm carries the participant's audio,
  * 0 when it is silence (nothing received, not receiving). Mixer thread. */
 int stream_pull(struct stream *s, int16_t *pcm);
+/* stream_pull in two steps, so that a frame the mixer will not mix need
+ * not be converted to the room rate. stream_pull_codec takes the next
+ * 20 ms at the codec's rate: the frame (in the stream, valid until the
+ * next pull) and its length in *n, or NULL when there is no audio.
+ * stream_pull_room converts the frame last pulled into pcm (silence for
+ * none); a frame left unconverted leaves a gap after which the converter
+ * starts afresh. Mixer thread. */
+const int16_t *stream_pull_codec(struct stream *s, size_t *n);
+void stream_pull_room(struct stream *s, int16_t *pcm);
 /* Encodes 20 ms of mix at the room rate and sends it (when sending is
- * enabled), carrying csrc as the CSRC list. Sends RTCP every ~5 s. */
+ * enabled), carrying csrc as the CSRC list. Sends RTCP every ~5 s.
+ * Returns the packets encoded, or a negative errno. */
 int stream_push(struct stream *s, const int16_t *pcm, const uint32_t *csrc,
 		unsigned n_csrc, uint64_t now_ns);
+/* As stream_push, for 20 ms that an encoder of the same codec and packet
+ * time (stream_tx_format) shared among listeners has already encoded: o
+ * (NULL or o->n 0 when it completed no packet this time). Only the RTP
+ * header (SSRC, sequence, timestamp, marker, csrc) is this stream's. */
+int stream_push_encoded(struct stream *s, const struct txenc_out *o,
+			const uint32_t *csrc, unsigned n_csrc, uint64_t now_ns);
+/* The codec and packet time the stream sends with. */
+void stream_tx_format(const struct stream *s, enum codec_id *codec,
+		      uint32_t *ptime_ms);
 void stream_get_stats(const struct stream *s, struct stream_stats *out);
 
 #endif

@@ -20,7 +20,6 @@
 
 #define JBUF_MAX_MS 200
 #define RX_FIFO_MS  160 /* 120 ms packets (Opus' longest) plus 20 ms */
-#define TX_FIFO_MS  80	/* 60 ms ptime plus one 20 ms frame */
 
 /* ---- helpers shared by receive and send ---------------------------------- */
 
@@ -40,20 +39,6 @@ void stream_fifo_take(struct fifo *f, size_t n)
 	f->len -= n;
 }
 
-void stream_resample(struct resamp *r, const int16_t *in, size_t in_n,
-		     int16_t *out, size_t out_n)
-{
-	int got = (int)(in_n < out_n ? in_n : out_n);
-	if (r)
-		got = resamp_run(r, in, in_n, out, out_n);
-	else
-		memcpy(out, in, (size_t)got * sizeof(*out));
-	if (got < 0)
-		got = 0;
-	if ((size_t)got < out_n)
-		memset(out + got, 0, (out_n - (size_t)got) * sizeof(*out));
-}
-
 /* ---- codec-dependent state ----------------------------------------------- */
 
 static uint32_t rx_ptime(const struct stream_params *p)
@@ -63,23 +48,14 @@ static uint32_t rx_ptime(const struct stream_params *p)
 	return p->ptime_ms > 60 ? 60 : p->ptime_ms;
 }
 
-/* Opus encodes 10, 20, 40 or 60 ms frames; G.711 any multiple of 10 ms. */
-static uint32_t tx_ptime(const struct stream_params *p)
-{
-	uint32_t ms = rx_ptime(p) / 10 * 10;
-	if (p->codec == CODEC_OPUS && ms != 10 && ms != 40 && ms != 60)
-		return 20;
-	return ms;
-}
-
 static void media_free(struct media *m)
 {
 	codec_free(m->codec);
 	jbuf_free(m->jb);
 	resamp_free(m->rs_in);
-	resamp_free(m->rs_out);
+	txenc_free(m->tx);
 	free(m->rx.buf);
-	free(m->tx.buf);
+	free(m->frame);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -93,22 +69,20 @@ static int media_new(struct media *m, const struct stream_params *p,
 	uint32_t pcm_hz = m->desc->pcm_rate_hz;
 	uint32_t clk = m->desc->rtp_clock_hz;
 	m->rx_pkt_samples = pcm_hz / 1000 * rx_ptime(p);
-	m->tx_pkt_samples = pcm_hz / 1000 * tx_ptime(p);
 	m->rx.cap = pcm_hz / 1000 * RX_FIFO_MS;
-	m->tx.cap = pcm_hz / 1000 * TX_FIFO_MS;
 	m->rx.buf = calloc(m->rx.cap, sizeof(int16_t));
-	m->tx.buf = calloc(m->tx.cap, sizeof(int16_t));
+	m->frame = calloc(pcm_hz / 50, sizeof(int16_t));
 	int err = -ENOMEM;
-	if (!m->rx.buf || !m->tx.buf)
+	if (!m->rx.buf || !m->frame)
 		goto fail;
-	err = codec_new(&m->codec, p->codec);
+	err = codec_new_for(&m->codec, p->codec, CODEC_DECODE);
+	if (!err)
+		err = txenc_new(&m->tx, p->codec, p->ptime_ms, room_hz);
 	if (!err)
 		err = jbuf_new(&m->jb, clk, clk / 1000 * rx_ptime(p),
 			       JBUF_MAX_MS);
 	if (!err && pcm_hz != room_hz)
 		err = resamp_new(&m->rs_in, pcm_hz, room_hz);
-	if (!err && pcm_hz != room_hz)
-		err = resamp_new(&m->rs_out, room_hz, pcm_hz);
 	if (err)
 		goto fail;
 	return 0;
@@ -181,7 +155,7 @@ int stream_apply(struct stream *s, const struct stream_params *p)
 		s->src.have_transit = false;
 	}
 	if (p->send && !s->p.send) {
-		s->m.tx.len = 0;
+		txenc_drop(s->m.tx);
 		s->marker = true;
 	}
 	if (p->recv && !s->p.recv) {
@@ -223,6 +197,9 @@ void stream_get_stats(const struct stream *s, struct stream_stats *out)
 {
 	*out = s->st;
 	int32_t lost = stream_rx_cum_lost(&s->src);
-	out->lost = lost > 0 ? (uint64_t)lost : 0;
+	out->lost = s->lost_before + (lost > 0 ? (uint64_t)lost : 0);
 	out->jitter_ts = s->src.jitter16 >> 4;
+	uint64_t us = (uint64_t)out->jitter_ts * 1000000u /
+		      s->m.desc->rtp_clock_hz; /* hostile timestamps: huge */
+	out->jitter_us = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 }

@@ -40,10 +40,14 @@ struct media {
 	const struct codec_desc *desc;
 	struct codec *codec;
 	struct jbuf *jb;
-	struct resamp *rs_in, *rs_out; /* NULL when no rate change */
-	struct fifo rx, tx;
+	struct resamp *rs_in; /* NULL when no rate change */
+	struct txenc *tx;     /* what we send the participant */
+	struct fifo rx;
+	int16_t *frame;	       /* the last 20 ms pulled, at the codec rate */
+	bool has_frame;	       /* it carries audio */
+	bool converted;	       /* it went through rs_in */
+	bool converted_before; /* the one before it did */
 	size_t rx_pkt_samples; /* one negotiated ptime at the codec rate */
-	size_t tx_pkt_samples;
 };
 
 struct stream {
@@ -53,6 +57,7 @@ struct stream {
 	struct media m;
 	struct source src;
 	struct stream_stats st;
+	uint64_t lost_before; /* by the sources before src (restarts) */
 
 	uint16_t seq;
 	uint32_t ts; /* RTP time of the next 20 ms pushed */
@@ -78,10 +83,6 @@ struct stream {
 uint32_t stream_rng_next(struct stream *s);
 /* Drops the first n samples (at most all) of f. */
 void stream_fifo_take(struct fifo *f, size_t n);
-/* Resamples with r, or copies when r is NULL, in_n samples to exactly out_n;
- * a short result is padded with silence. */
-void stream_resample(struct resamp *r, const int16_t *in, size_t in_n,
-		     int16_t *out, size_t out_n);
 
 /* ---- stream_rx.c --------------------------------------------------------- */
 

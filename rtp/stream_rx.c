@@ -16,7 +16,11 @@
  * (decoded, or concealed when lost) until the FIFO holds 20 ms, and then
  * takes exactly 20 ms out of it. With 20 ms packets this is one packet per
  * pull; with 30 ms it is two packets every three pulls; a packet longer than
- * negotiated simply fills the FIFO for longer.
+ * negotiated simply fills the FIFO for longer. The mixer takes the frame at
+ * the codec rate first (its talker detector measures it there) and has it
+ * converted to the room rate only when it mixes it: for a participant who
+ * is not among the speakers the conversion is skipped, and the converter
+ * is reset when it is used again, since its history has a gap.
  *
  * Threads and ownership: only the room's mixer thread calls these, on a
  * stream it holds; they write into the stream's own buffers and allocate
@@ -144,7 +148,6 @@ int32_t stream_rx_cum_lost(const struct source *r)
 	return (int32_t)lost;
 }
 
-/* Arrival time in RTP clock units (wrapping), from the monotonic clock. */
 /* A.3's report block for the peer; moves the interval marks. */
 void stream_rx_report_block(struct stream *s, struct rtcp_report_block *b,
 			    uint64_t now_ns)
@@ -171,6 +174,7 @@ void stream_rx_report_block(struct stream *s, struct rtcp_report_block *b,
 	}
 }
 
+/* Arrival time in RTP clock units (wrapping), from the monotonic clock. */
 static uint32_t arrival_ts(uint64_t now_ns, uint32_t clock_hz)
 {
 	uint64_t sec = now_ns / 1000000000ull, ns = now_ns % 1000000000ull;
@@ -193,6 +197,16 @@ static void jitter_update(struct source *r, uint32_t rtp_ts, uint32_t arrival)
 
 /* ---- receive ------------------------------------------------------------- */
 
+/* What the jitter buffer said about a packet: late (its time was played
+ * out) or discarded (duplicate, out of reach, too large). */
+static void count_refused(struct stream *s, int err)
+{
+	if (err == -EBADMSG)
+		s->st.late++;
+	else if (err < 0)
+		s->st.discarded++;
+}
+
 static void on_rtp(struct stream *s, const uint8_t *buf, size_t len,
 		   uint64_t now_ns)
 {
@@ -209,6 +223,8 @@ static void on_rtp(struct stream *s, const uint8_t *buf, size_t len,
 	s->st.packets_in++;
 	s->st.bytes_in += len;
 
+	/* A restart begins a new count of losses: keep the old one. */
+	int32_t lost = stream_rx_cum_lost(&s->src);
 	bool restart = false;
 	if (!s->src.valid || pkt.ssrc != s->src.ssrc) {
 		if (s->src.valid)
@@ -217,14 +233,16 @@ static void on_rtp(struct stream *s, const uint8_t *buf, size_t len,
 	}
 	if (!seq_update(&s->src, pkt.seq, &restart))
 		return;
-	if (restart)
+	if (restart) {
+		s->lost_before += lost > 0 ? (uint64_t)lost : 0;
 		jbuf_reset(s->m.jb);
+	}
 	if (te)
 		return; /* RFC 4733 events: not yet handled, never mixed */
 	jitter_update(&s->src, pkt.ts,
 		      arrival_ts(now_ns, s->m.desc->rtp_clock_hz));
-	if (s->p.recv && jbuf_put(s->m.jb, &pkt) < 0)
-		s->st.late++;
+	if (s->p.recv)
+		count_refused(s, jbuf_put(s->m.jb, &pkt));
 }
 
 static void on_rtcp(struct stream *s, const uint8_t *buf, size_t len,
@@ -297,6 +315,40 @@ void stream_read_rtcp(struct stream *s, uint64_t now_ns)
 
 /* Takes whole packets out of the jitter buffer until the FIFO holds want
  * samples or the buffer is empty. */
+/* An Opus packet of at most 2 bytes holds no frame data, or a frame of at
+ * most one byte: libopus decodes it as a loss (RFC 6716 3.2.1), and a
+ * sender in DTX sends such packets while its caller is silent. */
+static bool dtx(const struct media *m, size_t len)
+{
+	return m->desc->id == CODEC_OPUS && len <= 2;
+}
+
+/* One packet's worth (n samples at dst): silence for a DTX packet, not
+ * worth a decode; the decoded payload; or, lost or undecodable,
+ * concealment. Returns the samples written. */
+static size_t rx_packet(struct stream *s, enum jbuf_status st, size_t len,
+			int16_t *dst, size_t room)
+{
+	struct media *m = &s->m;
+	size_t n = m->rx_pkt_samples < room ? m->rx_pkt_samples : room;
+
+	if (st == JBUF_FRAME && dtx(m, len)) {
+		memset(dst, 0, n * sizeof(*dst));
+		s->st.dtx++;
+		return n;
+	}
+	if (st == JBUF_FRAME) {
+		int got = codec_decode(m->codec, s->payload, len, dst, room);
+		if (got >= 0)
+			return (size_t)got;
+		s->st.malformed++;
+	}
+	if (codec_conceal(m->codec, dst, n) < 0)
+		memset(dst, 0, n * sizeof(*dst));
+	s->st.concealed++;
+	return n;
+}
+
 static void rx_fill(struct stream *s, size_t want)
 {
 	struct media *m = &s->m;
@@ -307,44 +359,55 @@ static void rx_fill(struct stream *s, size_t want)
 		    jbuf_get(m->jb, s->payload, sizeof(s->payload), &len);
 		if (st == JBUF_EMPTY)
 			return;
-		int16_t *dst = m->rx.buf + m->rx.len;
-		size_t room = m->rx.cap - m->rx.len;
-		int got = -1;
-		if (st == JBUF_FRAME)
-			got =
-			    codec_decode(m->codec, s->payload, len, dst, room);
-		if (st == JBUF_FRAME && got < 0)
-			s->st.malformed++;
-		if (got < 0) {
-			size_t n =
-			    m->rx_pkt_samples < room ? m->rx_pkt_samples : room;
-			if (codec_conceal(m->codec, dst, n) < 0)
-				memset(dst, 0, n * sizeof(*dst));
-			got = (int)n;
-			s->st.concealed++;
-		}
-		m->rx.len += (size_t)got;
+		m->rx.len += rx_packet(s, st, len, m->rx.buf + m->rx.len,
+				       m->rx.cap - m->rx.len);
 	}
+}
+
+const int16_t *stream_pull_codec(struct stream *s, size_t *n)
+{
+	struct media *m = &s->m;
+	size_t fn = m->desc->pcm_rate_hz / 50;
+
+	m->converted_before = m->converted;
+	m->converted = false;
+	m->has_frame = false;
+	if (s->p.recv)
+		rx_fill(s, fn);
+	if (!s->p.recv || m->rx.len == 0)
+		return NULL;
+	if (m->rx.len < fn) {
+		memset(m->rx.buf + m->rx.len, 0,
+		       (fn - m->rx.len) * sizeof(int16_t));
+		m->rx.len = fn;
+	}
+	memcpy(m->frame, m->rx.buf, fn * sizeof(*m->frame));
+	stream_fifo_take(&m->rx, fn);
+	m->has_frame = true;
+	*n = fn;
+	return m->frame;
+}
+
+void stream_pull_room(struct stream *s, int16_t *pcm)
+{
+	struct media *m = &s->m;
+	size_t out_n = s->room_rate_hz / 50;
+
+	if (!m->has_frame) {
+		memset(pcm, 0, out_n * sizeof(*pcm));
+		return;
+	}
+	if (!m->converted_before)
+		resamp_reset(m->rs_in);
+	resamp_exact(m->rs_in, m->frame, m->desc->pcm_rate_hz / 50, pcm, out_n);
+	m->converted = true;
 }
 
 int stream_pull(struct stream *s, int16_t *pcm)
 {
-	struct media *m = &s->m;
-	size_t out_n = s->room_rate_hz / 50;
-	size_t n = m->desc->pcm_rate_hz / 50;
+	size_t n;
+	const int16_t *f = stream_pull_codec(s, &n);
 
-	if (s->p.recv)
-		rx_fill(s, n);
-	if (!s->p.recv || m->rx.len == 0) {
-		memset(pcm, 0, out_n * sizeof(*pcm));
-		return 0;
-	}
-	if (m->rx.len < n) {
-		memset(m->rx.buf + m->rx.len, 0,
-		       (n - m->rx.len) * sizeof(int16_t));
-		m->rx.len = n;
-	}
-	stream_resample(m->rs_in, m->rx.buf, n, pcm, out_n);
-	stream_fifo_take(&m->rx, n);
-	return 1;
+	stream_pull_room(s, pcm);
+	return f != NULL;
 }

@@ -1,10 +1,13 @@
 /* stream_tx.c: a stream's send side: stream_push() takes 20 ms of the mix
  * at the room rate, and out go RTP packets and, every few seconds, RTCP.
  *
- * Send: the mix is resampled to the codec rate into a second FIFO and sent
- * one packet per ptime. The RTP timestamp advances by 20 ms on every push,
- * sent or not, so that a resume after hold continues in time; the marker bit
- * flags the first packet and the first after a resume. RTCP (an SR once we
+ * Send: the stream's own encoder (rtp/txenc.c) converts the mix to the
+ * codec's rate and makes one packet per ptime. stream_push_encoded() sends
+ * packets an encoder shared by many listeners made instead (the mixer's,
+ * for everyone who hears the same mix in the same format): only the RTP
+ * header is the stream's own. The RTP timestamp advances by 20 ms on every
+ * push, sent or not, so that a resume after hold continues in time; the marker
+ * bit flags the first packet and the first after a resume. RTCP (an SR once we
  * have sent, else an RR; one report block for the peer, filled by
  * rtp/stream_rx.c) goes out every 5 s, randomized 0.5-1.5x as RFC 3550 6.2
  * asks.
@@ -47,14 +50,9 @@ static bool send_to(struct stream *s, int fd, const struct sockaddr_storage *to,
 	return true;
 }
 
-static int send_packet(struct stream *s, uint32_t ts, const uint32_t *csrc,
-		       unsigned n_csrc)
+static void send_packet(struct stream *s, uint32_t ts, const uint8_t *payload,
+			size_t bytes, const uint32_t *csrc, unsigned n_csrc)
 {
-	struct media *m = &s->m;
-	int n = codec_encode(m->codec, m->tx.buf, m->tx_pkt_samples, s->payload,
-			     sizeof(s->payload) - RTP_HDR_MAX);
-	if (n < 0)
-		return n;
 	struct rtppkt pkt = {
 	    .pt = s->p.pt,
 	    .marker = s->marker,
@@ -63,8 +61,8 @@ static int send_packet(struct stream *s, uint32_t ts, const uint32_t *csrc,
 	    .ssrc = s->local_ssrc,
 	    .n_csrc =
 		(uint8_t)(n_csrc < RTPPKT_MAX_CSRC ? n_csrc : RTPPKT_MAX_CSRC),
-	    .payload = s->payload,
-	    .payload_bytes = (size_t)n,
+	    .payload = payload,
+	    .payload_bytes = bytes,
 	};
 	if (csrc)
 		memcpy(pkt.csrc, csrc, pkt.n_csrc * sizeof(*csrc));
@@ -72,38 +70,28 @@ static int send_packet(struct stream *s, uint32_t ts, const uint32_t *csrc,
 		pkt.n_csrc = 0;
 	int len = rtppkt_build(s->pkt, sizeof(s->pkt), &pkt);
 	if (len < 0)
-		return len;
+		return;
 	s->marker = false;
 	if (send_to(s, s->rtp_fd, &s->p.rtp_peer, (size_t)len)) {
 		s->st.packets_out++;
 		s->st.bytes_out += (uint64_t)len;
-		s->octets_out += (uint32_t)n;
+		s->octets_out += (uint32_t)bytes;
 	}
-	return 0;
 }
 
-/* Appends 20 ms to the send FIFO and sends every whole ptime in it. */
-static int tx_frame(struct stream *s, const int16_t *pcm, const uint32_t *csrc,
-		    unsigned n_csrc)
+/* Sends what an encoder made of this 20 ms, each packet stamped on our
+ * own timeline (s->ts is the RTP time of this 20 ms). */
+static void send_out(struct stream *s, const struct txenc_out *o,
+		     const uint32_t *csrc, unsigned n_csrc)
 {
-	struct media *m = &s->m;
-	size_t n = m->desc->pcm_rate_hz / 50;
-	if (m->tx.len + n > m->tx.cap)
-		m->tx.len = 0;
-	stream_resample(m->rs_out, pcm, s->room_rate_hz / 50,
-			m->tx.buf + m->tx.len, n);
-	m->tx.len += n;
+	for (unsigned i = 0; i < o->n; i++)
+		send_packet(s, s->ts + (uint32_t)o->pkt[i].ts_off,
+			    o->pkt[i].data, o->pkt[i].len, csrc, n_csrc);
+}
 
-	uint64_t clk = m->desc->rtp_clock_hz, hz = m->desc->pcm_rate_hz;
-	uint32_t end_ts = s->ts + (uint32_t)(n * clk / hz);
-	while (m->tx.len >= m->tx_pkt_samples) {
-		uint32_t ts = end_ts - (uint32_t)(m->tx.len * clk / hz);
-		int err = send_packet(s, ts, csrc, n_csrc);
-		stream_fifo_take(&m->tx, m->tx_pkt_samples);
-		if (err)
-			return err;
-	}
-	return 0;
+static bool sending(const struct stream *s)
+{
+	return s->p.send && addr_len(&s->p.rtp_peer);
 }
 
 /* ---- RTCP ---------------------------------------------------------------- */
@@ -148,18 +136,11 @@ static uint64_t rtcp_interval(struct stream *s, uint64_t base_ns)
 	return base_ns / 2 + base_ns / 1000 * (stream_rng_next(s) % 1000);
 }
 
-int stream_push(struct stream *s, const int16_t *pcm, const uint32_t *csrc,
-		unsigned n_csrc, uint64_t now_ns)
+/* 20 ms have gone by, sent or not: the RTP time moves on (a resume after
+ * hold continues in time), and RTCP goes out when due. */
+static void frame_done(struct stream *s, uint64_t now_ns)
 {
-	int err = 0;
-	if (s->p.send && addr_len(&s->p.rtp_peer)) {
-		err = tx_frame(s, pcm, csrc, n_csrc);
-	} else {
-		s->m.tx.len = 0;
-		s->marker = true;
-	}
 	s->ts += s->m.desc->rtp_clock_hz / 50;
-
 	if (!s->next_rtcp_ns) {
 		s->next_rtcp_ns =
 		    now_ns + rtcp_interval(s, RTCP_INTERVAL_NS / 2);
@@ -167,5 +148,40 @@ int stream_push(struct stream *s, const int16_t *pcm, const uint32_t *csrc,
 		rtcp_send(s, now_ns);
 		s->next_rtcp_ns = now_ns + rtcp_interval(s, RTCP_INTERVAL_NS);
 	}
-	return err;
+}
+
+int stream_push(struct stream *s, const int16_t *pcm, const uint32_t *csrc,
+		unsigned n_csrc, uint64_t now_ns)
+{
+	int ret = 0;
+	if (sending(s)) {
+		struct txenc_out o;
+		ret = txenc_push(s->m.tx, pcm, &o);
+		send_out(s, &o, csrc, n_csrc);
+	} else {
+		txenc_drop(s->m.tx);
+		s->marker = true;
+	}
+	frame_done(s, now_ns);
+	return ret;
+}
+
+int stream_push_encoded(struct stream *s, const struct txenc_out *o,
+			const uint32_t *csrc, unsigned n_csrc, uint64_t now_ns)
+{
+	/* What our own encoder held belongs to a mix we no longer hear. */
+	txenc_drop(s->m.tx);
+	if (!sending(s))
+		s->marker = true;
+	else if (o)
+		send_out(s, o, csrc, n_csrc);
+	frame_done(s, now_ns);
+	return 0;
+}
+
+void stream_tx_format(const struct stream *s, enum codec_id *codec,
+		      uint32_t *ptime_ms)
+{
+	*codec = txenc_codec(s->m.tx);
+	*ptime_ms = txenc_ptime_ms(s->m.tx);
 }

@@ -334,7 +334,8 @@ def parse_rtp(data):
 
 
 class RxPacket:
-    __slots__ = ('t', 'pt', 'ssrc', 'seq', 'ts', 'csrcs', 'marker', 'size', 'src', 'decoded')
+    __slots__ = ('t', 'pt', 'ssrc', 'seq', 'ts', 'csrcs', 'marker', 'size', 'src', 'decoded',
+                 'payload')
 
     def __repr__(self):
         return 'RxPacket(t=%.3f pt=%d ssrc=%08x seq=%d csrcs=%s size=%d)' % (
@@ -467,6 +468,8 @@ class RtpEndpoint:
         self.rx_undecodable = 0
         self.rx_unknown_pt = 0
         self.sent = 0
+        self.drop_every = 0             # the "network" loses each nth packet (by seq)
+        self.dropped = 0
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._tx_loop, name='rtp-tx-' + name,
                                           daemon=True),
@@ -559,8 +562,11 @@ class RtpEndpoint:
                         pkt = build_rtp(codec.pt, self.seq, self.ts, self.ssrc, payload,
                                         marker=self.marker_next)
                         self.marker_next = False
-                        self.sock.sendto(pkt, remote)
-                        self.sent += 1
+                        if self.drop_every and self.seq % self.drop_every == 0:
+                            self.dropped += 1
+                        else:
+                            self.sock.sendto(pkt, remote)
+                            self.sent += 1
                     except OSError:
                         pass
                     self.seq = (self.seq + 1) & 0xFFFF
@@ -601,6 +607,7 @@ class RtpEndpoint:
         p = RxPacket()
         p.t, p.pt, p.ssrc, p.seq, p.ts = now, h.pt, h.ssrc, h.seq, h.ts
         p.csrcs, p.marker, p.size, p.src = h.csrcs, h.marker, len(data), src
+        p.payload = h.payload
         p.decoded = False
         codec = self.rx_codecs.get(h.pt)
         pcm = None

@@ -32,7 +32,8 @@ ABSENT_MARGIN = 30.0
 ROOM_KEYS = {'name', 'participants', 'locked', 'recording', 'max_participants',
              'persistent', 'has_pin', 'has_moderator_pin', 'created_at'}
 PART_KEYS = {'id', 'uri', 'display_name', 'codec', 'status', 'muted', 'deaf', 'talking',
-             'moderator', 'gain_db', 'dialed_out', 'ssrc', 'joined_at'}
+             'moderator', 'gain_db', 'dialed_out', 'ssrc', 'joined_at',
+             'stats'}
 ISO = re.compile(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$')
 METRIC_LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$')
 METRIC_NAMES = [
@@ -40,7 +41,7 @@ METRIC_NAMES = [
     'tutti_ticks_total', 'tutti_late_ticks_total', 'tutti_tick_duration_seconds_bucket',
     'tutti_tick_duration_seconds_sum', 'tutti_tick_duration_seconds_count',
     'tutti_packets_in_total', 'tutti_packets_out_total', 'tutti_packets_lost_total',
-    'tutti_concealed_frames_total', 'tutti_api_requests_total',
+    'tutti_concealed_frames_total', 'tutti_encodes_total', 'tutti_api_requests_total',
     'tutti_process_resident_memory_bytes', 'tutti_process_cpu_seconds_total',
     'tutti_process_open_fds', 'tutti_process_start_time_seconds']
 

@@ -196,7 +196,35 @@ static void test_opus_plc_and_errors(void)
 	codec_free(NULL);
 }
 
+/* One direction only: the other's calls are refused, never crash. */
+static void test_one_direction(void)
+{
+	static const enum codec_id ids[] = {CODEC_PCMU, CODEC_OPUS};
+	int16_t pcm[960] = {0};
+	uint8_t pkt[1500];
+	struct codec *c;
+
+	for (size_t i = 0; i < 2; i++) {
+		CU_ASSERT_FATAL(codec_new_for(&c, ids[i], CODEC_ENCODE) == 0);
+		int n = codec_encode(c, pcm, ids[i] == CODEC_OPUS ? 960 : 160,
+				     pkt, sizeof(pkt));
+		CU_ASSERT(n > 0);
+		CU_ASSERT_EQUAL(codec_decode(c, pkt, (size_t)n, pcm, 960),
+				-EINVAL);
+		CU_ASSERT_EQUAL(codec_conceal(c, pcm, 160), -EINVAL);
+		codec_free(c);
+		CU_ASSERT_FATAL(codec_new_for(&c, ids[i], CODEC_DECODE) == 0);
+		CU_ASSERT_EQUAL(codec_encode(c, pcm, 160, pkt, sizeof(pkt)),
+				-EINVAL);
+		CU_ASSERT(codec_conceal(c, pcm, 960) > 0);
+		codec_free(c);
+	}
+	CU_ASSERT_EQUAL(codec_new_for(&c, CODEC_PCMU, 0), -EINVAL);
+	CU_ASSERT_EQUAL(codec_new_for(&c, CODEC_PCMU, 4), -EINVAL);
+}
+
 static const struct unit_test tests[] = {
+    {"one direction only", test_one_direction},
     {"table", test_table},
     {"pcmu reference values", test_pcmu_reference},
     {"pcma reference values", test_pcma_reference},

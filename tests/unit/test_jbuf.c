@@ -144,7 +144,7 @@ static void test_late_dropped(void)
 	CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, 2)), -EBADMSG);
 	CU_ASSERT_EQUAL(pull(jb), 3);
 	/* A copy of one already played is a duplicate. */
-	CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, 0)), -EBADMSG);
+	CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, 0)), -EALREADY);
 	jbuf_stats(jb, &st);
 	CU_ASSERT_EQUAL(st.late, 1);
 	CU_ASSERT_EQUAL(st.dropped, 1);
@@ -160,10 +160,10 @@ static void test_duplicate_dropped(void)
 	struct jbuf_stats st;
 
 	CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, 0)), 0);
-	CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, 0)), -EBADMSG);
+	CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, 0)), -EALREADY);
 	CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, 1)), 0); /* seq 0 */
-	CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, 1)), -EBADMSG);
-	CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, 0)), -EBADMSG);
+	CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, 1)), -EALREADY);
+	CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, 0)), -EALREADY);
 	CU_ASSERT_EQUAL(pull(jb), 0);
 	CU_ASSERT_EQUAL(pull(jb), 1);
 	CU_ASSERT_EQUAL(pull(jb), -1);

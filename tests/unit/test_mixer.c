@@ -50,7 +50,9 @@ struct leg {
 	unsigned n_csrc, packets;
 	uint32_t csrc_ever[RTPPKT_MAX_CSRC]; /* every CSRC seen this run */
 	unsigned n_csrc_ever;
-	bool quiet; /* the phone sends nothing */
+	bool quiet;	     /* the phone sends nothing */
+	unsigned drop_every; /* the network loses every nth packet; 0: none */
+	double amp;	     /* of its tone; 0: AMP */
 };
 
 static struct leg legs[N_LEGS];
@@ -96,7 +98,8 @@ static void phone_send(struct leg *l)
 	int16_t pcm[PHONE_N];
 	uint8_t payload[PHONE_N], pkt[200];
 
-	unit_sine(pcm, PHONE_N, l->f_hz, 8000, AMP, l->sample);
+	unit_sine(pcm, PHONE_N, l->f_hz, 8000, l->amp ? l->amp : AMP,
+		  l->sample);
 	l->sample += PHONE_N;
 	CU_ASSERT(codec_encode(l->codec, pcm, PHONE_N, payload,
 			       sizeof(payload)) == PHONE_N);
@@ -109,6 +112,8 @@ static void phone_send(struct leg *l)
 	    .payload_bytes = PHONE_N,
 	};
 	l->ts += PHONE_N;
+	if (l->drop_every && p.seq % l->drop_every == 0)
+		return;
 	int len = rtppkt_build(pkt, sizeof(pkt), &p);
 	CU_ASSERT(sendto(l->ph_rtp, pkt, (size_t)len, 0,
 			 (struct sockaddr *)&l->s_rtp_addr,
@@ -639,11 +644,12 @@ static void test_gains(void)
 	CU_ASSERT(fabs(db(heard_level(l1, l0->f_hz), a10)) < 0.5);
 	CU_ASSERT(heard_level(l1, l1->f_hz) < 0.03 * AMP);
 
-	/* Leg 0 hears 6 dB louder; nobody else does. */
+	/* Leg 0 hears 3 dB louder (still below the limiter's knee); nobody
+	 * else does. */
 	double b02 = heard_level(l0, l2->f_hz), b12 = heard_level(l1, l2->f_hz);
-	control(m, 0, (struct mixer_controls){.listen_gain_db = 6});
+	control(m, 0, (struct mixer_controls){.listen_gain_db = 3});
 	run_phones(0, 1000);
-	CU_ASSERT(fabs(db(heard_level(l0, l2->f_hz), b02) - 6) < 1);
+	CU_ASSERT(fabs(db(heard_level(l0, l2->f_hz), b02) - 3) < 1);
 	CU_ASSERT(fabs(db(heard_level(l1, l2->f_hz), b12)) < 0.5);
 	CU_ASSERT(heard_level(l0, l0->f_hz) < 0.03 * AMP);
 
@@ -724,6 +730,101 @@ static void test_rec_tap(void)
 	spscq_free(q);
 }
 
+/* Three phones near full scale: each hears two of them, which add up to
+ * 1.2x full scale. The limiter keeps what they hear below full scale (the
+ * top PCMU level, 32124, is what a clipped mix decodes to), with both
+ * tones there at equal levels, turned down by a few dB, not clipped. */
+static void test_loud_room(void)
+{
+	int efd;
+	struct mixer *m = room_open(&efd, NULL);
+
+	for (int i = 0; i < N_LEGS; i++)
+		legs[i].amp = 20000;
+	run_phones(0, 1200);
+	for (int i = 0; i < N_LEGS; i++) {
+		const struct leg *l = &legs[i];
+		int peak = 0;
+		for (size_t j = 1600; j < l->heard_n; j++)
+			peak =
+			    abs(l->heard[j]) > peak ? abs(l->heard[j]) : peak;
+		CU_ASSERT(peak < 32124 && peak > 24000);
+		for (int j = 0; j < N_LEGS; j++) {
+			if (j == i)
+				continue;
+			double a = heard_level(l, legs[j].f_hz);
+			CU_ASSERT(a > 0.55 * 20000 && a < 0.9 * 20000);
+		}
+	}
+	room_close(m, efd);
+}
+
+/* The last MIXER_EV_STATS logged for id; false if none. */
+static bool last_stats(uint32_t id, struct mixer_part_stats *out)
+{
+	for (int i = n_log - 1; i >= 0; i--) {
+		if (ev_log[i].kind == MIXER_EV_STATS &&
+		    ev_log[i].part_id == id) {
+			*out = ev_log[i].stats;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Each participant's figures come about once a second; the room totals
+ * add up every stream's, also those of a participant who left and of
+ * those handed back at stop. */
+static void test_stats(void)
+{
+	int efd;
+	struct mixer *m = room_open(&efd, NULL);
+	struct mixer_part_stats s0, s1, fin[N_LEGS];
+	struct mixer_event ev;
+
+	legs[0].drop_every = 10;
+	run_phones(0, 2500);
+	take_events(m, efd);
+	CU_ASSERT(count_events(0, MIXER_EV_STATS, 1) >= 2);
+	CU_ASSERT(count_events(0, MIXER_EV_STATS, 1) <= 3);
+	CU_ASSERT_FATAL(last_stats(0, &s0) && last_stats(1, &s1));
+	double loss = (double)s0.lost / (double)(s0.lost + s0.packets_in);
+	CU_ASSERT(s0.packets_in >= 50);
+	CU_ASSERT(loss > 0.08 && loss < 0.12);
+	CU_ASSERT(s0.concealed >= s0.lost / 2);
+	CU_ASSERT_EQUAL(s1.lost, 0);
+	CU_ASSERT(s1.packets_in >= 50 && s1.packets_out >= 50);
+	CU_ASSERT(s1.jitter_us < 20000);
+
+	post(m, MIXER_REMOVE, 0, NULL, NULL);
+	CU_ASSERT_FATAL(wait_event(m, efd, &ev) == 0);
+	mixer_part_stats_of(&fin[0], legs[0].s);
+	CU_ASSERT(fin[0].lost >= s0.lost);
+	run_phones(1, 1000);
+	mixer_stop(m);
+	while (mixer_poll(m, &ev) == 0)
+		log_event(&ev);
+	struct mixer_stats st;
+	mixer_get_stats(m, &st);
+	uint64_t in = 0, out = 0, lost = 0, concealed = 0;
+	for (int i = 0; i < N_LEGS; i++) {
+		mixer_part_stats_of(&fin[i], legs[i].s);
+		in += fin[i].packets_in;
+		out += fin[i].packets_out;
+		lost += fin[i].lost;
+		concealed += fin[i].concealed;
+	}
+	CU_ASSERT_EQUAL(st.packets_in, in);
+	CU_ASSERT_EQUAL(st.packets_out, out);
+	CU_ASSERT_EQUAL(st.packets_lost, lost);
+	CU_ASSERT_EQUAL(st.concealed, concealed);
+	CU_ASSERT_EQUAL(fin[1].lost, 0);
+	mixer_free(m);
+	for (int i = 0; i < N_LEGS; i++)
+		leg_close(&legs[i]);
+	close(efd);
+}
+
 static const struct unit_test tests[] = {
     {"three tones, n-1, csrc, update, remove, stop", test_three_tones},
     {"nothing lost at stop", test_nothing_lost},
@@ -734,6 +835,8 @@ static const struct unit_test tests[] = {
     {"deaf: sent silence", test_deaf},
     {"talk and listen gains", test_gains},
     {"recording tap: the full mix, in order", test_rec_tap},
+    {"statistics: each second, and room totals", test_stats},
+    {"loud room: limited, not clipped", test_loud_room},
     {NULL, NULL},
 };
 

@@ -8,7 +8,9 @@
  * limits). Every case gets buffers of its exact size so that ASan sees any
  * read or write past either end. Last come the N-1 properties the mixer
  * relies on: a contributor alone hears silence, and each contributor hears
- * exactly the others. */
+ * exactly the others. The limiter's two passes (peaks, ramp) get the same
+ * treatment, the ramp against its float definition step by step. */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -388,6 +390,151 @@ static void test_n_minus_one(void)
 	}
 }
 
+/* ---- the limiter's passes: peaks and ramp -------------------------------- */
+
+/* acc - own as the kernels define it: int32, wrapping. */
+static int32_t diff_ref(const int32_t *acc, const int16_t *own, size_t i)
+{
+	return (int32_t)((int64_t)acc[i] - (own ? own[i] : 0));
+}
+
+static uint32_t abs_ref(int32_t v)
+{
+	return v < 0 ? (uint32_t)(-(int64_t)v) : (uint32_t)v;
+}
+
+/* The ramp's definition, one float step at a time. */
+static int16_t ramp_ref(int32_t x, const float *g, size_t block, size_t j)
+{
+	float inv = 1.0f / (float)block;
+	float step = (g[1] - g[0]) * inv;
+	float gain = g[0] + step * (float)(j + 1);
+	float v = (float)x * gain;
+	if (v > 32767.0f)
+		return 32767;
+	if (v < -32768.0f)
+		return -32768;
+	return (int16_t)lrintf(v); /* the default mode: nearest, ties even */
+}
+
+/* A gain: mostly 0..2 as the limiter makes them, now and then anything. */
+static float rnd_gain(void)
+{
+	switch (rnd() % 8) {
+	case 0:
+		return (float)(int32_t)rnd() / 1e5f;
+	case 1:
+		return 0.0f;
+	case 2:
+		return 1.0f;
+	default:
+		return (float)(rnd() % 20001) / 10000.0f;
+	}
+}
+
+/* One case: n = block * nb samples from misaligned buffers of exactly
+ * their size; every variant against scalar, scalar against ramp_ref. */
+static void check_limiter(const struct mixk **v, size_t nv, size_t block,
+			  size_t nb, bool with_own, size_t off)
+{
+	size_t n = block * nb;
+	int32_t *acc = malloc((n + off) * sizeof(int32_t) + 1);
+	int16_t *own = malloc((n + off) * sizeof(int16_t) + 1);
+	int16_t *ref = malloc(n * sizeof(int16_t) + 1);
+	int16_t *out = malloc((n + off) * sizeof(int16_t) + 1);
+	uint32_t pk_ref[64], pk[64];
+	float g[65];
+	size_t bad = 0;
+
+	CU_ASSERT_FATAL(acc && own && ref && out && nb <= 64);
+	for (size_t i = 0; i < n; i++) {
+		acc[off + i] = rnd_acc();
+		own[off + i] = rnd16();
+	}
+	for (size_t b = 0; b <= nb; b++)
+		g[b] = rnd_gain();
+	const int16_t *o = with_own ? own + off : NULL;
+	mixk_scalar.peaks(pk_ref, acc + off, o, n, block);
+	mixk_scalar.ramp(ref, acc + off, o, n, block, g);
+	for (size_t b = 0; b < nb; b++) {
+		uint32_t m = 0;
+		for (size_t j = 0; j < block; j++) {
+			uint32_t a =
+			    abs_ref(diff_ref(acc + off, o, b * block + j));
+			m = a > m ? a : m;
+			bad += ref[b * block + j] !=
+			       ramp_ref(diff_ref(acc + off, o, b * block + j),
+					g + b, block, j);
+		}
+		bad += pk_ref[b] != m;
+	}
+	for (size_t k = 1; k < nv; k++) {
+		v[k]->peaks(pk, acc + off, o, n, block);
+		v[k]->ramp(out + off, acc + off, o, n, block, g);
+		bad += nb && memcmp(pk, pk_ref, nb * sizeof(*pk)) != 0;
+		bad += n && memcmp(out + off, ref, n * sizeof(*ref)) != 0;
+	}
+	if (bad)
+		fprintf(stderr,
+			"limiter: block %zu x %zu own %d off %zu: %zu\n", block,
+			nb, with_own, off, bad);
+	CU_ASSERT_EQUAL(bad, 0);
+	free(acc);
+	free(own);
+	free(ref);
+	free(out);
+}
+
+static void test_limiter_kernels(void)
+{
+	static const size_t blocks[] = {1, 3, 4, 5, 7, 8, 9, 13, 16, 17, 48};
+	const struct mixk *v[MAX_VARIANTS];
+	size_t nv = variants(v);
+
+	for (size_t i = 0; i < sizeof(blocks) / sizeof(blocks[0]); i++)
+		for (size_t nb = 0; nb <= 21; nb += 1 + rnd() % 4)
+			for (size_t off = 0; off < 3; off++) {
+				check_limiter(v, nv, blocks[i], nb, true, off);
+				check_limiter(v, nv, blocks[i], nb, false, off);
+			}
+}
+
+/* Peaks at the int32 edges, and a ramp whose products leave int16 (and
+ * int32) far behind: clamped, never wrapped. */
+static void test_limiter_edges(void)
+{
+	enum { B = 16 };
+	int32_t acc[B];
+	int16_t own[B], out[B];
+	uint32_t pk;
+	const float g[2] = {1e30f, -1e30f};
+	const struct mixk *v[MAX_VARIANTS];
+	size_t nv = variants(v);
+
+	for (size_t k = 0; k < nv; k++) {
+		for (size_t i = 0; i < B; i++) {
+			acc[i] = i % 2 ? INT32_MIN : INT32_MAX;
+			own[i] = i % 3 ? 32767 : -32768;
+		}
+		v[k]->peaks(&pk, acc, NULL, B, B);
+		CU_ASSERT_EQUAL(pk, 0x80000000u);
+		acc[1] = -5; /* the only odd one left at INT32_MIN: i = 3 */
+		for (size_t i = 3; i < B; i += 2)
+			acc[i] = -7;
+		v[k]->peaks(&pk, acc, own, B, B);
+		/* INT32_MAX - (-32768) wraps to INT32_MIN + 32767. */
+		CU_ASSERT_EQUAL(pk, 0x80000000u - 32767u);
+		v[k]->ramp(out, acc, own, B, B, g);
+		for (size_t i = 0; i < B; i++) {
+			int32_t x = diff_ref(acc, own, i);
+			float gain = 1e30f + (-2e30f / B) * (float)(i + 1);
+			float y = (float)x * gain;
+			int16_t want = y > 0 ? 32767 : y < 0 ? -32768 : 0;
+			CU_ASSERT_EQUAL(out[i], want);
+		}
+	}
+}
+
 static const struct unit_test tests[] = {
     {"best and available", test_best},
     {"scalar matches the definitions", test_scalar_definition},
@@ -395,6 +542,9 @@ static const struct unit_test tests[] = {
     {"variants match scalar on edges", test_edges},
     {"saturation never wraps", test_saturation},
     {"N-1: each contributor hears the others", test_n_minus_one},
+    {"limiter passes: variants match scalar and definition",
+     test_limiter_kernels},
+    {"limiter passes at the edges", test_limiter_edges},
     {NULL, NULL},
 };
 

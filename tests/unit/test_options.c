@@ -114,6 +114,7 @@ static void check_defaults(const struct options *o)
 	CU_ASSERT_EQUAL(o->max_participants, 0);
 	CU_ASSERT_EQUAL(o->notify_interval_ms, 1000);
 	CU_ASSERT_EQUAL(o->rtp_timeout_s, 30);
+	CU_ASSERT_EQUAL(o->max_speakers, 4);
 }
 
 static void test_defaults(void)
@@ -429,6 +430,15 @@ static void test_numbers(void)
 	    "3600001", NULL);
 	BAD("--rtp-timeout: '0' is not in", "--rtp-timeout", "0", NULL);
 	BAD("--rtp-timeout: ' 5' is not a number", "--rtp-timeout", " 5", NULL);
+
+	CU_ASSERT_EQUAL(PARSE(&o, "--max-speakers", "0", NULL), OPTIONS_RUN);
+	CU_ASSERT_EQUAL(o.max_speakers, 0);
+	CU_ASSERT_EQUAL(PARSE(&o, "--max-speakers", "1000", NULL), OPTIONS_RUN);
+	CU_ASSERT_EQUAL(o.max_speakers, 1000);
+	BAD("--max-speakers: '1001' is not in 0..1000", "--max-speakers",
+	    "1001", NULL);
+	BAD("--max-speakers: 'four' is not a number", "--max-speakers", "four",
+	    NULL);
 }
 
 static void test_limits(void)
@@ -529,7 +539,8 @@ static void test_config_file(void)
 		 "rooms-on-demand = off\n"
 		 "max-participants = 12\n"
 		 "notify-interval = 500\n"
-		 "rtp-timeout = 60\n",
+		 "rtp-timeout = 60\n"
+		 "max-speakers = 3\n",
 		 tok);
 	path = tmp_with(text);
 
@@ -549,6 +560,7 @@ static void test_config_file(void)
 	CU_ASSERT_EQUAL(o.max_participants, 12);
 	CU_ASSERT_EQUAL(o.notify_interval_ms, 500);
 	CU_ASSERT_EQUAL(o.rtp_timeout_s, 60);
+	CU_ASSERT_EQUAL(o.max_speakers, 3);
 
 	/* The command line wins, whether before or after -c. */
 	CU_ASSERT_EQUAL(PARSE(&o, "--log-level", "warn", "--config", path,
@@ -619,6 +631,7 @@ static void test_check_config(void)
 	    "max-participants = ", "notify-interval = ", "rtp-timeout = ",
 	    "max-calls = ",	   "max-rooms = ",	 "max-subscriptions = ",
 	    "sip-rate = ",	   "sip-max-size = ",	 "session-expires = ",
+	    "max-speakers = 4\n",
 	};
 	char *path;
 

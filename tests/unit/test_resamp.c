@@ -60,9 +60,35 @@ static void test_copy_and_limits(void)
 	resamp_free(NULL);
 }
 
+/* After a reset the converter gives what a new one gives, sample for
+ * sample, whatever it had seen before. */
+static void test_reset(void)
+{
+	struct resamp *used, *fresh;
+	int16_t in[160], a[960], b[960];
+
+	CU_ASSERT_EQUAL_FATAL(resamp_new(&used, 8000, 48000), 0);
+	CU_ASSERT_EQUAL_FATAL(resamp_new(&fresh, 8000, 48000), 0);
+	for (size_t f = 0; f < 7; f++) {
+		unit_sine(in, 160, 700, 8000, 20000, f * 160);
+		resamp_run(used, in, 160, a, 960);
+	}
+	resamp_reset(used);
+	for (size_t f = 0; f < 3; f++) {
+		unit_sine(in, 160, 1000, 8000, 10000, f * 160);
+		CU_ASSERT_EQUAL(resamp_run(used, in, 160, a, 960), 960);
+		CU_ASSERT_EQUAL(resamp_run(fresh, in, 160, b, 960), 960);
+		CU_ASSERT_EQUAL(memcmp(a, b, sizeof(a)), 0);
+	}
+	resamp_reset(NULL);
+	resamp_free(used);
+	resamp_free(fresh);
+}
+
 static const struct unit_test tests[] = {
     {"8k to 48k to 8k keeps a tone", test_up_and_down},
     {"copy and limits", test_copy_and_limits},
+    {"reset: as new", test_reset},
     {NULL, NULL},
 };
 

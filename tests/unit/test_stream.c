@@ -134,7 +134,7 @@ static void push_tone(struct rig *r, double f_hz, const uint32_t *csrc,
 	int16_t pcm[ROOM_N];
 	unit_sine(pcm, ROOM_N, f_hz, ROOM_HZ, AMP, *sample);
 	*sample += ROOM_N;
-	CU_ASSERT(stream_push(r->s, pcm, csrc, n_csrc, r->now_ns) == 0);
+	CU_ASSERT(stream_push(r->s, pcm, csrc, n_csrc, r->now_ns) >= 0);
 	r->now_ns += FRAME_NS;
 }
 
@@ -336,6 +336,101 @@ static void test_loss_stats(void)
 	rig_close(&r);
 }
 
+/* The pull in two steps: the frame at the codec's rate, converted to the
+ * room rate only when asked; frames left unconverted in between (a
+ * participant not mixed) do not spoil the next conversion. */
+static void test_pull_two_steps(void)
+{
+	struct rig r;
+	static int16_t out[ROOM_N];
+	size_t n = 0;
+
+	rig_open(&r, CODEC_PCMU, 0, 20);
+	for (int i = 0; i < 40; i++) {
+		phone_send(&r, 20, 1000);
+		stream_read_rtp(r.s, r.now_ns);
+		const int16_t *f = stream_pull_codec(r.s, &n);
+		r.now_ns += FRAME_NS;
+		if (i < 5)
+			continue; /* the jitter buffer settles */
+		CU_ASSERT_FATAL(f != NULL);
+		CU_ASSERT_EQUAL(n, 160);
+		CU_ASSERT(unit_tone_amp(f, n, 1000, 8000) > 0.8 * AMP);
+		if (i % 10 < 7)
+			continue; /* not mixed: not converted */
+		stream_pull_room(r.s, out);
+		/* The first frame after a gap starts from a reset converter:
+		 * judge its second half. */
+		double a =
+		    unit_tone_amp(out + ROOM_N / 2, ROOM_N / 2, 1000, ROOM_HZ);
+		CU_ASSERT(a > 0.8 * AMP && a < 1.2 * AMP);
+	}
+	/* Nothing received: no frame, and the room rate gets silence. */
+	for (int i = 0; i < 12; i++) {
+		stream_read_rtp(r.s, r.now_ns);
+		stream_pull_codec(r.s, &n);
+		r.now_ns += FRAME_NS;
+	}
+	CU_ASSERT_PTR_NULL(stream_pull_codec(r.s, &n));
+	stream_pull_room(r.s, out);
+	CU_ASSERT(unit_rms(out, ROOM_N) == 0);
+	rig_close(&r);
+}
+
+/* One 20 ms step: the phone sends packet k of its timeline (or nothing
+ * when k < 0), the stream reads and pulls. */
+static void step_send(struct rig *r, int k, uint16_t seq0, uint32_t ts0)
+{
+	int16_t pcm[ROOM_N];
+
+	if (k >= 0) {
+		r->ph.seq = (uint16_t)(seq0 + k);
+		r->ph.ts = ts0 + 160u * (uint32_t)k;
+		phone_send(r, 20, 1000);
+	}
+	stream_read_rtp(r->s, r->now_ns);
+	stream_pull(r->s, pcm);
+	r->now_ns += FRAME_NS;
+}
+
+/* Losses are counted over a restart of the sender (a sequence jump); a
+ * packet that comes after its time is late, and counted as received; a
+ * copy is discarded, and also counted as received (RFC 3550 6.4.1); jitter
+ * comes in microseconds too. */
+static void test_loss_over_restart(void)
+{
+	struct rig r;
+	struct stream_stats st;
+
+	rig_open(&r, CODEC_PCMU, 0, 20);
+	for (int k = 0; k < 10; k++)
+		step_send(&r, k == 3 ? -1 : k, 1000, 5000);
+	stream_get_stats(r.s, &st);
+	CU_ASSERT_EQUAL(st.lost, 1);
+
+	/* The sender restarts 20000 further on; its packet 5 is missing,
+	 * then comes once its time has been played. */
+	for (int k = 0; k < 12; k++)
+		step_send(&r, k == 5 ? -1 : k, 21000, 9000);
+	stream_get_stats(r.s, &st);
+	CU_ASSERT_EQUAL(st.lost, 2);
+	CU_ASSERT_EQUAL(st.late + st.discarded, 0);
+	step_send(&r, 5, 21000, 9000);
+	stream_get_stats(r.s, &st);
+	CU_ASSERT_EQUAL(st.lost, 1);
+	CU_ASSERT_EQUAL(st.late, 1);
+	CU_ASSERT_EQUAL(st.discarded, 0);
+	step_send(&r, 11, 21000, 9000);
+	stream_get_stats(r.s, &st);
+	CU_ASSERT_EQUAL(st.lost, 1); /* the first sender's loss stays */
+	CU_ASSERT_EQUAL(st.late, 1);
+	CU_ASSERT_EQUAL(st.discarded, 1);
+	CU_ASSERT_EQUAL(st.packets_in, 9 + 11 + 1 + 1);
+	CU_ASSERT(st.concealed >= 2);
+	CU_ASSERT_EQUAL(st.jitter_us, st.jitter_ts * 125); /* 8 kHz clock */
+	rig_close(&r);
+}
+
 static void test_hold_resume(void)
 {
 	struct rig r;
@@ -416,6 +511,47 @@ static void test_opus_round_trip(void)
 	rig_close(&r);
 }
 
+/* Opus DTX: packets of one byte (a TOC, no frame) are silence, counted,
+ * not decoded and not concealed. */
+static void test_opus_dtx(void)
+{
+	struct rig r;
+	enum { FRAMES = 30, KEEP = 5 };
+	static int16_t out[KEEP * ROOM_N];
+	struct stream_stats st;
+	uint8_t pkt[64], toc = 0x78; /* CELT fullband 20 ms, one frame */
+
+	rig_open(&r, CODEC_OPUS, 111, 20);
+	CU_ASSERT_EQUAL(run_in(&r, FRAMES, 20, 1000, out, KEEP), KEEP);
+	stream_get_stats(r.s, &st);
+	uint64_t concealed = st.concealed;
+	for (int i = 0; i < 20; i++) {
+		struct rtppkt p = {.pt = 111,
+				   .seq = r.ph.seq++,
+				   .ts = r.ph.ts,
+				   .ssrc = PHONE_SSRC,
+				   .payload = &toc,
+				   .payload_bytes = 1};
+		r.ph.ts += 960;
+		int len = rtppkt_build(pkt, sizeof(pkt), &p);
+		sendto_addr(r.ph.rtp, pkt, (size_t)len, &r.rtp_addr);
+		stream_read_rtp(r.s, r.now_ns);
+		size_t n = 0;
+		const int16_t *f = stream_pull_codec(r.s, &n);
+		r.now_ns += FRAME_NS;
+		if (i < 5)
+			continue; /* the tone still in the buffer */
+		CU_ASSERT_FATAL(f != NULL);
+		CU_ASSERT_EQUAL(n, 960);
+		CU_ASSERT(unit_rms(f, n) == 0);
+	}
+	stream_get_stats(r.s, &st);
+	CU_ASSERT(st.dtx >= 15);
+	CU_ASSERT_EQUAL(st.concealed, concealed);
+	CU_ASSERT_EQUAL(st.malformed, 0);
+	rig_close(&r);
+}
+
 static int phone_rtcp(struct rig *r, struct rtcpkt_info *info, int ms)
 {
 	uint8_t buf[1500];
@@ -451,7 +587,7 @@ static void test_rtcp(void)
 		phone_send(&r, 20, 1000);
 		stream_read_rtp(r.s, r.now_ns);
 		stream_pull(r.s, pcm);
-		CU_ASSERT(stream_push(r.s, pcm, NULL, 0, r.now_ns) == 0);
+		CU_ASSERT(stream_push(r.s, pcm, NULL, 0, r.now_ns) >= 0);
 		r.now_ns += FRAME_NS;
 		while (phone_rtcp(&r, &info, 0) == 0) {
 			reports++;
@@ -487,7 +623,7 @@ static void test_rtcp_mux(void)
 	sendto_addr(r.ph.rtp, buf, (size_t)len, &r.rtp_addr);
 	stream_read_rtp(r.s, r.now_ns);
 	for (int i = 0; i < 400; i++) {
-		CU_ASSERT(stream_push(r.s, pcm, NULL, 0, r.now_ns) == 0);
+		CU_ASSERT(stream_push(r.s, pcm, NULL, 0, r.now_ns) >= 0);
 		r.now_ns += FRAME_NS;
 		int n;
 		while ((n = recv_wait(r.ph.rtp, buf, sizeof(buf), 0)) > 0)
@@ -546,9 +682,12 @@ static const struct unit_test tests[] = {
     {"40 ms packets out", test_ptime_out},
     {"foreign, malformed, dtmf dropped", test_foreign_and_malformed},
     {"loss statistics", test_loss_stats},
+    {"loss over a restart, late, discarded", test_loss_over_restart},
+    {"pull in two steps, conversion skipped", test_pull_two_steps},
     {"hold sends nothing, resume continues", test_hold_resume},
     {"recv off mixes nothing", test_recv_off},
     {"opus round trip", test_opus_round_trip},
+    {"opus dtx: silence, not decoded", test_opus_dtx},
     {"rtcp sr/rr with lsr", test_rtcp},
     {"rtcp mux", test_rtcp_mux},
     {"peer gone", test_peer_gone},

@@ -210,7 +210,25 @@ static void test_other_params(void)
 	CU_ASSERT_EQUAL(feed(&t, -40, 1), 1);
 }
 
+/* The smoothed power follows a steady tone to its mean square and ranks
+ * a louder one higher; silence lets it fall. */
+static void test_power(void)
+{
+	struct talk t, u;
+
+	start(&t);
+	start(&u);
+	CU_ASSERT_EQUAL(t.power, 0);
+	feed(&t, -20, 60);
+	feed(&u, -26, 60);
+	CU_ASSERT_DOUBLE_EQUAL(t.power, 0.01, 0.0005); /* -20 dB */
+	CU_ASSERT(t.power > 3.5f * u.power && t.power < 4.5f * u.power);
+	feed(&t, NAN, 20);
+	CU_ASSERT(t.power < 0.01 * 0.1);
+}
+
 static const struct unit_test tests[] = {
+    {"smoothed power", test_power},
     {"params and defaults", test_params},
     {"level in dBFS", test_level},
     {"silence never talks", test_silence},

@@ -1,0 +1,365 @@
+/* roombench.c: what one room's mixer thread costs per tick, with all its
+ * participants talking or only a few, and how many encodes it makes.
+ *
+ * A real mixer (mixer/mixer.h) runs its own thread and 20 ms clock; the
+ * bench adds N participants whose streams (rtp/) have loopback sockets,
+ * and a driver thread plays their phones from one UDP socket: every 20 ms,
+ * on an absolute clock, one RTP packet per participant. S of them send a
+ * tone (each its own frequency), the others digital silence, both encoded
+ * once beforehand (Opus at the stream's settings, or PCMU); the mixes the
+ * room sends back are read and dropped. After a warm-up, the figures over
+ * the measured seconds:
+ *   - tick: the mixer's own timing of its ticks (mixer_get_stats), mean
+ *     and max, in µs;
+ *   - cpu: the mixer thread's time on a CPU (/proc/self/task/<tid>/
+ *     schedstat, ns), per tick: the ticks plus receiving the packets;
+ *   - per participant: cpu / N;
+ *   - encodes per tick, and the share of ticks that started late.
+ * The "all" rows run with --max-speakers 0 and every participant talking:
+ * every listener hears its own mix and has its own encode, what a mixer
+ * without speaker selection and shared encodes does. The others use the
+ * default --max-speakers 4.
+ *
+ * Usage: roombench [--quick] [--markdown], or one case:
+ *   roombench --parts N --speakers S [--codec opus|pcmu]
+ *             [--max-speakers K] [--seconds T]
+ * Single machine, loopback only; the driver shares the machine with the
+ * mixer, so run it on an otherwise idle one. */
+#include "mixer/mixer.h"
+
+#include "core/core.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ROOM_HZ	  48000
+#define MAX_PARTS 1000
+#define LOOP	  50 /* pre-encoded frames, played in a loop */
+
+struct bcase {
+	unsigned parts, speakers, max_speakers;
+	enum codec_id codec;
+	double seconds;
+};
+
+struct result {
+	double tick_us, tick_max_us, cpu_us, encodes, late;
+};
+
+struct frames {
+	uint8_t data[LOOP][400];
+	size_t len[LOOP];
+};
+
+struct room {
+	struct bcase c;
+	struct mixer *m;
+	int efd, drv;
+	struct sockaddr_in drv_addr;
+	int fds[MAX_PARTS];
+	struct sockaddr_in addrs[MAX_PARTS];
+	struct stream *s[MAX_PARTS];
+	struct frames *tone, *silence;
+	atomic_bool stop;
+};
+
+static void die(const char *what)
+{
+	fprintf(stderr, "roombench: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static int udp_socket(struct sockaddr_in *addr)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	socklen_t len = sizeof(*addr);
+	int big = 4 << 20;
+
+	memset(addr, 0, sizeof(*addr));
+	addr->sin_family = AF_INET;
+	addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)addr, len) < 0 ||
+	    getsockname(fd, (struct sockaddr *)addr, &len) < 0)
+		die("socket");
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+	return fd;
+}
+
+/* LOOP frames of a tone at f_hz (or silence), encoded as the room would. */
+static struct frames *encode(enum codec_id id, double f_hz)
+{
+	const struct codec_desc *d = codec_by_id(id);
+	size_t n = d->pcm_rate_hz / 50;
+	int16_t pcm[960];
+	struct codec *c;
+	struct frames *f = calloc(1, sizeof(*f));
+
+	if (!f || codec_new(&c, id) < 0)
+		die("codec");
+	for (int k = 0; k < LOOP; k++) {
+		for (size_t i = 0; i < n; i++)
+			pcm[i] =
+			    (int16_t)(f_hz ? 8000 * sin(2 * M_PI * f_hz *
+							(double)(k * n + i) /
+							d->pcm_rate_hz)
+					   : 0);
+		int len =
+		    codec_encode(c, pcm, n, f->data[k], sizeof(f->data[k]));
+		if (len < 0)
+			die("encode");
+		f->len[k] = (size_t)len;
+	}
+	codec_free(c);
+	return f;
+}
+
+static void send_all(struct room *r, unsigned k)
+{
+	const struct codec_desc *d = codec_by_id(r->c.codec);
+	uint8_t pkt[512];
+
+	for (unsigned i = 0; i < r->c.parts; i++) {
+		const struct frames *f =
+		    i < r->c.speakers ? r->tone : r->silence;
+		struct rtppkt p = {.pt = r->c.codec == CODEC_OPUS ? 111 : 0,
+				   .seq = (uint16_t)k,
+				   .ts = k * (d->rtp_clock_hz / 50),
+				   .ssrc = 0x5000 + i,
+				   .payload = f->data[k % LOOP],
+				   .payload_bytes = f->len[k % LOOP]};
+		int len = rtppkt_build(pkt, sizeof(pkt), &p);
+		sendto(r->drv, pkt, (size_t)len, 0,
+		       (struct sockaddr *)&r->addrs[i], sizeof(r->addrs[i]));
+	}
+}
+
+/* The phones: a packet each every 20 ms; the mixes read and dropped. */
+static void *driver(void *arg)
+{
+	struct room *r = arg;
+	struct timespec t;
+	uint8_t buf[1500];
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	for (unsigned k = 0; !atomic_load(&r->stop); k++) {
+		send_all(r, k);
+		while (recv(r->drv, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+			;
+		t.tv_nsec += 20000000;
+		if (t.tv_nsec >= 1000000000) {
+			t.tv_nsec -= 1000000000;
+			t.tv_sec++;
+		}
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL);
+	}
+	return NULL;
+}
+
+static void room_open(struct room *r, const struct bcase *c)
+{
+	memset(r, 0, sizeof(*r));
+	r->c = *c;
+	r->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	r->drv = udp_socket(&r->drv_addr);
+	r->tone = encode(c->codec, 700);
+	r->silence = encode(c->codec, 0);
+	struct mixer_params mp = {.room = "bench",
+				  .rate_hz = ROOM_HZ,
+				  .notify_fd = r->efd,
+				  .max_speakers = c->max_speakers};
+	if (mixer_start(&r->m, &mp) < 0)
+		die("mixer_start");
+	struct stream_params sp = {.codec = c->codec,
+				   .pt = c->codec == CODEC_OPUS ? 111 : 0,
+				   .te_pt = -1,
+				   .ptime_ms = 20,
+				   .send = true,
+				   .recv = true};
+	memcpy(&sp.rtp_peer, &r->drv_addr, sizeof(r->drv_addr));
+	for (unsigned i = 0; i < c->parts; i++) {
+		r->fds[i] = udp_socket(&r->addrs[i]);
+		if (stream_new(&r->s[i], r->fds[i], -1, ROOM_HZ, 0x1000 + i,
+			       &sp) < 0)
+			die("stream_new");
+		struct mixer_cmd cmd = {
+		    .kind = MIXER_ADD, .part_id = i, .stream = r->s[i]};
+		while (mixer_post(r->m, &cmd) == -ENOSPC)
+			usleep(1000);
+	}
+}
+
+static void room_close(struct room *r)
+{
+	struct mixer_event ev;
+
+	mixer_stop(r->m);
+	while (mixer_poll(r->m, &ev) == 0)
+		;
+	mixer_free(r->m);
+	for (unsigned i = 0; i < r->c.parts; i++) {
+		stream_free(r->s[i]);
+		close(r->fds[i]);
+	}
+	close(r->drv);
+	close(r->efd);
+	free(r->tone);
+	free(r->silence);
+}
+
+/* The CPU time of the thread named tutti-mix, in ns (one room at a time). */
+static uint64_t mixer_cpu_ns(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	uint64_t ns = 0;
+	char path[288], name[32];
+
+	while (d && (e = readdir(d))) {
+		FILE *f;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
+			 e->d_name);
+		if (!(f = fopen(path, "r")))
+			continue;
+		bool mix = fgets(name, sizeof(name), f) &&
+			   strncmp(name, "tutti-mix", 9) == 0;
+		fclose(f);
+		snprintf(path, sizeof(path), "/proc/self/task/%s/schedstat",
+			 e->d_name);
+		unsigned long long v = 0;
+		if (mix && (f = fopen(path, "r"))) {
+			if (fscanf(f, "%llu", &v) != 1)
+				v = 0;
+			fclose(f);
+		}
+		ns += v;
+	}
+	if (d)
+		closedir(d);
+	return ns;
+}
+
+static void sleep_s(double s)
+{
+	struct timespec t = {.tv_sec = (time_t)s,
+			     .tv_nsec = (long)((s - (double)(time_t)s) * 1e9)};
+	nanosleep(&t, NULL);
+}
+
+static struct result run_case(const struct bcase *c)
+{
+	static struct room r;
+	struct mixer_stats a, b;
+	pthread_t th;
+	struct result res;
+
+	room_open(&r, c);
+	if (pthread_create(&th, NULL, driver, &r))
+		die("pthread_create");
+	sleep_s(1.5); /* jitter buffers settle, speakers chosen */
+	mixer_get_stats(r.m, &a);
+	uint64_t cpu0 = mixer_cpu_ns();
+	sleep_s(c->seconds);
+	uint64_t cpu1 = mixer_cpu_ns();
+	mixer_get_stats(r.m, &b);
+	atomic_store(&r.stop, true);
+	pthread_join(th, NULL);
+	room_close(&r);
+
+	double ticks = (double)(b.ticks - a.ticks);
+	res.tick_us = (double)(b.tick_ns_sum - a.tick_ns_sum) / ticks / 1e3;
+	res.tick_max_us = (double)b.tick_ns_max / 1e3;
+	res.cpu_us = (double)(cpu1 - cpu0) / ticks / 1e3;
+	res.encodes = (double)(b.encodes - a.encodes) / ticks;
+	res.late = (double)(b.late_ticks - a.late_ticks) / ticks;
+	return res;
+}
+
+static void print_row(const struct bcase *c, const struct result *r, int md)
+{
+	char k[16];
+	snprintf(k, sizeof(k), "%u", c->max_speakers);
+	printf(md ? "| %s | %u | %u | %s | %.1f | %.0f | %.0f | %.0f | %.2f | "
+		    "%.1f |\n"
+		  : "%-5s %5u %8u %4s %9.1f %8.0f %9.0f %8.0f %9.2f %6.1f\n",
+	       c->codec == CODEC_OPUS ? "opus" : "pcmu", c->parts, c->speakers,
+	       c->max_speakers ? k : "all", r->encodes, r->tick_us,
+	       r->tick_max_us, r->cpu_us, r->cpu_us / c->parts, 100 * r->late);
+}
+
+static void header(int md)
+{
+	if (md)
+		printf("| codec | N | talking | K | encodes/tick | tick us "
+		       "| tick max us | cpu us/tick | cpu us/participant | "
+		       "late %% |\n| --- | ---: | ---: | ---: | ---: | ---: | "
+		       "---: | ---: | ---: | ---: |\n");
+	else
+		printf("%-5s %5s %8s %4s %9s %8s %9s %8s %9s %6s\n", "codec",
+		       "N", "talking", "K", "enc/tick", "tick us", "max us",
+		       "cpu us", "us/part", "late%");
+}
+
+int main(int argc, char **argv)
+{
+	struct bcase one = {0, 0, 4, CODEC_OPUS, 5};
+	int md = 0, quick = 0;
+
+	for (int i = 1; i < argc; i++) {
+		const char *v = i + 1 < argc ? argv[i + 1] : "";
+		if (!strcmp(argv[i], "--markdown"))
+			md = 1;
+		else if (!strcmp(argv[i], "--quick"))
+			quick = 1;
+		else if (!strcmp(argv[i], "--parts") && ++i)
+			one.parts = (unsigned)atoi(v);
+		else if (!strcmp(argv[i], "--speakers") && ++i)
+			one.speakers = (unsigned)atoi(v);
+		else if (!strcmp(argv[i], "--max-speakers") && ++i)
+			one.max_speakers = (unsigned)atoi(v);
+		else if (!strcmp(argv[i], "--seconds") && ++i)
+			one.seconds = atof(v);
+		else if (!strcmp(argv[i], "--codec") && ++i)
+			one.codec =
+			    !strcmp(v, "pcmu") ? CODEC_PCMU : CODEC_OPUS;
+		else {
+			fprintf(stderr,
+				"usage: see the top of bench/roombench.c\n");
+			return 2;
+		}
+	}
+	if (one.parts > MAX_PARTS || one.speakers > one.parts) {
+		fprintf(stderr,
+			"roombench: --parts 1..%d, --speakers <= parts\n",
+			MAX_PARTS);
+		return 2;
+	}
+	header(md);
+	if (one.parts) {
+		struct result r = run_case(&one);
+		print_row(&one, &r, md);
+		return 0;
+	}
+	double secs = quick ? 2 : 8;
+	const struct bcase table[] = {
+	    {100, 3, 4, CODEC_OPUS, secs},   {100, 100, 4, CODEC_OPUS, secs},
+	    {100, 100, 0, CODEC_OPUS, secs}, {100, 3, 4, CODEC_PCMU, secs},
+	    {100, 100, 0, CODEC_PCMU, secs},
+	};
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		struct result r = run_case(&table[i]);
+		print_row(&table[i], &r, md);
+		fflush(stdout);
+	}
+	return 0;
+}

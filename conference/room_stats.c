@@ -1,0 +1,66 @@
+/* room_stats.c: a participant's media figures as the API shows them, the
+ * line logged when its call ends, and the mixers' totals for /metrics.
+ *
+ * The figures are counted by the participant's stream, which only the
+ * room's mixer thread may read while it holds it: the mixer sends them
+ * about once a second (MIXER_EV_STATS, kept in p->stats), and once the
+ * stream is handed back at the end of the call the signalling thread
+ * reads the last word from the stream itself. Signalling thread only. */
+#include "conference/focus.h"
+
+static double loss_percent(const struct mixer_part_stats *s)
+{
+	uint64_t expected = s->packets_in + s->lost;
+	return expected ? 100.0 * (double)s->lost / (double)expected : 0;
+}
+
+void room_stats_info(const struct participant *p, struct conf_media_stats *out)
+{
+	const struct mixer_part_stats *s = &p->stats;
+	*out = (struct conf_media_stats){
+	    .packets_in = s->packets_in,
+	    .packets_out = s->packets_out,
+	    .lost = s->lost,
+	    .late = s->late,
+	    .discarded = s->discarded,
+	    .concealed = s->concealed,
+	    .loss_percent = loss_percent(s),
+	    .jitter_ms = s->jitter_us / 1000.0,
+	};
+}
+
+void room_stats_summary(struct participant *p)
+{
+	if (!p->stream)
+		return; /* never had media */
+	mixer_part_stats_of(&p->stats, p->stream);
+	const struct mixer_part_stats *s = &p->stats;
+	const struct codec_desc *d = codec_by_id(p->codec);
+	double secs = (double)(mono_now_ns() - p->joined_ns) / 1e9;
+	log_info(
+	    "room",
+	    "room=%s call=%s part=%u ended after %.1f s: codec %s, "
+	    "packets in %llu out %llu, lost %llu (%.1f%%), jitter %.1f "
+	    "ms, late %llu, discarded %llu, concealed %llu",
+	    p->room->name, p->call_id, p->id, secs, d ? d->name : "none",
+	    (unsigned long long)s->packets_in,
+	    (unsigned long long)s->packets_out, (unsigned long long)s->lost,
+	    loss_percent(s), s->jitter_us / 1000.0, (unsigned long long)s->late,
+	    (unsigned long long)s->discarded, (unsigned long long)s->concealed);
+}
+
+void room_stats_add(struct mixer_stats *t, const struct mixer_stats *st)
+{
+	t->ticks += st->ticks;
+	t->late_ticks += st->late_ticks;
+	t->tick_ns_sum += st->tick_ns_sum;
+	for (int i = 0; i < MIXER_TICK_HIST_N; i++)
+		t->tick_hist[i] += st->tick_hist[i];
+	t->rec_frames += st->rec_frames;
+	t->rec_dropped += st->rec_dropped;
+	t->packets_in += st->packets_in;
+	t->packets_out += st->packets_out;
+	t->packets_lost += st->packets_lost;
+	t->concealed += st->concealed;
+	t->encodes += st->encodes;
+}

@@ -1,0 +1,83 @@
+/* shared.c: shared encodes: everyone who hears the shared mix in the same
+ * format gets the same encoded packet.
+ *
+ * Every listener who is not a speaker hears the same shared mix (unless a
+ * listen gain or deafness makes theirs their own: tick.c decides). Those
+ * who also send with the same codec and packet time would each encode the
+ * same audio into the same bytes; instead, the room keeps one encoder
+ * (rtp/txenc.c) per codec and packet time, encodes the shared mix once per
+ * tick for the first such listener, and every one of them sends that
+ * packet under its own RTP header (SSRC, sequence, timestamp, marker; the
+ * CSRC list is the same for all). A room of N with K speakers thus makes
+ * K + 1 encodes per codec group each tick instead of N, and the room-rate
+ * to codec-rate conversion is shared too.
+ *
+ * Encoders are made when a stream joins or changes format (cmds.c), never
+ * during a tick, at most MIXER_MAX_GROUPS per room, in a fixed array (a
+ * participant keeps a pointer to its format's); a listener whose
+ * format finds no encoder (none could be made) simply encodes its own. An
+ * encoder not used on the tick before holds stale audio towards a longer
+ * packet, which is dropped. The encoders live as long as the mixer. A
+ * listener who moves between its own encoder and the shared one sends the
+ * far end packets of another encoder's history: Opus makes a small
+ * transition there, G.711 none.
+ *
+ * Mixer thread (mixer_free() frees them after the thread has ended). */
+#include "mixer/mixer_priv.h"
+
+static struct encgroup *find(struct mixer *m, const struct stream *s)
+{
+	enum codec_id codec;
+	uint32_t ptime_ms;
+
+	stream_tx_format(s, &codec, &ptime_ms);
+	for (size_t i = 0; i < m->n_groups; i++)
+		if (m->groups[i].codec == codec &&
+		    m->groups[i].ptime_ms == ptime_ms)
+			return &m->groups[i];
+	return NULL;
+}
+
+void shared_prepare(struct mixer *m, struct part *pt)
+{
+	pt->group = find(m, pt->stream);
+	if (pt->group || m->n_groups == MIXER_MAX_GROUPS)
+		return;
+	struct encgroup *g = &m->groups[m->n_groups];
+	*g = (struct encgroup){0};
+	stream_tx_format(pt->stream, &g->codec, &g->ptime_ms);
+	if (txenc_new(&g->enc, g->codec, g->ptime_ms, m->p.rate_hz) < 0)
+		return; /* the listener encodes its own */
+	m->n_groups++;
+	pt->group = g;
+}
+
+void shared_free(struct mixer *m)
+{
+	for (size_t i = 0; i < m->n_groups; i++)
+		txenc_free(m->groups[i].enc);
+	m->n_groups = 0;
+}
+
+/* This tick's packets of g, encoded on first use. */
+static const struct txenc_out *encoded(struct mixer *m, struct encgroup *g)
+{
+	if (g->tick == m->tick_no)
+		return &g->out;
+	if (g->tick + 1 != m->tick_no)
+		txenc_drop(g->enc);
+	g->tick = m->tick_no;
+	txenc_push(g->enc, m->shared, &g->out); /* a failed packet is lost */
+	atomic_fetch_add_explicit(&m->encodes, g->out.n, memory_order_relaxed);
+	return &g->out;
+}
+
+bool shared_send(struct mixer *m, struct part *pt, const uint32_t *csrc,
+		 unsigned n_csrc, uint64_t now_ns)
+{
+	if (!pt->group)
+		return false;
+	stream_push_encoded(pt->stream, encoded(m, pt->group), csrc, n_csrc,
+			    now_ns);
+	return true;
+}

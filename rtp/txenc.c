@@ -1,0 +1,139 @@
+/* txenc.c: encoding a mix: 20 ms frames at the room rate in, packets at
+ * the codec's packet time out.
+ *
+ * The frame is converted to the codec's rate into a small FIFO, and every
+ * whole packet time in it is encoded. With 20 ms packets that is one
+ * packet per frame; with 10 ms, two; with 40 or 60 ms, one every second
+ * or third frame. Each packet carries its RTP time relative to the frame
+ * just pushed, so that whoever sends it stamps it with its own timeline.
+ *
+ * A stream has one for what it sends its participant; the mixer keeps one
+ * per codec and packet time for the listeners who hear the shared mix, so
+ * that their frame is encoded once for all of them (mixer/shared.c). The
+ * encoder is made for encoding only (Opus' decoder is not allocated).
+ *
+ * Belongs to its creator (a stream, or a mixer), on that one thread;
+ * allocates only in txenc_new. */
+#include "rtp/rtp.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FIFO_MS	  80   /* 60 ms packets plus one 20 ms frame */
+#define MAX_BYTES 1275 /* Opus' largest packet; 60 ms of G.711 is 480 */
+
+struct txenc {
+	const struct codec_desc *desc;
+	struct codec *codec;
+	struct resamp *rs; /* room rate to codec rate; NULL when equal */
+	uint32_t room_rate_hz, ptime_ms;
+	size_t pkt_samples, frame_samples; /* at the codec rate */
+	int16_t *fifo;
+	size_t len, cap;
+	uint8_t payload[TXENC_MAX_PKTS][MAX_BYTES];
+};
+
+/* What the codec can send of a negotiated ptime (SDP says 10..60 ms is
+ * what we honour; Opus frames are 10, 20, 40 or 60 ms). */
+static uint32_t tx_ptime(enum codec_id codec, uint32_t ms)
+{
+	if (ms < 10)
+		ms = 20;
+	ms = (ms > 60 ? 60 : ms) / 10 * 10;
+	if (codec == CODEC_OPUS && ms != 10 && ms != 40 && ms != 60)
+		return 20;
+	return ms;
+}
+
+int txenc_new(struct txenc **out, enum codec_id codec, uint32_t ptime_ms,
+	      uint32_t room_rate_hz)
+{
+	const struct codec_desc *d = codec_by_id(codec);
+	if (!out || !d || room_rate_hz < 8000 || room_rate_hz > 48000 ||
+	    room_rate_hz % 1000)
+		return -EINVAL;
+	struct txenc *e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	uint32_t hz = d->pcm_rate_hz;
+	e->desc = d;
+	e->room_rate_hz = room_rate_hz;
+	e->ptime_ms = tx_ptime(codec, ptime_ms);
+	e->pkt_samples = hz / 1000 * e->ptime_ms;
+	e->frame_samples = hz / 50;
+	e->cap = hz / 1000 * FIFO_MS;
+	e->fifo = calloc(e->cap, sizeof(*e->fifo));
+	int err =
+	    e->fifo ? codec_new_for(&e->codec, codec, CODEC_ENCODE) : -ENOMEM;
+	if (!err && hz != room_rate_hz)
+		err = resamp_new(&e->rs, room_rate_hz, hz);
+	if (err) {
+		txenc_free(e);
+		return err;
+	}
+	*out = e;
+	return 0;
+}
+
+void txenc_free(struct txenc *e)
+{
+	if (!e)
+		return;
+	codec_free(e->codec);
+	resamp_free(e->rs);
+	free(e->fifo);
+	free(e);
+}
+
+uint32_t txenc_ptime_ms(const struct txenc *e)
+{
+	return e->ptime_ms;
+}
+
+enum codec_id txenc_codec(const struct txenc *e)
+{
+	return e->desc->id;
+}
+
+void txenc_drop(struct txenc *e)
+{
+	e->len = 0;
+}
+
+/* Drops the first n samples of the FIFO. */
+static void take(struct txenc *e, size_t n)
+{
+	memmove(e->fifo, e->fifo + n, (e->len - n) * sizeof(*e->fifo));
+	e->len -= n;
+}
+
+int txenc_push(struct txenc *e, const int16_t *pcm, struct txenc_out *out)
+{
+	const size_t n = e->frame_samples;
+	const uint64_t clk = e->desc->rtp_clock_hz, hz = e->desc->pcm_rate_hz;
+	int err = 0;
+
+	out->n = 0;
+	if (e->len + n > e->cap)
+		e->len = 0; /* cannot happen with whole packets; stay bounded */
+	resamp_exact(e->rs, pcm, e->room_rate_hz / 50, e->fifo + e->len, n);
+	e->len += n;
+	while (e->len >= e->pkt_samples && out->n < TXENC_MAX_PKTS) {
+		/* The packet starts len samples before the frame's end. */
+		int32_t off =
+		    (int32_t)(n * clk / hz) - (int32_t)(e->len * clk / hz);
+		int got = codec_encode(e->codec, e->fifo, e->pkt_samples,
+				       e->payload[out->n], MAX_BYTES);
+		take(e, e->pkt_samples);
+		if (got < 0) {
+			err = got;
+			continue;
+		}
+		out->pkt[out->n].data = e->payload[out->n];
+		out->pkt[out->n].len = (size_t)got;
+		out->pkt[out->n].ts_off = off;
+		out->n++;
+	}
+	return err ? err : (int)out->n;
+}

@@ -1,0 +1,230 @@
+/* test_shared.c: shared encodes (mixer/shared.c) in a real mixer thread.
+ *
+ * Eight loopback phones join a room: two talk (PCMU tones), six listen
+ * (send nothing): four PCMU, one PCMA, one PCMU with a listen gain. The
+ * mixer's encode count must be one per speaker (their own mixes), one per
+ * codec group of plain listeners (PCMU, PCMA) and one for the listener with
+ * its own gain: 5 a tick instead of 8. The four plain PCMU listeners must
+ * receive byte-identical payloads, each under its own SSRC and sequence,
+ * with both speakers in the CSRC list, and hear both tones. Then one
+ * talker falls silent (its hang-over runs out): it becomes a listener of
+ * the shared mix too, and the count drops to 4. */
+#include "mixer/mixer.h"
+
+#include "core/core.h"
+
+#include "tests/unit/audio_util.h"
+#include "tests/unit/unit.h"
+
+#include <arpa/inet.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define N_PHONES 8
+#define ROOM_HZ	 48000
+#define FRAME_8K 160
+
+struct phone {
+	int s_rtp, ph_rtp;
+	struct sockaddr_storage s_addr, ph_addr;
+	struct stream *s;
+	struct codec *enc; /* PCMU, to talk */
+	double f_hz;	   /* 0: silent */
+	uint16_t seq;
+	uint32_t ts;
+	uint64_t sample;
+	/* the last packet received */
+	uint8_t payload[FRAME_8K];
+	uint32_t ssrc, csrc[RTPPKT_MAX_CSRC];
+	unsigned n_csrc, packets;
+	int16_t heard[8000];
+	size_t heard_n;
+};
+
+static struct phone ph[N_PHONES];
+
+static void phone_open(struct phone *p, int i, enum codec_id codec, double f_hz)
+{
+	memset(p, 0, sizeof(*p));
+	p->s_rtp = unit_udp_socket(&p->s_addr);
+	p->ph_rtp = unit_udp_socket(&p->ph_addr);
+	p->f_hz = f_hz;
+	p->seq = (uint16_t)(1000 * i);
+	CU_ASSERT_FATAL(codec_new(&p->enc, CODEC_PCMU) == 0);
+	struct stream_params sp = {
+	    .rtp_peer = p->ph_addr,
+	    .codec = codec,
+	    .pt = codec == CODEC_PCMA ? 8 : 0,
+	    .te_pt = -1,
+	    .ptime_ms = 20,
+	    .send = true,
+	    .recv = true,
+	};
+	CU_ASSERT_FATAL(stream_new(&p->s, p->s_rtp, -1, ROOM_HZ,
+				   0xc0000000u + (uint32_t)i, &sp) == 0);
+}
+
+static void phone_close(struct phone *p)
+{
+	stream_free(p->s);
+	codec_free(p->enc);
+	close(p->s_rtp);
+	close(p->ph_rtp);
+}
+
+static void phone_talk(struct phone *p)
+{
+	int16_t pcm[FRAME_8K];
+	uint8_t pkt[200], payload[FRAME_8K];
+
+	if (!p->f_hz)
+		return;
+	unit_sine(pcm, FRAME_8K, p->f_hz, 8000, 8000, p->sample);
+	p->sample += FRAME_8K;
+	codec_encode(p->enc, pcm, FRAME_8K, payload, sizeof(payload));
+	struct rtppkt r = {.pt = 0,
+			   .seq = p->seq++,
+			   .ts = p->ts,
+			   .ssrc = 0xdd000000u + (uint32_t)p->f_hz,
+			   .payload = payload,
+			   .payload_bytes = FRAME_8K};
+	p->ts += FRAME_8K;
+	int len = rtppkt_build(pkt, sizeof(pkt), &r);
+	sendto(p->ph_rtp, pkt, (size_t)len, 0,
+	       (const struct sockaddr *)&p->s_addr, sizeof(struct sockaddr_in));
+}
+
+/* Keeps the last packet; decodes PCMU into heard (the last second). */
+static void phone_listen(struct phone *p)
+{
+	uint8_t buf[1500];
+	ssize_t n;
+	struct rtppkt r;
+
+	while ((n = recv(p->ph_rtp, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+		if (rtppkt_parse(&r, buf, (size_t)n) < 0 ||
+		    r.payload_bytes != FRAME_8K)
+			continue;
+		p->packets++;
+		memcpy(p->payload, r.payload, FRAME_8K);
+		p->ssrc = r.ssrc;
+		p->n_csrc = r.n_csrc;
+		memcpy(p->csrc, r.csrc, sizeof(p->csrc));
+		if (r.pt != 0)
+			continue;
+		if (p->heard_n + FRAME_8K > sizeof(p->heard) / 2)
+			p->heard_n = 0;
+		codec_decode(p->enc, r.payload, FRAME_8K, p->heard + p->heard_n,
+			     FRAME_8K);
+		p->heard_n += FRAME_8K;
+	}
+}
+
+/* Real time for ms: talkers send every 20 ms, everyone listens. */
+static void run(int ms)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	for (int k = 0; k < ms / 20; k++) {
+		for (int i = 0; i < N_PHONES; i++) {
+			phone_talk(&ph[i]);
+			phone_listen(&ph[i]);
+		}
+		t.tv_nsec += 20000000;
+		if (t.tv_nsec >= 1000000000) {
+			t.tv_nsec -= 1000000000;
+			t.tv_sec++;
+		}
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL);
+	}
+	for (int i = 0; i < N_PHONES; i++)
+		phone_listen(&ph[i]);
+}
+
+/* Encodes per tick over ms of real time. */
+static double encodes_per_tick(struct mixer *m, int ms)
+{
+	struct mixer_stats a, b;
+	mixer_get_stats(m, &a);
+	run(ms);
+	mixer_get_stats(m, &b);
+	CU_ASSERT_FATAL(b.ticks > a.ticks);
+	return (double)(b.encodes - a.encodes) / (double)(b.ticks - a.ticks);
+}
+
+static bool names(const struct phone *p, uint32_t ssrc)
+{
+	for (unsigned i = 0; i < p->n_csrc; i++)
+		if (p->csrc[i] == ssrc)
+			return true;
+	return false;
+}
+
+static void test_shared_encodes(void)
+{
+	int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	struct mixer_params mp = {
+	    .room = "shared", .rate_hz = ROOM_HZ, .notify_fd = efd};
+	struct mixer *m;
+	struct mixer_event ev;
+
+	CU_ASSERT_FATAL(mixer_start(&m, &mp) == 0);
+	for (int i = 0; i < N_PHONES; i++) {
+		phone_open(&ph[i], i, i == 6 ? CODEC_PCMA : CODEC_PCMU,
+			   i == 0   ? 700
+			   : i == 1 ? 1100
+				    : 0);
+		struct mixer_cmd c = {.kind = MIXER_ADD,
+				      .part_id = (uint32_t)i,
+				      .stream = ph[i].s};
+		c.controls.listen_gain_db = i == 7 ? 3 : 0;
+		CU_ASSERT(mixer_post(m, &c) == 0);
+	}
+	run(600);
+	double per_tick = encodes_per_tick(m, 1000);
+	CU_ASSERT(per_tick > 4.8 && per_tick < 5.2);
+
+	/* The plain PCMU listeners: the same bytes, their own headers. */
+	for (int i = 2; i < 6; i++) {
+		CU_ASSERT(ph[i].packets >= 40);
+		CU_ASSERT_EQUAL(memcmp(ph[i].payload, ph[2].payload, FRAME_8K),
+				0);
+		CU_ASSERT_EQUAL(ph[i].ssrc, stream_local_ssrc(ph[i].s));
+		CU_ASSERT(names(&ph[i], stream_local_ssrc(ph[0].s)));
+		CU_ASSERT(names(&ph[i], stream_local_ssrc(ph[1].s)));
+		CU_ASSERT(unit_tone_amp(ph[i].heard, ph[i].heard_n, 700, 8000) >
+			  0.6 * 8000);
+		CU_ASSERT(unit_tone_amp(ph[i].heard, ph[i].heard_n, 1100,
+					8000) > 0.6 * 8000);
+	}
+	CU_ASSERT(ph[6].packets >= 40 && ph[7].packets >= 40);
+	/* A speaker hears the other, not itself, in its own encode. */
+	CU_ASSERT(unit_tone_amp(ph[0].heard, ph[0].heard_n, 1100, 8000) >
+		  0.6 * 8000);
+	CU_ASSERT(unit_tone_amp(ph[0].heard, ph[0].heard_n, 700, 8000) <
+		  0.03 * 8000);
+
+	/* Phone 1 falls silent: after its hang-over it shares too. */
+	ph[1].f_hz = 0;
+	run(1000);
+	per_tick = encodes_per_tick(m, 600);
+	CU_ASSERT(per_tick > 3.8 && per_tick < 4.2);
+	CU_ASSERT_EQUAL(memcmp(ph[1].payload, ph[2].payload, FRAME_8K), 0);
+
+	mixer_stop(m);
+	while (mixer_poll(m, &ev) == 0)
+		;
+	mixer_free(m);
+	for (int i = 0; i < N_PHONES; i++)
+		phone_close(&ph[i]);
+	close(efd);
+}
+
+static const struct unit_test tests[] = {
+    {"speakers' own encodes, one per format for the rest", test_shared_encodes},
+    {NULL, NULL},
+};
+
+UNIT_MAIN("shared", tests)
