@@ -183,6 +183,32 @@ struct jbuf_stats {
 };
 void jbuf_stats(const struct jbuf *jb, struct jbuf_stats *out);
 
+/* ---- SRTP and SRTCP, one direction (rtp/srtpctx.c, libsrtp2) ------------ */
+
+#define SRTP_KEY_SALT_LEN 30  /* 128-bit master key + 112-bit salt */
+#define SRTP_MAX_OVERHEAD 148 /* what protecting may add (libsrtp2) */
+
+enum srtp_suite {
+	SRTP_NONE = 0,
+	SRTP_AES_CM_128_HMAC_SHA1_80,
+	SRTP_AES_CM_128_HMAC_SHA1_32,
+};
+
+struct srtpctx;
+
+/* inbound: unprotects what the peer sends with its key; else protects
+ * what we send with ours. -EINVAL for an unknown suite, -EIO when
+ * libsrtp2 does not start. */
+int srtpctx_new(struct srtpctx **out, enum srtp_suite suite,
+		const uint8_t key[SRTP_KEY_SALT_LEN], bool inbound);
+void srtpctx_free(struct srtpctx *c); /* NULL-safe; wipes the key */
+/* Protects (outbound: *len grows by the tag, within cap) or unprotects
+ * (inbound: *len shrinks) one RTP or RTCP packet in place. -EBADMSG when
+ * the tag does not verify, -EALREADY for a replay, -ENOSPC when cap is
+ * too small, -EINVAL for a packet that is not SRTP. */
+int srtpctx_rtp(struct srtpctx *c, uint8_t *pkt, size_t *len, size_t cap);
+int srtpctx_rtcp(struct srtpctx *c, uint8_t *pkt, size_t *len, size_t cap);
+
 /* ---- media port pool (rtp/portpool.c) ------------------------------------ */
 
 struct portpool;
