@@ -15,6 +15,9 @@
  * participant with nothing received (packets stopped, concealment over, on
  * hold) is pulled as silence, so it stops talking.
  *
+ * Prompts and tones (play.c) go over what a listener hears after its mix
+ * is made, so the recording and the other listeners never have them.
+ *
  * The recording tap, when one is set, gets the shared mix every tick; a
  * full queue loses the frame (counted) and never makes the tick wait.
  *
@@ -114,7 +117,7 @@ static void send_mixes(struct mixer *m, uint64_t now_ns)
 
 	for (size_t i = 0; i < m->n_parts; i++) {
 		struct part *pt = m->parts[i];
-		const int16_t *mix = mix_for(m, pt);
+		const int16_t *mix = play_over(m, pt, mix_for(m, pt));
 		unsigned n = pt->ctl.deaf ? 0 : csrc_list(m, pt, csrc);
 		stream_push(pt->stream, mix, csrc, n, now_ns);
 	}
@@ -128,8 +131,11 @@ void tick_run(struct mixer *m, uint64_t now_ns)
 	choose_contributors(m);
 	sum_contributors(m);
 	record_mix(m);
+	play_room(m);
 	send_mixes(m, now_ns);
 	events_talking(m);
+	events_digits(m, now_ns);
+	play_events(m);
 	events_hand_back(m);
 	events_rec_stopped(m);
 	events_notify(m);

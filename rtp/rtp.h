@@ -277,5 +277,11 @@ int stream_pull(struct stream *s, int16_t *pcm);
 int stream_push(struct stream *s, const int16_t *pcm, const uint32_t *csrc,
 		unsigned n_csrc, uint64_t now_ns);
 void stream_get_stats(const struct stream *s, struct stream_stats *out);
+/* The oldest key press the peer made that was not popped yet (RFC 4733
+ * events, or in-band tones when G.711 came without telephone-event): 0
+ * with *out, -EAGAIN when none. now_ns lets an event whose end packets
+ * were lost come out at last. Mixer thread. */
+int stream_digit_peek(struct stream *s, uint64_t now_ns, struct digit *out);
+void stream_digit_pop(struct stream *s);
 
 #endif

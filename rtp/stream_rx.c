@@ -5,8 +5,10 @@
  * Receive: the socket is drained with recvmmsg. Only the negotiated peer's
  * address and port are accepted ("foreign" packets are counted and dropped),
  * then the payload type decides: the codec's packets go to the jitter
- * buffer, telephone-event packets are dropped (DTMF never reaches the mix)
- * and anything else is counted as malformed. Sequence, loss and jitter
+ * buffer, telephone-event packets to the key press tracker
+ * (rtp/stream_dtmf.c; DTMF never reaches the mix) and anything else is
+ * counted as malformed. A G.711 caller's in-band key tones are taken out
+ * of its audio there too, as it is pulled. Sequence, loss and jitter
  * statistics follow RFC 3550 A.1, A.3 and A.8; the report block that
  * rtp/stream_tx.c sends in RTCP is filled here.
  *
@@ -217,10 +219,14 @@ static void on_rtp(struct stream *s, const uint8_t *buf, size_t len,
 	}
 	if (!seq_update(&s->src, pkt.seq, &restart))
 		return;
-	if (restart)
+	if (restart) {
 		jbuf_reset(s->m.jb);
-	if (te)
-		return; /* RFC 4733 events: not yet handled, never mixed */
+		stream_dtmf_restart(s);
+	}
+	if (te) {
+		stream_dtmf_event(s, &pkt, now_ns); /* keys, never mixed */
+		return;
+	}
 	jitter_update(&s->src, pkt.ts,
 		      arrival_ts(now_ns, s->m.desc->rtp_clock_hz));
 	if (s->p.recv && jbuf_put(s->m.jb, &pkt) < 0)
@@ -344,6 +350,7 @@ int stream_pull(struct stream *s, int16_t *pcm)
 		       (n - m->rx.len) * sizeof(int16_t));
 		m->rx.len = n;
 	}
+	stream_dtmf_inband(s, m->rx.buf, n);
 	stream_resample(m->rs_in, m->rx.buf, n, pcm, out_n);
 	stream_fifo_take(&m->rx, n);
 	return 1;
