@@ -108,6 +108,10 @@ void resamp_free(struct resamp *r); /* NULL-safe */
 /* Converts in_n samples; returns samples written to out (at most cap). */
 int resamp_run(struct resamp *r, const int16_t *in, size_t in_n, int16_t *out,
 	       size_t cap);
+/* Converts a whole clip (a prompt) into a new buffer of exactly
+ * in_n * out_hz / in_hz samples, which the caller frees. */
+int resamp_clip(const int16_t *in, size_t in_n, uint32_t in_hz, uint32_t out_hz,
+		int16_t **out, size_t *out_n);
 
 /* ---- jitter buffer (rtp/jbuf.c, SpeexDSP's wrapped) ---------------------- */
 
