@@ -25,14 +25,14 @@ int ctl_list_parts(const struct room *r, struct conf_reply *rep)
 {
 	size_t n = 0;
 	for (const struct participant *p = r->parts; p; p = p->next)
-		n += !p->leaving;
+		n += room_part_visible(p);
 	free(rep->parts);
 	rep->parts = n ? calloc(n, sizeof(*rep->parts)) : NULL;
 	rep->n_parts = 0;
 	if (n && !rep->parts)
 		return -ENOMEM;
 	for (const struct participant *p = r->parts; p; p = p->next)
-		if (!p->leaving && rep->n_parts < n)
+		if (room_part_visible(p) && rep->n_parts < n)
 			room_part_info(p, &rep->parts[rep->n_parts++]);
 	if (rep->n_parts > 1)
 		qsort(rep->parts, rep->n_parts, sizeof(*rep->parts), by_id);
@@ -43,7 +43,7 @@ static struct participant *find_part(struct room *r, uint32_t id,
 				     struct conf_reply *rep)
 {
 	for (struct participant *p = r->parts; p; p = p->next)
-		if (p->id == id && !p->leaving)
+		if (p->id == id && room_part_visible(p))
 			return p;
 	ctl_fail(rep, -ENOENT, "no such participant");
 	return NULL;
