@@ -24,8 +24,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define NS_PER_MS    1000000ull
-#define BYE_SLACK_NS (2000ull * NS_PER_MS) /* a goodbye that never ends */
+#define NS_PER_MS	1000000ull
+#define BYE_SLACK_NS	(2000ull * NS_PER_MS) /* a goodbye that never ends */
+#define KEYS_WINDOW_NS	(2000ull * NS_PER_MS)
+#define KEYS_PER_WINDOW 30
 
 #ifndef TUTTI_PROMPT_INSTALL_DIR
 #define TUTTI_PROMPT_INSTALL_DIR ""
@@ -224,11 +226,28 @@ void ivr_start(struct participant *p)
 	ivr_go(v, IVR_ANSWER);
 }
 
+/* No person presses more than a few keys a second; a flood of events
+ * (a broken or hostile sender) is cut to KEYS_PER_WINDOW per window, so
+ * that it cannot turn into a flood of actions, events and NOTIFYs. */
+static bool too_fast(struct ivr *v)
+{
+	uint64_t now = mono_now_ns();
+	if (now - v->keys_window_ns > KEYS_WINDOW_NS) {
+		v->keys_window_ns = now;
+		v->keys_in_window = 0;
+	}
+	return ++v->keys_in_window > KEYS_PER_WINDOW;
+}
+
 void ivr_on_digit(struct participant *p, const struct digit *d)
 {
 	struct ivr *v = p->ivr;
+	if (v && too_fast(v))
+		return;
+	/* A PIN never goes to the log, not even at debug level. */
+	bool secret = !v || v->state != IVR_IN_CALL;
 	log_debug("ivr", "room=%s call=%s key %c (%s, %u ms)", p->room->name,
-		  p->call_id, d->key,
+		  p->call_id, secret ? '?' : d->key,
 		  d->source == DIGIT_INFO     ? "info"
 		  : d->source == DIGIT_INBAND ? "in-band"
 					      : "rfc4733",

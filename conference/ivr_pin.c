@@ -147,9 +147,12 @@ static void check_room(struct ivr *v)
 {
 	struct participant *p = v->p;
 	struct conference *c = p->room->conf;
-	struct room *to = v->overflow ? NULL : room_find(c, v->entry);
-	bool may_make = !v->overflow && c->opts->rooms_on_demand &&
-			room_name_valid(v->entry);
+	/* The dial-in number itself is no conference. */
+	bool bad =
+	    v->overflow || strcmp(v->entry, c->opts->ivr.dialin_number) == 0;
+	struct room *to = bad ? NULL : room_find(c, v->entry);
+	bool may_make =
+	    !bad && c->opts->rooms_on_demand && room_name_valid(v->entry);
 	if (!to && !may_make) {
 		wrong(v, CLIP_NO_ROOM, IVR_ASK_ROOM);
 		return;

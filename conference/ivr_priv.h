@@ -93,6 +93,8 @@ struct ivr {
 	uint32_t wait_tag; /* the MIXER_EV_PLAYED the state waits for */
 	char keys[OPT_KEY_MAX + 1]; /* in-call sequence so far */
 	size_t n_keys;
+	uint64_t keys_window_ns; /* keys counted since (flood limit) */
+	unsigned keys_in_window;
 	enum ci_disconnection bye_how;
 	char bye_by[CI_URI_MAX];
 };

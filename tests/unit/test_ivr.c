@@ -100,10 +100,13 @@ static struct participant *dial_in(struct room *r, const char *who)
 	return p;
 }
 
+/* Keys typed by a person: the flood limit (test_flood) plays no part. */
 static void keys(struct participant *p, const char *k)
 {
 	for (; *k; k++) {
 		struct digit d = {.key = *k, .source = DIGIT_RFC4733};
+		if (p->ivr)
+			p->ivr->keys_in_window = 0;
 		ivr_on_digit(p, &d);
 	}
 }
@@ -333,6 +336,24 @@ static void test_prompt_played(void)
 	conf_close();
 }
 
+/* A flood of key events (800 a second, say) is cut to a few dozen per
+ * two seconds: 100 presses of *6 at once toggle mute 15 times, not 50. */
+static void test_flood(void)
+{
+	conf_open();
+	struct room *r = room_with("flood", "", "");
+	struct participant *u = dial_in(r, "u");
+	CU_ASSERT_EQUAL(state(u), IVR_IN_CALL);
+	events_of(CONF_EV_PART_MUTED, u);
+	for (int i = 0; i < 100; i++) {
+		struct digit d = {.key = i % 2 ? '6' : '*'};
+		ivr_on_digit(u, &d);
+	}
+	CU_ASSERT(u->muted); /* 15 toggles */
+	CU_ASSERT_EQUAL(events_of(CONF_EV_PART_MUTED, u), 8);
+	conf_close();
+}
+
 static const struct unit_test tests[] = {
     {"PIN and moderator PIN", test_pins},
     {"three wrong answers", test_wrong_three_times},
@@ -341,6 +362,7 @@ static const struct unit_test tests[] = {
     {"keypad", test_keypad},
     {"end with the last moderator", test_end_with_moderator},
     {"prompt played, then the timeout", test_prompt_played},
+    {"a flood of keys", test_flood},
     {NULL, NULL},
 };
 
