@@ -10,7 +10,9 @@ started with --dialin-number 5000 --digit-timeout 2 --announce-count yes
   moderator yet, so U waits, hearing a hold tune, unlisted.
 * Mo calls 5000 the same way with the moderator PIN: U comes in with it,
   Mo hears how many others are there, and they hear each other; the room
-  is listed by the API, the lobby of 5000 is not.
+  is listed by the API, the lobby of 5000 is not. The room's conference
+  state (RFC 4575, fetched with SUBSCRIBE) counts no one while U waits,
+  then both, Mo with the role moderator.
 * Mo hangs up, the last moderator: U hears that the conference ended and
   the bridge hangs up on it.
 
@@ -23,13 +25,28 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from confsub import fetch, q                                               # noqa: E402
 from harness import Harness, Caller, log, http_call, wait_for             # noqa: E402
+from sipua import SipUA                                                   # noqa: E402
 from test_ivr import (ALL_F, PROMPT_DBFS, HEAR_DBFS, dial, keys_rfc4733,   # noqa: E402
                       part_of, participants, speech_db)
 
 ROOM, PIN, MOD_PIN, NUMBER = '7788', '11', '99', '5000'
 HOLD_F = (392, 494, 587)
 FREQS = sorted(set(ALL_F) | set(HOLD_F))
+
+
+def roster(ua, room):
+    """The room's conference state now: user-count and {user: role}."""
+    n = fetch(ua, room)
+    if n is None or n.doc is None:
+        return None, {}
+    count = n.doc.find('.//' + q('user-count'))
+    users = {}
+    for u in n.doc.iter(q('user')):
+        roles = [e.text for e in u.iter(q('entry'))]
+        users[u.get('entity')] = roles[0] if roles else None
+    return int(count.text) if count is not None else None, users
 
 
 def main():
@@ -72,6 +89,11 @@ def main():
         h.check(max(an.dbfs[f] for f in HOLD_F) > -35, 'U hears the hold tune while it waits',
                 ', '.join('%d Hz %.1f' % (f, an.dbfs[f]) for f in HOLD_F))
         h.check(part_of(t, ROOM, 'u') is None, 'U, waiting, is not listed yet')
+        sub_ua = SipUA(t.sip_addr, user='watcher', log=log, name='watcher')
+        h.on_cleanup(sub_ua.close)
+        count, users = roster(sub_ua, ROOM)
+        h.check(count == 0 and not users, 'the conference state counts no one while U waits',
+                'user-count %r, users %r' % (count, users))
         rooms = [x.get('name') for x in (http_call(t.http_port, 'GET', '/api/v1/rooms').json()
                                          or [])]
         h.check(rooms == [ROOM], 'the API lists the room and not the lobby of %s' % NUMBER,
@@ -89,6 +111,12 @@ def main():
         p = wait_for(lambda: part_of(t, ROOM, 'mo'), 4)
         h.check(p is not None and p.get('moderator') is True, 'Mo is in, as moderator', repr(p))
         h.check(part_of(t, ROOM, 'u') is not None, 'U comes in with the moderator')
+        count, users = roster(sub_ua, ROOM)
+        roles = {e.split('@')[0]: r for e, r in users.items()}
+        h.check(count == 2 and roles.get('sip:mo') == 'moderator' and
+                roles.get('sip:u') == 'participant',
+                'the conference state shows both, Mo as moderator',
+                'user-count %r, roles %r' % (count, roles))
         time.sleep(1.5)
         an = mo.rtp.analyze(FREQS, 1.4)
         log('Mo in: %s' % an)
