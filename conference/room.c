@@ -359,16 +359,18 @@ static struct participant *find_part(struct room *r, uint32_t id)
 }
 
 /* Talking on or off: subscribers hear of it unless the participant is
- * already on its way out (its departure says enough). */
+ * already on its way out (its departure says enough) or not let in. */
 static void on_talking(struct room *r, const struct mixer_event *ev)
 {
 	struct participant *p = find_part(r, ev->part_id);
-	if (!p || p->talking == ev->talking || !p->admitted)
+	if (!p || p->talking == ev->talking)
 		return;
 	p->talking = ev->talking;
 	log_debug("room", "room=%s part=%u %s talking (%d dBFS)", r->name,
 		  p->id, ev->talking ? "started" : "stopped", ev->level_db);
-	if (p->leaving)
+	/* Not yet let in: nobody is told, but the state is right once it
+	 * is (a caller who talks through its PIN prompt). */
+	if (p->leaving || !p->admitted)
 		return;
 	room_changed(r->conf, r->name);
 	events_part(r->conf,
