@@ -8,7 +8,8 @@
  * before REMOVED) and the controls (mute, deaf, talk and listen gain), as
  * the phones hear them. Then the recording tap: the queue receives the
  * full mix, every tick in order, and comes back in MIXER_EV_REC_STOPPED.
- * Every wait is bounded; the whole file runs in about 12 s. */
+ * Then key presses, which come back as MIXER_EV_DTMF. Every wait is bounded;
+ * the whole file runs in about 12 s. */
 #include "mixer/mixer.h"
 
 #include "core/core.h"
@@ -825,6 +826,50 @@ static void test_stats(void)
 	close(efd);
 }
 
+/* Leg 0 sends RFC 4733 presses: each comes to the signalling side once,
+ * in order, as MIXER_EV_DTMF for its participant. */
+static void test_key_presses(void)
+{
+	int efd;
+	struct mixer *m = room_open(&efd, NULL);
+	struct leg *l = &legs[0];
+	struct stream_params p = l->p;
+	p.te_pt = 101;
+	post(m, MIXER_UPDATE, 0, NULL, &p);
+	run_phones(0, 100);
+	static const char keys[] = "*6#";
+	for (int k = 0; keys[k]; k++) {
+		unsigned code = keys[k] == '*' ? 10 : keys[k] == '#' ? 11 : 6;
+		uint8_t e[4] = {(uint8_t)code, 0x8a, 0x03, 0x20}, pkt[64];
+		for (int copy = 0; copy < 3; copy++) {
+			struct rtppkt rp = {.pt = 101,
+					    .seq = l->seq++,
+					    .ts = l->ts,
+					    .ssrc = 0xbb000000u + 440,
+					    .payload = e,
+					    .payload_bytes = 4};
+			int len = rtppkt_build(pkt, sizeof(pkt), &rp);
+			CU_ASSERT(sendto(l->ph_rtp, pkt, (size_t)len, 0,
+					 (struct sockaddr *)&l->s_rtp_addr,
+					 sizeof(struct sockaddr_in)) == len);
+		}
+		run_phones(0, 100);
+	}
+	run_phones(0, 100);
+	take_events(m, efd);
+	char got[8] = "";
+	for (int i = 0; i < n_log && strlen(got) < 7; i++) {
+		if (ev_log[i].kind != MIXER_EV_DTMF)
+			continue;
+		CU_ASSERT_EQUAL(ev_log[i].part_id, 0);
+		CU_ASSERT_EQUAL(ev_log[i].digit.source, DIGIT_RFC4733);
+		CU_ASSERT_EQUAL(ev_log[i].digit.duration_ms, 100);
+		got[strlen(got)] = ev_log[i].digit.key;
+	}
+	CU_ASSERT_STRING_EQUAL(got, keys);
+	room_close(m, efd);
+}
+
 static const struct unit_test tests[] = {
     {"three tones, n-1, csrc, update, remove, stop", test_three_tones},
     {"nothing lost at stop", test_nothing_lost},
@@ -837,6 +882,7 @@ static const struct unit_test tests[] = {
     {"recording tap: the full mix, in order", test_rec_tap},
     {"statistics: each second, and room totals", test_stats},
     {"loud room: limited, not clipped", test_loud_room},
+    {"key presses come back as events", test_key_presses},
     {NULL, NULL},
 };
 
