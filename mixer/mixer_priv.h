@@ -170,7 +170,8 @@ void pstats_tick(struct mixer *m);
  * on its removal, and from the signalling thread for what the stopped
  * thread still held (pstats.c). */
 void pstats_sum(struct mixer *m, struct part *pt);
-/* The first send of a new participant's statistics (pstats.c). */
+/* The first send of a new participant's statistics, and its stream's
+ * figures so far as already summed (pstats.c). pt->stream must be set. */
 void pstats_init(struct part *pt);
 
 /* Chooses this tick's speakers and fills m->contribs with them; sets each

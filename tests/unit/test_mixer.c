@@ -775,7 +775,8 @@ static bool last_stats(uint32_t id, struct mixer_part_stats *out)
 
 /* Each participant's figures come about once a second; the room totals
  * add up every stream's, also those of a participant who left and of
- * those handed back at stop. */
+ * those handed back at stop, and a stream that comes from another room
+ * is counted from where that room left off. */
 static void test_stats(void)
 {
 	int efd;
@@ -820,6 +821,24 @@ static void test_stats(void)
 	CU_ASSERT_EQUAL(st.packets_lost, lost);
 	CU_ASSERT_EQUAL(st.concealed, concealed);
 	CU_ASSERT_EQUAL(fin[1].lost, 0);
+	mixer_free(m);
+
+	/* Leg 1's stream moves to another room (a dial-in caller leaving the
+	 * lobby): that room counts only what came after. */
+	struct mixer_params mp = {
+	    .room = "next", .rate_hz = ROOM_HZ, .notify_fd = efd};
+	CU_ASSERT_FATAL(mixer_start(&m, &mp) == 0);
+	post(m, MIXER_ADD, 1, legs[1].s, NULL);
+	run_phones(1, 600);
+	mixer_stop(m);
+	while (mixer_poll(m, &ev) == 0)
+		log_event(&ev);
+	mixer_get_stats(m, &st);
+	struct mixer_part_stats now;
+	mixer_part_stats_of(&now, legs[1].s);
+	CU_ASSERT(now.packets_in >= fin[1].packets_in + 20);
+	CU_ASSERT_EQUAL(st.packets_in, now.packets_in - fin[1].packets_in);
+	CU_ASSERT_EQUAL(st.packets_out, now.packets_out - fin[1].packets_out);
 	mixer_free(m);
 	for (int i = 0; i < N_LEGS; i++)
 		leg_close(&legs[i]);
