@@ -86,16 +86,24 @@ static void room_link(struct conference *c, struct room *r)
 	atomic_fetch_add(&c->n_rooms, 1);
 }
 
+/* The dial-in number's lobby is no conference (the API does not list
+ * it): it takes no place among the --max-rooms, and a dial-in caller
+ * still cannot make a room beyond them (arrive() is refused). */
 bool room_limit_reached(const struct conference *c)
 {
 	unsigned max = c->opts->max_rooms;
-	return max && atomic_load(&c->n_rooms) >= max;
+	if (!max)
+		return false;
+	unsigned n = atomic_load(&c->n_rooms);
+	for (const struct room *r = c->rooms; r; r = r->next)
+		n -= r->lobby;
+	return n >= max;
 }
 
 static int room_new(struct conference *c, const char *name, bool lobby,
 		    struct room **out)
 {
-	if (room_limit_reached(c))
+	if (!lobby && room_limit_reached(c))
 		return -EMFILE;
 	struct room *r = calloc(1, sizeof(*r));
 	if (!r)

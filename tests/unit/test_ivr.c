@@ -354,6 +354,36 @@ static void test_flood(void)
 	conf_close();
 }
 
+/* The generic number's lobby takes no place among --max-rooms, but a
+ * caller moving out of it cannot make a room beyond them. */
+static void test_lobby_and_max_rooms(void)
+{
+	conf_open();
+	opts.max_rooms = 1;
+	snprintf(opts.ivr.dialin_number, sizeof(opts.ivr.dialin_number),
+		 "5000");
+	struct room *lobby, *one, *two;
+	CU_ASSERT_FATAL(room_lobby(&conf, "5000", &lobby) == 0);
+	struct participant *p = dial_in(lobby, "p");
+	CU_ASSERT_EQUAL(state(p), IVR_ASK_ROOM);
+	CU_ASSERT_FATAL(room_get(&conf, "1", &one) == 0);
+	CU_ASSERT_EQUAL(room_get(&conf, "2", &two), -EMFILE);
+	struct participant *o = dial_in(one, "o");
+	CU_ASSERT_EQUAL(state(o), IVR_IN_CALL);
+	keys(p, "2#");
+	pump(300);
+	CU_ASSERT(p->room == lobby);
+	CU_ASSERT_EQUAL(state(p), IVR_ASK_ROOM);
+	CU_ASSERT_EQUAL(p->ivr->tries, 1);
+	keys(p, "1#");
+	pump(300);
+	CU_ASSERT(p->room == one);
+	CU_ASSERT_EQUAL(state(p), IVR_IN_CALL);
+	opts.max_rooms = 0;
+	opts.ivr.dialin_number[0] = '\0';
+	conf_close();
+}
+
 static const struct unit_test tests[] = {
     {"PIN and moderator PIN", test_pins},
     {"three wrong answers", test_wrong_three_times},
@@ -363,6 +393,7 @@ static const struct unit_test tests[] = {
     {"end with the last moderator", test_end_with_moderator},
     {"prompt played, then the timeout", test_prompt_played},
     {"a flood of keys", test_flood},
+    {"the lobby and --max-rooms", test_lobby_and_max_rooms},
     {NULL, NULL},
 };
 
