@@ -8,6 +8,7 @@
  * one MIXER_CONTROL command; a participant without media yet gets them
  * with MIXER_ADD. Signalling thread only. */
 #include "conference/ctl.h"
+#include "conference/ivr.h"
 #include "conference/sig.h"
 
 #include <errno.h>
@@ -157,6 +158,8 @@ static void part_update(struct conference *c, const struct conf_req *req,
 	/* The role is the focus's alone: the mixer never needs it. */
 	if (s->set_moderator)
 		p->moderator = s->moderator;
+	if (p->moderator && !was_moderator)
+		ivr_on_promoted(p);
 	log_info("ctl",
 		 "room=%s part=%u muted=%d deaf=%d gain=%d dB moderator=%d",
 		 r->name, p->id, p->muted, p->deaf, p->gain_db, p->moderator);

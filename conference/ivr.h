@@ -33,6 +33,8 @@ void ivr_on_played(struct participant *p, uint32_t tag);
  * conference when it was the last moderator and the options say so. */
 void ivr_on_leave(struct participant *p);
 void ivr_free(struct participant *p); /* NULL-safe dialogue */
+/* The API has made p a moderator: callers waiting for one come in. */
+void ivr_on_promoted(struct participant *p);
 /* Timeouts (digits, prompts that never finished); sig_ua.c's timer calls
  * it a few times a second. */
 void ivr_tick(struct conference *c, uint64_t now_ns);

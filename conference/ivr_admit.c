@@ -8,7 +8,8 @@
  * visible to subscribers and the API (participant.joined), the room hears
  * the join tone (--join-tones) and the caller hears how many others are
  * there (--announce-count). A moderator who comes in lets every waiting
- * caller in first, so that the count it hears includes them.
+ * caller in first, so that the count it hears includes them; so does a
+ * participant the API makes a moderator.
  *
  * Leaving: the room hears the leave tone; when the last moderator leaves
  * and --end-with-last-moderator is on, everyone else hears that the
@@ -55,6 +56,15 @@ static void let_in(struct ivr *v)
 	}
 }
 
+/* Everyone in r waiting for a moderator comes in: mod is one. */
+static void let_waiting_in(struct room *r, const struct participant *mod)
+{
+	for (struct participant *q = r->parts; q; q = q->next)
+		if (q != mod && q->ivr && q->ivr->state == IVR_WAIT &&
+		    !q->leaving)
+			let_in(q->ivr);
+}
+
 void ivr_admit(struct ivr *v, bool moderator)
 {
 	struct participant *p = v->p;
@@ -71,14 +81,15 @@ void ivr_admit(struct ivr *v, bool moderator)
 		ivr_go(v, IVR_WAIT);
 		return;
 	}
-	if (moderator) {
-		/* Those waiting come in first: the count includes them. */
-		for (struct participant *q = r->parts; q; q = q->next)
-			if (q != p && q->ivr && q->ivr->state == IVR_WAIT &&
-			    !q->leaving)
-				let_in(q->ivr);
-	}
+	if (moderator)
+		let_waiting_in(r, p); /* first: the count includes them */
 	let_in(v);
+}
+
+void ivr_on_promoted(struct participant *p)
+{
+	if (p->moderator && room_part_visible(p))
+		let_waiting_in(p->room, p);
 }
 
 /* ---- WAIT: for a moderator, with a hold tune ---------------------------- */

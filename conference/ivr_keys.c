@@ -10,8 +10,8 @@
  * down/up (3 dB steps, within +-12 dB), leave, help. Moderators: lock or
  * unlock the room, mute or unmute everyone but moderators, remove the
  * caller who joined last (who hears that it was removed). Mute, talking
- * volume and lock go through the same control handlers as the API's
- * PATCH requests, so subscribers, events, the store and the log see a
+ * volume, lock and mute-all go through the same control handlers as the
+ * API's requests, so subscribers, events, the store and the log see a
  * keypad action as they see the API's.
  *
  * Signalling thread only. */
@@ -102,21 +102,23 @@ static void lock(struct ivr *v)
 	conference_reply_clear(&rep);
 }
 
-/* Mutes every other participant who is not a moderator, or unmutes them
- * when they are all muted already. */
+/* Mutes everyone who is not a moderator, or unmutes them when they are
+ * all muted already, through the API's "mute all" (POST .../mute). */
 static void mute_all(struct ivr *v)
 {
-	struct participant *p = v->p;
+	struct room *r = v->p->room;
 	bool any_unmuted = false;
-	for (struct participant *q = p->room->parts; q; q = q->next)
-		any_unmuted |= q != p && q->admitted && !q->leaving &&
-			       !q->moderator && !q->muted;
-	struct conf_part_spec s = {.set_muted = true, .muted = any_unmuted};
-	for (struct participant *q = p->room->parts; q; q = q->next)
-		if (q != p && q->admitted && !q->leaving && !q->moderator &&
-		    q->muted != any_unmuted)
-			part_update(q, &s);
-	ivr_say1(v, any_unmuted ? CLIP_ALL_MUTED : CLIP_ALL_UNMUTED);
+	for (const struct participant *q = r->parts; q; q = q->next)
+		any_unmuted |=
+		    room_part_visible(q) && !q->moderator && !q->muted;
+	struct conf_req req = {.op = CONF_PART_MUTE_ALL};
+	struct conf_reply rep = {0};
+	snprintf(req.room, sizeof(req.room), "%s", r->name);
+	req.part_spec.muted = any_unmuted;
+	ctl_parts_handle(r->conf, &req, &rep);
+	if (rep.err == 0)
+		ivr_say1(v, any_unmuted ? CLIP_ALL_MUTED : CLIP_ALL_UNMUTED);
+	conference_reply_clear(&rep);
 }
 
 /* The caller who came in last and is no moderator hears that it was

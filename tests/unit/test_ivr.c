@@ -354,6 +354,66 @@ static void test_flood(void)
 	conf_close();
 }
 
+static int api(struct participant *p, enum conf_op op,
+	       const struct conf_part_spec *spec)
+{
+	struct conf_req req = {.op = op, .part_id = p->id};
+	struct conf_reply rep = {0};
+	snprintf(req.room, sizeof(req.room), "%s", p->room->name);
+	req.part_spec = *spec;
+	ctl_parts_handle(&conf, &req, &rep);
+	int err = rep.err;
+	conference_reply_clear(&rep);
+	return err;
+}
+
+/* The API's "mute all but moderators", from the API or from a moderator's
+ * *2, leaves a caller still in the dialogue alone (it is not seen; it
+ * joins later). A participant the API makes a moderator lets in those
+ * waiting for one. */
+static void test_api_beside(void)
+{
+	conf_open();
+	struct room *r = room_with("api", "1", "9");
+	struct participant *a = dial_in(r, "a"), *x = dial_in(r, "x");
+	keys(a, "1#");
+	events_of(CONF_EV_PART_MUTED, x);
+	struct conf_part_spec mute = {.muted = true};
+	CU_ASSERT_EQUAL(api(a, CONF_PART_MUTE_ALL, &mute), 0);
+	CU_ASSERT(a->muted && !x->muted);
+	CU_ASSERT_EQUAL(events_of(CONF_EV_PART_MUTED, x), 0);
+	struct participant *m = dial_in(r, "m");
+	keys(m, "9#");
+	keys(m, "*2"); /* all muted: unmutes */
+	CU_ASSERT(!a->muted && !x->muted);
+	keys(m, "*2");
+	CU_ASSERT(a->muted && !x->muted && !m->muted);
+	keys(x, "1#");
+	CU_ASSERT(!x->muted); /* joined after */
+
+	opts.ivr.wait_for_moderator = true;
+	struct room *w = room_with("api-wait", "1", "9");
+	struct participant *b = dial_in(w, "b");
+	keys(b, "1#");
+	CU_ASSERT_EQUAL(state(b), IVR_WAIT);
+	struct participant *c = dial_in(w, "c");
+	keys(c, "1#");
+	CU_ASSERT_EQUAL(state(c), IVR_WAIT);
+	opts.ivr.wait_for_moderator = false;
+	struct participant *d = dial_in(w, "d");
+	keys(d, "1#");
+	CU_ASSERT_EQUAL(state(d), IVR_IN_CALL);
+	CU_ASSERT_EQUAL(visible(w), 1);
+	struct conf_part_spec promote = {.set_moderator = true,
+					 .moderator = true};
+	CU_ASSERT_EQUAL(api(d, CONF_PART_UPDATE, &promote), 0);
+	CU_ASSERT(d->moderator);
+	CU_ASSERT_EQUAL(state(b), IVR_IN_CALL);
+	CU_ASSERT_EQUAL(state(c), IVR_IN_CALL);
+	CU_ASSERT_EQUAL(visible(w), 3);
+	conf_close();
+}
+
 /* The generic number's lobby takes no place among --max-rooms, but a
  * caller moving out of it cannot make a room beyond them. */
 static void test_lobby_and_max_rooms(void)
@@ -393,6 +453,7 @@ static const struct unit_test tests[] = {
     {"end with the last moderator", test_end_with_moderator},
     {"prompt played, then the timeout", test_prompt_played},
     {"a flood of keys", test_flood},
+    {"the API beside the dialogue", test_api_beside},
     {"the lobby and --max-rooms", test_lobby_and_max_rooms},
     {NULL, NULL},
 };
