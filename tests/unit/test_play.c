@@ -2,7 +2,9 @@
  * without its thread: a participant hears its own clips over its mix and
  * nobody else does; deaf, it still hears its own; the room's clips reach
  * everyone not deaf except the one they are about; queues, appends,
- * replacements, loops and stops; MIXER_EV_PLAYED once per queue played out,
+ * replacements, loops and stops; who hears something the shared encode
+ * does not carry, and the room's tones over a copy of the shared mix for
+ * those who share it; MIXER_EV_PLAYED once per queue played out,
  * kept when the event queue is full; bad clips ignored. */
 #include "mixer/mixer_priv.h"
 
@@ -206,6 +208,46 @@ static void test_room(void)
 	teardown();
 }
 
+/* play_own() is true for whoever hears something of play.c this tick
+ * that the shared encode does not carry, which tick.c keeps off it: its
+ * own clip, or the room's tones when they are about it. The room's tones
+ * are in shared_out, over the shared mix, which itself stays as it was
+ * (the recording's); false and the shared mix again once played out. */
+static void test_own(void)
+{
+	static int16_t a[FRAME_N], b[FRAME_N];
+	int16_t heard[3][FRAME_N];
+	setup();
+	play_room(&m);
+	CU_ASSERT(m.shared_out == shared);
+	for (int i = 0; i < 3; i++)
+		CU_ASSERT_FALSE(play_own(&m, parts[i]));
+	struct mixer_clip c = clip_of(a, FRAME_N, 5);
+	play(2, &c, 1, false, false, 0);
+	play_room(&m);
+	CU_ASSERT_FALSE(play_own(&m, parts[0]));
+	CU_ASSERT(play_own(&m, parts[1]));
+	tick(heard); /* played out */
+	CU_ASSERT_FALSE(play_own(&m, parts[1]));
+
+	struct mixer_clip r = clip_of(b, FRAME_N, 5);
+	parts[2]->ctl.deaf = true;
+	play(MIXER_ROOM, &r, 2, false, false, 1);
+	play_room(&m);
+	CU_ASSERT(play_own(&m, parts[0])); /* the one it is about */
+	CU_ASSERT_FALSE(play_own(&m, parts[1]));
+	CU_ASSERT_FALSE(play_own(&m, parts[2]));
+	CU_ASSERT(m.shared_out == shared_tones);
+	CU_ASSERT_EQUAL(shared_tones[0], 105);
+	CU_ASSERT_EQUAL(shared_tones[FRAME_N - 1], 105);
+	CU_ASSERT_EQUAL(shared[0], 100);
+	play_room(&m); /* played out */
+	CU_ASSERT(m.shared_out == shared);
+	for (int i = 0; i < 3; i++)
+		CU_ASSERT_FALSE(play_own(&m, parts[i]));
+	teardown();
+}
+
 /* A full event queue keeps MIXER_EV_PLAYED for a later tick. */
 static void test_event_kept(void)
 {
@@ -264,6 +306,7 @@ static const struct unit_test tests[] = {
     {"saturation, deaf listener", test_saturate_and_deaf},
     {"queue, replace, loop, stop", test_queue_loop_stop},
     {"room clips", test_room},
+    {"who cannot share an encode; tones in it", test_own},
     {"played event kept when full", test_event_kept},
     {"bad clips ignored", test_bad},
     {NULL, NULL},
