@@ -9,6 +9,7 @@
 #include "conference/ctlq.h"
 #include "conference/events.h"
 #include "conference/focus.h"
+#include "conference/ivr.h"
 #include "conference/store.h"
 
 #include <errno.h>
@@ -43,6 +44,8 @@ static void *signalling_main(void *arg)
 	if (!err)
 		err = ctl_rooms_load(c);
 	if (!err)
+		err = ivr_init(c);
+	if (!err)
 		err = sig_start(c);
 	c->start_err = err;
 	if (!err)
@@ -56,6 +59,7 @@ static void *signalling_main(void *arg)
 	ctlq_close(c->ctlq); /* nobody will serve requests any more */
 	rec_shutdown(c);     /* files closed before the mixers stop */
 	room_destroy_all(c);
+	ivr_shutdown(c); /* the clips, once no mixer can play them */
 	room_departed_free_all(c);
 	sig_free(c);
 	store_close(c->store);

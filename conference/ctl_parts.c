@@ -8,6 +8,7 @@
  * one MIXER_CONTROL command; a participant without media yet gets them
  * with MIXER_ADD. Signalling thread only. */
 #include "conference/ctl.h"
+#include "conference/ivr.h"
 #include "conference/sig.h"
 
 #include <errno.h>
@@ -26,14 +27,14 @@ int ctl_list_parts(const struct room *r, struct conf_reply *rep)
 {
 	size_t n = 0;
 	for (const struct participant *p = r->parts; p; p = p->next)
-		n += !p->leaving;
+		n += room_part_visible(p);
 	free(rep->parts);
 	rep->parts = n ? calloc(n, sizeof(*rep->parts)) : NULL;
 	rep->n_parts = 0;
 	if (n && !rep->parts)
 		return -ENOMEM;
 	for (const struct participant *p = r->parts; p; p = p->next)
-		if (!p->leaving && rep->n_parts < n)
+		if (room_part_visible(p) && rep->n_parts < n)
 			room_part_info(p, &rep->parts[rep->n_parts++]);
 	if (rep->n_parts > 1)
 		qsort(rep->parts, rep->n_parts, sizeof(*rep->parts), by_id);
@@ -44,7 +45,7 @@ static struct participant *find_part(struct room *r, uint32_t id,
 				     struct conf_reply *rep)
 {
 	for (struct participant *p = r->parts; p; p = p->next)
-		if (p->id == id && !p->leaving)
+		if (p->id == id && room_part_visible(p))
 			return p;
 	ctl_fail(rep, -ENOENT, "no such participant");
 	return NULL;
@@ -157,6 +158,8 @@ static void part_update(struct conference *c, const struct conf_req *req,
 	/* The role is the focus's alone: the mixer never needs it. */
 	if (s->set_moderator)
 		p->moderator = s->moderator;
+	if (p->moderator && !was_moderator)
+		ivr_on_promoted(p);
 	log_info("ctl",
 		 "room=%s part=%u muted=%d deaf=%d gain=%d dB moderator=%d",
 		 r->name, p->id, p->muted, p->deaf, p->gain_db, p->moderator);
@@ -172,8 +175,10 @@ static void part_update(struct conference *c, const struct conf_req *req,
 
 /* Mutes (or unmutes) everyone in the room who is not a moderator, as a
  * moderator's "mute all" does on other bridges; those who join later are
- * not affected. A participant whose mixer queue is full keeps its state
- * and the request fails, so that the moderator can simply send it again. */
+ * not affected, nor are callers still in the dial-in dialogue (not yet
+ * let in: they join later, and may yet turn out moderators). A
+ * participant whose mixer queue is full keeps its state and the request
+ * fails, so that the moderator can simply send it again. */
 static void part_mute_all(struct conference *c, const struct conf_req *req,
 			  struct conf_reply *rep)
 {
@@ -183,7 +188,7 @@ static void part_mute_all(struct conference *c, const struct conf_req *req,
 	bool muted = req->part_spec.muted;
 	unsigned changed = 0, busy = 0;
 	for (struct participant *p = r->parts; p; p = p->next) {
-		if (p->leaving || p->moderator || p->muted == muted)
+		if (!room_part_visible(p) || p->moderator || p->muted == muted)
 			continue;
 		p->muted = muted;
 		if (room_set_controls(p)) {

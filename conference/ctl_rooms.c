@@ -88,7 +88,7 @@ static void room_info(const struct room *r, struct conf_room_info *out)
 	memset(out, 0, sizeof(*out));
 	snprintf(out->name, sizeof(out->name), "%s", r->name);
 	for (const struct participant *p = r->parts; p; p = p->next)
-		out->participants += !p->leaving;
+		out->participants += room_part_visible(p);
 	out->max_participants = r->max_participants;
 	out->locked = r->locked;
 	out->recording = rec_active(r);
@@ -108,7 +108,7 @@ static void room_list(struct conference *c, struct conf_reply *rep)
 {
 	size_t n = 0;
 	for (const struct room *r = c->rooms; r; r = r->next)
-		n += !r->deleted;
+		n += !r->deleted && !r->lobby;
 	rep->rooms = n ? calloc(n, sizeof(*rep->rooms)) : NULL;
 	if (n && !rep->rooms) {
 		ctl_fail(rep, -ENOMEM, "out of memory");
@@ -116,7 +116,7 @@ static void room_list(struct conference *c, struct conf_reply *rep)
 	}
 	size_t i = 0;
 	for (const struct room *r = c->rooms; r && i < n; r = r->next)
-		if (!r->deleted)
+		if (!r->deleted && !r->lobby)
 			room_info(r, &rep->rooms[i++]);
 	rep->n_rooms = i;
 	if (i > 1)

@@ -41,7 +41,17 @@ struct participant {
 	bool dialed_out;
 	bool moderator;
 	bool muted, deaf, talking;
-	int gain_db;	      /* on what it says, MIXER_GAIN_MIN_DB..MAX */
+	int gain_db;	    /* on what it says, MIXER_GAIN_MIN_DB..MAX */
+	int listen_gain_db; /* on what it hears (its keypad) */
+	/* The dial-in dialogue (ivr*.c). A caller who dialled in is not
+	 * admitted until it has given the PIN: not seen by subscribers, the
+	 * API or its events, and isolated: not heard, hearing only its
+	 * prompts. Participants we dial out to are admitted from the start. */
+	bool admitted;
+	bool isolated;
+	uint64_t admitted_ns;
+	struct ivr *ivr;
+	char moving_to[ROOM_NAME_MAX + 1]; /* leaving the lobby for it */
 	enum oa_dir peer_dir; /* the direction the participant asked for */
 	bool has_media;
 	int64_t joined_unix_ms;
@@ -75,6 +85,10 @@ struct room {
 	/* Deleted by the API: no longer found by name, its calls ending. */
 	bool deleted;
 	struct rec *rec; /* the recording, rec.c; NULL when none */
+	/* The generic dial-in number's room (--dialin-number): callers wait
+	 * here to say which room they want. Never found by name, listed or
+	 * announced. */
+	bool lobby;
 };
 
 /* A participant who left, kept for a while so that subscribers learn how
@@ -112,6 +126,7 @@ struct conference {
 	/* Of the mixers that have stopped, so that totals never go back. */
 	struct mixer_stats retired_stats;
 	struct recorder *recorder; /* the recordings' writer, rec.c */
+	struct ivr_clips *clips;   /* prompts and tones, ivr_clips.c */
 };
 
 /* room.c */
@@ -135,6 +150,13 @@ int room_set_controls(struct participant *p);
 int room_get(struct conference *c, const char *name, struct room **out);
 /* --max-rooms rooms exist (stored ones count; they are never refused). */
 bool room_limit_reached(const struct conference *c);
+/* The lobby of the generic dial-in number, made when first called. */
+int room_lobby(struct conference *c, const char *number, struct room **out);
+/* Moves p (its media and itself) to the room named to, once the mixer
+ * has handed its stream back; then ivr_moved() says how it went. */
+int room_move(struct participant *p, const char *to);
+/* p is seen: admitted and not leaving. */
+bool room_part_visible(const struct participant *p);
 /* -EPERM locked, -EBUSY full. */
 int room_may_join(const struct room *r);
 /* Ends an on-demand room that a refused call made and nobody joined. */
@@ -178,8 +200,11 @@ void room_record_departure(struct participant *p, enum ci_disconnection how,
 int room_snapshot(struct conference *c, const char *room, struct ci_room *out);
 void room_departed_free_all(struct conference *c);
 /* Media is agreed and flowing (again), with the direction the
- * participant asked for: connected (or on hold), and the room changes. */
+ * participant asked for: connected (or on hold), and the room changes
+ * (once the participant is admitted). */
 void room_participant_connected(struct participant *p, enum oa_dir peer_dir);
+/* The dial-in dialogue let p in: it joins the room as others see it. */
+void room_participant_admitted(struct participant *p);
 /* Sets p->entity from its Contact, made unique within the room. */
 void room_set_entity(struct participant *p, const char *contact);
 /* Our conference URI for a room: sip:room@focus_host. */

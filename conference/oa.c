@@ -289,6 +289,7 @@ int oa_stream_params(const struct oa_desc *remote, const struct oa_result *r,
 	p.codec = r->codec;
 	p.pt = (uint8_t)r->pt;
 	p.te_pt = r->te_pt;
+	p.te_clock_hz = r->te_clock_hz;
 	p.ptime_ms = r->ptime_ms;
 	/* We send when the peer receives; the peer is heard in the room only
 	 * when it sends and receives: a caller that puts the room on hold

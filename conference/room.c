@@ -11,6 +11,7 @@
  * when its last participant has gone, so that idle rooms cost no thread.
  * Signalling thread only. */
 #include "conference/focus.h"
+#include "conference/ivr.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -38,9 +39,14 @@ bool room_name_valid(const char *name)
 struct room *room_find(struct conference *c, const char *name)
 {
 	for (struct room *r = c->rooms; r; r = r->next)
-		if (!r->deleted && strcmp(r->name, name) == 0)
+		if (!r->deleted && !r->lobby && strcmp(r->name, name) == 0)
 			return r;
 	return NULL;
+}
+
+bool room_part_visible(const struct participant *p)
+{
+	return p->admitted && !p->leaving;
 }
 
 static int room_start_mixer(struct room *r)
@@ -80,15 +86,24 @@ static void room_link(struct conference *c, struct room *r)
 	atomic_fetch_add(&c->n_rooms, 1);
 }
 
+/* The dial-in number's lobby is no conference (the API does not list
+ * it): it takes no place among the --max-rooms, and a dial-in caller
+ * still cannot make a room beyond them (arrive() is refused). */
 bool room_limit_reached(const struct conference *c)
 {
 	unsigned max = c->opts->max_rooms;
-	return max && atomic_load(&c->n_rooms) >= max;
+	if (!max)
+		return false;
+	unsigned n = atomic_load(&c->n_rooms);
+	for (const struct room *r = c->rooms; r; r = r->next)
+		n -= r->lobby;
+	return n >= max;
 }
 
-static int room_new(struct conference *c, const char *name, struct room **out)
+static int room_new(struct conference *c, const char *name, bool lobby,
+		    struct room **out)
 {
-	if (room_limit_reached(c))
+	if (!lobby && room_limit_reached(c))
 		return -EMFILE;
 	struct room *r = calloc(1, sizeof(*r));
 	if (!r)
@@ -97,6 +112,7 @@ static int room_new(struct conference *c, const char *name, struct room **out)
 	snprintf(r->name, sizeof(r->name), "%s", name);
 	r->max_participants = c->opts->max_participants;
 	r->on_demand = true;
+	r->lobby = lobby;
 	r->created_unix_ms = room_wall_ms();
 
 	int err = room_start_mixer(r);
@@ -105,8 +121,9 @@ static int room_new(struct conference *c, const char *name, struct room **out)
 		return err;
 	}
 	room_link(c, r);
-	log_info("room", "room=%s created", name);
-	events_room(c, CONF_EV_ROOM_CREATED, name);
+	log_info("room", "room=%s created%s", name, lobby ? " (lobby)" : "");
+	if (!lobby)
+		events_room(c, CONF_EV_ROOM_CREATED, name);
 	*out = r;
 	return 0;
 }
@@ -142,7 +159,18 @@ int room_get(struct conference *c, const char *name, struct room **out)
 	}
 	if (!c->opts->rooms_on_demand)
 		return -ENOENT;
-	return room_new(c, name, out);
+	return room_new(c, name, false, out);
+}
+
+int room_lobby(struct conference *c, const char *number, struct room **out)
+{
+	for (struct room *r = c->rooms; r; r = r->next) {
+		if (r->lobby && strcmp(r->name, number) == 0) {
+			*out = r;
+			return 0;
+		}
+	}
+	return room_new(c, number, true, out);
 }
 
 int room_may_join(const struct room *r)
@@ -189,6 +217,7 @@ int room_participant_new(struct room *r, const char *bind_host,
 	p->joined_ns = mono_now_ns();
 	p->status = CI_PENDING;
 	p->peer_dir = OA_SENDRECV;
+	p->admitted = true; /* a dial-in call makes it wait (sig_call.c) */
 	p->next = r->parts;
 	r->parts = p;
 	r->n_parts++;
@@ -199,9 +228,12 @@ int room_participant_new(struct room *r, const char *bind_host,
 
 static struct mixer_controls controls_of(const struct participant *p)
 {
-	struct mixer_controls mc = {.muted = p->muted,
-				    .deaf = p->deaf,
-				    .talk_gain_db = (int8_t)p->gain_db};
+	/* In the dial-in dialogue: neither heard nor hearing the room. */
+	struct mixer_controls mc = {.muted = p->muted || p->isolated,
+				    .deaf = p->deaf || p->isolated,
+				    .talk_gain_db = (int8_t)p->gain_db,
+				    .listen_gain_db =
+					(int8_t)p->listen_gain_db};
 	return mc;
 }
 
@@ -270,7 +302,7 @@ static void room_free(struct room *r)
 	atomic_fetch_sub(&c->n_rooms, 1);
 	log_info("room", "room=%s ended", r->name);
 	/* A deleted room's event went out when it was deleted. */
-	if (r->on_demand && !r->deleted && !c->stopping)
+	if (r->on_demand && !r->deleted && !r->lobby && !c->stopping)
 		events_room(c, CONF_EV_ROOM_DELETED, r->name);
 	free(r);
 }
@@ -281,20 +313,27 @@ void room_release_if_empty(struct room *r)
 		room_free(r);
 }
 
-static void participant_free(struct participant *p)
+/* Takes p out of its room's list of participants. */
+static void unlink_part(struct participant *p)
 {
-	struct room *r = p->room;
-	struct participant **pp = &r->parts;
+	struct participant **pp = &p->room->parts;
 	while (*pp && *pp != p)
 		pp = &(*pp)->next;
 	if (*pp)
 		*pp = p->next;
-	r->n_parts--;
+	p->room->n_parts--;
+}
+
+static void participant_free(struct participant *p)
+{
+	struct room *r = p->room;
+	unlink_part(p);
 	atomic_fetch_sub(&r->conf->n_parts, 1);
 
 	room_stats_summary(p);
 	stream_free(p->stream);
 	portpool_release(r->conf->ports, p->rtp_fd, p->rtcp_fd, p->rtp_port);
+	ivr_free(p);
 	free(p);
 	if (r->n_parts == 0 && !r->conf->stopping) {
 		if (r->on_demand)
@@ -310,6 +349,7 @@ void room_leave(struct participant *p, enum ci_disconnection how,
 	p->call = NULL;
 	if (p->leaving)
 		return;
+	ivr_on_leave(p);
 	p->leaving = true;
 	if (how != CI_DISC_NONE)
 		room_record_departure(p, how, by);
@@ -332,7 +372,7 @@ static struct participant *find_part(struct room *r, uint32_t id)
 }
 
 /* Talking on or off: subscribers hear of it unless the participant is
- * already on its way out (its departure says enough). */
+ * already on its way out (its departure says enough) or not let in. */
 static void on_talking(struct room *r, const struct mixer_event *ev)
 {
 	struct participant *p = find_part(r, ev->part_id);
@@ -341,7 +381,9 @@ static void on_talking(struct room *r, const struct mixer_event *ev)
 	p->talking = ev->talking;
 	log_debug("room", "room=%s part=%u %s talking (%d dBFS)", r->name,
 		  p->id, ev->talking ? "started" : "stopped", ev->level_db);
-	if (p->leaving)
+	/* Not yet let in: nobody is told, but the state is right once it
+	 * is (a caller who talks through its PIN prompt). */
+	if (p->leaving || !p->admitted)
 		return;
 	room_changed(r->conf, r->name);
 	events_part(r->conf,
@@ -355,6 +397,87 @@ static void on_stats(struct room *r, const struct mixer_event *ev)
 	struct participant *p = find_part(r, ev->part_id);
 	if (p)
 		p->stats = ev->stats;
+}
+
+/* Hands p's stream (back from a mixer) to its room's mixer. */
+static int media_rejoin(struct participant *p)
+{
+	int err = p->room->mixer ? 0 : room_start_mixer(p->room);
+	struct mixer_cmd cmd = {.kind = MIXER_ADD,
+				.part_id = p->id,
+				.stream = p->stream,
+				.controls = controls_of(p)};
+	if (!err)
+		err = mixer_post(p->room->mixer, &cmd);
+	if (!err) {
+		p->stream = NULL;
+		p->in_mixer = true;
+	}
+	return err;
+}
+
+static void relink(struct participant *p, struct room *to)
+{
+	unlink_part(p);
+	p->room = to;
+	p->next = to->parts;
+	to->parts = p;
+	to->n_parts++;
+	room_set_entity(p, p->entity);
+}
+
+/* The stream of p, moving out of the lobby, is back: into the room it
+ * asked for (made now if on demand), else back into the lobby. True when
+ * the lobby ended, empty, with it. */
+static bool arrive(struct participant *p)
+{
+	struct room *from = p->room, *to = NULL;
+	char name[ROOM_NAME_MAX + 1];
+	snprintf(name, sizeof(name), "%s", p->moving_to);
+	p->moving_to[0] = '\0';
+	int err = room_get(from->conf, name, &to);
+	if (!err &&
+	    (to == from || to->deleted ||
+	     (to->max_participants && to->n_parts >= to->max_participants)))
+		err = -EBUSY;
+	if (!err)
+		relink(p, to);
+	if (media_rejoin(p) && !err) {
+		relink(p, from); /* no mixer there: back to the lobby */
+		err = media_rejoin(p);
+	}
+	if (to && to != p->room)
+		room_release_if_empty(to);
+	sig_call_moved(p);
+	ivr_moved(p, !err && p->room == to);
+	if (from != p->room && from->n_parts == 0 && !from->conf->stopping) {
+		room_free(from);
+		return true;
+	}
+	return false;
+}
+
+int room_move(struct participant *p, const char *to)
+{
+	if (!p->in_mixer || p->leaving || !room_name_valid(to))
+		return -EINVAL;
+	struct mixer_cmd cmd = {.kind = MIXER_REMOVE, .part_id = p->id};
+	int err = mixer_post(p->room->mixer, &cmd);
+	if (!err)
+		snprintf(p->moving_to, sizeof(p->moving_to), "%s", to);
+	return err;
+}
+
+/* Keys and prompts played out go to the dialogue of the participant. */
+static void on_dialogue(struct room *r, const struct mixer_event *ev)
+{
+	struct participant *p = find_part(r, ev->part_id);
+	if (!p)
+		return;
+	if (ev->kind == MIXER_EV_DTMF)
+		ivr_on_digit(p, &ev->digit);
+	else
+		ivr_on_played(p, ev->tag);
 }
 
 static void room_drain(struct room *r)
@@ -371,6 +494,10 @@ static void room_drain(struct room *r)
 			on_stats(r, &ev);
 			continue;
 		}
+		if (ev.kind == MIXER_EV_DTMF || ev.kind == MIXER_EV_PLAYED) {
+			on_dialogue(r, &ev);
+			continue;
+		}
 		if (ev.kind == MIXER_EV_REC_STOPPED)
 			rec_on_mixer_stopped(r->conf, r);
 		if (ev.kind != MIXER_EV_REMOVED)
@@ -382,6 +509,11 @@ static void room_drain(struct room *r)
 		}
 		p->stream = ev.stream;
 		p->in_mixer = false;
+		if (p->moving_to[0] && !p->leaving) {
+			if (arrive(p))
+				r = NULL;
+			continue;
+		}
 		/* The room ends with its last participant: stop using it. */
 		bool room_ends =
 		    r->n_parts == 1 && r->on_demand && !r->conf->stopping;

@@ -143,6 +143,8 @@ void room_record_departure(struct participant *p, enum ci_disconnection how,
 			   const char *by)
 {
 	struct conference *c = p->room->conf;
+	if (!p->admitted)
+		return; /* never seen: a caller who did not get in */
 	events_left(p, how, by);
 	if (p->room->deleted)
 		return; /* its subscriptions have ended */
@@ -215,7 +217,7 @@ int room_snapshot(struct conference *c, const char *name, struct ci_room *out)
 		out->max_users = r->max_participants;
 		out->locked = r->locked;
 		for (const struct participant *p = r->parts; p; p = p->next)
-			if (!p->leaving && i < n)
+			if (room_part_visible(p) && i < n)
 				describe(p, &out->endpoints[i++]);
 	}
 	for (const struct departed *d = c->departed; d && i < n; d = d->next)
@@ -253,6 +255,8 @@ void room_participant_connected(struct participant *p, enum oa_dir peer_dir)
 	p->status = CI_CONNECTED;
 	p->has_media = true;
 	p->peer_dir = peer_dir;
+	if (!p->admitted)
+		return; /* the room learns of it when it is let in */
 	if (first)
 		p->joined_unix_ms = room_wall_ms();
 	room_changed(p->room->conf, p->room->name);
@@ -260,4 +264,13 @@ void room_participant_connected(struct participant *p, enum oa_dir peer_dir)
 		events_part(p->room->conf, CONF_EV_PART_JOINED, p);
 	else if (room_endpoint_status(p) != was)
 		events_part(p->room->conf, CONF_EV_PART_UPDATED, p);
+}
+
+void room_participant_admitted(struct participant *p)
+{
+	p->admitted = true;
+	p->admitted_ns = mono_now_ns();
+	p->joined_unix_ms = room_wall_ms();
+	room_changed(p->room->conf, p->room->name);
+	events_part(p->room->conf, CONF_EV_PART_JOINED, p);
 }

@@ -39,6 +39,7 @@ struct sig {
 	su_wait_t ctl_wait, media_wait, req_wait;
 	int ctl_index, media_index, req_index;
 	su_timer_t *stop_timer;
+	su_timer_t *ivr_timer; /* deadlines of the dial-in dialogue */
 	bool nua_shutdown_sent;
 	struct call *calls; /* every INVITE dialog we are in (sig_call.c) */
 	unsigned n_calls;
@@ -152,6 +153,10 @@ void sig_refer_on_refer(struct conference *c, nua_handle_t *nh,
 /* A NOTIFY of a REFER's implicit subscription was answered. */
 void sig_refer_on_notify_result(struct conference *c, nua_handle_t *nh,
 				struct refer *rf, tagi_t tags[]);
+
+/* sig_info.c: INFO in a call: key presses (DTMF relay). */
+void sig_info_on_info(struct conference *c, nua_handle_t *nh, struct call *call,
+		      const sip_t *sip);
 
 /* sig_msg.c: MESSAGE to the conference URI (RFC 3428), relayed. */
 void sig_msg_on_message(struct conference *c, nua_handle_t *nh,

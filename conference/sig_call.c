@@ -7,6 +7,7 @@
  * of a call that is already in the mix. Sofia-SIP answers BYE and CANCEL
  * itself; we see the dialog end as nua_callstate_terminated and let the
  * participant leave the mix. Signalling thread only. */
+#include "conference/ivr.h"
 #include "conference/sig.h"
 
 #include <arpa/inet.h>
@@ -288,7 +289,10 @@ static int vet_offer(const sip_t *sip, struct oa_desc *offer,
 static int admit_room(struct conference *c, const char *name, struct room **out,
 		      int *status, const char **phrase, const char **why)
 {
-	int err = room_get(c, name, out);
+	const char *number = c->opts->ivr.dialin_number;
+	int err = number[0] && strcmp(name, number) == 0
+		      ? room_lobby(c, name, out)
+		      : room_get(c, name, out);
 	if (err == -ENOENT) {
 		*status = 404, *phrase = "Not Found", *why = "no such room";
 		return err;
@@ -350,6 +354,8 @@ int sig_call_start_media(struct call *call, const struct oa_desc *remote)
 			 call->room, call->call_id, call->part->uri,
 			 codec_by_id(call->agreed.codec)->name,
 			 oa_dir_name(call->agreed.peer_dir), call->local.port);
+	if (!err)
+		ivr_start(call->part); /* the PIN, prompts, the keypad */
 	return err;
 }
 
@@ -407,6 +413,9 @@ static void new_call(struct conference *c, nua_handle_t *nh, const sip_t *sip)
 	}
 	struct call *call = NULL;
 	if (!err) {
+		/* Not in the room until the dial-in dialogue lets it in. */
+		p->admitted = false;
+		p->isolated = true;
 		describe_caller(p, sip);
 		call = sig_call_new(nh, p, sip);
 		if (!call)
@@ -602,4 +611,23 @@ void sig_call_hangup_all(struct conference *c)
 	for (struct call *call = c->sig->calls; call; call = call->next)
 		if (call->answered)
 			sig_call_bye(call);
+}
+
+int sig_call_hangup(struct participant *p, enum ci_disconnection how,
+		    const char *by)
+{
+	struct call *call = p->call;
+	if (!call || !call->answered)
+		return -ENOENT;
+	call->disc = how;
+	snprintf(call->disc_by, sizeof(call->disc_by), "%s", by ? by : "");
+	nua_bye(call->nh, TAG_END());
+	return 0;
+}
+
+void sig_call_moved(struct participant *p)
+{
+	struct call *call = p->call;
+	if (call)
+		snprintf(call->room, sizeof(call->room), "%s", p->room->name);
 }

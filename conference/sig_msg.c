@@ -34,7 +34,7 @@ static struct participant *find_sender(struct room *r, const url_t *from)
 		return NULL;
 	aor[n] = '\0';
 	for (struct participant *p = r->parts; p; p = p->next)
-		if (!p->leaving && strcmp(p->uri, aor) == 0)
+		if (room_part_visible(p) && strcmp(p->uri, aor) == 0)
 			return p;
 	return NULL;
 }
@@ -51,8 +51,8 @@ static unsigned relay(struct room *r, const struct participant *sender,
 	unsigned n = 0;
 	for (struct participant *p = r->parts; p; p = p->next) {
 		struct call *call = p->call;
-		if (p == sender || p->leaving || !call || !call->answered ||
-		    call->dialing)
+		if (p == sender || !room_part_visible(p) || !call ||
+		    !call->answered || call->dialing)
 			continue;
 		nua_message(call->nh, SIPTAG_CONTENT_TYPE_STR(ctype),
 			    SIPTAG_REFERRED_BY_STR(by),
@@ -81,8 +81,8 @@ void sig_msg_on_message(struct conference *c, nua_handle_t *nh,
 	const char *phrase = "OK";
 	if (!r)
 		status = 404, phrase = "Not Found";
-	else if (!sender)
-		status = 403, phrase = "Forbidden";
+	else if (!sender || !room_part_visible(sender))
+		status = 403, phrase = "Forbidden"; /* or not let in yet */
 	else if (len == 0)
 		status = 400, phrase = "Bad Request";
 	else if (len > MSG_MAX_BYTES)

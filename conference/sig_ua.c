@@ -7,6 +7,7 @@
  * request is queued, ctl.c). Stopping is BYE to every call,
  * then nua_shutdown(), each bounded by a timer so that a peer that never
  * answers cannot hold the process. */
+#include "conference/ivr.h"
 #include "conference/sig.h"
 
 #include <errno.h>
@@ -22,7 +23,7 @@
 
 #define SIG_ALLOW                                                              \
 	"INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, SUBSCRIBE, NOTIFY, "       \
-	"REFER, MESSAGE, REGISTER"
+	"REFER, MESSAGE, REGISTER, INFO"
 #define BYE_GRACE_MS	  1500
 #define SHUTDOWN_GRACE_MS 1500
 /* A room's subscribers answer a change's NOTIFYs in a burst (sig_sub.c
@@ -36,6 +37,7 @@
 /* Messages a transport may queue, e.g. while a TCP connection opens
  * (Sofia-SIP's default is 64). */
 #define SIG_TPORT_QUEUE 1024
+#define IVR_TICK_MS	100
 
 static void sofia_log(void *stream, char const *fmt, va_list ap)
 {
@@ -169,6 +171,9 @@ static void on_nua_event(nua_event_t event, int status, char const *phrase,
 	case nua_i_message:
 		sig_msg_on_message(c, nh, call, sip);
 		break;
+	case nua_i_info:
+		sig_info_on_info(c, nh, call, sip);
+		break;
 	case nua_r_invite:
 		sig_dial_on_result(c, call, status, phrase, sip);
 		break;
@@ -218,6 +223,14 @@ static void on_nua_event(nua_event_t event, int status, char const *phrase,
 	maybe_finish_stop(c);
 }
 
+static void on_ivr_timer(struct conference *c, su_timer_t *t,
+			 struct conference *arg)
+{
+	(void)t;
+	(void)arg;
+	ivr_tick(c, mono_now_ns());
+}
+
 static int register_fd(struct sig *s, su_wait_t *w, int fd, su_wakeup_f fn,
 		       struct conference *c)
 {
@@ -251,6 +264,7 @@ int sig_start(struct conference *c)
 	if (!s->root)
 		return -ENOMEM;
 	s->stop_timer = su_timer_create(su_root_task(s->root), 1000);
+	s->ivr_timer = su_timer_create(su_root_task(s->root), IVR_TICK_MS);
 
 	const struct options *o = c->opts;
 	char url[128], sips[128], tls_dir[PATH_MAX] = "";
@@ -270,11 +284,11 @@ int sig_start(struct conference *c)
 	    TAG_IF(tls_dir[0], TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_NONE)),
 	    TAG_IF(tls_dir[0], TPTAG_TLS_VERSION(0)), NUTAG_MEDIA_ENABLE(0),
 	    NUTAG_AUTOANSWER(0), NUTAG_AUTOACK(1),
-	    NUTAG_APPL_METHOD("UPDATE, MESSAGE"), NUTAG_M_FEATURES("isfocus"),
-	    NUTAG_ENABLEMESSAGE(1), NUTAG_ENABLEMESSENGER(0),
-	    NUTAG_ALLOW_EVENTS("conference"), NUTAG_SUB_EXPIRES(3600),
-	    SIPTAG_ALLOW_EVENTS_STR("conference"), SIPTAG_ALLOW_STR(SIG_ALLOW),
-	    SIPTAG_ACCEPT_STR("application/sdp"),
+	    NUTAG_APPL_METHOD("UPDATE, MESSAGE, INFO"),
+	    NUTAG_M_FEATURES("isfocus"), NUTAG_ENABLEMESSAGE(1),
+	    NUTAG_ENABLEMESSENGER(0), NUTAG_ALLOW_EVENTS("conference"),
+	    NUTAG_SUB_EXPIRES(3600), SIPTAG_ALLOW_EVENTS_STR("conference"),
+	    SIPTAG_ALLOW_STR(SIG_ALLOW), SIPTAG_ACCEPT_STR("application/sdp"),
 	    SIPTAG_SUPPORTED_STR(SIG_SUPPORTED(c->opts)),
 	    SIPTAG_USER_AGENT_STR("tutti/" TUTTI_VERSION),
 	    TPTAG_UDP_RMEM(SIG_UDP_RMEM), TPTAG_QUEUESIZE(SIG_TPORT_QUEUE),
@@ -317,6 +331,9 @@ int sig_start(struct conference *c)
 	s->req_index = register_fd(s, &s->req_wait, c->req_fd, on_req, c);
 	if (s->ctl_index < 0 || s->media_index < 0 || s->req_index < 0)
 		return -EIO;
+	if (!s->ivr_timer ||
+	    su_timer_set_for_ever(s->ivr_timer, on_ivr_timer, c) < 0)
+		return -EIO;
 	log_info("sip", "listening on %s (UDP and TCP)", o->sip_listen);
 	if (o->sip_tls_listen[0])
 		log_info("sip", "listening on %s (TLS)", o->sip_tls_listen);
@@ -340,6 +357,8 @@ void sig_free(struct conference *c)
 		nua_destroy(s->nua);
 	if (s->stop_timer)
 		su_timer_destroy(s->stop_timer);
+	if (s->ivr_timer)
+		su_timer_destroy(s->ivr_timer);
 	if (s->root) {
 		if (s->ctl_index > 0)
 			su_root_deregister(s->root, s->ctl_index);

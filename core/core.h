@@ -67,6 +67,36 @@ int netaddr_parse_ulong(const char *s, unsigned long max, unsigned long *out);
 
 #define OPT_ADDR_LEN 80
 
+/* In-call keypad actions (conference/ivr_keys.c), each set by its own
+ * option (keypad-mute...). The first seven are everyone's; the last three
+ * are for moderators. */
+enum opt_key {
+	OPT_KEY_MUTE,
+	OPT_KEY_LISTEN_DOWN,
+	OPT_KEY_LISTEN_UP,
+	OPT_KEY_TALK_DOWN,
+	OPT_KEY_TALK_UP,
+	OPT_KEY_LEAVE,
+	OPT_KEY_HELP,
+	OPT_KEY_LOCK,
+	OPT_KEY_MUTE_ALL,
+	OPT_KEY_KICK_LAST,
+	OPT_KEY_N
+};
+#define OPT_KEY_MAX 8 /* keys in one sequence */
+
+/* The dial-in dialogue (conference/ivr*.c). */
+struct ivr_options {
+	char prompt_dir[PATH_MAX]; /* empty: the installed or built prompts */
+	char dialin_number[65];	   /* asks for the room; empty: none */
+	unsigned digit_timeout_s;  /* between keys of a PIN */
+	bool join_tones;	   /* tones to the room on join and leave */
+	bool announce_count;	   /* tell a joiner how many others are in */
+	bool wait_for_moderator;   /* hold until a moderator joins */
+	bool end_with_last_moderator;
+	char keypad[OPT_KEY_N][OPT_KEY_MAX + 1]; /* "" for none */
+};
+
 struct options {
 	char config_path[PATH_MAX];
 	bool check_config;
@@ -98,6 +128,7 @@ struct options {
 	unsigned sip_max_size;	    /* bytes of one SIP message */
 	unsigned session_expires_s; /* RFC 4028; 0 = off */
 	unsigned max_speakers; /* mixed at once per room; 0 = every talker */
+	struct ivr_options ivr;
 };
 
 enum options_result {

@@ -83,6 +83,20 @@ static const char usage[] =
     "(1800)\n"
     "      --max-speakers N       loudest talkers mixed at once, 0 for "
     "all (4)\n"
+    "      --prompt-dir DIR       spoken prompts NAME-RATE.wav (installed)\n"
+    "      --dialin-number NUM    a number that asks callers for the room\n"
+    "      --digit-timeout S      seconds between the keys of a PIN (5)\n"
+    "      --join-tones yes|no    tones to the room on join and leave "
+    "(yes)\n"
+    "      --announce-count yes|no  tell joiners how many are in (no)\n"
+    "      --wait-for-moderator yes|no  hold callers until a moderator "
+    "(no)\n"
+    "      --end-with-last-moderator yes|no  end when moderators leave "
+    "(no)\n"
+    "      --keypad-ACTION KEYS   in-call keys: mute *6, listen-down *4,\n"
+    "                             listen-up *5, talk-down *7, talk-up *9,\n"
+    "                             leave *8, help *0; moderators: lock *1,\n"
+    "                             mute-all *2, kick-last *3\n"
     "  -h, --help                 print this help and exit\n"
     "  -V, --version              print the versions and exit\n"
     "\n"
@@ -394,6 +408,8 @@ static int check_readable(const char *name, const char *path, char *err,
 
 static int cross_check(const struct options *o, char *err, size_t errlen)
 {
+	if (options_ivr_check(&o->ivr, err, errlen))
+		return -EINVAL;
 	if (!o->sip_tls_listen[0])
 		return 0;
 	if (!o->tls_cert[0] || !o->tls_key[0]) {
@@ -441,6 +457,7 @@ void options_defaults(struct options *o)
 	o->sip_max_size = 65536;
 	o->session_expires_s = 1800;
 	o->max_speakers = 4;
+	options_ivr_defaults(&o->ivr);
 }
 
 int options_parse(struct options *o, int argc, char **argv, FILE *out,
@@ -516,4 +533,5 @@ void options_print(const struct options *o, FILE *f)
 	fprintf(f, "sip-max-size = %u\n", o->sip_max_size);
 	fprintf(f, "session-expires = %u\n", o->session_expires_s);
 	fprintf(f, "max-speakers = %u\n", o->max_speakers);
+	options_ivr_print(&o->ivr, f);
 }

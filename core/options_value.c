@@ -282,20 +282,25 @@ static int set_log_level(struct options *o, const char *v, char *why,
 	return 0;
 }
 
-static int set_rooms_on_demand(struct options *o, const char *v, char *why,
-			       size_t len)
+int options_value_bool(bool *dst, const char *v, char *why, size_t len)
 {
 	static const char *const yes[] = {"yes", "true", "1", "on"};
 	static const char *const no[] = {"no", "false", "0", "off"};
 
 	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
 		if (strcasecmp(v, yes[i]) == 0 || strcasecmp(v, no[i]) == 0) {
-			o->rooms_on_demand = strcasecmp(v, yes[i]) == 0;
+			*dst = strcasecmp(v, yes[i]) == 0;
 			return 0;
 		}
 	}
 	snprintf(why, len, "'%s' is not yes or no", v);
 	return -EINVAL;
+}
+
+static int set_rooms_on_demand(struct options *o, const char *v, char *why,
+			       size_t len)
+{
+	return options_value_bool(&o->rooms_on_demand, v, why, len);
 }
 
 static int set_max_participants(struct options *o, const char *v, char *why,
@@ -401,6 +406,35 @@ const struct opt_def options_value_defs[] = {
     {"sip-max-size", OPT_LONG_ONLY + 19, true, true, set_sip_max_size},
     {"session-expires", OPT_LONG_ONLY + 20, true, true, set_session_expires},
     {"max-speakers", OPT_LONG_ONLY + 21, true, true, set_max_speakers},
+    /* The dial-in dialogue: core/options_ivr.c. */
+    {"prompt-dir", OPT_LONG_ONLY + 22, true, true, options_ivr_set_prompt_dir},
+    {"dialin-number", OPT_LONG_ONLY + 23, true, true,
+     options_ivr_set_dialin_number},
+    {"digit-timeout", OPT_LONG_ONLY + 24, true, true,
+     options_ivr_set_digit_timeout},
+    {"join-tones", OPT_LONG_ONLY + 25, true, true, options_ivr_set_join_tones},
+    {"announce-count", OPT_LONG_ONLY + 26, true, true,
+     options_ivr_set_announce_count},
+    {"wait-for-moderator", OPT_LONG_ONLY + 27, true, true,
+     options_ivr_set_wait_for_moderator},
+    {"end-with-last-moderator", OPT_LONG_ONLY + 28, true, true,
+     options_ivr_set_end_with_last_moderator},
+    {"keypad-mute", OPT_LONG_ONLY + 29, true, true, options_ivr_set_key_mute},
+    {"keypad-listen-down", OPT_LONG_ONLY + 30, true, true,
+     options_ivr_set_key_listen_down},
+    {"keypad-listen-up", OPT_LONG_ONLY + 31, true, true,
+     options_ivr_set_key_listen_up},
+    {"keypad-talk-down", OPT_LONG_ONLY + 32, true, true,
+     options_ivr_set_key_talk_down},
+    {"keypad-talk-up", OPT_LONG_ONLY + 33, true, true,
+     options_ivr_set_key_talk_up},
+    {"keypad-leave", OPT_LONG_ONLY + 34, true, true, options_ivr_set_key_leave},
+    {"keypad-help", OPT_LONG_ONLY + 35, true, true, options_ivr_set_key_help},
+    {"keypad-lock", OPT_LONG_ONLY + 36, true, true, options_ivr_set_key_lock},
+    {"keypad-mute-all", OPT_LONG_ONLY + 37, true, true,
+     options_ivr_set_key_mute_all},
+    {"keypad-kick-last", OPT_LONG_ONLY + 38, true, true,
+     options_ivr_set_key_kick_last},
 };
 
 _Static_assert(sizeof(options_value_defs) / sizeof(options_value_defs[0]) ==

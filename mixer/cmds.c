@@ -189,6 +189,8 @@ void cmds_apply(struct mixer *m)
 			cmd_rec_start(m, c.rec);
 		else if (c.kind == MIXER_REC_STOP)
 			cmd_rec_stop(m);
+		else if (c.kind == MIXER_PLAY || c.kind == MIXER_PLAY_STOP)
+			play_cmd(m, &c);
 	}
 	atomic_store_explicit(&m->participants, (unsigned)m->n_parts,
 			      memory_order_relaxed);

@@ -1,7 +1,7 @@
 /* events.c: what the mixer tells the signalling thread, through the bounded
- * event queue and notify_fd: talking started or stopped, streams handed
- * back, and a recording queue handed back (pstats.c adds each
- * participant's statistics).
+ * event queue and notify_fd: talking started or stopped, key presses,
+ * streams handed back, and a recording queue handed back (pstats.c adds
+ * each participant's statistics, play.c prompts played out).
  *
  * Nothing is lost when the queue is full. A participant's talking state is
  * compared with what was last reported, every tick, so a change that did
@@ -11,7 +11,9 @@
  * reported talking) and its MIXER_EV_REMOVED are queued. After the thread
  * has ended, events_leftover() gives the signalling thread the same
  * guarantee for what the thread still held. A stopped recording queue
- * waits in rec_gone until its MIXER_EV_REC_STOPPED is queued.
+ * waits in rec_gone until its MIXER_EV_REC_STOPPED is queued. Key presses
+ * wait in their stream until the queue takes them; those of a removed
+ * participant go with it.
  *
  * Mixer thread, except events_leftover(): signalling thread, after
  * mixer_stop() has joined the mixer thread. */
@@ -88,6 +90,20 @@ void events_hand_back(struct mixer *m)
 		if (!m->gone)
 			m->gone_tail = NULL;
 		free(pt);
+	}
+}
+
+void events_digits(struct mixer *m, uint64_t now_ns)
+{
+	for (size_t i = 0; i < m->n_parts; i++) {
+		struct part *pt = m->parts[i];
+		struct mixer_event ev = {.kind = MIXER_EV_DTMF,
+					 .part_id = pt->id};
+		while (stream_digit_peek(pt->stream, now_ns, &ev.digit) == 0) {
+			if (!events_push(m, &ev))
+				return;
+			stream_digit_pop(pt->stream);
+		}
 	}
 }
 

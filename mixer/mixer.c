@@ -165,7 +165,11 @@ int mixer_start(struct mixer **out, const struct mixer_params *p)
 	m->acc = calloc(m->frame_n, sizeof(*m->acc));
 	m->shared = calloc(m->frame_n, sizeof(*m->shared));
 	m->own = calloc(m->frame_n, sizeof(*m->own));
-	if (!err && (!m->acc || !m->shared || !m->own))
+	m->room_frame = calloc(m->frame_n, sizeof(*m->room_frame));
+	m->shared_tones = calloc(m->frame_n, sizeof(*m->shared_tones));
+	m->shared_out = m->shared;
+	if (!err && (!m->acc || !m->shared || !m->own || !m->room_frame ||
+		     !m->shared_tones))
 		err = -ENOMEM;
 	if (!err)
 		err = clock_start(m);
@@ -220,13 +224,16 @@ void mixer_free(struct mixer *m)
 	free(m->acc);
 	free(m->shared);
 	free(m->own);
+	free(m->room_frame);
+	free(m->shared_tones);
 	free(m);
 }
 
 int mixer_post(struct mixer *m, const struct mixer_cmd *cmd)
 {
 	if (!m || !cmd || (cmd->kind == MIXER_ADD && !cmd->stream) ||
-	    (cmd->kind == MIXER_REC_START && !cmd->rec))
+	    (cmd->kind == MIXER_REC_START && !cmd->rec) ||
+	    (cmd->kind == MIXER_PLAY && !cmd->play.clip))
 		return -EINVAL;
 	if (m->stopped)
 		return -EPIPE;

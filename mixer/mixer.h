@@ -161,6 +161,31 @@ struct mixer_rec_frame {
 
 struct spscq; /* core/core.h */
 
+/* A prompt or tone (mixer/play.c): mono PCM at the room rate. The caller
+ * owns it and keeps it, unchanged, until the mixer is freed (the focus
+ * keeps its clips for the life of the process); the mixer only reads it. */
+struct mixer_clip {
+	const int16_t *pcm;
+	size_t n_samples;
+	uint32_t
+	    rate_hz; /* a clip at another rate than the room's is ignored */
+};
+
+/* MIXER_PLAY's part_id for a clip the whole room hears. Participant ids
+ * start at 1. */
+#define MIXER_ROOM 0
+
+/* One clip to play: to one participant, over whatever it hears (also when
+ * deaf), or to the room (part_id MIXER_ROOM): to every participant who is
+ * not deaf, except except_id. */
+struct mixer_play {
+	const struct mixer_clip *clip;
+	uint32_t tag;	    /* comes back in MIXER_EV_PLAYED */
+	bool append;	    /* after the clips queued, else instead of them */
+	bool loop;	    /* over and over, until stopped or replaced */
+	uint32_t except_id; /* to the room: not to this participant */
+};
+
 enum mixer_cmd_kind {
 	MIXER_ADD,     /* stream, controls; part_id chosen by the caller */
 	MIXER_REMOVE,  /* stream comes back in MIXER_EV_REMOVED */
@@ -170,7 +195,9 @@ enum mixer_cmd_kind {
 	 * MIXER_REC_START only after MIXER_EV_REC_STOPPED (a second one while
 	 * a queue is held is ignored). */
 	MIXER_REC_START,
-	MIXER_REC_STOP, /* the queue comes back in MIXER_EV_REC_STOPPED */
+	MIXER_REC_STOP,	 /* the queue comes back in MIXER_EV_REC_STOPPED */
+	MIXER_PLAY,	 /* play: a clip to part_id (or MIXER_ROOM) */
+	MIXER_PLAY_STOP, /* whatever part_id (or MIXER_ROOM) is playing */
 };
 
 struct mixer_cmd {
@@ -180,6 +207,7 @@ struct mixer_cmd {
 	struct stream_params params;	/* MIXER_UPDATE */
 	struct mixer_controls controls; /* MIXER_ADD, MIXER_CONTROL */
 	struct spscq *rec;		/* MIXER_REC_START */
+	struct mixer_play play;		/* MIXER_PLAY */
 };
 
 enum mixer_event_kind {
@@ -190,6 +218,10 @@ enum mixer_event_kind {
 	 * mixer_stop() for a queue still held or a MIXER_REC_START never
 	 * applied, so every queue given comes back exactly once. */
 	MIXER_EV_REC_STOPPED,
+	MIXER_EV_DTMF, /* the participant pressed a key (digit) */
+	/* What was queued for the participant has played out (not after a
+	 * loop, a MIXER_PLAY_STOP or a replacement); tag: the last clip's. */
+	MIXER_EV_PLAYED,
 };
 
 /* A participant's media figures since it joined, from its stream (see
@@ -219,6 +251,8 @@ struct mixer_event {
 		};
 		struct spscq *rec;	       /* MIXER_EV_REC_STOPPED */
 		struct mixer_part_stats stats; /* MIXER_EV_STATS */
+		struct digit digit;	       /* MIXER_EV_DTMF */
+		uint32_t tag;		       /* MIXER_EV_PLAYED */
 	};
 };
 
@@ -252,7 +286,7 @@ int mixer_start(struct mixer **out, const struct mixer_params *p);
 void mixer_stop(struct mixer *m);
 void mixer_free(struct mixer *m); /* NULL-safe; after mixer_stop */
 /* -ENOSPC when the command queue is full; -EINVAL for an ADD without a
- * stream or a REC_START without a queue. */
+ * stream, a REC_START without a queue or a PLAY without a clip. */
 int mixer_post(struct mixer *m, const struct mixer_cmd *cmd);
 /* Takes one event; -EAGAIN when none. */
 int mixer_poll(struct mixer *m, struct mixer_event *ev);

@@ -33,6 +33,24 @@ struct encgroup {
 	struct txenc_out out;
 };
 
+/* What one participant (or the room) is playing (play.c). */
+#define PLAY_QUEUE 8
+
+struct play_item {
+	const struct mixer_clip *clip;
+	uint32_t tag;
+	bool loop;
+};
+
+struct play {
+	struct play_item q[PLAY_QUEUE];
+	unsigned head, count;
+	size_t pos; /* in the clip at head */
+	bool done;  /* played out: MIXER_EV_PLAYED to queue */
+	uint32_t done_tag;
+	uint32_t except_id; /* the room's: who does not hear it */
+};
+
 /* What an epoll event points at: one of a participant's two sockets. */
 struct watch {
 	struct part *part;
@@ -63,6 +81,7 @@ struct part {
 	bool contributing; /* in this tick's mix */
 	unsigned stats_in; /* ticks until its statistics are sent */
 	struct mixer_part_stats summed; /* what the room totals hold of it */
+	struct play play;		/* prompts for this participant */
 	struct part *next; /* in the list of removals not yet handed back */
 	int16_t pcm[];	   /* this tick's frame, frame_n samples */
 };
@@ -82,6 +101,8 @@ struct mixer {
 	size_t n_parts, n_contribs, cap_parts;
 	int32_t *acc;
 	int16_t *shared, *own;
+	int16_t *shared_tones;	   /* shared, the room's tones over it */
+	const int16_t *shared_out; /* the shared encode's: either (play.c) */
 	struct limit shared_lim, shared_lim_was;  /* after, before this tick */
 	struct encgroup groups[MIXER_MAX_GROUPS]; /* shared encoders */
 	size_t n_groups;
@@ -97,6 +118,9 @@ struct mixer {
 	struct spscq *rec_gone; /* stopped, MIXER_EV_REC_STOPPED not queued */
 	uint32_t rec_seq;	/* of the next frame */
 	struct mixer_rec_frame rec_frame; /* built here, copied into rec */
+	struct play room_play;		  /* tones for the room (play.c) */
+	int16_t *room_frame;		  /* this tick's 20 ms of them */
+	bool room_sounds; /* room_frame holds something this tick */
 
 	_Atomic uint64_t ticks, late_ticks, tick_ns_max, tick_ns_sum;
 	_Atomic uint64_t late_ns_max;
@@ -130,6 +154,9 @@ void events_hand_back(struct mixer *m);
 /* Queues MIXER_EV_REC_STOPPED for a stopped recording; a full queue
  * leaves it for the next tick (events.c). */
 void events_rec_stopped(struct mixer *m);
+/* Queues MIXER_EV_DTMF for the key presses participants made; a full
+ * queue leaves them in their streams for the next tick (events.c). */
+void events_digits(struct mixer *m, uint64_t now_ns);
 /* Writes notify_fd if anything was queued since the last call (events.c). */
 void events_notify(struct mixer *m);
 /* After the thread has ended: the next event about what it still held;
@@ -143,7 +170,8 @@ void pstats_tick(struct mixer *m);
  * on its removal, and from the signalling thread for what the stopped
  * thread still held (pstats.c). */
 void pstats_sum(struct mixer *m, struct part *pt);
-/* The first send of a new participant's statistics (pstats.c). */
+/* The first send of a new participant's statistics, and its stream's
+ * figures so far as already summed (pstats.c). pt->stream must be set. */
 void pstats_init(struct part *pt);
 
 /* Chooses this tick's speakers and fills m->contribs with them; sets each
@@ -160,6 +188,24 @@ void shared_prepare(struct mixer *m, struct part *pt);
 bool shared_send(struct mixer *m, struct part *pt, const uint32_t *csrc,
 		 unsigned n_csrc, uint64_t now_ns);
 void shared_free(struct mixer *m);
+
+/* Applies a MIXER_PLAY or MIXER_PLAY_STOP (play.c). */
+void play_cmd(struct mixer *m, const struct mixer_cmd *c);
+/* Renders this tick's 20 ms of the room's clips into room_frame and sets
+ * shared_out: the shared mix, or shared_tones while they play (play.c).
+ * After the recording has taken the shared mix. */
+void play_room(struct mixer *m);
+/* What pt hears this tick: mix, with its own clips and the room's over
+ * it; the result may be in m->own (play.c). Advances pt's clips. */
+const int16_t *play_over(struct mixer *m, struct part *pt, const int16_t *mix);
+/* True when what pt hears of play.c's this tick is not what the shared
+ * encode carries: clips of its own, or, while the room's tones play (which
+ * the shared encode carries), being the one they are about. Such a
+ * listener cannot share the encode (play.c). */
+bool play_own(const struct mixer *m, const struct part *pt);
+/* Queues MIXER_EV_PLAYED for participants whose clips played out; a full
+ * queue leaves them for the next tick (play.c). */
+void play_events(struct mixer *m);
 
 /* Q12 factor of db, clamped to the gain range (gain.c). */
 int32_t gain_q12(int db);

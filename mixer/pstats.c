@@ -36,10 +36,13 @@ void mixer_part_stats_of(struct mixer_part_stats *out, const struct stream *s)
 	};
 }
 
+/* A stream may come with figures already counted by another room's mixer
+ * (a dial-in caller moved from the lobby to its room): those are in that
+ * mixer's totals, so this one counts from what the stream holds now. */
 void pstats_init(struct part *pt)
 {
 	pt->stats_in = 1 + pt->id % STATS_EVERY_TICKS;
-	pt->summed = (struct mixer_part_stats){0};
+	mixer_part_stats_of(&pt->summed, pt->stream);
 }
 
 /* v - *was when v grew, else 0; *was follows v upwards only. */

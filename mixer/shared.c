@@ -2,15 +2,16 @@
  * format gets the same encoded packet.
  *
  * Every listener who is not a speaker hears the same shared mix (unless a
- * listen gain or deafness makes theirs their own: tick.c decides). Those
- * who also send with the same codec and packet time would each encode the
- * same audio into the same bytes; instead, the room keeps one encoder
- * (rtp/txenc.c) per codec and packet time, encodes the shared mix once per
- * tick for the first such listener, and every one of them sends that
- * packet under its own RTP header (SSRC, sequence, timestamp, marker; the
- * CSRC list is the same for all). A room of N with K speakers thus makes
- * K + 1 encodes per codec group each tick instead of N, and the room-rate
- * to codec-rate conversion is shared too.
+ * listen gain, deafness or a prompt makes theirs their own: tick.c
+ * decides), with the room's join and leave tones over it while they play
+ * (m->shared_out, play.c). Those who also send with the same codec and
+ * packet time would each encode the same audio into the same bytes;
+ * instead, the room keeps one encoder (rtp/txenc.c) per codec and packet
+ * time, encodes the shared mix once per tick for the first such listener,
+ * and every one of them sends that packet under its own RTP header (SSRC,
+ * sequence, timestamp, marker; the CSRC list is the same for all). A room
+ * of N with K speakers thus makes K + 1 encodes per codec group each tick
+ * instead of N, and the room-rate to codec-rate conversion is shared too.
  *
  * Encoders are made when a stream joins or changes format (cmds.c), never
  * during a tick, at most MIXER_MAX_GROUPS per room, in a fixed array (a
@@ -67,7 +68,8 @@ static const struct txenc_out *encoded(struct mixer *m, struct encgroup *g)
 	if (g->tick + 1 != m->tick_no)
 		txenc_drop(g->enc);
 	g->tick = m->tick_no;
-	txenc_push(g->enc, m->shared, &g->out); /* a failed packet is lost */
+	/* a failed packet is lost */
+	txenc_push(g->enc, m->shared_out, &g->out);
 	atomic_fetch_add_explicit(&m->encodes, g->out.n, memory_order_relaxed);
 	return &g->out;
 }

@@ -3,9 +3,10 @@
  * A tick is a list of steps: apply the signalling thread's commands
  * (cmds.c), pull one frame from every participant, run its talker detector
  * (talk.c), choose the speakers (select.c), sum them once into an int32
- * accumulator, send every participant its mix, and queue events (events.c),
- * the participants' statistics last (pstats.c), so that they never hold up
- * a removal.
+ * accumulator, render the room's tones (play.c), send every participant
+ * its mix, and queue events (events.c: talking, key presses, prompts played
+ * out), the participants' statistics last (pstats.c), so that they never
+ * hold up a removal.
  *
  * A contributor is a speaker: one of the loudest talkers, unmuted, whose
  * frame carries received audio; its talk gain scales its frame before the
@@ -19,6 +20,14 @@
  * gain, muted or not; a participant with nothing received (packets
  * stopped, concealment over, on hold) counts as silence, so it stops
  * talking. Only the speakers' frames are converted to the room rate.
+ *
+ * Prompts and tones (play.c) go over what a listener hears after its mix
+ * is made and limited, so the recording (the shared mix) and the other
+ * listeners never have them. The room's join and leave tones, which every
+ * listener of the shared mix hears, go into the shared encode (over a copy
+ * of the shared mix); a listener with a prompt of its own, or the one
+ * those tones are about, hears its own mix through its own encoder while
+ * that lasts, even if it would otherwise share the shared encode.
  *
  * The recording tap, when one is set, gets the shared mix every tick; a
  * full queue loses the frame (counted) and never makes the tick wait.
@@ -114,11 +123,13 @@ static unsigned csrc_list(const struct mixer *m, const struct part *pt,
 /* True when pt hears the shared mix just as it is, the same samples as
  * every other listener who does, so that it can share their encode. A
  * listener whose mix differs in any way (its own voice left out, a listen
- * gain, deafness, or any audio of its own added) must not pass. */
-static bool hears_shared(const struct part *pt)
+ * gain, deafness, or any audio of its own added: a prompt to it; or, while
+ * the room's tones play, which the shared encode carries, being the one
+ * they are about) must not pass. */
+static bool hears_shared(const struct mixer *m, const struct part *pt)
 {
 	return !pt->contributing && !pt->ctl.deaf &&
-	       pt->listen_q12 == GAIN_UNITY;
+	       pt->listen_q12 == GAIN_UNITY && !play_own(m, pt);
 }
 
 /* The mix of a listener who does not hear the shared one, in m->own,
@@ -152,8 +163,9 @@ static void send_own(struct mixer *m, struct part *pt, const int16_t *mix,
 }
 
 /* Every listener's packets: the shared mix through the shared encoder of
- * its format (shared.c) when it hears that mix, else its own mix through
- * its own encoder. The CSRC list of the shared mix names every speaker. */
+ * its format (shared.c) when it hears that mix, else its own mix, with
+ * whatever play.c has for it over it, through its own encoder. The CSRC
+ * list of the shared mix names every speaker. */
 static void send_mixes(struct mixer *m, uint64_t now_ns)
 {
 	uint32_t csrc[RTPPKT_MAX_CSRC], all[RTPPKT_MAX_CSRC];
@@ -162,13 +174,14 @@ static void send_mixes(struct mixer *m, uint64_t now_ns)
 	m->tick_no++;
 	for (size_t i = 0; i < m->n_parts; i++) {
 		struct part *pt = m->parts[i];
-		if (hears_shared(pt)) {
+		if (hears_shared(m, pt)) {
 			pt->lim_own = false;
 			if (!shared_send(m, pt, all, n_all, now_ns))
-				send_own(m, pt, m->shared, all, n_all, now_ns);
+				send_own(m, pt, m->shared_out, all, n_all,
+					 now_ns);
 			continue;
 		}
-		const int16_t *mix = own_mix(m, pt);
+		const int16_t *mix = play_over(m, pt, own_mix(m, pt));
 		unsigned n = pt->ctl.deaf ? 0 : csrc_list(m, pt, csrc);
 		send_own(m, pt, mix, csrc, n, now_ns);
 	}
@@ -184,8 +197,11 @@ void tick_run(struct mixer *m, uint64_t now_ns)
 	sum_contributors(m);
 	limit_shared(m);
 	record_mix(m);
+	play_room(m);
 	send_mixes(m, now_ns);
 	events_talking(m);
+	events_digits(m, now_ns);
+	play_events(m);
 	events_hand_back(m);
 	events_rec_stopped(m);
 	pstats_tick(m);

@@ -110,3 +110,45 @@ int resamp_run(struct resamp *r, const int16_t *in, size_t in_n, int16_t *out,
 		return -EINVAL;
 	return (int)out_len;
 }
+
+/* A whole clip at once (prompts): the converter's filter delay is flushed
+ * with silence, and the result has exactly in_n * out / in samples. */
+int resamp_clip(const int16_t *in, size_t in_n, uint32_t in_hz, uint32_t out_hz,
+		int16_t **out, size_t *out_n)
+{
+	enum { CHUNK = 4800, FLUSH = 480 };
+	static const int16_t zeros[FLUSH];
+	struct resamp *r = NULL;
+
+	if (!in || !in_n || !out || !out_n || in_n > INT_MAX / 8 ||
+	    in_hz > 192000 || out_hz > 192000)
+		return -EINVAL;
+	uint64_t want = (uint64_t)in_n * out_hz / (in_hz ? in_hz : 1);
+	int err = resamp_new(&r, in_hz, out_hz);
+	if (err)
+		return err;
+	size_t cap = (size_t)want + (size_t)FLUSH * out_hz / in_hz + CHUNK * 8;
+	int16_t *buf = malloc(cap * sizeof(*buf));
+	size_t n = 0;
+	err = buf && want ? 0 : -ENOMEM;
+	for (size_t at = 0; !err && at < in_n + FLUSH; at += CHUNK) {
+		const int16_t *src = at < in_n ? in + at : zeros;
+		size_t len = at < in_n ? in_n - at : FLUSH;
+		len = len < CHUNK ? len : CHUNK;
+		int got = resamp_run(r, src, len, buf + n, cap - n);
+		if (got < 0)
+			err = got;
+		else
+			n += (size_t)got;
+	}
+	resamp_free(r);
+	if (!err && n < want)
+		memset(buf + n, 0, (size_t)(want - n) * sizeof(*buf));
+	if (err) {
+		free(buf);
+		return err;
+	}
+	*out = buf;
+	*out_n = (size_t)want;
+	return 0;
+}

@@ -156,6 +156,10 @@ void resamp_exact(struct resamp *r, const int16_t *in, size_t in_n,
 		  int16_t *out, size_t out_n);
 /* Forgets the history: the next input converts as in a new converter. */
 void resamp_reset(struct resamp *r); /* NULL-safe */
+/* Converts a whole clip (a prompt) into a new buffer of exactly
+ * in_n * out_hz / in_hz samples, which the caller frees. */
+int resamp_clip(const int16_t *in, size_t in_n, uint32_t in_hz, uint32_t out_hz,
+		int16_t **out, size_t *out_n);
 
 /* ---- jitter buffer (rtp/jbuf.c, SpeexDSP's wrapped) ---------------------- */
 
@@ -226,6 +230,76 @@ void portpool_release(struct portpool *pp, int rtp_fd, int rtcp_fd,
 		      uint16_t rtp_port);
 unsigned portpool_in_use(const struct portpool *pp);
 
+/* ---- DTMF digits (rtp/dtmfev.c, rtp/dtmfinfo.c, rtp/dtmfband.c) ----------
+ *
+ * A key pressed on a phone arrives in one of three ways: RFC 4733
+ * telephone-event packets, a SIP INFO body, or as audio (in-band dual
+ * tones). Each parser turns its own into a struct digit. Plain data and
+ * functions: the owner of a parser state may call it from any thread. */
+
+enum digit_source { DIGIT_RFC4733 = 1, DIGIT_INFO, DIGIT_INBAND };
+
+struct digit {
+	char key; /* '0'-'9', '*', '#', 'A'-'D' */
+	enum digit_source source;
+	uint32_t duration_ms; /* how long the key was held, if known */
+};
+
+/* RFC 4733 receive state: the event being received and the last one that
+ * ended, so that a digit is reported once, when its event ends (the E bit,
+ * repeated three times by senders, counts once), or when a later event
+ * shows that its end packets were lost, or after DTMFEV_LOST_END_MS
+ * without any packet. */
+#define DTMFEV_LOST_END_MS 1000
+
+struct dtmfev {
+	uint32_t clock_hz; /* of the telephone-event rtpmap */
+	bool active;	   /* an event has begun and not ended */
+	char key;
+	uint32_t start_ts; /* RTP time of its beginning */
+	uint32_t seg_ts;   /* of its current segment (RFC 4733 2.5.1.3) */
+	uint32_t seg_dur;  /* duration field of that segment */
+	uint32_t dur_ts;   /* since start_ts, in clock ticks */
+	uint64_t last_ns;  /* when its last packet came */
+	bool have_end;
+	uint32_t end_ts; /* segment time of the last event that ended */
+};
+
+/* The key of an RFC 4733 event code (0-15), or 0 for any other code. */
+char dtmfev_key(unsigned code);
+/* clock_hz 0 means 8000, RFC 4733's usual clock. */
+void dtmfev_init(struct dtmfev *t, uint32_t clock_hz);
+/* Takes the payload of one telephone-event packet with RTP time ts, which
+ * may pack several contiguous events (2.5.1.5). Writes the digits it
+ * completes into out (at most cap; more are dropped) and returns their
+ * number, or -EBADMSG for a payload that is not whole 4-byte events. */
+int dtmfev_put(struct dtmfev *t, uint32_t ts, const uint8_t *payload,
+	       size_t len, uint64_t now_ns, struct digit *out, size_t cap);
+/* An event whose end never came: 1 and its digit once no packet came for
+ * DTMFEV_LOST_END_MS; 0 otherwise. */
+int dtmfev_expire(struct dtmfev *t, uint64_t now_ns, struct digit *out);
+
+/* A SIP INFO body of media type ctype (without parameters, any case):
+ * application/dtmf-relay ("Signal=5\r\nDuration=160") or
+ * application/dtmf ("5"). 0 with *out; -ENOENT for a well-formed body
+ * without a digit (a hook flash); -EPROTO for another type; -EBADMSG for
+ * a malformed body. */
+int dtmfinfo_parse(const char *ctype, const char *body, size_t len,
+		   struct digit *out);
+
+/* In-band DTMF, spandsp's receiver, on 8 kHz audio. */
+struct dtmfband;
+int dtmfband_new(struct dtmfband **out);
+void dtmfband_free(struct dtmfband *b); /* NULL-safe */
+/* Listens to n samples at 8 kHz; digits that ended in them go to out (at
+ * most cap, more are dropped) and their number is returned. */
+size_t dtmfband_feed(struct dtmfband *b, const int16_t *pcm, size_t n,
+		     struct digit *out, size_t cap);
+/* n samples were lost (concealed): keeps the receiver's timing. */
+void dtmfband_lost(struct dtmfband *b, size_t n);
+/* True when a digit's tones were present in the last samples fed. */
+bool dtmfband_heard(const struct dtmfband *b);
+
 /* ---- per-participant stream (rtp/stream*.c) --------------------------------
  */
 
@@ -233,8 +307,9 @@ struct stream_params {
 	struct sockaddr_storage rtp_peer;  /* where we send RTP */
 	struct sockaddr_storage rtcp_peer; /* where we send RTCP */
 	enum codec_id codec;
-	uint8_t pt; /* payload type of the codec */
-	int te_pt;  /* telephone-event payload type, -1 if none */
+	uint8_t pt;	      /* payload type of the codec */
+	int te_pt;	      /* telephone-event payload type, -1 if none */
+	uint32_t te_clock_hz; /* its rtpmap clock; 0: 8000 (RFC 4733) */
 	uint32_t ptime_ms;
 	bool send; /* we send the mix to the peer */
 	bool recv; /* the peer's audio is mixed into the room */
@@ -309,5 +384,11 @@ int stream_push_encoded(struct stream *s, const struct txenc_out *o,
 void stream_tx_format(const struct stream *s, enum codec_id *codec,
 		      uint32_t *ptime_ms);
 void stream_get_stats(const struct stream *s, struct stream_stats *out);
+/* The oldest key press the peer made that was not popped yet (RFC 4733
+ * events, or in-band tones when G.711 came without telephone-event): 0
+ * with *out, -EAGAIN when none. now_ns lets an event whose end packets
+ * were lost come out at last. Mixer thread. */
+int stream_digit_peek(struct stream *s, uint64_t now_ns, struct digit *out);
+void stream_digit_pop(struct stream *s);
 
 #endif

@@ -113,6 +113,11 @@ int stream_new(struct stream **out, int rtp_fd, int rtcp_fd,
 	s->room_rate_hz = room_rate_hz;
 	s->local_ssrc = local_ssrc;
 	s->p = *p;
+	err = stream_dtmf_setup(s);
+	if (err) {
+		stream_free(s);
+		return err;
+	}
 	if (getrandom(&s->rng, sizeof(s->rng), GRND_NONBLOCK) != sizeof(s->rng))
 		s->rng = mono_now_ns();
 	s->rng ^= (uint64_t)local_ssrc << 32;
@@ -136,6 +141,7 @@ void stream_free(struct stream *s)
 	if (!s)
 		return;
 	media_free(&s->m);
+	stream_dtmf_free(s);
 	free(s);
 }
 
@@ -162,7 +168,12 @@ int stream_apply(struct stream *s, const struct stream_params *p)
 		jbuf_reset(s->m.jb);
 		s->m.rx.len = 0;
 	}
+	bool keys = p->codec != s->p.codec || p->te_pt != s->p.te_pt ||
+		    p->te_clock_hz != s->p.te_clock_hz;
 	s->p = *p;
+	/* Without memory for in-band listening the call goes on without. */
+	if (keys)
+		(void)stream_dtmf_setup(s);
 	return 0;
 }
 

@@ -50,6 +50,25 @@ struct media {
 	size_t rx_pkt_samples; /* one negotiated ptime at the codec rate */
 };
 
+/* Key presses (rtp/stream_dtmf.c): RFC 4733 events, or in-band tones of
+ * a G.711 caller without them, queued until the mixer takes them. In-band
+ * audio is held back STREAM_DTMF_HOLD frames, so that a frame can still
+ * be silenced once the detector, which needs 30 ms or so, has heard a
+ * digit in it. */
+#define STREAM_DIGITS	 16
+#define STREAM_DTMF_HOLD 2
+
+struct stream_dtmf {
+	struct dtmfev ev;
+	struct dtmfband *band; /* NULL unless listening in-band */
+	struct digit ring[STREAM_DIGITS];
+	unsigned head, count;
+	uint64_t dropped; /* presses that found the queue full */
+	int16_t *held;	  /* STREAM_DTMF_HOLD + 1 frames at 8 kHz */
+	unsigned oldest;  /* index of the oldest held frame */
+	uint32_t heard;	  /* bit i: tones heard i frames ago */
+};
+
 struct stream {
 	int rtp_fd, rtcp_fd;
 	uint32_t room_rate_hz, local_ssrc;
@@ -58,6 +77,7 @@ struct stream {
 	struct source src;
 	struct stream_stats st;
 	uint64_t lost_before; /* by the sources before src (restarts) */
+	struct stream_dtmf dtmf;
 
 	uint16_t seq;
 	uint32_t ts; /* RTP time of the next 20 ms pushed */
@@ -92,5 +112,22 @@ int32_t stream_rx_cum_lost(const struct source *r);
 /* Fills b, the report block for the peer, and moves the interval marks. */
 void stream_rx_report_block(struct stream *s, struct rtcp_report_block *b,
 			    uint64_t now_ns);
+
+/* ---- stream_dtmf.c ------------------------------------------------------- */
+
+/* (Re)builds the key press state for the stream's parameters: the RFC 4733
+ * clock, and in-band listening for G.711 without telephone-event. */
+int stream_dtmf_setup(struct stream *s);
+void stream_dtmf_free(struct stream *s);
+/* The peer restarted (new SSRC or sequence): forget the event state. */
+void stream_dtmf_restart(struct stream *s);
+/* A telephone-event packet from the peer. */
+void stream_dtmf_event(struct stream *s, const struct rtppkt *p,
+		       uint64_t now_ns);
+/* Listens to 20 ms of the peer's audio at 8 kHz (n samples) and replaces
+ * it, in place, with the frame held back STREAM_DTMF_HOLD frames ago,
+ * silenced if a digit's tones were in or next to it. Only when listening
+ * in-band (s->dtmf.band). */
+void stream_dtmf_inband(struct stream *s, int16_t *pcm, size_t n);
 
 #endif

@@ -5,8 +5,11 @@
  * Receive: the socket is drained with recvmmsg. Only the negotiated peer's
  * address and port are accepted ("foreign" packets are counted and dropped),
  * then the payload type decides: the codec's packets go to the jitter
- * buffer, telephone-event packets are dropped (DTMF never reaches the mix)
- * and anything else is counted as malformed. Sequence, loss and jitter
+ * buffer, telephone-event packets to the key press tracker
+ * (rtp/stream_dtmf.c; DTMF never reaches the mix) and anything else is
+ * counted as malformed. A G.711 caller's in-band key tones are taken out
+ * of its audio there too, as it is pulled: at the codec's rate, before
+ * the talker detector or the mix see it. Sequence, loss and jitter
  * statistics follow RFC 3550 A.1, A.3 and A.8; the report block that
  * rtp/stream_tx.c sends in RTCP is filled here.
  *
@@ -236,9 +239,12 @@ static void on_rtp(struct stream *s, const uint8_t *buf, size_t len,
 	if (restart) {
 		s->lost_before += lost > 0 ? (uint64_t)lost : 0;
 		jbuf_reset(s->m.jb);
+		stream_dtmf_restart(s);
 	}
-	if (te)
-		return; /* RFC 4733 events: not yet handled, never mixed */
+	if (te) {
+		stream_dtmf_event(s, &pkt, now_ns); /* keys, never mixed */
+		return;
+	}
 	jitter_update(&s->src, pkt.ts,
 		      arrival_ts(now_ns, s->m.desc->rtp_clock_hz));
 	if (s->p.recv)
@@ -383,6 +389,10 @@ const int16_t *stream_pull_codec(struct stream *s, size_t *n)
 	}
 	memcpy(m->frame, m->rx.buf, fn * sizeof(*m->frame));
 	stream_fifo_take(&m->rx, fn);
+	/* In-band keys are heard here, and the frame handed on is the one
+	 * held back 40 ms, silenced around a key (stream_dtmf.c): what the
+	 * talker detector and the mix see never carries a key tone. */
+	stream_dtmf_inband(s, m->frame, fn);
 	m->has_frame = true;
 	*n = fn;
 	return m->frame;

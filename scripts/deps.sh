@@ -14,4 +14,5 @@ apt-get install -y -qq --no-install-recommends \
 	libspandsp-dev libjansson-dev libmicrohttpd-dev libsqlite3-dev \
 	libxml2-dev libinih-dev libsndfile1-dev libopusenc-dev libcunit1-dev \
 	libssl-dev openssl \
-	python3 sip-tester baresip-core libxml2-utils clang-format >/dev/null
+	python3 sip-tester baresip-core libxml2-utils clang-format espeak-ng \
+	>/dev/null

@@ -172,6 +172,7 @@ class Tutti:
                     data, _ = s.recvfrom(65535)
                     if data.startswith(b'SIP/2.0 '):
                         log('%s ready (%s)' % (self.name, data.split(b'\r\n', 1)[0].decode()))
+                        self._wait_http(deadline)
                         return
                 except (socket.timeout, ConnectionRefusedError):
                     pass
@@ -180,6 +181,15 @@ class Tutti:
             s.close()
         raise RuntimeError('%s did not answer OPTIONS within %.0f s\n%s' % (
             self.name, timeout, self.log_tail()))
+
+    def _wait_http(self, deadline):
+        """main() starts the API just after SIP: wait until it accepts."""
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection((LOOPBACK, self.http_port), 0.2).close()
+                return
+            except OSError:
+                time.sleep(0.02)
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -310,6 +320,17 @@ class Harness:
         for f in self.failures:
             log('  failed: %s' % f)
         return 1 if self.failures else 0
+
+
+def wait_for(cond, timeout, step=0.1):
+    """Polls cond() until it is true or timeout seconds pass; its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = cond()
+        if v:
+            return v
+        time.sleep(step)
+    return cond()
 
 
 # --------------------------------------------------------------------------

@@ -8,6 +8,9 @@
   tone (or digital silence) as 20 ms packets paced by the monotonic clock; a
   receiver thread decodes what arrives into a PCM buffer and keeps per-packet
   metadata (PT, SSRC, CSRC list, sequence number, arrival time).
+* Key presses as a phone makes them: RFC 4733 telephone-event packets
+  (repeated with a growing duration, ended by three E packets) or in-band
+  DTMF dual tones in the audio (send_dtmf, send_dtmf_inband).
 * Goertzel analysis (Hann-windowed 100 ms blocks) giving, for each asked
   frequency, its level in dBFS (0 dBFS = full-scale sine) and its power
   relative to the total received power, over any time window.
@@ -422,6 +425,32 @@ class Analysis:
 
 
 # --------------------------------------------------------------------------
+# DTMF
+# --------------------------------------------------------------------------
+
+DTMF_LOW = {'1': 697, '2': 697, '3': 697, 'A': 697, '4': 770, '5': 770, '6': 770,
+            'B': 770, '7': 852, '8': 852, '9': 852, 'C': 852, '*': 941, '0': 941,
+            '#': 941, 'D': 941}
+DTMF_HIGH = {'1': 1209, '4': 1209, '7': 1209, '*': 1209, '2': 1336, '5': 1336,
+             '8': 1336, '0': 1336, '3': 1477, '6': 1477, '9': 1477, '#': 1477,
+             'A': 1633, 'B': 1633, 'C': 1633, 'D': 1633}
+DTMF_FREQS = sorted(set(DTMF_LOW.values()) | set(DTMF_HIGH.values()))
+DTMF_EVENT = {d: i for i, d in enumerate('0123456789*#ABCD')}
+
+
+class _KeyPress:
+    """One key being sent: RFC 4733 packets or in-band tones."""
+
+    def __init__(self, key, on_ms, off_ms):
+        self.key = key
+        self.on_ms = on_ms
+        self.off_ms = off_ms
+        self.ms = 0             # sent so far (on, then off)
+        self.ends_sent = 0
+        self.ts = None          # RFC 4733: the event's timestamp
+
+
+# --------------------------------------------------------------------------
 # RTP endpoint
 # --------------------------------------------------------------------------
 
@@ -464,6 +493,11 @@ class RtpEndpoint:
         self.packets = []               # RxPacket list
         self.audio = []                 # (t, rate, array('h'))
         self.rtcp_packets = []          # (t, bytes)
+        self.keys = []                  # _KeyPress queue
+        self.keys_inband = False
+        self.te_pt = None
+        self.te_clock = 8000
+        self.key_phase = (0.0, 0.0)
         self.rx_bad = 0
         self.rx_undecodable = 0
         self.rx_unknown_pt = 0
@@ -479,6 +513,25 @@ class RtpEndpoint:
             t.start()
 
     # -- configuration -------------------------------------------------------
+    def send_dtmf(self, keys, te_pt, on_ms=100, off_ms=100, te_clock=8000):
+        """Presses keys as RFC 4733 events (payload type te_pt): a packet
+        every 20 ms while the key is down, then three end packets; no audio
+        while a key is down."""
+        with self.lock:
+            self.te_pt, self.te_clock, self.keys_inband = te_pt, te_clock, False
+            self.keys.extend(_KeyPress(k, on_ms, off_ms) for k in keys)
+
+    def send_dtmf_inband(self, keys, on_ms=100, off_ms=100):
+        """Presses keys as dual tones in the audio (-9 and -7 dBFS, a desk
+        phone's twist), with silence between them."""
+        with self.lock:
+            self.keys_inband = True
+            self.keys.extend(_KeyPress(k, on_ms, off_ms) for k in keys)
+
+    def keys_pending(self):
+        with self.lock:
+            return len(self.keys)
+
     def configure(self, remote, codec_name, pt, rx_map=None):
         """Send `codec_name` with payload type `pt` to remote=(ip, port).
 
@@ -547,6 +600,47 @@ class RtpEndpoint:
         self.phase = math.fmod(ph + w * n, 2.0 * math.pi)
         return out
 
+    def _inband_frame(self, codec, kp):
+        """20 ms of the key's dual tone while it is down, else silence."""
+        n = codec.frame
+        if kp.ms >= kp.on_ms:
+            return array.array('h', bytes(2 * n))
+        lo, hi = DTMF_LOW[kp.key], DTMF_HIGH[kp.key]
+        a_lo, a_hi = 32767 * 10 ** (-9 / 20), 32767 * 10 ** (-7 / 20)
+        p_lo, p_hi = self.key_phase
+        w_lo, w_hi = 2 * math.pi * lo / codec.rate, 2 * math.pi * hi / codec.rate
+        out = array.array('h', (int(a_lo * math.sin(p_lo + w_lo * i) +
+                                    a_hi * math.sin(p_hi + w_hi * i)) for i in range(n)))
+        self.key_phase = (math.fmod(p_lo + w_lo * n, 2 * math.pi),
+                          math.fmod(p_hi + w_hi * n, 2 * math.pi))
+        return out
+
+    def _key_packet(self, codec):
+        """The next 20 ms of the key at the head of the queue: a packet to
+        send (bytes), or None when it is the silence after a key."""
+        kp = self.keys[0]
+        if self.keys_inband:
+            pkt = build_rtp(codec.pt, self.seq, self.ts, self.ssrc,
+                            codec.encode(self._inband_frame(codec, kp)))
+            kp.ms += 20
+        elif kp.ms < kp.on_ms or kp.ends_sent < 3:
+            if kp.ts is None:
+                kp.ts = self.ts
+            kp.ms = min(kp.ms + 20, kp.on_ms)
+            end = kp.ms >= kp.on_ms
+            dur = kp.ms * self.te_clock // 1000
+            payload = struct.pack('!BBH', DTMF_EVENT[kp.key], (0x80 if end else 0) | 10, dur)
+            pkt = build_rtp(self.te_pt, self.seq, kp.ts, self.ssrc, payload,
+                            marker=kp.ms == 20)
+            if end:
+                kp.ends_sent += 1
+        else:
+            kp.ms += 20
+            pkt = None
+        if kp.ms >= kp.on_ms + kp.off_ms and (self.keys_inband or kp.ends_sent >= 3):
+            self.keys.pop(0)
+        return pkt
+
     def _tx_loop(self):
         nxt = time.monotonic()
         while not self._stop.is_set():
@@ -556,7 +650,18 @@ class RtpEndpoint:
                 continue
             with self.lock:
                 codec, remote, mode = self.tx_codec, self.remote, self.mode
-                if codec is not None and remote is not None and mode != 'stopped':
+                if codec is not None and remote is not None and self.keys:
+                    try:
+                        pkt = self._key_packet(codec)
+                        if pkt is None:     # between keys: the audio goes on
+                            pkt = build_rtp(codec.pt, self.seq, self.ts, self.ssrc,
+                                            codec.encode(self._make_frame(codec)))
+                        self.sock.sendto(pkt, remote)
+                        self.sent += 1
+                    except OSError:
+                        pass
+                    self.seq = (self.seq + 1) & 0xFFFF
+                elif codec is not None and remote is not None and mode != 'stopped':
                     try:
                         payload = codec.encode(self._make_frame(codec))
                         pkt = build_rtp(codec.pt, self.seq, self.ts, self.ssrc, payload,

@@ -42,7 +42,8 @@ import wave
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import Harness, Caller, log, free_port, stop_process, LOOPBACK, SKIP     # noqa: E402
+from harness import (Harness, Caller, log, free_port, stop_process, wait_for,  # noqa: E402
+                     LOOPBACK, SKIP)
 from rtpaudio import Analysis                                           # noqa: E402
 
 MODULE_DIR = '/usr/lib/baresip/modules'
@@ -205,16 +206,6 @@ class Baresip:
 
 def tutti_lines(t, *needles):
     return [ln for ln in t.log_text().splitlines() if all(n in ln for n in needles)]
-
-
-def wait_for(cond, timeout, step=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(step)
-    return cond()
 
 
 def main():

@@ -8,7 +8,8 @@
  * before REMOVED) and the controls (mute, deaf, talk and listen gain), as
  * the phones hear them. Then the recording tap: the queue receives the
  * full mix, every tick in order, and comes back in MIXER_EV_REC_STOPPED.
- * Every wait is bounded; the whole file runs in about 12 s. */
+ * Then key presses, which come back as MIXER_EV_DTMF. Every wait is bounded;
+ * the whole file runs in about 12 s. */
 #include "mixer/mixer.h"
 
 #include "core/core.h"
@@ -774,7 +775,8 @@ static bool last_stats(uint32_t id, struct mixer_part_stats *out)
 
 /* Each participant's figures come about once a second; the room totals
  * add up every stream's, also those of a participant who left and of
- * those handed back at stop. */
+ * those handed back at stop, and a stream that comes from another room
+ * is counted from where that room left off. */
 static void test_stats(void)
 {
 	int efd;
@@ -820,9 +822,71 @@ static void test_stats(void)
 	CU_ASSERT_EQUAL(st.concealed, concealed);
 	CU_ASSERT_EQUAL(fin[1].lost, 0);
 	mixer_free(m);
+
+	/* Leg 1's stream moves to another room (a dial-in caller leaving the
+	 * lobby): that room counts only what came after. */
+	struct mixer_params mp = {
+	    .room = "next", .rate_hz = ROOM_HZ, .notify_fd = efd};
+	CU_ASSERT_FATAL(mixer_start(&m, &mp) == 0);
+	post(m, MIXER_ADD, 1, legs[1].s, NULL);
+	run_phones(1, 600);
+	mixer_stop(m);
+	while (mixer_poll(m, &ev) == 0)
+		log_event(&ev);
+	mixer_get_stats(m, &st);
+	struct mixer_part_stats now;
+	mixer_part_stats_of(&now, legs[1].s);
+	CU_ASSERT(now.packets_in >= fin[1].packets_in + 20);
+	CU_ASSERT_EQUAL(st.packets_in, now.packets_in - fin[1].packets_in);
+	CU_ASSERT_EQUAL(st.packets_out, now.packets_out - fin[1].packets_out);
+	mixer_free(m);
 	for (int i = 0; i < N_LEGS; i++)
 		leg_close(&legs[i]);
 	close(efd);
+}
+
+/* Leg 0 sends RFC 4733 presses: each comes to the signalling side once,
+ * in order, as MIXER_EV_DTMF for its participant. */
+static void test_key_presses(void)
+{
+	int efd;
+	struct mixer *m = room_open(&efd, NULL);
+	struct leg *l = &legs[0];
+	struct stream_params p = l->p;
+	p.te_pt = 101;
+	post(m, MIXER_UPDATE, 0, NULL, &p);
+	run_phones(0, 100);
+	static const char keys[] = "*6#";
+	for (int k = 0; keys[k]; k++) {
+		unsigned code = keys[k] == '*' ? 10 : keys[k] == '#' ? 11 : 6;
+		uint8_t e[4] = {(uint8_t)code, 0x8a, 0x03, 0x20}, pkt[64];
+		for (int copy = 0; copy < 3; copy++) {
+			struct rtppkt rp = {.pt = 101,
+					    .seq = l->seq++,
+					    .ts = l->ts,
+					    .ssrc = 0xbb000000u + 440,
+					    .payload = e,
+					    .payload_bytes = 4};
+			int len = rtppkt_build(pkt, sizeof(pkt), &rp);
+			CU_ASSERT(sendto(l->ph_rtp, pkt, (size_t)len, 0,
+					 (struct sockaddr *)&l->s_rtp_addr,
+					 sizeof(struct sockaddr_in)) == len);
+		}
+		run_phones(0, 100);
+	}
+	run_phones(0, 100);
+	take_events(m, efd);
+	char got[8] = "";
+	for (int i = 0; i < n_log && strlen(got) < 7; i++) {
+		if (ev_log[i].kind != MIXER_EV_DTMF)
+			continue;
+		CU_ASSERT_EQUAL(ev_log[i].part_id, 0);
+		CU_ASSERT_EQUAL(ev_log[i].digit.source, DIGIT_RFC4733);
+		CU_ASSERT_EQUAL(ev_log[i].digit.duration_ms, 100);
+		got[strlen(got)] = ev_log[i].digit.key;
+	}
+	CU_ASSERT_STRING_EQUAL(got, keys);
+	room_close(m, efd);
 }
 
 static const struct unit_test tests[] = {
@@ -837,6 +901,7 @@ static const struct unit_test tests[] = {
     {"recording tap: the full mix, in order", test_rec_tap},
     {"statistics: each second, and room totals", test_stats},
     {"loud room: limited, not clipped", test_loud_room},
+    {"key presses come back as events", test_key_presses},
     {NULL, NULL},
 };
 

@@ -1,11 +1,12 @@
 /* test_resamp.c: sample-rate conversion (rtp/resamp.c) keeps a tone's
- * frequency and level, frame after frame. */
+ * frequency and level, frame after frame, and over a whole clip. */
 #include "rtp/rtp.h"
 #include "tests/unit/audio_util.h"
 #include "tests/unit/unit.h"
 
 #include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void test_up_and_down(void)
@@ -85,10 +86,38 @@ static void test_reset(void)
 	resamp_free(fresh);
 }
 
+/* A whole clip at an odd rate (a speech synthesizer's 22050 Hz) comes
+ * out at the exact length, with its tone, to its very end. */
+static void test_clip(void)
+{
+	static int16_t in[22050];
+	int16_t *out = NULL;
+	size_t n = 0;
+
+	unit_sine(in, 22050, 440, 22050, 8000, 0);
+	CU_ASSERT_EQUAL_FATAL(resamp_clip(in, 22050, 22050, 48000, &out, &n),
+			      0);
+	CU_ASSERT_EQUAL(n, 48000);
+	CU_ASSERT_DOUBLE_EQUAL(unit_tone_amp(out + 1000, 4800, 440, 48000),
+			       8000, 900);
+	CU_ASSERT_DOUBLE_EQUAL(unit_tone_amp(out + n - 4800, 4800, 440, 48000),
+			       8000, 900);
+	free(out);
+	CU_ASSERT_EQUAL_FATAL(resamp_clip(in, 100, 8000, 8000, &out, &n), 0);
+	CU_ASSERT_EQUAL(n, 100);
+	CU_ASSERT_EQUAL(memcmp(in, out, 100 * sizeof(*in)), 0);
+	free(out);
+	CU_ASSERT_EQUAL(resamp_clip(in, 0, 8000, 48000, &out, &n), -EINVAL);
+	CU_ASSERT_EQUAL(resamp_clip(NULL, 5, 8000, 48000, &out, &n), -EINVAL);
+	CU_ASSERT_EQUAL(resamp_clip(in, 5, 0, 48000, &out, &n), -EINVAL);
+	CU_ASSERT_EQUAL(resamp_clip(in, 5, 8000, 0, &out, &n), -EINVAL);
+}
+
 static const struct unit_test tests[] = {
     {"8k to 48k to 8k keeps a tone", test_up_and_down},
     {"copy and limits", test_copy_and_limits},
     {"reset: as new", test_reset},
+    {"a whole clip", test_clip},
     {NULL, NULL},
 };
 

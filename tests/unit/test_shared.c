@@ -8,7 +8,11 @@
  * receive byte-identical payloads, each under its own SSRC and sequence,
  * with both speakers in the CSRC list, and hear both tones. Then one
  * talker falls silent (its hang-over runs out): it becomes a listener of
- * the shared mix too, and the count drops to 4. */
+ * the shared mix too, and the count drops to 4.
+ *
+ * Prompts (mixer/play.c) are never in the shared encode: a listener a
+ * prompt plays to has its own mix and encode while it plays. The room's
+ * tones are in it, except for the one they are about. */
 #include "mixer/mixer.h"
 
 #include "core/core.h"
@@ -162,14 +166,15 @@ static bool names(const struct phone *p, uint32_t ssrc)
 	return false;
 }
 
-static void test_shared_encodes(void)
+/* Eight phones in a room (see the top): 0 and 1 talk, 6 is PCMA, 7 has a
+ * listen gain. */
+static struct mixer *room_open(int *efd)
 {
-	int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	struct mixer_params mp = {
-	    .room = "shared", .rate_hz = ROOM_HZ, .notify_fd = efd};
+	struct mixer_params mp = {.room = "shared", .rate_hz = ROOM_HZ};
 	struct mixer *m;
-	struct mixer_event ev;
 
+	*efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	mp.notify_fd = *efd;
 	CU_ASSERT_FATAL(mixer_start(&m, &mp) == 0);
 	for (int i = 0; i < N_PHONES; i++) {
 		phone_open(&ph[i], i, i == 6 ? CODEC_PCMA : CODEC_PCMU,
@@ -182,6 +187,27 @@ static void test_shared_encodes(void)
 		c.controls.listen_gain_db = i == 7 ? 3 : 0;
 		CU_ASSERT(mixer_post(m, &c) == 0);
 	}
+	return m;
+}
+
+static void room_close(struct mixer *m, int efd)
+{
+	struct mixer_event ev;
+
+	mixer_stop(m);
+	while (mixer_poll(m, &ev) == 0)
+		;
+	mixer_free(m);
+	for (int i = 0; i < N_PHONES; i++)
+		phone_close(&ph[i]);
+	close(efd);
+}
+
+static void test_shared_encodes(void)
+{
+	int efd;
+	struct mixer *m = room_open(&efd);
+
 	run(600);
 	double per_tick = encodes_per_tick(m, 1000);
 	CU_ASSERT(per_tick > 4.8 && per_tick < 5.2);
@@ -213,17 +239,99 @@ static void test_shared_encodes(void)
 	CU_ASSERT(per_tick > 3.8 && per_tick < 4.2);
 	CU_ASSERT_EQUAL(memcmp(ph[1].payload, ph[2].payload, FRAME_8K), 0);
 
-	mixer_stop(m);
-	while (mixer_poll(m, &ev) == 0)
-		;
-	mixer_free(m);
+	room_close(m, efd);
+}
+
+#define CLIP_HZ 1900 /* no low-order product of 700 and 1100 Hz */
+
+static void post_play(struct mixer *m, uint32_t to, const struct mixer_clip *c,
+		      bool loop, uint32_t except_id)
+{
+	struct mixer_cmd cmd = {.kind = MIXER_PLAY, .part_id = to};
+	cmd.play = (struct mixer_play){
+	    .clip = c, .tag = 7, .loop = loop, .except_id = except_id};
+	CU_ASSERT(mixer_post(m, &cmd) == 0);
+}
+
+/* Forgets what each phone heard, so that the next run is judged alone. */
+static void heard_reset(void)
+{
 	for (int i = 0; i < N_PHONES; i++)
-		phone_close(&ph[i]);
-	close(efd);
+		ph[i].heard_n = 0;
+}
+
+static double clip_amp(int i)
+{
+	return unit_tone_amp(ph[i].heard, ph[i].heard_n, CLIP_HZ, 8000);
+}
+
+/* A prompt to one listener of the shared mix: it hears the prompt over the
+ * mix through an encode of its own (one more a tick) while the prompt
+ * plays, and nobody else hears it; the others keep sharing. Played out,
+ * it shares again. The room's tones (looped here, about one phone) reach
+ * every listener but that one; those who share an encode get them in it
+ * (no encode more), and that one its own encode until they stop. */
+static void test_prompts_beside_shared(void)
+{
+	static int16_t pcm[ROOM_HZ]; /* 1 s */
+	struct mixer_clip clip = {
+	    .pcm = pcm, .n_samples = ROOM_HZ, .rate_hz = ROOM_HZ};
+	int efd;
+	struct mixer *m = room_open(&efd);
+
+	unit_sine(pcm, ROOM_HZ, CLIP_HZ, ROOM_HZ, 8000, 0);
+	run(600);
+	post_play(m, 3, &clip, false, 0);
+	run(200);
+	heard_reset();
+	double per_tick = encodes_per_tick(m, 600);
+	CU_ASSERT(per_tick > 5.8 && per_tick < 6.2);
+	CU_ASSERT(clip_amp(3) > 0.6 * 8000);
+	CU_ASSERT(unit_tone_amp(ph[3].heard, ph[3].heard_n, 700, 8000) >
+		  0.6 * 8000);
+	for (int i = 0; i < N_PHONES; i++)
+		if (i != 3 && i != 6) /* 6's PCMA is not decoded here */
+			CU_ASSERT(clip_amp(i) < 0.01 * 8000);
+	for (int i = 4; i < 6; i++)
+		CU_ASSERT_EQUAL(memcmp(ph[i].payload, ph[2].payload, FRAME_8K),
+				0);
+
+	run(400); /* played out */
+	per_tick = encodes_per_tick(m, 600);
+	CU_ASSERT(per_tick > 4.8 && per_tick < 5.2);
+	CU_ASSERT_EQUAL(memcmp(ph[3].payload, ph[2].payload, FRAME_8K), 0);
+
+	post_play(m, MIXER_ROOM, &clip, true, 4);
+	run(200);
+	heard_reset();
+	/* The tones are in the shared encodes: 0, 1 and 7 their own, one per
+	 * format, and 4's own, since they are not for it. */
+	per_tick = encodes_per_tick(m, 600);
+	CU_ASSERT(per_tick > 5.8 && per_tick < 6.2);
+	for (int i = 0; i < N_PHONES; i++)
+		if (i != 4 && i != 6)
+			CU_ASSERT(clip_amp(i) > 0.6 * 8000);
+	CU_ASSERT(clip_amp(4) < 0.01 * 8000);
+	CU_ASSERT(ph[6].packets >= 60);
+	CU_ASSERT_EQUAL(memcmp(ph[3].payload, ph[2].payload, FRAME_8K), 0);
+	CU_ASSERT_EQUAL(memcmp(ph[5].payload, ph[2].payload, FRAME_8K), 0);
+	CU_ASSERT(memcmp(ph[4].payload, ph[2].payload, FRAME_8K) != 0);
+
+	struct mixer_cmd stop = {.kind = MIXER_PLAY_STOP,
+				 .part_id = MIXER_ROOM};
+	CU_ASSERT(mixer_post(m, &stop) == 0);
+	run(200);
+	per_tick = encodes_per_tick(m, 600);
+	CU_ASSERT(per_tick > 4.8 && per_tick < 5.2);
+	CU_ASSERT_EQUAL(memcmp(ph[3].payload, ph[4].payload, FRAME_8K), 0);
+
+	room_close(m, efd);
 }
 
 static const struct unit_test tests[] = {
     {"speakers' own encodes, one per format for the rest", test_shared_encodes},
+    {"prompts and room tones beside the shared encode",
+     test_prompts_beside_shared},
     {NULL, NULL},
 };
 

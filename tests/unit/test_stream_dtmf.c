@@ -1,0 +1,307 @@
+/* test_stream_dtmf.c: the key presses of a stream (rtp/stream_dtmf.c),
+ * with a "phone" on a loopback UDP socket sending real RTP: RFC 4733
+ * events become digits and never audio; a G.711 phone without
+ * telephone-event presses keys as tones, which become digits and are cut
+ * out of what the room hears (held back 40 ms); a phone with
+ * telephone-event is not listened to in-band; and a full queue of
+ * presses drops the newest. The stream's clock is simulated. */
+#include "rtp/rtp.h"
+
+#include "tests/unit/audio_util.h"
+#include "tests/unit/unit.h"
+
+#include <spandsp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ROOM_HZ	   48000
+#define ROOM_N	   (ROOM_HZ / 50)
+#define G711_N	   160
+#define FRAME_NS   20000000ull
+#define TE_PT	   101
+#define PHONE_SSRC 0x0dd5ca11u
+
+struct rig {
+	int fd, phone;
+	struct sockaddr_storage addr, phone_addr;
+	struct codec *codec;
+	struct stream *s;
+	uint16_t seq;
+	uint32_t ts;
+	uint64_t now_ns;
+};
+
+static void rig_open(struct rig *r, int te_pt)
+{
+	memset(r, 0, sizeof(*r));
+	r->fd = unit_udp_socket(&r->addr);
+	r->phone = unit_udp_socket(&r->phone_addr);
+	CU_ASSERT_FATAL(codec_new(&r->codec, CODEC_PCMU) == 0);
+	struct stream_params p = {.rtp_peer = r->phone_addr,
+				  .rtcp_peer = r->phone_addr,
+				  .codec = CODEC_PCMU,
+				  .pt = 0,
+				  .te_pt = te_pt,
+				  .te_clock_hz = 8000,
+				  .ptime_ms = 20,
+				  .send = true,
+				  .recv = true};
+	CU_ASSERT_FATAL(stream_new(&r->s, r->fd, -1, ROOM_HZ, 1, &p) == 0);
+	r->seq = 7;
+	r->ts = 1000;
+	r->now_ns = 5000000000ull;
+}
+
+static void rig_close(struct rig *r)
+{
+	stream_free(r->s);
+	codec_free(r->codec);
+	close(r->fd);
+	close(r->phone);
+}
+
+static void send_pkt(struct rig *r, uint8_t pt, uint32_t ts,
+		     const uint8_t *payload, size_t len)
+{
+	uint8_t buf[1500];
+	struct rtppkt p = {.pt = pt,
+			   .seq = r->seq++,
+			   .ts = ts,
+			   .ssrc = PHONE_SSRC,
+			   .payload = payload,
+			   .payload_bytes = len};
+	int n = rtppkt_build(buf, sizeof(buf), &p);
+	CU_ASSERT_FATAL(n > 0);
+	CU_ASSERT(sendto(r->phone, buf, (size_t)n, 0,
+			 (const struct sockaddr *)&r->addr,
+			 sizeof(struct sockaddr_in)) == n);
+}
+
+/* One 20 ms frame of G.711 audio from the phone, then the stream reads
+ * and pulls it into room (48 kHz). */
+static void frame(struct rig *r, const int16_t *pcm8k, int16_t *room)
+{
+	uint8_t enc[G711_N];
+	int len = codec_encode(r->codec, pcm8k, G711_N, enc, sizeof(enc));
+	CU_ASSERT_FATAL(len == G711_N);
+	send_pkt(r, 0, r->ts, enc, (size_t)len);
+	r->ts += G711_N;
+	stream_read_rtp(r->s, r->now_ns);
+	int16_t scratch[ROOM_N];
+	CU_ASSERT(stream_pull(r->s, room ? room : scratch) == 1);
+	r->now_ns += FRAME_NS;
+}
+
+static void te_event(struct rig *r, uint32_t ts, unsigned code, bool end,
+		     unsigned dur)
+{
+	uint8_t e[4] = {(uint8_t)code, (uint8_t)(end ? 0x8a : 0x0a),
+			(uint8_t)(dur >> 8), (uint8_t)dur};
+	send_pkt(r, TE_PT, ts, e, sizeof(e));
+}
+
+/* A tone's amplitude in one frame, through a Hann window, so that the
+ * 400 Hz tone next door does not leak into the digit's frequencies. */
+static double amp_at(const int16_t *pcm, double f_hz)
+{
+	static int16_t w[ROOM_N];
+	double sum = 0;
+	for (size_t i = 0; i < ROOM_N; i++) {
+		double h = 0.5 - 0.5 * cos(2 * M_PI * (double)i / (ROOM_N - 1));
+		w[i] = (int16_t)lrint(pcm[i] * h);
+		sum += h;
+	}
+	return unit_tone_amp(w, ROOM_N, f_hz, ROOM_HZ) * ROOM_N / sum;
+}
+
+static int take(struct rig *r, char *keys, size_t cap)
+{
+	struct digit d;
+	size_t n = strlen(keys);
+	while (stream_digit_peek(r->s, r->now_ns, &d) == 0 && n + 1 < cap) {
+		keys[n++] = d.key;
+		stream_digit_pop(r->s);
+	}
+	keys[n] = '\0';
+	return (int)n;
+}
+
+/* Presses sent as RFC 4733 events, the audio going on meanwhile: each
+ * digit once, the audio untouched (no event payload ever decoded). */
+static void test_rfc4733(void)
+{
+	struct rig r;
+	int16_t tone[G711_N], room[ROOM_N];
+	char keys[8] = "";
+	rig_open(&r, TE_PT);
+	for (int i = 0; i < 30; i++) {
+		unit_sine(tone, G711_N, 1000, 8000, 8000, (uint64_t)i * G711_N);
+		uint32_t at = r.ts;
+		if (i == 5 || i == 15) {
+			unsigned code = i == 5 ? 1 : 11;
+			te_event(&r, at, code, false, 160);
+			te_event(&r, at, code, false, 320);
+			for (int k = 0; k < 3; k++)
+				te_event(&r, at, code, true, 480);
+		}
+		frame(&r, tone, room);
+		if (i >= 10) {
+			double a = unit_tone_amp(room, ROOM_N, 1000, ROOM_HZ);
+			CU_ASSERT(a > 6000 && a < 10000);
+		}
+	}
+	take(&r, keys, sizeof(keys));
+	CU_ASSERT_STRING_EQUAL(keys, "1#");
+	struct digit d;
+	CU_ASSERT_EQUAL(stream_digit_peek(r.s, r.now_ns, &d), -EAGAIN);
+	struct stream_stats st;
+	stream_get_stats(r.s, &st);
+	CU_ASSERT_EQUAL(st.malformed, 0);
+	/* A malformed event payload is counted, not a digit. */
+	uint8_t bad[3] = {1, 2, 3};
+	send_pkt(&r, TE_PT, r.ts, bad, sizeof(bad));
+	frame(&r, tone, room);
+	stream_get_stats(r.s, &st);
+	CU_ASSERT_EQUAL(st.malformed, 1);
+	CU_ASSERT_EQUAL(take(&r, keys, sizeof(keys)), 2);
+	rig_close(&r);
+}
+
+/* The end packets of a press are all lost: the press still comes out,
+ * once, when the stream is asked a second later. */
+static void test_rfc4733_lost_end(void)
+{
+	struct rig r;
+	int16_t silence[G711_N] = {0};
+	char keys[8] = "";
+	rig_open(&r, TE_PT);
+	te_event(&r, r.ts, 9, false, 160);
+	frame(&r, silence, NULL);
+	CU_ASSERT_EQUAL(take(&r, keys, sizeof(keys)), 0);
+	for (int i = 0; i < 60; i++)
+		frame(&r, silence, NULL);
+	CU_ASSERT_EQUAL(take(&r, keys, sizeof(keys)), 1);
+	CU_ASSERT_STRING_EQUAL(keys, "9");
+	rig_close(&r);
+}
+
+/* A G.711 phone without telephone-event: "5", starting half-way into a
+ * frame, between stretches of a 400 Hz tone. The digit is heard, and the
+ * room hears the 400 Hz tone (40 ms late) but none of the digit's 770 and
+ * 1336 Hz. */
+static void test_inband_cut_out(void)
+{
+	struct rig r;
+	enum { FRAMES = 60, KEY_AT = 20 * G711_N + 80, KEY_N = 8 * G711_N };
+	static int16_t phone[FRAMES * G711_N];
+	static int16_t room[FRAMES][ROOM_N];
+	char keys[8] = "";
+	dtmf_tx_state_t *tx = dtmf_tx_init(NULL);
+	CU_ASSERT_FATAL(tx != NULL);
+	dtmf_tx_set_timing(tx, KEY_N / 8, 0);
+	dtmf_tx_put(tx, "5", 1);
+	unit_sine(phone, FRAMES * G711_N, 400, 8000, 6000, 0);
+	memset(phone + KEY_AT, 0, KEY_N * sizeof(*phone));
+	dtmf_tx(tx, phone + KEY_AT, KEY_N);
+	rig_open(&r, -1);
+	for (int i = 0; i < FRAMES; i++)
+		frame(&r, phone + i * G711_N, room[i]);
+	take(&r, keys, sizeof(keys));
+	CU_ASSERT_STRING_EQUAL(keys, "5");
+	int tone_frames = 0;
+	for (int i = 0; i < FRAMES; i++) {
+		double lo = amp_at(room[i], 770);
+		double hi = amp_at(room[i], 1336);
+		CU_ASSERT(lo < 60 && hi < 60);
+		if (lo >= 60 || hi >= 60)
+			printf("\n  frame %d: 770 Hz %.0f, 1336 Hz %.0f\n", i,
+			       lo, hi);
+		tone_frames += amp_at(room[i], 400) > 4000;
+	}
+	/* Only the digit and a frame or two around it are silenced. */
+	CU_ASSERT(tone_frames >= FRAMES - 9 - 2 - 4);
+	/* The room hears the phone 40 ms (two frames) late. */
+	CU_ASSERT(amp_at(room[1], 400) < 100);
+	CU_ASSERT(amp_at(room[3], 400) > 4000);
+	dtmf_tx_free(tx);
+	rig_close(&r);
+}
+
+/* With telephone-event negotiated, tones in the audio are the caller's
+ * business: no in-band listening, no delay. */
+static void test_inband_off_with_te(void)
+{
+	struct rig r;
+	int16_t pcm[G711_N], room[ROOM_N];
+	char keys[8] = "";
+	dtmf_tx_state_t *tx = dtmf_tx_init(NULL);
+	dtmf_tx_set_timing(tx, 200, 0);
+	dtmf_tx_put(tx, "3", 1);
+	rig_open(&r, TE_PT);
+	double peak = 0;
+	for (int i = 0; i < 10; i++) {
+		memset(pcm, 0, sizeof(pcm));
+		dtmf_tx(tx, pcm, G711_N);
+		frame(&r, pcm, room);
+		double a = unit_tone_amp(room, ROOM_N, 697, ROOM_HZ);
+		peak = a > peak ? a : peak;
+	}
+	for (int i = 0; i < 10; i++) {
+		memset(pcm, 0, sizeof(pcm));
+		frame(&r, pcm, room);
+	}
+	CU_ASSERT(peak > 1000);
+	CU_ASSERT_EQUAL(take(&r, keys, sizeof(keys)), 0);
+	dtmf_tx_free(tx);
+	rig_close(&r);
+}
+
+/* Presses nobody takes: STREAM's queue keeps the first 16. A codec
+ * change to G.711 without telephone-event turns in-band listening on. */
+static void test_queue_full_and_change(void)
+{
+	struct rig r;
+	int16_t silence[G711_N] = {0};
+	char keys[32] = "";
+	rig_open(&r, TE_PT);
+	for (int i = 0; i < 20; i++)
+		te_event(&r, 1000 + (uint32_t)i * 800, (unsigned)i % 10, true,
+			 400);
+	frame(&r, silence, NULL);
+	CU_ASSERT_EQUAL(take(&r, keys, sizeof(keys)), 16);
+	CU_ASSERT_STRING_EQUAL(keys, "0123456789012345");
+
+	struct stream_params p = {.rtp_peer = r.phone_addr,
+				  .rtcp_peer = r.phone_addr,
+				  .codec = CODEC_PCMU,
+				  .te_pt = -1,
+				  .ptime_ms = 20,
+				  .send = true,
+				  .recv = true};
+	CU_ASSERT_EQUAL(stream_apply(r.s, &p), 0);
+	dtmf_tx_state_t *tx = dtmf_tx_init(NULL);
+	dtmf_tx_put(tx, "#", 1);
+	int16_t pcm[G711_N];
+	keys[0] = '\0';
+	for (int i = 0; i < 20; i++) {
+		memset(pcm, 0, sizeof(pcm));
+		dtmf_tx(tx, pcm, G711_N);
+		frame(&r, pcm, NULL);
+	}
+	take(&r, keys, sizeof(keys));
+	CU_ASSERT_STRING_EQUAL(keys, "#");
+	dtmf_tx_free(tx);
+	rig_close(&r);
+}
+
+static const struct unit_test tests[] = {
+    {"rfc 4733 presses, audio untouched", test_rfc4733},
+    {"rfc 4733 end packets lost", test_rfc4733_lost_end},
+    {"in-band digit cut out of the room", test_inband_cut_out},
+    {"no in-band listening with telephone-event", test_inband_off_with_te},
+    {"queue full, codec change", test_queue_full_and_change},
+    {NULL, NULL},
+};
+
+UNIT_MAIN("stream_dtmf", tests)
