@@ -52,7 +52,9 @@ static void respond_sdp(const struct call *call, nua_t *nua, bool with_this,
 
 /* Our Contact for a dialog with room: the conference URI at host, by the
  * transport the request came over (its top Via), marked as the focus
- * (RFC 4579 5.1). Over TLS it is a sips: URI at the TLS port. */
+ * (RFC 4579 5.1). Over TLS: a sips: URI at the TLS port when the caller
+ * used one, else sip: with transport=tls, which phones that dial sip:
+ * (baresip 1.0 among them) can reach for their ACK and BYE. */
 void sig_focus_contact(const struct options *o, const char *room,
 		       const char *host, const sip_t *sip, char *out,
 		       size_t cap)
@@ -62,10 +64,14 @@ void sig_focus_contact(const struct options *o, const char *room,
 	    sip && sip->sip_via ? sip->sip_via->v_protocol : NULL;
 	bool tls = proto && strcasestr(proto, "TLS") != NULL;
 	bool tcp = !tls && proto && strcasestr(proto, "TCP") != NULL;
-	snprintf(out, cap, "<%s:%s@%s%s%s:%u%s>;isfocus", tls ? "sips" : "sip",
+	bool sips = tls && sip->sip_request &&
+		    sip->sip_request->rq_url->url_type == url_sips;
+	snprintf(out, cap, "<%s:%s@%s%s%s:%u%s>;isfocus", sips ? "sips" : "sip",
 		 room, v6 ? "[" : "", host, v6 ? "]" : "",
 		 tls ? o->sip_tls_port : o->sip_port,
-		 tcp ? ";transport=tcp" : "");
+		 tcp		? ";transport=tcp"
+		 : tls && !sips ? ";transport=tls"
+				: "");
 }
 
 /* The call's Contact: at the address the caller reached, unless the
