@@ -361,6 +361,12 @@ int oa_stream_params(const struct oa_desc *remote, const struct oa_result *r,
 	p.send = r->peer_dir == OA_SENDRECV || r->peer_dir == OA_RECVONLY;
 	p.recv = r->peer_dir == OA_SENDRECV;
 	p.rtcp_mux = r->rtcp_mux;
+	if (r->srtp) {
+		p.srtp_rx_suite = r->crypto_peer.suite;
+		memcpy(p.srtp_rx_key, r->crypto_peer.key, SRTP_KEY_SALT_LEN);
+		p.srtp_tx_suite = r->crypto_ours.suite;
+		memcpy(p.srtp_tx_key, r->crypto_ours.key, SRTP_KEY_SALT_LEN);
+	}
 	*out = p;
 	return 0;
 }

@@ -382,10 +382,13 @@ int sig_call_start_media(struct call *call, const struct oa_desc *remote)
 	if (!err)
 		log_info("sip",
 			 "room=%s call=%s joined uri=%s codec=%s dir=%s "
-			 "rtp=%u",
+			 "rtp=%u srtp=%s",
 			 call->room, call->call_id, call->part->uri,
 			 codec_by_id(call->agreed.codec)->name,
-			 oa_dir_name(call->agreed.peer_dir), call->local.port);
+			 oa_dir_name(call->agreed.peer_dir), call->local.port,
+			 call->agreed.srtp
+			     ? sdes_suite_name(call->agreed.crypto_peer.suite)
+			     : "no");
 	return err;
 }
 

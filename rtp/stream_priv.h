@@ -58,6 +58,7 @@ struct stream {
 	struct source src;
 	struct stream_stats st;
 	uint64_t lost_before; /* by the sources before src (restarts) */
+	struct srtpctx *srtp_rx, *srtp_tx; /* NULL: plain RTP (stream_srtp.c) */
 
 	uint16_t seq;
 	uint32_t ts; /* RTP time of the next 20 ms pushed */
@@ -92,5 +93,10 @@ int32_t stream_rx_cum_lost(const struct source *r);
 /* Fills b, the report block for the peer, and moves the interval marks. */
 void stream_rx_report_block(struct stream *s, struct rtcp_report_block *b,
 			    uint64_t now_ns);
+
+/* Sets up (or, for new keys, replaces) the SRTP contexts p asks for;
+ * plain RTP frees them (stream_srtp.c). */
+int stream_srtp_apply(struct stream *s, const struct stream_params *p);
+void stream_srtp_free(struct stream *s);
 
 #endif
