@@ -71,13 +71,39 @@ static enum oa_dir mirror(enum oa_dir d)
 	}
 }
 
-static int usable(const struct oa_desc *d)
+static int put(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int usable(const struct oa_desc *d, enum oa_srtp srtp)
 {
 	if (!d->has_audio || d->addr[0] == '\0')
 		return -ENOTSUP; /* nothing we could answer with */
-	if (d->secure)
-		return -ENOTSUP; /* SDES-SRTP comes with the security work */
+	if (d->secure && (srtp == OA_SRTP_OFF || d->n_crypto == 0))
+		return -ENOTSUP;
+	if (!d->secure && srtp == OA_SRTP_MANDATORY)
+		return -EACCES;
 	return 0;
+}
+
+/* The keys of a secure offer: its first line we take, and ours with the
+ * same tag and suite (RFC 4568 7.1.1). */
+static int choose_keys(const struct oa_desc *offer, struct oa_result *r)
+{
+	if (!offer->secure)
+		return 0;
+	r->srtp = true;
+	r->savpf = offer->savpf;
+	r->crypto_peer = offer->crypto[0];
+	r->crypto_ours.tag = offer->crypto[0].tag;
+	r->crypto_ours.suite = offer->crypto[0].suite;
+	return sdes_new_key(r->crypto_ours.key) ? -EIO : 0;
+}
+
+const char *oa_srtp_name(enum oa_srtp s)
+{
+	return s == OA_SRTP_MANDATORY  ? "mandatory"
+	       : s == OA_SRTP_OPTIONAL ? "optional"
+				       : "off";
 }
 
 static void fill_result(struct oa_result *r, const struct oa_desc *d,
@@ -105,9 +131,10 @@ static void fill_result(struct oa_result *r, const struct oa_desc *d,
 		snprintf(r->fmtp, sizeof(r->fmtp), "useinbandfec=1");
 }
 
-int oa_answer(const struct oa_desc *offer, struct oa_result *out)
+int oa_answer(const struct oa_desc *offer, enum oa_srtp srtp,
+	      struct oa_result *out)
 {
-	int err = usable(offer);
+	int err = usable(offer, srtp);
 	if (err)
 		return err;
 	for (size_t i = 0; i < sizeof(preference) / sizeof(preference[0]);
@@ -115,17 +142,38 @@ int oa_answer(const struct oa_desc *offer, struct oa_result *out)
 		const struct oa_format *f = find_codec(offer, preference[i]);
 		if (f) {
 			fill_result(out, offer, f, preference[i]);
+			return choose_keys(offer, out);
+		}
+	}
+	return -ENOTSUP;
+}
+
+/* The answer's a=crypto for the tag and suite we offered (RFC 4568
+ * 7.1.2: the answerer echoes the tag). */
+static int answer_keys(const struct oa_desc *answer,
+		       const struct sdes_crypto *ours, struct oa_result *r)
+{
+	if (!ours)
+		return answer->secure ? -ENOTSUP : 0;
+	if (!answer->secure)
+		return -ENOTSUP; /* we offered SRTP only */
+	for (unsigned i = 0; i < answer->n_crypto; i++) {
+		const struct sdes_crypto *k = &answer->crypto[i];
+		if (k->tag == ours->tag && k->suite == ours->suite) {
+			r->srtp = true;
+			r->crypto_peer = *k;
+			r->crypto_ours = *ours;
 			return 0;
 		}
 	}
 	return -ENOTSUP;
 }
 
-int oa_accept_answer(const struct oa_desc *answer, struct oa_result *out)
+int oa_accept_answer(const struct oa_desc *answer,
+		     const struct sdes_crypto *ours, struct oa_result *out)
 {
-	int err = usable(answer);
-	if (err)
-		return err;
+	if (!answer->has_audio || answer->addr[0] == '\0')
+		return -ENOTSUP;
 	/* The answerer lists what it kept, most preferred first. */
 	for (unsigned i = 0; i < answer->n_formats; i++) {
 		for (size_t k = 0;
@@ -134,15 +182,23 @@ int oa_accept_answer(const struct oa_desc *answer, struct oa_result *out)
 			if (c && format_is(&answer->fmt[i], c)) {
 				fill_result(out, answer, &answer->fmt[i],
 					    preference[k]);
-				return 0;
+				return answer_keys(answer, ours, out);
 			}
 		}
 	}
 	return -ENOTSUP;
 }
 
-static int put(char *buf, size_t cap, size_t *len, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+/* a=crypto with our key: written into the SDP, never logged. */
+static int put_crypto(char *buf, size_t cap, size_t *len,
+		      const struct sdes_crypto *k)
+{
+	char line[128];
+	int n = sdes_format(k, line, sizeof(line));
+	int err = n < 0 ? n : put(buf, cap, len, "a=crypto:%s\r\n", line);
+	memset(line, 0, sizeof(line));
+	return err;
+}
 
 static int put(char *buf, size_t cap, size_t *len, const char *fmt, ...)
 {
@@ -188,7 +244,11 @@ static int put_rtpmap(char *buf, size_t cap, size_t *len, int pt,
 static int put_audio_answer(char *buf, size_t cap, size_t *len,
 			    const struct oa_local *l, const struct oa_result *r)
 {
-	int err = put(buf, cap, len, "m=audio %u RTP/AVP %d", l->port, r->pt);
+	int err = put(buf, cap, len, "m=audio %u %s %d", l->port,
+		      !r->srtp	 ? "RTP/AVP"
+		      : r->savpf ? "RTP/SAVPF"
+				 : "RTP/SAVP",
+		      r->pt);
 	if (!err && r->te_pt >= 0)
 		err = put(buf, cap, len, " %d", r->te_pt);
 	if (!err)
@@ -205,6 +265,8 @@ static int put_audio_answer(char *buf, size_t cap, size_t *len,
 		err = put(buf, cap, len, "a=ptime:%u\r\n", r->ptime_ms);
 	if (!err && r->rtcp_mux)
 		err = put(buf, cap, len, "a=rtcp-mux\r\n");
+	if (!err && r->srtp)
+		err = put_crypto(buf, cap, len, &r->crypto_ours);
 	if (!err)
 		err = put(buf, cap, len, "a=%s\r\n", oa_dir_name(r->our_dir));
 	return err;
@@ -227,7 +289,7 @@ int oa_render_answer(char *buf, size_t cap, const struct oa_local *local,
 }
 
 int oa_render_offer(char *buf, size_t cap, const struct oa_local *local,
-		    enum oa_dir dir)
+		    enum oa_dir dir, const struct sdes_crypto *ours)
 {
 	size_t len = 0;
 	const struct codec_desc *opus = codec_by_id(CODEC_OPUS);
@@ -236,9 +298,9 @@ int oa_render_offer(char *buf, size_t cap, const struct oa_local *local,
 	int err = put_session(buf, cap, &len, local);
 	if (!err)
 		err =
-		    put(buf, cap, &len, "m=audio %u RTP/AVP %d %d %d %d %d\r\n",
-			local->port, OPUS_PT, pcmu->static_pt, pcma->static_pt,
-			TE_PT_48K, TE_PT_8K);
+		    put(buf, cap, &len, "m=audio %u %s %d %d %d %d %d\r\n",
+			local->port, ours ? "RTP/SAVP" : "RTP/AVP", OPUS_PT,
+			pcmu->static_pt, pcma->static_pt, TE_PT_48K, TE_PT_8K);
 	if (!err)
 		err =
 		    put_rtpmap(buf, cap, &len, OPUS_PT, opus, "useinbandfec=1");
@@ -251,9 +313,12 @@ int oa_render_offer(char *buf, size_t cap, const struct oa_local *local,
 			  "a=rtpmap:%d telephone-event/48000\r\n"
 			  "a=fmtp:%d 0-16\r\n"
 			  "a=rtpmap:%d telephone-event/8000\r\n"
-			  "a=fmtp:%d 0-16\r\na=ptime:20\r\na=%s\r\n",
-			  TE_PT_48K, TE_PT_48K, TE_PT_8K, TE_PT_8K,
-			  oa_dir_name(dir));
+			  "a=fmtp:%d 0-16\r\na=ptime:20\r\n",
+			  TE_PT_48K, TE_PT_48K, TE_PT_8K, TE_PT_8K);
+	if (!err && ours)
+		err = put_crypto(buf, cap, &len, ours);
+	if (!err)
+		err = put(buf, cap, &len, "a=%s\r\n", oa_dir_name(dir));
 	return err ? err : (int)len;
 }
 
@@ -297,6 +362,12 @@ int oa_stream_params(const struct oa_desc *remote, const struct oa_result *r,
 	p.send = r->peer_dir == OA_SENDRECV || r->peer_dir == OA_RECVONLY;
 	p.recv = r->peer_dir == OA_SENDRECV;
 	p.rtcp_mux = r->rtcp_mux;
+	if (r->srtp) {
+		p.srtp_rx_suite = r->crypto_peer.suite;
+		memcpy(p.srtp_rx_key, r->crypto_peer.key, SRTP_KEY_SALT_LEN);
+		p.srtp_tx_suite = r->crypto_ours.suite;
+		memcpy(p.srtp_tx_key, r->crypto_ours.key, SRTP_KEY_SALT_LEN);
+	}
 	*out = p;
 	return 0;
 }

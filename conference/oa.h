@@ -11,10 +11,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "conference/sdes.h"
 #include "rtp/rtp.h"
 
 #define OA_MAX_FORMATS 24
 #define OA_MAX_MEDIA   8
+#define OA_MAX_CRYPTO  8
+
+/* SRTP (SDES, RFC 4568): refused, taken when offered, or required. */
+enum oa_srtp { OA_SRTP_OFF, OA_SRTP_OPTIONAL, OA_SRTP_MANDATORY };
 
 enum oa_dir {
 	OA_INACTIVE = 0,
@@ -44,6 +49,10 @@ struct oa_desc {
 	bool ipv6;
 	bool has_audio; /* an audio m= line with a non-zero port */
 	bool secure;	/* RTP/SAVP or RTP/SAVPF */
+	bool savpf;	/* RTP/SAVPF: answered with the same profile */
+	/* the a=crypto lines we could take, in the offer's order */
+	unsigned n_crypto;
+	struct sdes_crypto crypto[OA_MAX_CRYPTO];
 	uint16_t port;
 	uint16_t rtcp_port; /* a=rtcp, else port + 1 */
 	bool rtcp_mux;
@@ -67,7 +76,11 @@ struct oa_result {
 	enum oa_dir our_dir;  /* direction we answer/offer, from our side */
 	enum oa_dir peer_dir; /* the offerer's direction */
 	bool rtcp_mux;
-	char fmtp[160]; /* fmtp we answer for the codec */
+	char fmtp[160];			/* fmtp we answer for the codec */
+	bool srtp;			/* SRTP with the two keys below */
+	bool savpf;			/* answered RTP/SAVPF */
+	struct sdes_crypto crypto_peer; /* what the peer sends with */
+	struct sdes_crypto crypto_ours; /* what we send with */
 };
 
 /* Our side of a description: where media reaches us. */
@@ -83,21 +96,30 @@ struct oa_local {
 int sig_sdp_parse(struct oa_desc *out, const char *sdp, size_t len);
 
 /* Chooses our answer to an offer: Opus, then PCMU, then PCMA, plus
- * telephone-event at the codec's clock (8 kHz as a fallback).
- * -ENOTSUP: no audio line with a port, no codec in common, or only a
- * secure profile offered. */
-int oa_answer(const struct oa_desc *offer, struct oa_result *out);
+ * telephone-event at the codec's clock (8 kHz as a fallback); with an
+ * RTP/SAVP(F) offer, the first a=crypto line we take and a fresh key of
+ * ours. -ENOTSUP: no audio line with a port, no codec in common, a secure
+ * offer with SRTP off or no usable a=crypto; -EACCES: a plain offer when
+ * SRTP is mandatory. */
+int oa_answer(const struct oa_desc *offer, enum oa_srtp srtp,
+	      struct oa_result *out);
 
-/* Reads the answer to our own offer (late offer): the first codec of ours
- * that the answer kept. Same errors as oa_answer. */
-int oa_accept_answer(const struct oa_desc *answer, struct oa_result *out);
+/* Reads the answer to our own offer (late offer, dial-out): the first
+ * codec of ours that the answer kept, and, when we offered SRTP (ours
+ * non-NULL), the answer's key for our tag and suite. Same errors as
+ * oa_answer. */
+int oa_accept_answer(const struct oa_desc *answer,
+		     const struct sdes_crypto *ours, struct oa_result *out);
 
 /* Writes our answer SDP into buf; returns its length or -ENOSPC. */
 int oa_render_answer(char *buf, size_t cap, const struct oa_local *local,
 		     const struct oa_desc *offer, const struct oa_result *r);
-/* Writes our offer (every codec we support, sendrecv unless dir says). */
+/* Writes our offer (every codec we support, sendrecv unless dir says),
+ * RTP/SAVP with ours as its a=crypto when ours is non-NULL. */
 int oa_render_offer(char *buf, size_t cap, const struct oa_local *local,
-		    enum oa_dir dir);
+		    enum oa_dir dir, const struct sdes_crypto *ours);
+/* The SRTP policy's name (off, optional, mandatory). */
+const char *oa_srtp_name(enum oa_srtp s);
 
 /* The stream parameters for an agreed result: peer addresses from the
  * remote description. -EINVAL when the address is not a literal. */

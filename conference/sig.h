@@ -71,12 +71,14 @@ struct call {
 	struct participant *part;
 	struct oa_local local;
 	struct oa_result agreed;
-	bool answered;	 /* our 2xx has been sent, or theirs came */
-	bool bye_ours;	 /* we asked for the BYE (sig_call_bye) */
-	bool bye_theirs; /* the peer's BYE came */
-	bool acked;	 /* the ACK to our 2xx came (or we sent ours) */
-	bool dialing;	 /* our INVITE is out (dial-out) */
-	bool offer_out;	 /* our offer is out; the ACK brings the answer */
+	bool offered_srtp;	    /* our last offer was RTP/SAVP */
+	struct sdes_crypto offered; /* with this key of ours */
+	bool answered;		    /* our 2xx has been sent, or theirs came */
+	bool bye_ours;		    /* we asked for the BYE (sig_call_bye) */
+	bool bye_theirs;	    /* the peer's BYE came */
+	bool acked;	/* the ACK to our 2xx came (or we sent ours) */
+	bool dialing;	/* our INVITE is out (dial-out) */
+	bool offer_out; /* our offer is out; the ACK brings the answer */
 	char call_id[128];
 	char room[ROOM_NAME_MAX + 1];
 	char contact[256]; /* the conference URI with ;isfocus (RFC 4579) */
@@ -116,6 +118,10 @@ void sig_call_on_ack(struct conference *c, struct call *call, const sip_t *sip);
 void sig_call_on_update(struct conference *c, nua_handle_t *nh,
 			struct call *call, const sip_t *sip);
 /* The dialog ended (BYE, CANCEL, error): media leaves, handle destroyed. */
+/* Our offer (late offer, dial-out): SRTP only when --srtp is mandatory,
+ * as one m= line cannot offer both. Its length or -ENOSPC. */
+int sig_call_render_offer(struct conference *c, struct call *call, char *sdp,
+			  size_t cap);
 /* Hangs up an answered call with BYE. */
 void sig_call_bye(struct call *call);
 /* The call is ending and neither side asked: the stack hangs up because

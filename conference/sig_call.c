@@ -259,9 +259,24 @@ static void refuse(nua_handle_t *nh, const char *call_id, const char *room,
 }
 
 /* Checks the offer before anything is made for the call. */
-static int vet_offer(const sip_t *sip, struct oa_desc *offer,
-		     struct oa_result *agreed, int *status, const char **phrase,
-		     const char **why)
+/* SDES keys travel in the SDP: over UDP or TCP anyone on the path reads
+ * them (RFC 4568 8.3). We take them, as phones do, and say so. */
+static void warn_clear_keys(const sip_t *sip, const struct oa_desc *offer)
+{
+	const char *proto =
+	    sip && sip->sip_via ? sip->sip_via->v_protocol : NULL;
+	if (!offer->secure || (proto && strcasestr(proto, "TLS")))
+		return;
+	log_warn("sip",
+		 "call=%s SRTP keys (a=crypto) came over %s, not TLS: "
+		 "anyone on the path can read them",
+		 sip->sip_call_id ? sip->sip_call_id->i_id : "-",
+		 proto ? proto : "an unknown transport");
+}
+
+static int vet_offer(struct conference *c, const sip_t *sip,
+		     struct oa_desc *offer, struct oa_result *agreed,
+		     int *status, const char **phrase, const char **why)
 {
 	int err = sig_call_request_sdp(sip, offer);
 	if (err == -ENODATA)
@@ -276,13 +291,19 @@ static int vet_offer(const sip_t *sip, struct oa_desc *offer,
 		*why = "malformed SDP";
 		return err;
 	}
-	err = oa_answer(offer, agreed);
+	enum oa_srtp policy = (enum oa_srtp)c->opts->srtp;
+	err = oa_answer(offer, policy, agreed);
 	if (err) {
 		*status = 488, *phrase = "Not Acceptable Here";
-		*why = offer->secure ? "SRTP offered, not supported"
-				     : "no common codec";
+		*why = err == -EACCES	? "plain RTP offered, SRTP mandatory"
+		       : !offer->secure ? "no common codec"
+		       : policy == OA_SRTP_OFF ? "SRTP offered, SRTP off"
+		       : offer->n_crypto == 0
+			   ? "SRTP offered, no a=crypto we take"
+			   : "no common codec";
 		return err;
 	}
+	warn_clear_keys(sip, offer);
 	return 0;
 }
 
@@ -327,10 +348,25 @@ static int send_answer(nua_t *nua, struct call *call,
 	return 0;
 }
 
-static int send_offer(nua_t *nua, struct call *call, bool with_this)
+int sig_call_render_offer(struct conference *c, struct call *call, char *sdp,
+			  size_t cap)
+{
+	call->offered_srtp = c->opts->srtp == OA_SRTP_MANDATORY;
+	if (call->offered_srtp) {
+		call->offered.tag = 1;
+		call->offered.suite = SRTP_AES_CM_128_HMAC_SHA1_80;
+		if (sdes_new_key(call->offered.key))
+			return -EIO;
+	}
+	return oa_render_offer(sdp, cap, &call->local, OA_SENDRECV,
+			       call->offered_srtp ? &call->offered : NULL);
+}
+
+static int send_offer(struct conference *c, nua_t *nua, struct call *call,
+		      bool with_this)
 {
 	char sdp[SDP_MAX_BYTES];
-	int n = oa_render_offer(sdp, sizeof(sdp), &call->local, OA_SENDRECV);
+	int n = sig_call_render_offer(c, call, sdp, sizeof(sdp));
 	if (n < 0)
 		return n;
 	call->offer_out = true;
@@ -350,10 +386,13 @@ int sig_call_start_media(struct call *call, const struct oa_desc *remote)
 	if (!err)
 		log_info("sip",
 			 "room=%s call=%s joined uri=%s codec=%s dir=%s "
-			 "rtp=%u",
+			 "rtp=%u srtp=%s",
 			 call->room, call->call_id, call->part->uri,
 			 codec_by_id(call->agreed.codec)->name,
-			 oa_dir_name(call->agreed.peer_dir), call->local.port);
+			 oa_dir_name(call->agreed.peer_dir), call->local.port,
+			 call->agreed.srtp
+			     ? sdes_suite_name(call->agreed.crypto_peer.suite)
+			     : "no");
 	if (!err)
 		ivr_start(call->part); /* the PIN, prompts, the keypad */
 	return err;
@@ -391,7 +430,7 @@ static void new_call(struct conference *c, nua_handle_t *nh, const sip_t *sip)
 		return;
 	}
 	struct oa_result agreed;
-	int err = vet_offer(sip, offer, &agreed, &status, &phrase, &why);
+	int err = vet_offer(c, sip, offer, &agreed, &status, &phrase, &why);
 	bool late = err == -ENODATA;
 	struct room *room = NULL;
 	if (!err || late)
@@ -440,7 +479,7 @@ static void new_call(struct conference *c, nua_handle_t *nh, const sip_t *sip)
 			status = 500, phrase = "Server Internal Error",
 			why = "cannot start media";
 	} else if (!err) {
-		err = send_offer(nua, call, false);
+		err = send_offer(c, nua, call, false);
 		if (err)
 			status = 500, phrase = "Server Internal Error",
 			why = "cannot write our offer";
@@ -476,7 +515,7 @@ static void modify_call(struct conference *c, nua_handle_t *nh,
 	struct oa_result agreed;
 	int status = 0;
 	const char *phrase = NULL, *why = NULL;
-	int err = vet_offer(sip, offer, &agreed, &status, &phrase, &why);
+	int err = vet_offer(c, sip, offer, &agreed, &status, &phrase, &why);
 	if (err == -ENODATA) {
 		/* No offer: UPDATE just refreshes; re-INVITE asks for ours. */
 		if (is_update)
@@ -484,7 +523,7 @@ static void modify_call(struct conference *c, nua_handle_t *nh,
 				    SIPTAG_CONTACT_STR(call->contact),
 				    TAG_END());
 		else
-			send_offer(nua, call, false);
+			send_offer(c, nua, call, false);
 		free(offer);
 		return;
 	}
@@ -547,7 +586,9 @@ void sig_call_take_answer(struct call *call, const sip_t *sip)
 	struct oa_desc *answer = calloc(1, sizeof(*answer));
 	int err = answer ? sig_call_request_sdp(sip, answer) : -ENOMEM;
 	if (!err)
-		err = oa_accept_answer(answer, &call->agreed);
+		err = oa_accept_answer(
+		    answer, call->offered_srtp ? &call->offered : NULL,
+		    &call->agreed);
 	if (!err)
 		err = sig_call_start_media(call, answer);
 	free(answer);

@@ -104,7 +104,7 @@ static int send_invite(struct conference *c, struct call *call,
 		       nua_handle_t *refer_nh, const sip_event_t *refer_event)
 {
 	char sdp[SDP_MAX_BYTES];
-	int n = oa_render_offer(sdp, sizeof(sdp), &call->local, OA_SENDRECV);
+	int n = sig_call_render_offer(c, call, sdp, sizeof(sdp));
 	if (n < 0)
 		return n;
 	call->offer_out = true;

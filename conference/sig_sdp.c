@@ -84,6 +84,13 @@ static int copy_audio(struct oa_desc *d, const sdp_session_t *s,
 	d->has_audio = d->port != 0;
 	d->secure = m->m_proto == sdp_proto_srtp ||
 		    (m->m_proto_name && strstr(m->m_proto_name, "SAVP"));
+	/* every a=crypto we can take; others (suites, MKI...) are skipped,
+	 * as RFC 4568 lets the answerer choose among them */
+	for (const sdp_attribute_t *a = m->m_attributes; a; a = a->a_next)
+		if (d->n_crypto < OA_MAX_CRYPTO && a->a_name &&
+		    strcasecmp(a->a_name, "crypto") == 0 &&
+		    sdes_parse(a->a_value, &d->crypto[d->n_crypto]) == 0)
+			d->n_crypto++;
 	d->dir = (enum oa_dir)m->m_mode;
 
 	for (const sdp_rtpmap_t *rm = m->m_rtpmaps; rm; rm = rm->rm_next) {
@@ -147,6 +154,45 @@ static int copy_session(struct oa_desc *d, const sdp_session_t *s)
 	return 0;
 }
 
+/* Sofia-SIP 1.12 reads the formats of RTP/AVP and RTP/SAVP lines only;
+ * the feedback profiles (RFC 4585's AVPF, RFC 5124's SAVPF) carry the
+ * same formats. The copy it parses names them by the plain profile; bit i
+ * of *fb says that m= line i named a feedback profile, of *savpf that it
+ * was RTP/SAVPF. NULL when out of memory. */
+static char *plain_profiles(const char *sdp, size_t len, uint32_t *savpf,
+			    uint32_t *fb)
+{
+	char *t = malloc(len + 1);
+	if (!t)
+		return NULL;
+	memcpy(t, sdp, len);
+	t[len] = '\0';
+	*savpf = *fb = 0;
+	unsigned line = 0;
+	for (char *l = t; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+		if (strncmp(l, "m=", 2) != 0)
+			continue;
+		size_t n = strcspn(l, "\r\n");
+		char *f = NULL;
+		for (char *q = l; q < l + n; q++)
+			if (strncmp(q, " RTP/SAVPF ", 11) == 0 ||
+			    strncmp(q, " RTP/AVPF ", 10) == 0) {
+				f = q;
+				break;
+			}
+		if (f) {
+			char *pf = strchr(f + 1, ' ') - 1; /* the F */
+			if (line < 32) {
+				*fb |= 1u << line;
+				*savpf |= (uint32_t)(f[5] == 'S') << line;
+			}
+			memmove(pf, pf + 1, strlen(pf + 1) + 1);
+		}
+		line++;
+	}
+	return t;
+}
+
 int sig_sdp_parse(struct oa_desc *out, const char *sdp, size_t len)
 {
 	if (!out || !sdp || len == 0 || len > 65536)
@@ -158,14 +204,30 @@ int sig_sdp_parse(struct oa_desc *out, const char *sdp, size_t len)
 		return -ENOMEM;
 
 	int err = -EBADMSG;
+	uint32_t savpf = 0, fb = 0;
+	char *text = plain_profiles(sdp, len, &savpf, &fb);
+	if (!text) {
+		free(d);
+		return -ENOMEM;
+	}
 	/* Strict: a malformed line is a malformed offer (400), not a guess. */
-	sdp_parser_t *p = sdp_parse(home, sdp, (issize_t)len, sdp_f_strict);
+	sdp_parser_t *p =
+	    sdp_parse(home, text, (issize_t)strlen(text), sdp_f_strict);
 	const sdp_session_t *s = p ? sdp_session(p) : NULL;
 	if (s)
 		err = copy_session(d, s);
 	if (p)
 		sdp_parser_free(p);
 	su_home_deinit(home);
+	free(text);
+	if (err == 0 && d->audio_index < 32 && (savpf >> d->audio_index & 1))
+		d->savpf = true;
+	for (unsigned i = 0; err == 0 && i < d->n_media && i < 32; i++) {
+		size_t n = strlen(d->media[i].proto);
+		if ((fb >> i & 1) && n + 1 < sizeof(d->media[i].proto))
+			d->media[i].proto[n] = 'F',
+			d->media[i].proto[n + 1] = 0;
+	}
 
 	if (err == 0)
 		*out = *d;

@@ -127,6 +127,7 @@ struct options {
 	unsigned sip_rate;	    /* INVITEs + SUBSCRIBEs per s per source */
 	unsigned sip_max_size;	    /* bytes of one SIP message */
 	unsigned session_expires_s; /* RFC 4028; 0 = off */
+	unsigned srtp; /* 0 off, 1 optional, 2 mandatory (enum oa_srtp) */
 	unsigned max_speakers; /* mixed at once per room; 0 = every talker */
 	struct ivr_options ivr;
 };

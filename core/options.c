@@ -81,6 +81,7 @@ static const char usage[] =
     "      --sip-max-size BYTES   largest SIP message taken (65536)\n"
     "      --session-expires S    session timer (RFC 4028), 0 for off "
     "(1800)\n"
+    "      --srtp off|optional|mandatory  SRTP with SDES keys (optional)\n"
     "      --max-speakers N       loudest talkers mixed at once, 0 for "
     "all (4)\n"
     "      --prompt-dir DIR       spoken prompts NAME-RATE.wav (installed)\n"
@@ -456,6 +457,7 @@ void options_defaults(struct options *o)
 	o->sip_rate = 100;
 	o->sip_max_size = 65536;
 	o->session_expires_s = 1800;
+	o->srtp = 1;
 	o->max_speakers = 4;
 	options_ivr_defaults(&o->ivr);
 }
@@ -532,6 +534,10 @@ void options_print(const struct options *o, FILE *f)
 	fprintf(f, "sip-rate = %u\n", o->sip_rate);
 	fprintf(f, "sip-max-size = %u\n", o->sip_max_size);
 	fprintf(f, "session-expires = %u\n", o->session_expires_s);
+	print_kv(f, "srtp",
+		 o->srtp == 2	? "mandatory"
+		 : o->srtp == 1 ? "optional"
+				: "off");
 	fprintf(f, "max-speakers = %u\n", o->max_speakers);
 	options_ivr_print(&o->ivr, f);
 }

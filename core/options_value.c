@@ -375,6 +375,21 @@ static int set_max_speakers(struct options *o, const char *v, char *why,
 	return set_uint(&o->max_speakers, v, 0, 1000, why, len);
 }
 
+/* SRTP (SDES): off refuses RTP/SAVP offers, optional takes what the
+ * caller offers, mandatory refuses plain RTP/AVP and offers only SRTP. */
+static int set_srtp(struct options *o, const char *v, char *why, size_t len)
+{
+	static const char *const names[] = {"off", "optional", "mandatory"};
+	for (unsigned i = 0; i < 3; i++) {
+		if (strcasecmp(v, names[i]) == 0) {
+			o->srtp = i;
+			return 0;
+		}
+	}
+	snprintf(why, len, "'%s' is not off, optional or mandatory", v);
+	return -EINVAL;
+}
+
 /* ---- the table --------------------------------------------------------- */
 
 const struct opt_def options_value_defs[] = {
@@ -435,6 +450,7 @@ const struct opt_def options_value_defs[] = {
      options_ivr_set_key_mute_all},
     {"keypad-kick-last", OPT_LONG_ONLY + 38, true, true,
      options_ivr_set_key_kick_last},
+    {"srtp", OPT_LONG_ONLY + 39, true, true, set_srtp},
 };
 
 _Static_assert(sizeof(options_value_defs) / sizeof(options_value_defs[0]) ==

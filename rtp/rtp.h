@@ -314,6 +314,10 @@ struct stream_params {
 	bool send; /* we send the mix to the peer */
 	bool recv; /* the peer's audio is mixed into the room */
 	bool rtcp_mux;
+	/* SRTP: SRTP_NONE for plain RTP; else the peer's key (it sends
+	 * with it) and ours. New keys (a re-INVITE's) rekey the stream. */
+	enum srtp_suite srtp_rx_suite, srtp_tx_suite;
+	uint8_t srtp_rx_key[SRTP_KEY_SALT_LEN], srtp_tx_key[SRTP_KEY_SALT_LEN];
 };
 
 /* lost: RFC 3550 A.3's cumulative count (extended highest sequence number
@@ -327,7 +331,8 @@ struct stream_params {
 struct stream_stats {
 	uint64_t packets_in, packets_out, bytes_in, bytes_out;
 	uint64_t lost, late, discarded, concealed, malformed, foreign, dtx;
-	uint32_t jitter_ts; /* in RTP clock units */
+	uint64_t srtp_failed; /* SRTP/SRTCP that did not verify, or replays */
+	uint32_t jitter_ts;   /* in RTP clock units */
 	uint32_t jitter_us;
 	uint64_t send_errors; /* sendto failures (peer gone, full buffer) */
 };

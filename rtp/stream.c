@@ -112,6 +112,12 @@ int stream_new(struct stream **out, int rtp_fd, int rtcp_fd,
 	s->rtcp_fd = rtcp_fd;
 	s->room_rate_hz = room_rate_hz;
 	s->local_ssrc = local_ssrc;
+	err = stream_srtp_apply(s, p);
+	if (err) {
+		media_free(&s->m);
+		free(s);
+		return err;
+	}
 	s->p = *p;
 	err = stream_dtmf_setup(s);
 	if (err) {
@@ -140,6 +146,7 @@ void stream_free(struct stream *s)
 {
 	if (!s)
 		return;
+	stream_srtp_free(s);
 	media_free(&s->m);
 	stream_dtmf_free(s);
 	free(s);
@@ -149,6 +156,9 @@ int stream_apply(struct stream *s, const struct stream_params *p)
 {
 	if (!s || !p)
 		return -EINVAL;
+	int serr = stream_srtp_apply(s, p);
+	if (serr)
+		return serr;
 	if (p->codec != s->p.codec || p->pt != s->p.pt ||
 	    p->ptime_ms != s->p.ptime_ms) {
 		struct media m;

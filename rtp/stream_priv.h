@@ -78,6 +78,7 @@ struct stream {
 	struct stream_stats st;
 	uint64_t lost_before; /* by the sources before src (restarts) */
 	struct stream_dtmf dtmf;
+	struct srtpctx *srtp_rx, *srtp_tx; /* NULL: plain RTP (stream_srtp.c) */
 
 	uint16_t seq;
 	uint32_t ts; /* RTP time of the next 20 ms pushed */
@@ -129,5 +130,9 @@ void stream_dtmf_event(struct stream *s, const struct rtppkt *p,
  * silenced if a digit's tones were in or next to it. Only when listening
  * in-band (s->dtmf.band). */
 void stream_dtmf_inband(struct stream *s, int16_t *pcm, size_t n);
+/* Sets up (or, for new keys, replaces) the SRTP contexts p asks for;
+ * plain RTP frees them (stream_srtp.c). */
+int stream_srtp_apply(struct stream *s, const struct stream_params *p);
+void stream_srtp_free(struct stream *s);
 
 #endif

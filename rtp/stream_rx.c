@@ -284,7 +284,7 @@ static void drain(struct stream *s, int fd, bool rtcp_fd, uint64_t now_ns)
 		if (n <= 0)
 			return;
 		for (int i = 0; i < n; i++) {
-			const uint8_t *buf = s->rxbuf[i];
+			uint8_t *buf = s->rxbuf[i];
 			size_t len = s->msg[i].msg_len;
 			bool rtcp = rtcp_fd ||
 				    (s->p.rtcp_mux && rtppkt_is_rtcp(buf, len));
@@ -296,6 +296,11 @@ static void drain(struct stream *s, int fd, bool rtcp_fd, uint64_t now_ns)
 				s->st.foreign++;
 			else if (s->msg[i].msg_hdr.msg_flags & MSG_TRUNC)
 				s->st.malformed++;
+			else if (s->srtp_rx &&
+				 (rtcp ? srtpctx_rtcp
+				       : srtpctx_rtp)(s->srtp_rx, buf, &len,
+						      sizeof(s->rxbuf[i])) < 0)
+				s->st.srtp_failed++;
 			else if (rtcp)
 				on_rtcp(s, buf, len, now_ns);
 			else

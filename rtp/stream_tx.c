@@ -40,8 +40,13 @@ static socklen_t addr_len(const struct sockaddr_storage *a)
 /* Send errors (a full buffer, ECONNREFUSED from a peer that went away) are
  * counted, never fatal and never logged. */
 static bool send_to(struct stream *s, int fd, const struct sockaddr_storage *to,
-		    size_t len)
+		    size_t len, bool rtcp)
 {
+	if (s->srtp_tx && (rtcp ? srtpctx_rtcp : srtpctx_rtp)(
+			      s->srtp_tx, s->pkt, &len, sizeof(s->pkt)) < 0) {
+		s->st.send_errors++;
+		return false;
+	}
 	if (sendto(fd, s->pkt, len, MSG_DONTWAIT, (const void *)to,
 		   addr_len(to)) < 0) {
 		s->st.send_errors++;
@@ -72,7 +77,7 @@ static void send_packet(struct stream *s, uint32_t ts, const uint8_t *payload,
 	if (len < 0)
 		return;
 	s->marker = false;
-	if (send_to(s, s->rtp_fd, &s->p.rtp_peer, (size_t)len)) {
+	if (send_to(s, s->rtp_fd, &s->p.rtp_peer, (size_t)len, false)) {
 		s->st.packets_out++;
 		s->st.bytes_out += (uint64_t)len;
 		s->octets_out += (uint32_t)bytes;
@@ -127,7 +132,7 @@ static void rtcp_send(struct stream *s, uint64_t now_ns)
 	const struct sockaddr_storage *to =
 	    mux ? &s->p.rtp_peer : &s->p.rtcp_peer;
 	if (addr_len(to))
-		send_to(s, mux ? s->rtp_fd : s->rtcp_fd, to, (size_t)len);
+		send_to(s, mux ? s->rtp_fd : s->rtcp_fd, to, (size_t)len, true);
 }
 
 /* RFC 3550 6.2: the interval times a random factor in [0.5, 1.5). */

@@ -2,7 +2,13 @@
 """End-to-end interop test: a real softphone (baresip) in a room with two
 Python callers.
 
-usage: test_baresip.py [path/to/tutti]     (or env TUTTI_BIN; env BARESIP)
+usage: test_baresip.py [path/to/tutti] [--secure]  (or env TUTTI_BIN; env BARESIP)
+
+--secure: baresip calls over SIP/TLS (the bridge's certificate is made with
+the openssl command and given to baresip as its CA) with mandatory SRTP
+(`mediaenc=srtp-mand`, module srtp: RTP/SAVP with SDES keys), in a room with
+the two plain-RTP Python callers: everyone still hears everyone, and tutti's
+log shows the SRTP suite and no key.
 
     A        Python caller   PCMU    500 Hz
     B        Python caller   PCMA   2100 Hz
@@ -108,7 +114,7 @@ def middle(samples, rate, skip_s=2.0):
 class Baresip:
     """One baresip process in its own config dir, stopped by PID."""
 
-    def __init__(self, binary, user, rtp_lo, rtp_hi):
+    def __init__(self, binary, user, rtp_lo, rtp_hi, secure_ca=None):
         self.binary = binary
         self.user = user
         self.dir = tempfile.mkdtemp(prefix='tutti-e2e-baresip-')
@@ -147,11 +153,15 @@ class Baresip:
             'module_app             menu.so',             # the /dial command
             'opus_bitrate           64000',
         ]
+        if secure_ca:
+            config += ['module                 srtp.so',
+                       'sip_cafile             %s' % secure_ca]
         with open(os.path.join(self.dir, 'config'), 'w') as f:
             f.write('\n'.join(config) + '\n')
         with open(os.path.join(self.dir, 'accounts'), 'w') as f:
-            # no registration; medianat/mediaenc unset
-            f.write('<sip:%s@%s>;regint=0\n' % (user, LOOPBACK))
+            # no registration; medianat unset; SRTP required when secure
+            f.write('<sip:%s@%s>;regint=0%s\n' % (
+                user, LOOPBACK, ';mediaenc=srtp-mand' if secure_ca else ''))
 
     def start(self, target_uri, seconds):
         args = [self.binary, '-f', self.dir, '-e', '/dial %s' % target_uri, '-t', str(seconds)]
@@ -214,8 +224,22 @@ def main():
         print('baresip (or %s) not found: skipped' % MODULE_DIR)
         return SKIP
 
-    with Harness('test_baresip', time_limit=100) as h:
-        t = h.start_tutti()
+    secure = '--secure' in sys.argv[2:]
+    with Harness('test_baresip' + (' --secure' if secure else ''), time_limit=100) as h:
+        ca = None
+        extra = []
+        if secure:
+            tls_dir = tempfile.mkdtemp(prefix='tutti-e2e-tls-')
+            h.on_cleanup(lambda: shutil.rmtree(tls_dir, ignore_errors=True))
+            ca, key = os.path.join(tls_dir, 'bridge.crt'), os.path.join(tls_dir, 'bridge.key')
+            subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes',
+                            '-keyout', key, '-out', ca, '-days', '2', '-subj', '/CN=127.0.0.1',
+                            '-addext', 'subjectAltName=IP:127.0.0.1'],
+                           check=True, capture_output=True, timeout=30)
+            tls_port = free_port(udp=False)
+            extra = ['--sip-tls-listen', '%s:%d' % (LOOPBACK, tls_port),
+                     '--tls-cert', ca, '--tls-key', key]
+        t = h.start_tutti(extra)
         room = 'baresip-%d' % os.getpid()
         user = 'bs%d' % os.getpid()
 
@@ -231,7 +255,7 @@ def main():
         # its RTP ports: between tutti's ranges (10000-32000) and the Python
         # endpoints' (40000-60000); baresip retries other ports if one is taken
         lo = random.randrange(32000, 39600, 2)
-        bs = Baresip(bs_bin, user, lo, lo + 399)
+        bs = Baresip(bs_bin, user, lo, lo + 399, secure_ca=ca)
 
         def stop_baresip():
             code = bs.stop()
@@ -242,7 +266,10 @@ def main():
             return code
         h.on_cleanup(stop_baresip)
         t_start = time.monotonic()
-        bs.start('sip:%s@%s:%d' % (room, LOOPBACK, t.sip_port), BS_SECONDS)
+        if secure:
+            bs.start('sip:%s@%s:%d;transport=tls' % (room, LOOPBACK, tls_port), BS_SECONDS)
+        else:
+            bs.start('sip:%s@%s:%d' % (room, LOOPBACK, t.sip_port), BS_SECONDS)
 
         joined = wait_for(lambda: tutti_lines(t, 'room=%s ' % room, ' joined ',
                                               'uri=sip:%s@' % user), 10.0)
@@ -258,6 +285,9 @@ def main():
         call_id = jl.split('call=', 1)[1].split()[0] if 'call=' in jl else None
         log('baresip joined %.2f s after start, codec %s, call %s' % (
             t_join - t_start, codec, call_id))
+        if secure:
+            h.check('srtp=AES_CM_128_HMAC_SHA1_' in jl and 'inline' not in t.log_text(),
+                    'baresip joined with SRTP, and no key is in the log', jl.strip())
 
         # ---- the Python callers hear baresip ---------------------------------------
         time.sleep(4.0)

@@ -120,6 +120,35 @@ def main():
         r = bob.dlg.bye()
         h.check(r.status == 200, "bob's BYE over TLS answered 200", '%d' % r.status)
         h.check(t.alive(), 'tutti is still running')
+
+        # ---- the SRTP policy (--srtp), by offers that cannot be met -------------------
+        def offer(proto, crypto=''):
+            return ('v=0\r\no=x 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n'
+                    'm=audio 40000 %s 0\r\na=rtpmap:0 PCMU/8000\r\n%s' % (
+                        LOOPBACK, LOOPBACK, proto, crypto)).encode()
+        key = ('a=crypto:1 AES_CM_128_HMAC_SHA1_80 '
+               'inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n')
+        c = Caller(h, t.sip_addr, 'carol', 'PCMU')
+        r = c.dial(room, raw_body=offer('RTP/SAVP'), ctype='application/sdp')
+        h.check(r.status == 488, 'srtp optional: RTP/SAVP without an a=crypto we take is 488',
+                '%d' % r.status)
+        r = c.dial(room, raw_body=offer('RTP/SAVP', key), ctype='application/sdp')
+        h.check(r.status == 200 and 'RTP/SAVP' in (r.body or b'').decode()
+                and 'a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:' in (r.body or b'').decode(),
+                'srtp optional: an RTP/SAVP offer over UDP is answered with our key',
+                '%d' % r.status)
+        h.check('not TLS' in t.log_grep('a=crypto'),
+                'keys that came over UDP are warned about', t.log_grep('a=crypto', 1))
+        h.check('WVNfX19z' not in t.log_text(), 'no key is ever in the log')
+        c.dlg.bye()
+        m = h.start_tutti(['--srtp', 'mandatory'], name='srtp-mandatory')
+        d = Caller(h, m.sip_addr, 'dave', 'PCMU')
+        r = d.dial(room)
+        h.check(r.status == 488, 'srtp mandatory: a plain RTP/AVP offer is 488', '%d' % r.status)
+        o = h.start_tutti(['--srtp', 'off'], name='srtp-off')
+        e = Caller(h, o.sip_addr, 'erin', 'PCMU')
+        r = e.dial(room, raw_body=offer('RTP/SAVP', key), ctype='application/sdp')
+        h.check(r.status == 488, 'srtp off: an RTP/SAVP offer is 488', '%d' % r.status)
     return h.result()
 
 

@@ -22,7 +22,7 @@ static int answer_for(const char *sdp, struct oa_result *r)
 {
 	struct oa_desc d;
 	int err = parse(sdp, &d);
-	return err ? err : oa_answer(&d, r);
+	return err ? err : oa_answer(&d, OA_SRTP_OPTIONAL, r);
 }
 
 static void test_parse_basic(void)
@@ -129,12 +129,124 @@ static void test_no_common_codec(void)
 			-ENOTSUP);
 	CU_ASSERT_EQUAL(answer_for(HDR "m=audio 0 RTP/AVP 0\r\n", &r),
 			-ENOTSUP);
-	CU_ASSERT_EQUAL(answer_for(HDR "m=audio 4000 RTP/SAVP 0\r\n"
-				       "a=crypto:1 AES_CM_128_HMAC_SHA1_80 "
-				       "inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9"
-				       "CnVubGVz\r\n",
-				   &r),
+}
+
+#define CRYPTO_80                                                              \
+	"a=crypto:1 AES_CM_128_HMAC_SHA1_80 "                                  \
+	"inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n"
+
+static int answer_policy(const char *sdp, enum oa_srtp p, struct oa_result *r)
+{
+	struct oa_desc d;
+	int err = parse(sdp, &d);
+	return err ? err : oa_answer(&d, p, r);
+}
+
+static void test_srtp_policy(void)
+{
+	struct oa_result r;
+	const char *savp = HDR "m=audio 4000 RTP/SAVP 0\r\n" CRYPTO_80;
+	const char *avp = HDR "m=audio 4000 RTP/AVP 0\r\n";
+	CU_ASSERT_EQUAL(answer_policy(savp, OA_SRTP_OFF, &r), -ENOTSUP);
+	CU_ASSERT_EQUAL(answer_policy(savp, OA_SRTP_OPTIONAL, &r), 0);
+	CU_ASSERT_TRUE(r.srtp);
+	CU_ASSERT_EQUAL(answer_policy(savp, OA_SRTP_MANDATORY, &r), 0);
+	CU_ASSERT_EQUAL(answer_policy(avp, OA_SRTP_OPTIONAL, &r), 0);
+	CU_ASSERT_FALSE(r.srtp);
+	CU_ASSERT_EQUAL(answer_policy(avp, OA_SRTP_OFF, &r), 0);
+	CU_ASSERT_EQUAL(answer_policy(avp, OA_SRTP_MANDATORY, &r), -EACCES);
+	/* a secure offer with no a=crypto we can take */
+	CU_ASSERT_EQUAL(answer_policy(HDR "m=audio 4000 RTP/SAVP 0\r\n",
+				      OA_SRTP_OPTIONAL, &r),
 			-ENOTSUP);
+	CU_ASSERT_EQUAL(
+	    answer_policy(HDR "m=audio 4000 RTP/SAVP 0\r\n"
+			      "a=crypto:1 AEAD_AES_256_GCM inline:xyz\r\n",
+			  OA_SRTP_OPTIONAL, &r),
+	    -ENOTSUP);
+}
+
+static void test_srtp_answer(void)
+{
+	struct oa_desc d;
+	struct oa_result r;
+	/* the first line we take: tag 2, the _32 suite */
+	CU_ASSERT_EQUAL_FATAL(
+	    parse(HDR "m=audio 4000 RTP/SAVPF 0\r\n"
+		      "a=crypto:1 AEAD_AES_256_GCM inline:xyz\r\n"
+		      "a=crypto:2 AES_CM_128_HMAC_SHA1_32 "
+		      "inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^31\r\n"
+		      "a=crypto:3 AES_CM_128_HMAC_SHA1_80 "
+		      "inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n"
+		      "m=video 4002 RTP/AVPF 96\r\na=rtpmap:96 VP8/90000\r\n",
+		  &d),
+	    0);
+	CU_ASSERT_EQUAL(d.n_crypto, 2);
+	CU_ASSERT_TRUE(d.savpf);
+	CU_ASSERT_EQUAL_FATAL(oa_answer(&d, OA_SRTP_OPTIONAL, &r), 0);
+	CU_ASSERT_TRUE(r.srtp);
+	CU_ASSERT_EQUAL(r.crypto_peer.tag, 2);
+	CU_ASSERT_EQUAL(r.crypto_peer.suite, SRTP_AES_CM_128_HMAC_SHA1_32);
+	CU_ASSERT_EQUAL(r.crypto_ours.tag, 2);
+	CU_ASSERT_EQUAL(r.crypto_ours.suite, SRTP_AES_CM_128_HMAC_SHA1_32);
+	CU_ASSERT_NOT_EQUAL(
+	    memcmp(r.crypto_ours.key, r.crypto_peer.key, SRTP_KEY_SALT_LEN), 0);
+	struct oa_local l = {.addr = "127.0.0.1", .port = 20000};
+	char buf[2048];
+	CU_ASSERT_TRUE_FATAL(oa_render_answer(buf, sizeof(buf), &l, &d, &r) >
+			     0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "m=audio 20000 RTP/SAVPF 0"));
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(buf, "a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "m=video 0 RTP/AVPF 96\r\n"));
+	/* our answer parses back to our key */
+	struct oa_desc back;
+	CU_ASSERT_EQUAL_FATAL(parse(buf, &back), 0);
+	CU_ASSERT_TRUE(back.secure);
+	CU_ASSERT_EQUAL_FATAL(back.n_crypto, 1);
+	CU_ASSERT_EQUAL(
+	    memcmp(back.crypto[0].key, r.crypto_ours.key, SRTP_KEY_SALT_LEN),
+	    0);
+	/* a second answer to the same offer (a re-INVITE) has a new key */
+	struct oa_result again;
+	CU_ASSERT_EQUAL_FATAL(oa_answer(&d, OA_SRTP_OPTIONAL, &again), 0);
+	CU_ASSERT_NOT_EQUAL(
+	    memcmp(again.crypto_ours.key, r.crypto_ours.key, SRTP_KEY_SALT_LEN),
+	    0);
+}
+
+static void test_srtp_offer_accept(void)
+{
+	struct oa_local l = {.addr = "127.0.0.1", .port = 20004};
+	struct sdes_crypto ours = {.tag = 1,
+				   .suite = SRTP_AES_CM_128_HMAC_SHA1_80};
+	CU_ASSERT_EQUAL_FATAL(sdes_new_key(ours.key), 0);
+	char buf[2048];
+	CU_ASSERT_TRUE_FATAL(
+	    oa_render_offer(buf, sizeof(buf), &l, OA_SENDRECV, &ours) > 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "m=audio 20004 RTP/SAVP "));
+	struct oa_desc offer, ans;
+	CU_ASSERT_EQUAL_FATAL(parse(buf, &offer), 0);
+	CU_ASSERT_EQUAL(offer.n_crypto, 1);
+	struct oa_result r;
+	CU_ASSERT_EQUAL_FATAL(
+	    parse(HDR "m=audio 7000 RTP/SAVP 0\r\n" CRYPTO_80, &ans), 0);
+	CU_ASSERT_EQUAL(oa_accept_answer(&ans, &ours, &r), 0);
+	CU_ASSERT_TRUE(r.srtp);
+	CU_ASSERT_EQUAL(memcmp(r.crypto_ours.key, ours.key, SRTP_KEY_SALT_LEN),
+			0);
+	/* an answer in the clear to our SRTP offer, or one that changes
+	 * the tag, or a secure answer to a plain offer: not usable */
+	CU_ASSERT_EQUAL_FATAL(parse(HDR "m=audio 7000 RTP/AVP 0\r\n", &ans), 0);
+	CU_ASSERT_EQUAL(oa_accept_answer(&ans, &ours, &r), -ENOTSUP);
+	CU_ASSERT_EQUAL_FATAL(
+	    parse(HDR "m=audio 7000 RTP/SAVP 0\r\n"
+		      "a=crypto:5 AES_CM_128_HMAC_SHA1_80 "
+		      "inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n",
+		  &ans),
+	    0);
+	CU_ASSERT_EQUAL(oa_accept_answer(&ans, &ours, &r), -ENOTSUP);
+	CU_ASSERT_EQUAL(oa_accept_answer(&ans, NULL, &r), -ENOTSUP);
 }
 
 static void test_telephone_event(void)
@@ -179,7 +291,7 @@ static void test_directions(void)
 		struct oa_result r;
 		struct stream_params sp;
 		CU_ASSERT_EQUAL_FATAL(parse(sdp, &d), 0);
-		CU_ASSERT_EQUAL_FATAL(oa_answer(&d, &r), 0);
+		CU_ASSERT_EQUAL_FATAL(oa_answer(&d, OA_SRTP_OPTIONAL, &r), 0);
 		CU_ASSERT_EQUAL(r.our_dir, cases[i].ours);
 		CU_ASSERT_EQUAL_FATAL(oa_stream_params(&d, &r, &sp), 0);
 		CU_ASSERT_EQUAL(sp.send, cases[i].send);
@@ -198,7 +310,7 @@ static void test_answer_text(void)
 		      "a=sendonly\r\n",
 		  &d),
 	    0);
-	CU_ASSERT_EQUAL_FATAL(oa_answer(&d, &r), 0);
+	CU_ASSERT_EQUAL_FATAL(oa_answer(&d, OA_SRTP_OPTIONAL, &r), 0);
 	struct oa_local l = {.addr = "127.0.0.1",
 			     .port = 20000,
 			     .sess_id = 42,
@@ -228,7 +340,7 @@ static void test_offer_and_accept(void)
 			     .sess_version = 1};
 	char buf[2048];
 	CU_ASSERT_TRUE_FATAL(
-	    oa_render_offer(buf, sizeof(buf), &l, OA_SENDRECV) > 0);
+	    oa_render_offer(buf, sizeof(buf), &l, OA_SENDRECV, NULL) > 0);
 	struct oa_desc offer;
 	CU_ASSERT_EQUAL_FATAL(parse(buf, &offer), 0);
 	CU_ASSERT_TRUE(offer.ipv6);
@@ -240,12 +352,12 @@ static void test_offer_and_accept(void)
 					"a=rtpmap:101 telephone-event/8000\r\n",
 				    &ans),
 			      0);
-	CU_ASSERT_EQUAL(oa_accept_answer(&ans, &r), 0);
+	CU_ASSERT_EQUAL(oa_accept_answer(&ans, NULL, &r), 0);
 	CU_ASSERT_EQUAL(r.codec, CODEC_PCMA);
 	CU_ASSERT_EQUAL(r.te_pt, 101);
 	CU_ASSERT_EQUAL_FATAL(parse(HDR "m=audio 7000 RTP/AVP 18\r\n", &ans),
 			      0);
-	CU_ASSERT_EQUAL(oa_accept_answer(&ans, &r), -ENOTSUP);
+	CU_ASSERT_EQUAL(oa_accept_answer(&ans, NULL, &r), -ENOTSUP);
 }
 
 static void test_ptime(void)
@@ -269,6 +381,9 @@ static const struct unit_test tests[] = {
     {"parse malformed", test_parse_malformed},
     {"codec matrix", test_codec_matrix},
     {"no common codec", test_no_common_codec},
+    {"SRTP policy", test_srtp_policy},
+    {"SRTP answer", test_srtp_answer},
+    {"SRTP offer and accept", test_srtp_offer_accept},
     {"telephone-event", test_telephone_event},
     {"directions", test_directions},
     {"answer text", test_answer_text},
