@@ -105,6 +105,7 @@ struct conf_room_info {
 struct conf_media_stats {
 	uint64_t packets_in, packets_out, lost, late, discarded, concealed;
 	double loss_percent, jitter_ms;
+	uint64_t foreign, srtp_failed, latched;
 };
 
 struct conf_part_info {

@@ -53,6 +53,8 @@ struct participant {
 	struct ivr *ivr;
 	char moving_to[ROOM_NAME_MAX + 1]; /* leaving the lobby for it */
 	enum oa_dir peer_dir; /* the direction the participant asked for */
+	uint64_t
+	    rx_expected_ns; /* since when it should be sending (sendrecv) */
 	bool has_media;
 	int64_t joined_unix_ms;
 	int rtp_fd, rtcp_fd;
@@ -185,6 +187,9 @@ void room_stats_info(const struct participant *p, struct conf_media_stats *out);
 /* The call has ended and its stream is back (p->stream): the last word
  * on its media, logged in one line. */
 void room_stats_summary(struct participant *p);
+/* After new figures: ends p's call when it has sent nothing for
+ * --rtp-timeout while it should have (not on hold). */
+void room_stats_check_timeout(struct participant *p);
 /* t += st, for the figures that add up (not participants, not maxima). */
 void room_stats_add(struct mixer_stats *t, const struct mixer_stats *st);
 
@@ -224,6 +229,10 @@ void sig_sub_room_changed(struct conference *c, const char *room);
 /* The room was deleted: every subscription to it ends with a final NOTIFY
  * (reason=noresource). */
 void sig_sub_room_deleted(struct conference *c, const char *room);
+
+/* sig_call.c, called by room code: p sent nothing for secs seconds while
+ * it should have (--rtp-timeout): BYE, disconnection failed. */
+void sig_call_rtp_timeout(struct participant *p, unsigned secs);
 
 /* sig_ua.c */
 int sig_start(struct conference *c); /* in the signalling thread */

@@ -395,8 +395,10 @@ static void on_talking(struct room *r, const struct mixer_event *ev)
 static void on_stats(struct room *r, const struct mixer_event *ev)
 {
 	struct participant *p = find_part(r, ev->part_id);
-	if (p)
+	if (p) {
 		p->stats = ev->stats;
+		room_stats_check_timeout(p);
+	}
 }
 
 /* Hands p's stream (back from a mixer) to its room's mixer. */

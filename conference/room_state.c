@@ -254,6 +254,9 @@ void room_participant_connected(struct participant *p, enum oa_dir peer_dir)
 	enum ci_status was = room_endpoint_status(p);
 	p->status = CI_CONNECTED;
 	p->has_media = true;
+	if (peer_dir == OA_SENDRECV &&
+	    (p->peer_dir != OA_SENDRECV || !p->rx_expected_ns))
+		p->rx_expected_ns = mono_now_ns(); /* joined or resumed */
 	p->peer_dir = peer_dir;
 	if (!p->admitted)
 		return; /* the room learns of it when it is let in */

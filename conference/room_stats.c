@@ -26,6 +26,9 @@ void room_stats_info(const struct participant *p, struct conf_media_stats *out)
 	    .concealed = s->concealed,
 	    .loss_percent = loss_percent(s),
 	    .jitter_ms = s->jitter_us / 1000.0,
+	    .foreign = s->foreign,
+	    .srtp_failed = s->srtp_failed,
+	    .latched = s->latched,
 	};
 }
 
@@ -63,4 +66,20 @@ void room_stats_add(struct mixer_stats *t, const struct mixer_stats *st)
 	t->packets_lost += st->packets_lost;
 	t->concealed += st->concealed;
 	t->encodes += st->encodes;
+}
+
+void room_stats_check_timeout(struct participant *p)
+{
+	unsigned secs = p->room->conf->opts->rtp_timeout_s;
+	/* on hold (sendonly, inactive) or listening only (recvonly), a
+	 * caller owes us no packets */
+	if (!secs || p->leaving || p->peer_dir != OA_SENDRECV ||
+	    !p->rx_expected_ns)
+		return;
+	uint64_t since = p->stats.last_rx_ns > p->rx_expected_ns
+			     ? p->stats.last_rx_ns
+			     : p->rx_expected_ns;
+	uint64_t now = mono_now_ns();
+	if (now > since && now - since >= (uint64_t)secs * 1000000000ull)
+		sig_call_rtp_timeout(p, secs);
 }

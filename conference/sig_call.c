@@ -615,6 +615,20 @@ void sig_call_bye(struct call *call)
 	nua_bye(call->nh, TAG_END());
 }
 
+void sig_call_rtp_timeout(struct participant *p, unsigned secs)
+{
+	struct call *call = p->call;
+	/* a call never ACKed is the ACK timer's (sig_call_on_stack_hangup) */
+	if (!call || !call->answered || !call->acked || call->bye_ours ||
+	    call->bye_theirs)
+		return;
+	log_info("sip",
+		 "room=%s call=%s no RTP for %u s (--rtp-timeout): hung up",
+		 call->room, call->call_id, secs);
+	call->disc = CI_FAILED;
+	sig_call_bye(call);
+}
+
 void sig_call_on_stack_hangup(struct call *call)
 {
 	if (!call || call->bye_ours || call->bye_theirs || !call->part)

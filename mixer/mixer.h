@@ -229,6 +229,10 @@ enum mixer_event_kind {
 struct mixer_part_stats {
 	uint64_t packets_in, packets_out, lost, late, discarded, concealed;
 	uint32_t jitter_us;
+	uint64_t foreign; /* from another address than the peer's: dropped */
+	uint64_t srtp_failed; /* SRTP that did not authenticate: dropped */
+	uint64_t latched;     /* times the peer's address was latched */
+	uint64_t last_rx_ns;  /* a packet last taken from the peer; 0: never */
 };
 
 /* s's figures. Any thread, on a stream it holds (the signalling thread

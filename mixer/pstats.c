@@ -33,6 +33,10 @@ void mixer_part_stats_of(struct mixer_part_stats *out, const struct stream *s)
 	    .discarded = st.discarded + st.malformed,
 	    .concealed = st.concealed,
 	    .jitter_us = st.jitter_us,
+	    .foreign = st.foreign,
+	    .srtp_failed = st.srtp_failed,
+	    .latched = st.latched,
+	    .last_rx_ns = st.last_rx_ns,
 	};
 }
 

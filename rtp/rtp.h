@@ -332,6 +332,8 @@ struct stream_stats {
 	uint64_t packets_in, packets_out, bytes_in, bytes_out;
 	uint64_t lost, late, discarded, concealed, malformed, foreign, dtx;
 	uint64_t srtp_failed; /* SRTP/SRTCP that did not verify, or replays */
+	uint64_t latched;     /* times the peer's address was latched */
+	uint64_t last_rx_ns;  /* when a packet was last taken from the peer */
 	uint32_t jitter_ts;   /* in RTP clock units */
 	uint32_t jitter_us;
 	uint64_t send_errors; /* sendto failures (peer gone, full buffer) */

@@ -119,6 +119,7 @@ int stream_new(struct stream **out, int rtp_fd, int rtcp_fd,
 		return err;
 	}
 	s->p = *p;
+	s->sdp_peer = p->rtp_peer;
 	err = stream_dtmf_setup(s);
 	if (err) {
 		stream_free(s);
@@ -180,7 +181,21 @@ int stream_apply(struct stream *s, const struct stream_params *p)
 	}
 	bool keys = p->codec != s->p.codec || p->te_pt != s->p.te_pt ||
 		    p->te_clock_hz != s->p.te_clock_hz;
+	/* A re-offer naming the same address keeps a latched peer (a NATed
+	 * caller's hold and resume); a new address starts latching anew. */
+	struct sockaddr_storage rtp_peer = s->p.rtp_peer,
+				rtcp_peer = s->p.rtcp_peer;
+	bool keep = s->st.latched && memcmp(&p->rtp_peer, &s->sdp_peer,
+					    sizeof(s->sdp_peer)) == 0;
 	s->p = *p;
+	s->sdp_peer = p->rtp_peer;
+	if (keep) {
+		s->p.rtp_peer = rtp_peer;
+		s->p.rtcp_peer = rtcp_peer;
+	} else if (s->st.latched) {
+		s->peer_heard = false;
+		s->latch_until_ns = 0;
+	}
 	/* Without memory for in-band listening the call goes on without. */
 	if (keys)
 		(void)stream_dtmf_setup(s);

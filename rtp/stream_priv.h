@@ -79,6 +79,17 @@ struct stream {
 	uint64_t lost_before; /* by the sources before src (restarts) */
 	struct stream_dtmf dtmf;
 	struct srtpctx *srtp_rx, *srtp_tx; /* NULL: plain RTP (stream_srtp.c) */
+	/* Latching (stream_rx.c): until the negotiated address is heard,
+	 * for LATCH_WINDOW_NS from the first packet, a source whose packets
+	 * pass RFC 3550 A.1's probation (or SRTP's authentication) may
+	 * become the peer; never after. */
+	uint64_t latch_until_ns;	  /* 0: nothing received yet */
+	struct sockaddr_storage sdp_peer; /* the address the SDP named */
+	bool peer_heard;
+	bool have_cand;
+	struct sockaddr_storage cand;
+	uint32_t cand_ssrc;
+	uint16_t cand_seq;
 
 	uint16_t seq;
 	uint32_t ts; /* RTP time of the next 20 ms pushed */

@@ -265,6 +265,77 @@ static void on_rtcp(struct stream *s, const uint8_t *buf, size_t len,
 	}
 }
 
+/* ---- where packets may come from ------------------------------------------
+ *
+ * Only the negotiated address is heard (the "RTP bleed" attack: anyone who
+ * finds the port could otherwise be mixed into the room). A caller behind
+ * NAT sends from an address its SDP does not name: within the first
+ * LATCH_WINDOW_NS, and only until the negotiated address has been heard, a
+ * source may be latched if two of its packets in a row have one SSRC and
+ * consecutive sequence numbers (RFC 3550 A.1's probation) or, with SRTP,
+ * if one of them authenticates, which only the peer can make happen. */
+
+#define LATCH_WINDOW_NS 10000000000ull
+
+static void set_port(struct sockaddr_storage *a, uint16_t port)
+{
+	if (a->ss_family == AF_INET)
+		((struct sockaddr_in *)a)->sin_port = htons(port);
+	else if (a->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)a)->sin6_port = htons(port);
+}
+
+static uint16_t port_of(const struct sockaddr_storage *a)
+{
+	if (a->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)a)->sin_port);
+	if (a->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)a)->sin6_port);
+	return 0;
+}
+
+static void latch_to(struct stream *s, const struct sockaddr_storage *from)
+{
+	s->p.rtp_peer = *from;
+	s->p.rtcp_peer = *from;
+	if (!s->p.rtcp_mux)
+		set_port(&s->p.rtcp_peer, (uint16_t)(port_of(from) + 1));
+	s->peer_heard = true;
+	s->have_cand = false;
+	s->st.latched++;
+}
+
+/* An RTP packet from a source other than the peer: true when it latches
+ * (the packet, unprotected if SRTP, is then the peer's). */
+static bool may_latch(struct stream *s, const struct sockaddr_storage *from,
+		      uint8_t *buf, size_t *len, size_t cap, uint64_t now_ns)
+{
+	if (s->peer_heard || now_ns > s->latch_until_ns)
+		return false;
+	if (s->srtp_rx) {
+		size_t n = *len;
+		if (srtpctx_rtp(s->srtp_rx, buf, &n, cap) < 0)
+			return false;
+		*len = n;
+		latch_to(s, from);
+		return true;
+	}
+	struct rtppkt pkt;
+	if (rtppkt_parse(&pkt, buf, *len) < 0)
+		return false;
+	if (s->have_cand && addr_same(from, &s->cand, true) &&
+	    pkt.ssrc == s->cand_ssrc &&
+	    pkt.seq == (uint16_t)(s->cand_seq + 1)) {
+		latch_to(s, from);
+		return true;
+	}
+	s->have_cand = true;
+	s->cand = *from;
+	s->cand_ssrc = pkt.ssrc;
+	s->cand_seq = pkt.seq;
+	return false;
+}
+
 /* Drains fd in batches until it would block (or MAX_BATCHES: a flood must
  * not starve the tick; level-triggered epoll reports the rest). */
 static void drain(struct stream *s, int fd, bool rtcp_fd, uint64_t now_ns)
@@ -292,19 +363,35 @@ static void drain(struct stream *s, int fd, bool rtcp_fd, uint64_t now_ns)
 			    addr_same(&s->from[i], &s->p.rtp_peer, !rtcp) ||
 			    (rtcp &&
 			     addr_same(&s->from[i], &s->p.rtcp_peer, false));
+			if (!s->latch_until_ns)
+				s->latch_until_ns = now_ns + LATCH_WINDOW_NS;
+			bool truncated =
+			    s->msg[i].msg_hdr.msg_flags & MSG_TRUNC;
+			if (!from_peer && !rtcp && !truncated &&
+			    may_latch(s, &s->from[i], buf, &len,
+				      sizeof(s->rxbuf[i]), now_ns)) {
+				s->st.last_rx_ns = now_ns;
+				on_rtp(s, buf, len, now_ns);
+				continue;
+			}
 			if (!from_peer)
 				s->st.foreign++;
-			else if (s->msg[i].msg_hdr.msg_flags & MSG_TRUNC)
+			else if (truncated)
 				s->st.malformed++;
 			else if (s->srtp_rx &&
 				 (rtcp ? srtpctx_rtcp
 				       : srtpctx_rtp)(s->srtp_rx, buf, &len,
 						      sizeof(s->rxbuf[i])) < 0)
 				s->st.srtp_failed++;
-			else if (rtcp)
-				on_rtcp(s, buf, len, now_ns);
-			else
-				on_rtp(s, buf, len, now_ns);
+			else {
+				if (!rtcp)
+					s->peer_heard = true;
+				s->st.last_rx_ns = now_ns;
+				if (rtcp)
+					on_rtcp(s, buf, len, now_ns);
+				else
+					on_rtp(s, buf, len, now_ns);
+			}
 		}
 		if (n < STREAM_BATCH)
 			return;

@@ -25,7 +25,8 @@ SUMMARY = re.compile(r'part=(\d+) ended after ([0-9.]+) s: codec (\S+), packets 
                      r'out (\d+), lost (\d+) \(([0-9.]+)%\), jitter ([0-9.]+) ms, '
                      r'late (\d+), discarded (\d+), concealed (\d+)')
 STATS_KEYS = ['packets_in', 'packets_out', 'packets_lost', 'loss_percent', 'jitter_ms',
-              'late', 'discarded', 'concealed_frames']
+              'late', 'discarded', 'concealed_frames', 'foreign_dropped', 'srtp_failed',
+              'latched']
 
 
 def metrics(h, port):

@@ -294,9 +294,11 @@ static void test_foreign_and_malformed(void)
 	uint8_t junk[40] = {0x12, 0x34};
 
 	rig_open(&r, CODEC_PCMU, 0, 20);
+	/* a junk packet from the peer: the peer is heard, nobody latches */
+	sendto_addr(r.ph.rtp, junk, sizeof(junk), &r.rtp_addr);
+	stream_read_rtp(r.s, r.now_ns);
 	for (int i = 0; i < 5; i++)
 		phone_send_from(&r, other, 20, 1000, 0);
-	sendto_addr(r.ph.rtp, junk, sizeof(junk), &r.rtp_addr);
 	phone_send_from(&r, r.ph.rtp, 20, 1000, 8);   /* not negotiated */
 	phone_send_from(&r, r.ph.rtp, 20, 1000, 101); /* DTMF: dropped */
 	stream_read_rtp(r.s, r.now_ns);
@@ -309,6 +311,71 @@ static void test_foreign_and_malformed(void)
 	CU_ASSERT_EQUAL(st.foreign, 5);
 	CU_ASSERT_EQUAL(st.malformed, 2);
 	CU_ASSERT_EQUAL(st.packets_in, 1);
+	CU_ASSERT_EQUAL(st.latched, 0);
+	rig_close(&r);
+	close(other);
+}
+
+/* A caller behind NAT: its packets come from an address its SDP did not
+ * name. Two in sequence from one SSRC latch the stream to that address,
+ * in the first seconds only; the SDP's address is foreign from then on. */
+static void test_latch(void)
+{
+	struct rig r;
+	struct sockaddr_storage nat_addr;
+	int nat = unit_udp_socket(&nat_addr);
+	int16_t pcm[ROOM_N];
+	uint8_t buf[1500];
+
+	rig_open(&r, CODEC_PCMU, 0, 20);
+	phone_send_from(&r, nat, 20, 1000, 0);
+	stream_read_rtp(r.s, r.now_ns);
+	struct stream_stats st;
+	stream_get_stats(r.s, &st);
+	CU_ASSERT_EQUAL(st.latched, 0); /* one packet is not a source yet */
+	CU_ASSERT_EQUAL(st.foreign, 1);
+	phone_send_from(&r, nat, 20, 1000, 0);
+	stream_read_rtp(r.s, r.now_ns);
+	stream_get_stats(r.s, &st);
+	CU_ASSERT_EQUAL(st.latched, 1);
+	CU_ASSERT_EQUAL(st.packets_in, 1);
+	CU_ASSERT_EQUAL(st.last_rx_ns, r.now_ns);
+	(void)stream_pull(r.s, pcm);
+	/* what we send goes to the latched address */
+	uint64_t sample = 0;
+	push_tone(&r, 440, NULL, 0, &sample);
+	CU_ASSERT(recv_wait(nat, buf, sizeof(buf), 500) > 12);
+	/* the SDP's own address is now a stranger */
+	phone_send(&r, 20, 1000);
+	stream_read_rtp(r.s, r.now_ns);
+	stream_get_stats(r.s, &st);
+	CU_ASSERT_EQUAL(st.foreign, 2);
+	CU_ASSERT_EQUAL(st.latched, 1);
+	rig_close(&r);
+	close(nat);
+}
+
+/* Past the window, or with a wrong sequence, nobody latches. */
+static void test_no_late_latch(void)
+{
+	struct rig r;
+	struct sockaddr_storage other_addr;
+	int other = unit_udp_socket(&other_addr);
+
+	rig_open(&r, CODEC_PCMU, 0, 20);
+	phone_send_from(&r, other, 20, 1000, 0);
+	r.ph.seq += 5; /* not the next packet of that source */
+	phone_send_from(&r, other, 20, 1000, 0);
+	stream_read_rtp(r.s, r.now_ns);
+	r.now_ns += 11000000000ull; /* the window is the first 10 s */
+	phone_send_from(&r, other, 20, 1000, 0);
+	phone_send_from(&r, other, 20, 1000, 0);
+	stream_read_rtp(r.s, r.now_ns);
+	struct stream_stats st;
+	stream_get_stats(r.s, &st);
+	CU_ASSERT_EQUAL(st.latched, 0);
+	CU_ASSERT_EQUAL(st.foreign, 4);
+	CU_ASSERT_EQUAL(st.packets_in, 0);
 	rig_close(&r);
 	close(other);
 }
@@ -681,6 +748,8 @@ static const struct unit_test tests[] = {
     {"pcmu push: pt, ssrc, csrc, seq, ts", test_pcmu_push},
     {"40 ms packets out", test_ptime_out},
     {"foreign, malformed, dtmf dropped", test_foreign_and_malformed},
+    {"latching to a NATed source", test_latch},
+    {"no latching late or out of sequence", test_no_late_latch},
     {"loss statistics", test_loss_stats},
     {"loss over a restart, late, discarded", test_loss_over_restart},
     {"pull in two steps, conversion skipped", test_pull_two_steps},
