@@ -47,7 +47,8 @@ int main(int argc, char **argv)
 		return 0;
 	if (check_security(&opts))
 		return 2;
-	log_set_level(opts.log_level);
+	log_set_levels(&opts.log_levels);
+	log_detect_journal();
 
 	sigset_t stop_signals;
 	sigemptyset(&stop_signals);

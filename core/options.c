@@ -66,7 +66,9 @@ static const char usage[] =
     "      --api-token-file FILE  read the API token from FILE\n"
     "      --data-dir DIR         room store and recordings "
     "(./tutti-data)\n"
-    "      --log-level LEVEL      error, warn, info or debug (info)\n"
+    "      --log-level LEVEL[,SUBSYS=LEVEL]...  error, warn, info or debug "
+    "(info),\n"
+    "                             for every subsystem or the one named\n"
     "      --rooms-on-demand yes|no  create rooms on first call (yes)\n"
     "      --max-participants N   per room, 0 for no limit (0)\n"
     "      --notify-interval MS   least time between NOTIFYs (1000)\n"
@@ -83,10 +85,34 @@ static const char usage[] =
     "(1800)\n"
     "      --max-speakers N       loudest talkers mixed at once, 0 for "
     "all (4)\n"
+    "      --sip-trace[=yes|no]   log every SIP message in and out (no)\n"
     "  -h, --help                 print this help and exit\n"
     "  -V, --version              print the versions and exit\n"
-    "\n"
-    "Bad options or config exit with status 2.\n";
+    "\n";
+
+static const char usage_end[] = "\nBad options or config exit with status 2.\n";
+
+/* The subsystems come from the table that --log-level checks names
+ * against, so that the two cannot disagree. */
+static void print_help(FILE *out)
+{
+	size_t col = 0;
+
+	fputs(usage, out);
+	for (size_t i = 0; log_subsys_name(i); i++) {
+		const char *name = log_subsys_name(i);
+
+		if (i == 0 || col + strlen(name) + 2 > 78) {
+			col = (size_t)fprintf(
+			    out, "%s%s",
+			    i ? ",\n  " : "Log subsystems: ", name);
+			continue;
+		}
+		col += (size_t)fprintf(out, ", %s", name);
+	}
+	fputs("\n", out);
+	fputs(usage_end, out);
+}
 
 static const struct opt_def *def_by_val(int val)
 {
@@ -429,7 +455,7 @@ void options_defaults(struct options *o)
 	strcpy(o->http_host, "127.0.0.1");
 	o->http_port = 8080;
 	strcpy(o->data_dir, "./tutti-data");
-	o->log_level = LL_INFO;
+	log_levels_init(&o->log_levels, LL_INFO);
 	o->rooms_on_demand = true;
 	o->max_participants = 0;
 	o->notify_interval_ms = 1000;
@@ -456,7 +482,7 @@ int options_parse(struct options *o, int argc, char **argv, FILE *out,
 	options_defaults(&t);
 	rc = scan_argv(&t, argc, argv, 1, &cl, err, errlen);
 	if (rc == 0 && cl.help) {
-		fputs(usage, out);
+		print_help(out);
 		rc = OPTIONS_EXIT;
 	} else if (rc == 0 && cl.version) {
 		fprintf(out, "tutti %s\n", TUTTI_VERSION);
@@ -504,7 +530,9 @@ void options_print(const struct options *o, FILE *f)
 	fprintf(f, "; api-token = %s\n", o->api_token[0] ? "(set)" : "(unset)");
 	print_kv(f, "api-token-file", o->api_token_file);
 	print_kv(f, "data-dir", o->data_dir);
-	print_kv(f, "log-level", log_level_name(o->log_level));
+	char levels[256];
+	log_levels_format(&o->log_levels, levels, sizeof(levels));
+	print_kv(f, "log-level", levels);
 	print_kv(f, "rooms-on-demand", o->rooms_on_demand ? "yes" : "no");
 	fprintf(f, "max-participants = %u\n", o->max_participants);
 	fprintf(f, "notify-interval = %u\n", o->notify_interval_ms);
@@ -516,4 +544,5 @@ void options_print(const struct options *o, FILE *f)
 	fprintf(f, "sip-max-size = %u\n", o->sip_max_size);
 	fprintf(f, "session-expires = %u\n", o->session_expires_s);
 	fprintf(f, "max-speakers = %u\n", o->max_speakers);
+	print_kv(f, "sip-trace", o->sip_trace ? "yes" : "no");
 }

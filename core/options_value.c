@@ -16,6 +16,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -275,27 +276,28 @@ static int set_data_dir(struct options *o, const char *v, char *why, size_t len)
 static int set_log_level(struct options *o, const char *v, char *why,
 			 size_t len)
 {
-	if (log_level_parse(v, &o->log_level) != 0) {
-		snprintf(why, len, "'%s' is not error, warn, info or debug", v);
-		return -EINVAL;
-	}
-	return 0;
+	return log_levels_parse(v, &o->log_levels, why, len);
 }
 
-static int set_rooms_on_demand(struct options *o, const char *v, char *why,
-			       size_t len)
+static int set_bool(bool *dst, const char *v, char *why, size_t len)
 {
 	static const char *const yes[] = {"yes", "true", "1", "on"};
 	static const char *const no[] = {"no", "false", "0", "off"};
 
 	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
 		if (strcasecmp(v, yes[i]) == 0 || strcasecmp(v, no[i]) == 0) {
-			o->rooms_on_demand = strcasecmp(v, yes[i]) == 0;
+			*dst = strcasecmp(v, yes[i]) == 0;
 			return 0;
 		}
 	}
 	snprintf(why, len, "'%s' is not yes or no", v);
 	return -EINVAL;
+}
+
+static int set_rooms_on_demand(struct options *o, const char *v, char *why,
+			       size_t len)
+{
+	return set_bool(&o->rooms_on_demand, v, why, len);
 }
 
 static int set_max_participants(struct options *o, const char *v, char *why,
@@ -370,6 +372,13 @@ static int set_max_speakers(struct options *o, const char *v, char *why,
 	return set_uint(&o->max_speakers, v, 0, 1000, why, len);
 }
 
+/* --sip-trace alone on the command line means yes. */
+static int set_sip_trace(struct options *o, const char *v, char *why,
+			 size_t len)
+{
+	return set_bool(&o->sip_trace, v ? v : "yes", why, len);
+}
+
 /* ---- the table --------------------------------------------------------- */
 
 const struct opt_def options_value_defs[] = {
@@ -401,6 +410,7 @@ const struct opt_def options_value_defs[] = {
     {"sip-max-size", OPT_LONG_ONLY + 19, true, true, set_sip_max_size},
     {"session-expires", OPT_LONG_ONLY + 20, true, true, set_session_expires},
     {"max-speakers", OPT_LONG_ONLY + 21, true, true, set_max_speakers},
+    {"sip-trace", OPT_LONG_ONLY + 22, optional_argument, true, set_sip_trace},
 };
 
 _Static_assert(sizeof(options_value_defs) / sizeof(options_value_defs[0]) ==
