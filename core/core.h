@@ -171,6 +171,16 @@ extern void (*options_version_hook)(FILE *f);
  * match; else -1 with a one-line reason in err (core/tls_check.c). */
 int tls_check_pair(const char *cert, const char *key, char *err, size_t errlen);
 
+/* ---- systemd notifications (core/sdnotify.c) ---------------------------- */
+
+/* Sends state ("READY=1", "STOPPING=1", "WATCHDOG=1", "STATUS=...", several
+ * separated by newlines) to $NOTIFY_SOCKET. 1 when sent, 0 when there is no
+ * NOTIFY_SOCKET (not run by systemd), negative errno on failure. */
+int sdnotify_send(const char *state);
+/* $WATCHDOG_USEC when systemd expects WATCHDOG=1 from this process at
+ * least that often (WATCHDOG_PID, if set, is ours); else 0. */
+uint64_t sdnotify_watchdog_usec(void);
+
 /* ---- bounded SPSC queue (core/spscq.c) ---------------------------------- */
 
 /* A lock-free ring of fixed-size elements copied by value. One producer
