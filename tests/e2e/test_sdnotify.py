@@ -75,8 +75,9 @@ class Notify:
 
 
 def start(h, notify, extra_env, extra_args=(), sip_port=None):
-    """A tutti with NOTIFY_SOCKET, started by hand (the harness's start
-    waits for OPTIONS, which this test must not do before READY=1)."""
+    """A tutti with NOTIFY_SOCKET, not waited for: the harness would wait
+    for OPTIONS to be answered, which this test must not do before
+    READY=1."""
     t = Tutti(tutti_binary(), list(extra_args), name='tutti-notify')
     if sip_port:
         t.sip_port = sip_port
@@ -87,12 +88,7 @@ def start(h, notify, extra_env, extra_args=(), sip_port=None):
     env.pop('WATCHDOG_PID', None)
     env['NOTIFY_SOCKET'] = notify.path
     env.update(extra_env)
-    log('starting %s' % ' '.join(t.args))
-    t._logf = open(t.log_path, 'wb')
-    t.proc = subprocess.Popen(t.args, stdin=subprocess.DEVNULL, stdout=t._logf,
-                              stderr=subprocess.STDOUT, cwd=t.dir, env=env)
-    log('%s pid %d' % (t.name, t.proc.pid))
-    return t
+    return t.start(env=env, wait=False)
 
 
 def options_answered(t, timeout=1.0):
