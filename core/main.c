@@ -77,6 +77,8 @@ static void watchdog_check(struct watchdog *w, struct conference *conf)
 
 	if (timeout_ms > 1000)
 		timeout_ms = 1000; /* SIGTERM waits for us meanwhile */
+	if (timeout_ms < 10)
+		timeout_ms = 10; /* a WatchdogSec= of a few ms: still ask */
 	if (bridge_alive(conf, timeout_ms, why, sizeof(why))) {
 		if (w->failing)
 			log_info("main", "watchdog: healthy again");

@@ -238,7 +238,13 @@ def check_failed_start(h):
     taken = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     taken.bind((LOOPBACK, 0))
     h.on_cleanup(taken.close)
-    t = start(h, notify, {}, sip_port=taken.getsockname()[1])
+    # When nua_create() fails, Sofia-SIP 1.12 leaves our su_root's port
+    # referenced, so su_root_destroy() does not free it (2 KB, allocated
+    # in su_root_create(); the exit that follows frees it): LeakSanitizer
+    # would report it, so leak checks are off for this one process.
+    asan = os.environ.get('ASAN_OPTIONS', '')
+    env = {'ASAN_OPTIONS': (asan + ':' if asan else '') + 'detect_leaks=0'}
+    t = start(h, notify, env, sip_port=taken.getsockname()[1])
     try:
         code = t.proc.wait(10)
     except subprocess.TimeoutExpired:
