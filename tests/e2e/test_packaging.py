@@ -11,7 +11,8 @@ usage: test_packaging.py [path/to/tutti]     (or env TUTTI_BIN)
   `--check-config` commented out with its built-in default, and passes
   `tutti --check-config -c` itself.
 - Every subsystem the sources log under is one --log-level knows (--help
-  lists them), so that none can be given a level by mistake or not at all.
+  lists them), so that none can be given a level by mistake or not at all;
+  and every message puts its room=, call= and part= in that order.
 - debian/tutti.service passes `systemd-analyze verify` without a word and
   `systemd-analyze security --offline` rates it OK (when systemd-analyze
   is installed), and debian/tutti.docs names files that exist.
@@ -145,6 +146,27 @@ def check_subsystems(h, help_text):
             'unknown %s' % sorted(used - known))
 
 
+LOG_CALL = re.compile(r'\blog_(?:error|warn|info|debug)\(\s*"[a-z]+",\s*((?:"(?:[^"\\]|\\.)*"\s*)+)')
+
+
+def check_context_order(h):
+    """room=, call= and part= come in that order in every log message."""
+    bad = []
+    for folder in ('core', 'rtp', 'mixer', 'conference', 'api'):
+        for name in sorted(os.listdir(os.path.join(ROOT, folder))):
+            if not name.endswith('.c'):
+                continue
+            with open(os.path.join(ROOT, folder, name)) as f:
+                src = f.read()
+            for m in LOG_CALL.finditer(src):
+                fmt = ''.join(re.findall(r'"((?:[^"\\]|\\.)*)"', m.group(1)))
+                pos = [fmt.find(k) for k in ('room=', 'call=', 'part=')]
+                seen = [p for p in pos if p >= 0]
+                if seen != sorted(seen):
+                    bad.append('%s/%s: %s' % (folder, name, fmt))
+    h.check(not bad, 'log context: room= call= part= in that order', '; '.join(bad))
+
+
 def check_unit(h, binary):
     src = os.path.join(ROOT, 'debian', 'tutti.service')
     with open(src) as f:
@@ -194,6 +216,7 @@ def main():
         check_man(h, binary, opts, defaults)
         check_conf(h, binary, defaults)
         check_subsystems(h, help_text)
+        check_context_order(h)
         check_unit(h, binary)
         check_docs_list(h)
     return h.result()
