@@ -3,10 +3,12 @@
  *
  * 200 {"status":"ok"}, or 503 {"status":"failing","reason":"..."} when the
  * signalling thread has stopped or does not answer within 2 s, when the
- * store reports it cannot write, or when the mixers missed more than
- * API_HEALTH_LATE_TICKS ticks since the previous /healthz (the first call
- * only takes the baseline). Kept simple on purpose: the late-tick rule
- * reads "late since the last probe", so probe at a steady interval. */
+ * store reports it cannot write, when a mixer has not ticked for a second
+ * (a hung thread: conference.h's mixers_stalled), or when the mixers
+ * missed more than API_HEALTH_LATE_TICKS ticks since the previous
+ * /healthz (the first call only takes the baseline). Kept simple on purpose:
+ * the late-tick rule reads "late since the last probe", so probe at a steady
+ * interval. */
 #include "api/api_priv.h"
 
 #include <stdio.h>
@@ -32,6 +34,13 @@ enum MHD_Result health_get(struct api_call *c)
 		return failing(c, "the signalling thread does not answer");
 	if (!m.store_writable)
 		return failing(c, "the room store is not writable");
+	if (m.mixers_stalled) {
+		char why[96];
+		snprintf(why, sizeof(why),
+			 "%u mixers have not ticked for %u ms",
+			 m.mixers_stalled, CONF_MIXER_STALL_MS);
+		return failing(c, why);
+	}
 	uint64_t before = atomic_exchange(&a->health_late_ticks, m.late_ticks);
 	if (before != UINT64_MAX && m.late_ticks > before &&
 	    m.late_ticks - before > API_HEALTH_LATE_TICKS) {

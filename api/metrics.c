@@ -69,6 +69,9 @@ static void conference_figures(FILE *f, const struct conf_metrics *m)
 	    m->encodes);
 	one(f, "tutti_store_writable", "gauge",
 	    "1 when the room store accepts writes.", m->store_writable);
+	one(f, "tutti_mixers_stalled", "gauge",
+	    "Running mixers that have not ticked for a second.",
+	    m->mixers_stalled);
 }
 
 static void api_figures(FILE *f, struct api *a)

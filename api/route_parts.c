@@ -63,7 +63,7 @@ enum MHD_Result route_parts_dial(struct api_call *c)
 	char where[128];
 	snprintf(where, sizeof(where), "/api/v1/rooms/%s/participants/%u",
 		 c->room, id);
-	log_info("api", "room=%s dial-out participant %u", c->room, id);
+	log_info("api", "room=%s part=%u dialing out", c->room, id);
 	return reply_json(c, MHD_HTTP_ACCEPTED,
 			  json_pack("{s:I}", "id", (json_int_t)id), "Location",
 			  where);
@@ -103,8 +103,7 @@ enum MHD_Result route_parts_kick(struct api_call *c)
 	snprintf(req.room, sizeof(req.room), "%s", c->room);
 	enum MHD_Result ret;
 	if (api_ask_no_content(c, &req, &ret))
-		log_info("api", "room=%s participant %u kicked", c->room,
-			 c->part_id);
+		log_info("api", "room=%s part=%u kicked", c->room, c->part_id);
 	return ret;
 }
 

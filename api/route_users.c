@@ -22,7 +22,7 @@ enum MHD_Result route_users_set(struct api_call *c)
 	}
 	explicit_bzero(req.password, sizeof(req.password));
 	if (ok)
-		log_info("api", "user %s set", c->user);
+		log_info("api", "user=%s set", c->user);
 	return ret;
 }
 
@@ -32,6 +32,6 @@ enum MHD_Result route_users_delete(struct api_call *c)
 	snprintf(req.user, sizeof(req.user), "%s", c->user);
 	enum MHD_Result ret;
 	if (api_ask_no_content(c, &req, &ret))
-		log_info("api", "user %s deleted", c->user);
+		log_info("api", "user=%s deleted", c->user);
 	return ret;
 }

@@ -132,7 +132,13 @@ struct conf_metrics {
 	uint64_t packets_in, packets_out, packets_lost, concealed;
 	uint64_t encodes; /* speakers' own mixes, one per format for the rest */
 	bool store_writable;
+	/* Running mixers that have not ticked for CONF_MIXER_STALL_MS, as far
+	 * as CONF_METRICS requests (/metrics, /healthz, the watchdog) have
+	 * seen: a hung mixer thread. */
+	unsigned mixers_stalled;
 };
+
+#define CONF_MIXER_STALL_MS 1000
 
 /* The file format of a recording (CONF_REC_START); 0 is WAV. */
 enum conf_rec_format {

@@ -115,6 +115,8 @@ static void metrics(struct conference *c, struct conf_reply *rep)
 	m->concealed = st.concealed;
 	m->encodes = st.encodes;
 	m->store_writable = store_check_writable(c->store) == 0;
+	m->mixers_stalled = room_stats_stalled(
+	    c, mono_now_ns(), CONF_MIXER_STALL_MS * (uint64_t)1000000);
 }
 
 static void handle(struct conference *c, const struct conf_req *req,

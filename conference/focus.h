@@ -91,6 +91,9 @@ struct room {
 	 * here to say which room they want. Never found by name, listed or
 	 * announced. */
 	bool lobby;
+	/* The mixer's tick count when last looked at, and when it last
+	 * moved (0: not yet looked at): room_stats_stalled(). */
+	uint64_t watch_ticks, watch_ns;
 };
 
 /* A participant who left, kept for a while so that subscribers learn how
@@ -192,6 +195,11 @@ void room_stats_summary(struct participant *p);
 void room_stats_check_timeout(struct participant *p);
 /* t += st, for the figures that add up (not participants, not maxima). */
 void room_stats_add(struct mixer_stats *t, const struct mixer_stats *st);
+/* The running mixers whose tick count has not moved for stall_ns as far
+ * as successive calls can tell (the first call for a mixer only takes the
+ * baseline); now_ns is CLOCK_MONOTONIC. */
+unsigned room_stats_stalled(struct conference *c, uint64_t now_ns,
+			    uint64_t stall_ns);
 
 /* room_state.c: what subscribers see of a room (RFC 4575). */
 /* Something visible about the room changed: subscribers will hear. */

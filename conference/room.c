@@ -77,6 +77,7 @@ static void room_end_mixer(struct room *r)
 	room_stats_add(&c->retired_stats, &st);
 	mixer_free(r->mixer);
 	r->mixer = NULL;
+	r->watch_ns = 0; /* the next mixer counts from 0 again */
 }
 
 static void room_link(struct conference *c, struct room *r)

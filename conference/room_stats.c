@@ -1,5 +1,6 @@
 /* room_stats.c: a participant's media figures as the API shows them, the
- * line logged when its call ends, and the mixers' totals for /metrics.
+ * line logged when its call ends, the mixers' totals for /metrics, and
+ * whether every mixer still ticks (/healthz, the systemd watchdog).
  *
  * The figures are counted by the participant's stream, which only the
  * room's mixer thread may read while it holds it: the mixer sends them
@@ -82,4 +83,27 @@ void room_stats_check_timeout(struct participant *p)
 	uint64_t now = mono_now_ns();
 	if (now > since && now - since >= (uint64_t)secs * 1000000000ull)
 		sig_call_rtp_timeout(p, secs);
+}
+
+/* A mixer thread that hangs (a deadlock, a blocking call) stops counting
+ * ticks, and also late ones: it only counts the ticks it missed once it
+ * runs again. So a hang shows as a tick count that stays put between two
+ * looks at it, however often someone looks. */
+unsigned room_stats_stalled(struct conference *c, uint64_t now_ns,
+			    uint64_t stall_ns)
+{
+	unsigned stalled = 0;
+	for (struct room *r = c->rooms; r; r = r->next) {
+		if (!r->mixer)
+			continue;
+		struct mixer_stats st;
+		mixer_get_stats(r->mixer, &st);
+		if (!r->watch_ns || st.ticks != r->watch_ticks) {
+			r->watch_ticks = st.ticks;
+			r->watch_ns = now_ns;
+		} else if (now_ns - r->watch_ns >= stall_ns) {
+			stalled++;
+		}
+	}
+	return stalled;
 }

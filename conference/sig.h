@@ -188,6 +188,12 @@ void sig_limits_free(struct conference *c);
 unsigned sig_limits_new_request(struct conference *c, enum sig_limit kind,
 				const char **why);
 
+/* sig_trace.c: Sofia-SIP's log into ours; with TPTAG_LOG (--sip-trace)
+ * or TPORT_LOG=1, every SIP message in and out under "trace". */
+void sig_trace_start(void);
+/* What Sofia-SIP logs, one fragment at a time (any thread). */
+void sig_trace_feed(const char *fragment);
+
 /* sig_tls.c: a private directory holding agent.pem (key, then
  * certificate) for Sofia-SIP's TPTAG_CERTIFICATE; removed once loaded. */
 int sig_tls_dir_make(const struct options *o, char *dir, size_t cap);

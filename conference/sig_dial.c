@@ -190,8 +190,8 @@ int sig_dial(struct conference *c, const struct sig_dial_req *req,
 		room_leave(p, CI_DISC_NONE, NULL);
 		return err;
 	}
-	log_info("sip", "room=%s dialing out to %s%s%s", call->room,
-		 req->target, strcmp(ruri, req->target) ? " at " : "",
+	log_info("sip", "room=%s part=%u dialing out to %s%s%s", call->room,
+		 p->id, req->target, strcmp(ruri, req->target) ? " at " : "",
 		 strcmp(ruri, req->target) ? ruri : "");
 	room_changed(c, call->room);
 	events_part(c, CONF_EV_PART_UPDATED, p); /* dialing-out */

@@ -76,6 +76,7 @@ void sig_msg_on_message(struct conference *c, nua_handle_t *nh,
 					 ? find_sender(r, sip->sip_from->a_url)
 					 : NULL;
 	size_t len = sip->sip_payload ? sip->sip_payload->pl_len : 0;
+	const char *cid = sip->sip_call_id ? sip->sip_call_id->i_id : "-";
 
 	int status = 200;
 	const char *phrase = "OK";
@@ -100,11 +101,13 @@ void sig_msg_on_message(struct conference *c, nua_handle_t *nh,
 			   SIPTAG_ACCEPT_STR("text/plain, message/cpim")),
 		    TAG_END());
 	if (status == 200)
-		log_info("chat", "room=%s from=%s bytes=%zu relayed to %u",
-			 name, sender->uri, len, sent);
+		log_info("chat",
+			 "room=%s call=%s from=%s bytes=%zu relayed to %u",
+			 name, cid, sender->uri, len, sent);
 	else
-		log_info("chat", "room=%s MESSAGE refused %d %s",
-			 room_name_valid(name) ? name : "-", status, phrase);
+		log_info("chat", "room=%s call=%s MESSAGE refused %d %s",
+			 room_name_valid(name) ? name : "-", cid, status,
+			 phrase);
 	if (!call)
 		nua_handle_destroy(nh);
 }

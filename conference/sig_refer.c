@@ -140,8 +140,9 @@ static void handle(struct conference *c, nua_handle_t *nh, struct call *call,
 		if (err)
 			report(nh, ev, err);
 	}
-	log_info("sip", "room=%s REFER %s %s: %s",
+	log_info("sip", "room=%s call=%s REFER %s %s: %s",
 		 room_name_valid(room_name) ? room_name : "-",
+		 sip->sip_call_id ? sip->sip_call_id->i_id : "-",
 		 method[0] ? method : "INVITE",
 		 target && target->url_user ? target->url_user : "-",
 		 err ? sipfrag_for(err) + 8 : "accepted\r\n");

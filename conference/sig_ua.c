@@ -16,7 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sofia-sip/su_log.h>
 #include <sofia-sip/su_tag_io.h>
 #include <sofia-sip/nta_tag.h>
 #include <sofia-sip/tport_tag.h>
@@ -38,18 +37,6 @@
  * (Sofia-SIP's default is 64). */
 #define SIG_TPORT_QUEUE 1024
 #define IVR_TICK_MS	100
-
-static void sofia_log(void *stream, char const *fmt, va_list ap)
-{
-	(void)stream;
-	char line[1024];
-	vsnprintf(line, sizeof(line), fmt, ap);
-	size_t n = strlen(line);
-	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		line[--n] = '\0';
-	if (n)
-		log_debug("sofia", "%s", line);
-}
 
 static void on_stop_timer(struct conference *c, su_timer_t *t,
 			  struct conference *arg);
@@ -258,7 +245,7 @@ int sig_start(struct conference *c)
 		return -ENOMEM;
 	c->sig = s;
 	su_home_init(s->home);
-	su_log_redirect(NULL, sofia_log, NULL);
+	sig_trace_start();
 
 	s->root = su_root_create(c);
 	if (!s->root)
@@ -292,7 +279,7 @@ int sig_start(struct conference *c)
 	    SIPTAG_SUPPORTED_STR(SIG_SUPPORTED(c->opts)),
 	    SIPTAG_USER_AGENT_STR("tutti/" TUTTI_VERSION),
 	    TPTAG_UDP_RMEM(SIG_UDP_RMEM), TPTAG_QUEUESIZE(SIG_TPORT_QUEUE),
-	    NTATAG_MAXSIZE(o->sip_max_size),
+	    TPTAG_LOG(o->sip_trace), NTATAG_MAXSIZE(o->sip_max_size),
 	    /* RFC 4028 when the peer supports it. The peer refreshes: our
 	     * refresh would be an offer-less re-INVITE, which this
 	     * signalling layer has no use for. A session the peer stops
@@ -337,6 +324,8 @@ int sig_start(struct conference *c)
 	log_info("sip", "listening on %s (UDP and TCP)", o->sip_listen);
 	if (o->sip_tls_listen[0])
 		log_info("sip", "listening on %s (TLS)", o->sip_tls_listen);
+	if (o->sip_trace)
+		log_info("sip", "tracing every SIP message (--sip-trace)");
 	return 0;
 }
 

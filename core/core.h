@@ -15,22 +15,68 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* ---- logging (core/log.c) ---------------------------------------------- */
+/* ---- logging (core/log.c, core/log_levels.c) ---------------------------- */
 
 /* Not LOG_*: syslog.h owns those names. */
 enum log_level { LL_ERROR = 0, LL_WARN, LL_INFO, LL_DEBUG };
 
+/* The subsystems that log (log_levels.c has their names), each at its own
+ * level: --log-level "info,sip=debug,rtp=warn". */
+#define LOG_SUBSYS_N 15
+
+struct log_levels {
+	enum log_level base;	  /* subsystems not named, and unknown ones */
+	int8_t sub[LOG_SUBSYS_N]; /* an enum log_level, or -1: as base */
+};
+
+/* Every subsystem at base. */
+void log_levels_init(struct log_levels *l, enum log_level base);
+/* Parses "LEVEL", "SUBSYS=LEVEL" or a comma-separated list of them (one
+ * bare LEVEL at most, default info; a subsystem once). -EINVAL with the
+ * reason in why otherwise; out is written only on success. */
+int log_levels_parse(const char *spec, struct log_levels *out, char *why,
+		     size_t len);
+/* The canonical form: the base level, then each subsystem that has its
+ * own, in table order ("info,sip=debug"). */
+void log_levels_format(const struct log_levels *l, char *buf, size_t cap);
+/* The level of subsystem i (0..LOG_SUBSYS_N-1) in l. */
+enum log_level log_levels_of(const struct log_levels *l, size_t i);
+/* Subsystem i's name, NULL past the end; a name's index or -ENOENT. */
+const char *log_subsys_name(size_t i);
+int log_subsys_index(const char *name);
+
+/* Applies l to every thread's logging. log_set_level() sets every
+ * subsystem to one level. */
+void log_set_levels(const struct log_levels *l);
 void log_set_level(enum log_level level);
+/* The most verbose level any subsystem logs at. */
 enum log_level log_get_level(void);
+/* Whether a line of this level and subsystem would be written. */
+bool log_enabled(enum log_level level, const char *subsys);
 /* Parses "error", "warn", "info" or "debug"; -EINVAL otherwise. */
 int log_level_parse(const char *s, enum log_level *out);
 const char *log_level_name(enum log_level level);
 
+/* Switches to the journal's form ("<6>" priority prefixes, no timestamps)
+ * when JOURNAL_STREAM names our stderr; returns whether it did. Call once
+ * at start-up. log_set_journal() forces either form (tests). */
+bool log_detect_journal(void);
+void log_set_journal(bool on);
+/* Where lines go (stderr by default); returns the previous fd. Tests. */
+int log_set_fd(int fd);
+
 /* Writes one line to stderr with a single write(2), so that lines from
  * different threads never interleave. subsys is a short word ("sip",
- * "mixer"); the message should carry room= and call= where one applies. */
+ * "mixer") from the table in log_levels.c. The message says what happened
+ * and carries its context as key=value pairs, room=, call= (the SIP
+ * Call-ID) and part= first and in that order, where they apply. */
 void log_emit(enum log_level level, const char *subsys, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Each '\n'-separated line of text[len] as a line of its own with the
+ * same prefix, written together (8 KiB at a time): a SIP message in the
+ * trace. */
+void log_emit_text(enum log_level level, const char *subsys, const char *text,
+		   size_t len);
 
 #define log_error(sub, ...) log_emit(LL_ERROR, sub, __VA_ARGS__)
 #define log_warn(sub, ...)  log_emit(LL_WARN, sub, __VA_ARGS__)
@@ -117,7 +163,7 @@ struct options {
 	char api_token[256]; /* never logged or printed */
 	char api_token_file[PATH_MAX];
 	char data_dir[PATH_MAX];
-	enum log_level log_level;
+	struct log_levels log_levels;
 	bool rooms_on_demand;	   /* create rooms on first INVITE */
 	unsigned max_participants; /* per room; 0 = no limit */
 	unsigned notify_interval_ms;
@@ -130,6 +176,7 @@ struct options {
 	unsigned srtp; /* 0 off, 1 optional, 2 mandatory (enum oa_srtp) */
 	unsigned max_speakers; /* mixed at once per room; 0 = every talker */
 	struct ivr_options ivr;
+	bool sip_trace; /* every SIP message in and out to the log */
 };
 
 enum options_result {
@@ -155,6 +202,16 @@ extern void (*options_version_hook)(FILE *f);
 /* 0 when cert (a PEM chain) and key (an unencrypted PEM key) load and
  * match; else -1 with a one-line reason in err (core/tls_check.c). */
 int tls_check_pair(const char *cert, const char *key, char *err, size_t errlen);
+
+/* ---- systemd notifications (core/sdnotify.c) ---------------------------- */
+
+/* Sends state ("READY=1", "STOPPING=1", "WATCHDOG=1", "STATUS=...", several
+ * separated by newlines) to $NOTIFY_SOCKET. 1 when sent, 0 when there is no
+ * NOTIFY_SOCKET (not run by systemd), negative errno on failure. */
+int sdnotify_send(const char *state);
+/* $WATCHDOG_USEC when systemd expects WATCHDOG=1 from this process at
+ * least that often (WATCHDOG_PID, if set, is ours); else 0. */
+uint64_t sdnotify_watchdog_usec(void);
 
 /* ---- bounded SPSC queue (core/spscq.c) ---------------------------------- */
 

@@ -66,7 +66,9 @@ static const char usage[] =
     "      --api-token-file FILE  read the API token from FILE\n"
     "      --data-dir DIR         room store and recordings "
     "(./tutti-data)\n"
-    "      --log-level LEVEL      error, warn, info or debug (info)\n"
+    "      --log-level LEVEL[,SUBSYS=LEVEL]...  error, warn, info or debug "
+    "(info),\n"
+    "                             for every subsystem or the one named\n"
     "      --rooms-on-demand yes|no  create rooms on first call (yes)\n"
     "      --max-participants N   per room, 0 for no limit (0)\n"
     "      --notify-interval MS   least time between NOTIFYs (1000)\n"
@@ -94,14 +96,47 @@ static const char usage[] =
     "(no)\n"
     "      --end-with-last-moderator yes|no  end when moderators leave "
     "(no)\n"
-    "      --keypad-ACTION KEYS   in-call keys: mute *6, listen-down *4,\n"
-    "                             listen-up *5, talk-down *7, talk-up *9,\n"
-    "                             leave *8, help *0; moderators: lock *1,\n"
-    "                             mute-all *2, kick-last *3\n"
+    "      --keypad-mute KEYS     in-call keys, empty for none: own mute "
+    "(*6)\n"
+    "      --keypad-listen-down KEYS  listening volume down (*4)\n"
+    "      --keypad-listen-up KEYS    listening volume up (*5)\n"
+    "      --keypad-talk-down KEYS    talking volume down (*7)\n"
+    "      --keypad-talk-up KEYS      talking volume up (*9)\n"
+    "      --keypad-leave KEYS        leave the conference (*8)\n"
+    "      --keypad-help KEYS         spoken help (*0)\n"
+    "      --keypad-lock KEYS         moderators: lock or unlock (*1)\n"
+    "      --keypad-mute-all KEYS     moderators: mute all but "
+    "moderators (*2)\n"
+    "      --keypad-kick-last KEYS    moderators: remove the last caller "
+    "(*3)\n"
+    "      --sip-trace[=yes|no]   log every SIP message in and out (no)\n"
     "  -h, --help                 print this help and exit\n"
     "  -V, --version              print the versions and exit\n"
-    "\n"
-    "Bad options or config exit with status 2.\n";
+    "\n";
+
+static const char usage_end[] = "\nBad options or config exit with status 2.\n";
+
+/* The subsystems come from the table that --log-level checks names
+ * against, so that the two cannot disagree. */
+static void print_help(FILE *out)
+{
+	size_t col = 0;
+
+	fputs(usage, out);
+	for (size_t i = 0; log_subsys_name(i); i++) {
+		const char *name = log_subsys_name(i);
+
+		if (i == 0 || col + strlen(name) + 2 > 78) {
+			col = (size_t)fprintf(
+			    out, "%s%s",
+			    i ? ",\n  " : "Log subsystems: ", name);
+			continue;
+		}
+		col += (size_t)fprintf(out, ", %s", name);
+	}
+	fputs("\n", out);
+	fputs(usage_end, out);
+}
 
 static const struct opt_def *def_by_val(int val)
 {
@@ -446,7 +481,7 @@ void options_defaults(struct options *o)
 	strcpy(o->http_host, "127.0.0.1");
 	o->http_port = 8080;
 	strcpy(o->data_dir, "./tutti-data");
-	o->log_level = LL_INFO;
+	log_levels_init(&o->log_levels, LL_INFO);
 	o->rooms_on_demand = true;
 	o->max_participants = 0;
 	o->notify_interval_ms = 1000;
@@ -475,7 +510,7 @@ int options_parse(struct options *o, int argc, char **argv, FILE *out,
 	options_defaults(&t);
 	rc = scan_argv(&t, argc, argv, 1, &cl, err, errlen);
 	if (rc == 0 && cl.help) {
-		fputs(usage, out);
+		print_help(out);
 		rc = OPTIONS_EXIT;
 	} else if (rc == 0 && cl.version) {
 		fprintf(out, "tutti %s\n", TUTTI_VERSION);
@@ -523,7 +558,9 @@ void options_print(const struct options *o, FILE *f)
 	fprintf(f, "; api-token = %s\n", o->api_token[0] ? "(set)" : "(unset)");
 	print_kv(f, "api-token-file", o->api_token_file);
 	print_kv(f, "data-dir", o->data_dir);
-	print_kv(f, "log-level", log_level_name(o->log_level));
+	char levels[256];
+	log_levels_format(&o->log_levels, levels, sizeof(levels));
+	print_kv(f, "log-level", levels);
 	print_kv(f, "rooms-on-demand", o->rooms_on_demand ? "yes" : "no");
 	fprintf(f, "max-participants = %u\n", o->max_participants);
 	fprintf(f, "notify-interval = %u\n", o->notify_interval_ms);
@@ -540,4 +577,5 @@ void options_print(const struct options *o, FILE *f)
 				: "off");
 	fprintf(f, "max-speakers = %u\n", o->max_speakers);
 	options_ivr_print(&o->ivr, f);
+	print_kv(f, "sip-trace", o->sip_trace ? "yes" : "no");
 }

@@ -20,8 +20,9 @@
 struct opt_def {
 	const char *name; /* long option and config key */
 	int val;	  /* what getopt_long() returns for it */
-	bool arg;	  /* takes a value */
-	bool key;	  /* may appear in a config file */
+	int arg;  /* takes a value: getopt's no_, required_ or optional_argument
+		   */
+	bool key; /* may appear in a config file */
 	int (*set)(struct options *o, const char *v, char *why, size_t len);
 };
 
@@ -30,7 +31,7 @@ enum { OPT_CHECK = 256, OPT_LONG_ONLY };
 
 /* The number of entries in options_value_defs; options_value.c does not
  * compile if the two disagree. */
-#define OPTIONS_VALUE_NDEFS 44
+#define OPTIONS_VALUE_NDEFS 45
 
 extern const struct opt_def options_value_defs[];
 

@@ -16,6 +16,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -275,11 +276,7 @@ static int set_data_dir(struct options *o, const char *v, char *why, size_t len)
 static int set_log_level(struct options *o, const char *v, char *why,
 			 size_t len)
 {
-	if (log_level_parse(v, &o->log_level) != 0) {
-		snprintf(why, len, "'%s' is not error, warn, info or debug", v);
-		return -EINVAL;
-	}
-	return 0;
+	return log_levels_parse(v, &o->log_levels, why, len);
 }
 
 int options_value_bool(bool *dst, const char *v, char *why, size_t len)
@@ -390,6 +387,13 @@ static int set_srtp(struct options *o, const char *v, char *why, size_t len)
 	return -EINVAL;
 }
 
+/* --sip-trace alone on the command line means yes. */
+static int set_sip_trace(struct options *o, const char *v, char *why,
+			 size_t len)
+{
+	return options_value_bool(&o->sip_trace, v ? v : "yes", why, len);
+}
+
 /* ---- the table --------------------------------------------------------- */
 
 const struct opt_def options_value_defs[] = {
@@ -451,6 +455,7 @@ const struct opt_def options_value_defs[] = {
     {"keypad-kick-last", OPT_LONG_ONLY + 38, true, true,
      options_ivr_set_key_kick_last},
     {"srtp", OPT_LONG_ONLY + 39, true, true, set_srtp},
+    {"sip-trace", OPT_LONG_ONLY + 40, optional_argument, true, set_sip_trace},
 };
 
 _Static_assert(sizeof(options_value_defs) / sizeof(options_value_defs[0]) ==

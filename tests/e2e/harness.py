@@ -137,13 +137,16 @@ class Tutti:
     def sip_addr(self):
         return (LOOPBACK, self.sip_port)
 
-    def start(self, ready_timeout=10.0):
+    def start(self, ready_timeout=10.0, env=None, wait=True):
+        """env: the environment (default ours); wait=False returns at once,
+        without waiting for SIP to answer."""
         log('starting %s' % ' '.join(self.args))
         self._logf = open(self.log_path, 'wb')
         self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=self._logf,
-                                     stderr=subprocess.STDOUT, cwd=self.dir)
+                                     stderr=subprocess.STDOUT, cwd=self.dir, env=env)
         log('%s pid %d, log %s' % (self.name, self.proc.pid, self.log_path))
-        self.wait_ready(ready_timeout)
+        if wait:
+            self.wait_ready(ready_timeout)
         return self
 
     def wait_ready(self, timeout):

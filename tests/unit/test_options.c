@@ -109,12 +109,15 @@ static void check_defaults(const struct options *o)
 	CU_ASSERT_STRING_EQUAL(o->api_token, "");
 	CU_ASSERT_STRING_EQUAL(o->api_token_file, "");
 	CU_ASSERT_STRING_EQUAL(o->data_dir, "./tutti-data");
-	CU_ASSERT_EQUAL(o->log_level, LL_INFO);
+	CU_ASSERT_EQUAL(o->log_levels.base, LL_INFO);
+	for (size_t i = 0; i < LOG_SUBSYS_N; i++)
+		CU_ASSERT_EQUAL(o->log_levels.sub[i], -1);
 	CU_ASSERT_TRUE(o->rooms_on_demand);
 	CU_ASSERT_EQUAL(o->max_participants, 0);
 	CU_ASSERT_EQUAL(o->notify_interval_ms, 1000);
 	CU_ASSERT_EQUAL(o->rtp_timeout_s, 30);
 	CU_ASSERT_EQUAL(o->max_speakers, 4);
+	CU_ASSERT_FALSE(o->sip_trace);
 }
 
 static void test_defaults(void)
@@ -371,10 +374,86 @@ static void test_data_dir_log_level(void)
 		CU_ASSERT_EQUAL(
 		    PARSE(&o, "--log-level", (char *)levels[i], NULL),
 		    OPTIONS_RUN);
-		CU_ASSERT_EQUAL(o.log_level, (enum log_level)i);
+		CU_ASSERT_EQUAL(o.log_levels.base, (enum log_level)i);
 	}
 	BAD("--log-level: 'verbose' is not error, warn, info or debug",
 	    "--log-level", "verbose", NULL);
+}
+
+/* Per-subsystem levels: the base anywhere in the list, blanks around the
+ * items, every mistake named. */
+static void test_log_subsystems(void)
+{
+	struct options o;
+	int sip = log_subsys_index("sip"), rtp = log_subsys_index("rtp");
+
+	CU_ASSERT_TRUE_FATAL(sip >= 0 && rtp >= 0);
+	CU_ASSERT_EQUAL(
+	    PARSE(&o, "--log-level", "info,sip=debug,rtp=warn", NULL),
+	    OPTIONS_RUN);
+	CU_ASSERT_EQUAL(o.log_levels.base, LL_INFO);
+	CU_ASSERT_EQUAL(log_levels_of(&o.log_levels, (size_t)sip), LL_DEBUG);
+	CU_ASSERT_EQUAL(log_levels_of(&o.log_levels, (size_t)rtp), LL_WARN);
+	CU_ASSERT_EQUAL(log_levels_of(&o.log_levels, 0), LL_INFO);
+
+	CU_ASSERT_EQUAL(PARSE(&o, "--log-level", " sip = error , warn ", NULL),
+			OPTIONS_RUN);
+	CU_ASSERT_EQUAL(o.log_levels.base, LL_WARN);
+	CU_ASSERT_EQUAL(log_levels_of(&o.log_levels, (size_t)sip), LL_ERROR);
+	CU_ASSERT_EQUAL(PARSE(&o, "--log-level", "trace=debug", NULL),
+			OPTIONS_RUN);
+	CU_ASSERT_EQUAL(o.log_levels.base, LL_INFO);
+
+	BAD("--log-level: 'nosuch' is not a subsystem", "--log-level",
+	    "info,nosuch=debug", NULL);
+	BAD("--log-level: 'loud' is not error, warn, info or debug",
+	    "--log-level", "sip=loud", NULL);
+	BAD("--log-level: 'sip' is given twice", "--log-level",
+	    "sip=info,sip=debug", NULL);
+	BAD("--log-level: 'debug': the level is given twice", "--log-level",
+	    "info,debug", NULL);
+	BAD("--log-level: empty item", "--log-level", "info,,sip=debug", NULL);
+	BAD("--log-level: empty item", "--log-level", "", NULL);
+	BAD("--log-level: empty item", "--log-level", "info,", NULL);
+	BAD("--log-level: '' is not a subsystem", "--log-level", "=sip", NULL);
+	BAD("--log-level: '' is not error", "--log-level", "sip=", NULL);
+
+	/* --check-config prints the canonical form, which reads back. */
+	CU_ASSERT_EQUAL(PARSE(&o, "--check-config", "--log-level",
+			      "rtp=warn, debug,sip=error", NULL),
+			OPTIONS_EXIT);
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(out_buf, "\nlog-level = debug,sip=error,rtp=warn\n"));
+	CU_ASSERT_EQUAL(PARSE(&o, "--check-config", NULL), OPTIONS_EXIT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "\nlog-level = info\n"));
+}
+
+/* --sip-trace alone means yes; =no and the config file's yes/no too. */
+static void test_sip_trace(void)
+{
+	struct options o;
+
+	CU_ASSERT_EQUAL(PARSE(&o, "--sip-trace", NULL), OPTIONS_RUN);
+	CU_ASSERT_TRUE(o.sip_trace);
+	CU_ASSERT_EQUAL(PARSE(&o, "--sip-trace=no", NULL), OPTIONS_RUN);
+	CU_ASSERT_FALSE(o.sip_trace);
+	CU_ASSERT_EQUAL(PARSE(&o, "--sip-trace=on", NULL), OPTIONS_RUN);
+	CU_ASSERT_TRUE(o.sip_trace);
+	BAD("--sip-trace: 'loud' is not yes or no", "--sip-trace=loud", NULL);
+	/* An optional value is never the next word. */
+	BAD("unexpected argument 'no'", "--sip-trace", "no", NULL);
+	bad_config("sip-trace = sometimes\n", 1, "sip-trace: 'sometimes'");
+
+	char *path = tmp_with("sip-trace = yes\n");
+	CU_ASSERT_EQUAL(PARSE(&o, "-c", path, NULL), OPTIONS_RUN);
+	CU_ASSERT_TRUE(o.sip_trace);
+	CU_ASSERT_EQUAL(PARSE(&o, "-c", path, "--sip-trace=no", NULL),
+			OPTIONS_RUN);
+	CU_ASSERT_FALSE(o.sip_trace);
+	CU_ASSERT_EQUAL(PARSE(&o, "-c", path, "--check-config", NULL),
+			OPTIONS_EXIT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "\nsip-trace = yes\n"));
+	tmp_remove(path);
 }
 
 static void test_bool(void)
@@ -503,6 +582,10 @@ static void test_help_version(void)
 	CU_ASSERT_EQUAL(PARSE(&o, "--help", NULL), OPTIONS_EXIT);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "Usage: tutti"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "--rtp-ports"));
+	/* Every subsystem --log-level takes is listed. */
+	for (size_t i = 0; log_subsys_name(i); i++)
+		CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, log_subsys_name(i)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "Log subsystems: main, sip,"));
 	CU_ASSERT_EQUAL(PARSE(&o, "-h", NULL), OPTIONS_EXIT);
 	/* --help does not need a readable config file. */
 	CU_ASSERT_EQUAL(PARSE(&o, "-c", "/nonexistent.conf", "-h", NULL),
@@ -555,7 +638,7 @@ static void test_config_file(void)
 	CU_ASSERT_EQUAL(o.http_port, 9090);
 	CU_ASSERT_STRING_EQUAL(o.api_token, "tok-from-file");
 	CU_ASSERT_STRING_EQUAL(o.data_dir, "/srv/tutti");
-	CU_ASSERT_EQUAL(o.log_level, LL_DEBUG);
+	CU_ASSERT_EQUAL(o.log_levels.base, LL_DEBUG);
 	CU_ASSERT_FALSE(o.rooms_on_demand);
 	CU_ASSERT_EQUAL(o.max_participants, 12);
 	CU_ASSERT_EQUAL(o.notify_interval_ms, 500);
@@ -567,7 +650,7 @@ static void test_config_file(void)
 			      "--rtp-ports", "40000-40999", "--api-token",
 			      "argv-token", NULL),
 			OPTIONS_RUN);
-	CU_ASSERT_EQUAL(o.log_level, LL_WARN);
+	CU_ASSERT_EQUAL(o.log_levels.base, LL_WARN);
 	CU_ASSERT_EQUAL(o.rtp_port_lo, 40000);
 	CU_ASSERT_STRING_EQUAL(o.api_token, "argv-token");
 	CU_ASSERT_STRING_EQUAL(o.api_token_file, "");
@@ -631,7 +714,7 @@ static void test_check_config(void)
 	    "max-participants = ", "notify-interval = ", "rtp-timeout = ",
 	    "max-calls = ",	   "max-rooms = ",	 "max-subscriptions = ",
 	    "sip-rate = ",	   "sip-max-size = ",	 "session-expires = ",
-	    "max-speakers = 4\n",
+	    "max-speakers = 4\n",  "sip-trace = no\n",
 	};
 	char *path;
 
@@ -680,6 +763,8 @@ static const struct unit_test tests[] = {
     {"api_token", test_api_token},
     {"api_token_file", test_api_token_file},
     {"data_dir_log_level", test_data_dir_log_level},
+    {"log_subsystems", test_log_subsystems},
+    {"sip_trace", test_sip_trace},
     {"bool", test_bool},
     {"numbers", test_numbers},
     {"limits", test_limits},

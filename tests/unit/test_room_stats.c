@@ -1,6 +1,7 @@
 /* test_room_stats.c: a participant's media figures as the API shows them,
- * the summary line logged when a call ends (captured from stderr), and the
- * sum of mixer statistics (conference/room_stats.c). */
+ * the summary line logged when a call ends (captured from stderr), the
+ * sum of mixer statistics, and a stalled mixer told from a ticking one
+ * (conference/room_stats.c). */
 #include "conference/focus.h"
 
 #include "tests/unit/audio_util.h"
@@ -9,6 +10,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 static void test_info(void)
@@ -129,10 +131,54 @@ static void test_summary(void)
 	close(peer);
 }
 
+/* A mixer that ticks is never stalled however far the clock moves between
+ * two looks; one whose thread no longer runs is, once its count has stood
+ * still for the stall time. The clock here is the caller's, so the test
+ * waits only for a real tick to happen. */
+static void test_stalled(void)
+{
+	const uint64_t s = 1000000000ull, t0 = 5 * s;
+	int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	struct mixer_params mp = {.rate_hz = 48000, .notify_fd = fd};
+	struct room idle = {.name = "idle"};
+	struct room r = {.name = "busy", .next = &idle};
+	struct conference c = {.rooms = &r};
+	struct mixer_stats st;
+
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL_FATAL(mixer_start(&r.mixer, &mp), 0);
+	CU_ASSERT_EQUAL(room_stats_stalled(&c, t0, s), 0); /* the baseline */
+	CU_ASSERT_EQUAL(r.watch_ns, t0);
+	for (int i = 0; i < 5000; i++) {
+		mixer_get_stats(r.mixer, &st);
+		if (st.ticks != r.watch_ticks)
+			break;
+		usleep(1000);
+	}
+	CU_ASSERT_NOT_EQUAL(st.ticks, r.watch_ticks);
+	CU_ASSERT_EQUAL(room_stats_stalled(&c, t0 + 10 * s, s), 0);
+	CU_ASSERT_EQUAL(r.watch_ns, t0 + 10 * s);
+
+	mixer_stop(r.mixer); /* its thread is gone: no more ticks */
+	CU_ASSERT_EQUAL(room_stats_stalled(&c, t0 + 10 * s + s / 2, s), 0);
+	CU_ASSERT_EQUAL(room_stats_stalled(&c, t0 + 12 * s, s), 1);
+	CU_ASSERT_EQUAL(room_stats_stalled(&c, t0 + 13 * s, s), 1);
+
+	struct mixer_event ev;
+	while (mixer_poll(r.mixer, &ev) == 0)
+		;
+	mixer_free(r.mixer);
+	r.mixer = NULL;
+	/* Rooms without a mixer are never stalled. */
+	CU_ASSERT_EQUAL(room_stats_stalled(&c, t0 + 20 * s, s), 0);
+	close(fd);
+}
+
 static const struct unit_test tests[] = {
     {"info: loss percent, jitter in ms", test_info},
     {"mixer statistics add up", test_add},
     {"summary line", test_summary},
+    {"a stalled mixer", test_stalled},
     {NULL, NULL},
 };
 
