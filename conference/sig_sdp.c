@@ -4,7 +4,15 @@
  * needs out of its tree so that no Sofia-SIP type leaves conference/sig_*.
  * SDP comes from the network: every string is bounded on copy and anything
  * we cannot represent makes the description malformed rather than
- * truncated. Signalling thread (or any thread: no shared state). */
+ * truncated. Signalling thread (or any thread: no shared state).
+ *
+ * One check runs before Sofia-SIP sees the text: every m= line must follow
+ * RFC 4566's grammar (media SP port ["/" integer] SP proto 1*(SP fmt), fmt
+ * a token, nothing after the last one). Sofia-SIP 1.13's parser loops for
+ * ever, allocating, on a format that is not a token, or on trailing
+ * blanks, in an m= line of a profile other than RTP's
+ * ("m=application 9 UDP/BFCP a/b"): found by fuzz/fuzz_sdp.c, 20 GB in
+ * three minutes from one INVITE. */
 #include "conference/oa.h"
 
 #include <arpa/inet.h>
@@ -16,6 +24,75 @@
 
 #include <sofia-sip/sdp.h>
 #include <sofia-sip/su_alloc.h>
+
+/* RFC 4566's token-char, which is also Sofia-SIP's TOKEN. */
+static bool token_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || (c && strchr("-!#$%&'*+.^_`{|}~", c));
+}
+
+/* The length of the run of token characters (and others) at s. */
+static size_t span(const char *s, const char *end, const char *others)
+{
+	size_t n = 0;
+	while (s + n < end && (token_char(s[n]) || strchr(others, s[n])))
+		n++;
+	return n;
+}
+
+static size_t digits(const char *s, const char *end)
+{
+	size_t n = 0;
+	while (s + n < end && s[n] >= '0' && s[n] <= '9')
+		n++;
+	return n;
+}
+
+static bool media_line_ok(const char *s, const char *end)
+{
+	size_t n = span(s, end, ""); /* media */
+	if (n == 0 || s + n >= end || s[n] != ' ')
+		return false;
+	s += n + 1;
+	n = digits(s, end); /* port ["/" integer] */
+	if (n && s + n < end && s[n] == '/')
+		n += 1 + digits(s + n + 1, end);
+	if (n == 0 || s[n - 1] == '/' || s + n >= end || s[n] != ' ')
+		return false;
+	s += n + 1;
+	n = span(s, end, "/"); /* proto: token *("/" token) */
+	if (n == 0 || s[0] == '/' || s[n - 1] == '/' || memmem(s, n, "//", 2))
+		return false;
+	/* 1*(SP fmt), where Sofia-SIP also takes tabs and runs of them, but
+	 * not a line that ends in them. */
+	for (s += n; s < end; s += n) {
+		if (*s != ' ' && *s != '\t')
+			return false;
+		while (s < end && (*s == ' ' || *s == '\t'))
+			s++;
+		n = span(s, end, "");
+		if (n == 0)
+			return false;
+	}
+	return true;
+}
+
+/* Every m= line in the text Sofia-SIP will read (up to a NUL). */
+static bool media_lines_ok(const char *sdp, size_t len)
+{
+	const char *end = sdp + strnlen(sdp, len);
+	for (const char *line = sdp; line < end;) {
+		const char *eol = line;
+		while (eol < end && *eol != '\r' && *eol != '\n')
+			eol++;
+		if (eol - line >= 2 && line[0] == 'm' && line[1] == '=' &&
+		    !media_line_ok(line + 2, eol))
+			return false;
+		line = eol + 1;
+	}
+	return true;
+}
 
 static int copy_str(char *dst, size_t cap, const char *src)
 {
@@ -108,20 +185,25 @@ static int copy_audio(struct oa_desc *d, const sdp_session_t *s,
 	return 0;
 }
 
-static void copy_other(struct oa_other_media *o, const sdp_media_t *m)
+/* A line we answer with port 0 is written back as it came: one too long
+ * to copy is malformed, not cut (a cut profile could end in '/'). */
+static int copy_other(struct oa_other_media *o, const sdp_media_t *m)
 {
-	snprintf(o->type, sizeof(o->type), "%s",
-		 m->m_type_name ? m->m_type_name : "unknown");
-	snprintf(o->proto, sizeof(o->proto), "%s",
-		 m->m_proto_name ? m->m_proto_name : "RTP/AVP");
+	char pt[8];
+	const char *fmt =
+	    m->m_format && m->m_format->l_text ? m->m_format->l_text : "0";
 	/* Sofia-SIP keeps RTP formats as rtpmaps, others as a list. */
-	if (m->m_rtpmaps)
-		snprintf(o->fmt, sizeof(o->fmt), "%u", m->m_rtpmaps->rm_pt);
-	else
-		snprintf(o->fmt, sizeof(o->fmt), "%s",
-			 m->m_format && m->m_format->l_text
-			     ? m->m_format->l_text
-			     : "0");
+	if (m->m_rtpmaps) {
+		snprintf(pt, sizeof(pt), "%u", m->m_rtpmaps->rm_pt);
+		fmt = pt;
+	}
+	if (copy_str(o->type, sizeof(o->type),
+		     m->m_type_name ? m->m_type_name : "unknown") ||
+	    copy_str(o->proto, sizeof(o->proto),
+		     m->m_proto_name ? m->m_proto_name : "RTP/AVP") ||
+	    copy_str(o->fmt, sizeof(o->fmt), fmt))
+		return -EBADMSG;
+	return 0;
 }
 
 static int copy_session(struct oa_desc *d, const sdp_session_t *s)
@@ -130,7 +212,8 @@ static int copy_session(struct oa_desc *d, const sdp_session_t *s)
 	for (const sdp_media_t *m = s->sdp_media; m; m = m->m_next) {
 		if (d->n_media == OA_MAX_MEDIA)
 			return -EBADMSG;
-		copy_other(&d->media[d->n_media], m);
+		if (copy_other(&d->media[d->n_media], m))
+			return -EBADMSG;
 		if (!found && m->m_type == sdp_media_audio &&
 		    (m->m_proto == sdp_proto_rtp ||
 		     m->m_proto == sdp_proto_srtp ||
@@ -149,7 +232,8 @@ static int copy_session(struct oa_desc *d, const sdp_session_t *s)
 
 int sig_sdp_parse(struct oa_desc *out, const char *sdp, size_t len)
 {
-	if (!out || !sdp || len == 0 || len > 65536)
+	if (!out || !sdp || len == 0 || len > 65536 ||
+	    !media_lines_ok(sdp, len))
 		return -EBADMSG;
 
 	su_home_t home[1] = {SU_HOME_INIT(home)};

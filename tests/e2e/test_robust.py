@@ -135,6 +135,10 @@ def bad_sdps():
         ('200 audio m= lines', base + 'm=audio 9 RTP/AVP 0\r\n' * 200, False),
         ('crypto line garbage', base + 'm=audio 9 RTP/SAVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 '
          'inline:!!!notbase64!!!\r\n', False),
+        # Sofia-SIP's parser loops for ever on these (fuzz/regress/sdp).
+        ('a format that is not a token', base + 'm=audio 9 RTP/AVP 0\r\n'
+         'm=application 9 UDP/BFCP a/b\r\n', True),
+        ('a non-ASCII byte in the profile', base + 'm=audio 0 R\xae\xaf/AVP 0\r\n', True),
     ]
 
 
