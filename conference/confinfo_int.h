@@ -59,6 +59,11 @@ struct ci_view {
  * character boundary. dst holds max_bytes + 1. Returns the length. */
 size_t confinfo_text_clean(char *dst, size_t max_bytes, const char *src,
 			   size_t src_cap);
+/* The same for a value typed xs:anyURI: one that libxml2's validator
+ * refuses is percent-encoded until it is a valid URI reference. max_bytes
+ * is at most CI_URI_MAX - 1. */
+size_t confinfo_text_uri(char *dst, size_t max_bytes, const char *src,
+			 size_t src_cap);
 
 /* confinfo_view.c */
 /* -EINVAL (endpoints missing) or -ENOMEM. */

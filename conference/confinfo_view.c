@@ -46,15 +46,15 @@ static void clean_ep(struct ci_ep *e, const struct ci_endpoint *s)
 	if (s->disconnection != CI_DISC_NONE) {
 		e->disconnection = s->disconnection;
 		e->disc_ms = shown_ms(s->disconnected_unix_ms);
-		confinfo_text_clean(e->disc_by, CI_URI_MAX - 1,
-				    s->disconnected_by, CI_URI_MAX);
+		confinfo_text_uri(e->disc_by, CI_URI_MAX - 1,
+				  s->disconnected_by, CI_URI_MAX);
 	}
-	confinfo_text_clean(e->user, CI_URI_MAX - 1, s->user, CI_URI_MAX);
+	confinfo_text_uri(e->user, CI_URI_MAX - 1, s->user, CI_URI_MAX);
 	confinfo_text_clean(e->display, CI_DISPLAY_MAX, s->user_display,
 			    CI_DISPLAY_MAX + 1);
 	confinfo_text_clean(e->entity, CI_URI_MAX - 1, s->entity, CI_URI_MAX);
-	confinfo_text_clean(e->referred_by, CI_URI_MAX - 1, s->referred_by,
-			    CI_URI_MAX);
+	confinfo_text_uri(e->referred_by, CI_URI_MAX - 1, s->referred_by,
+			  CI_URI_MAX);
 }
 
 static int cmp_id(uint32_t a, uint32_t b)
@@ -122,8 +122,7 @@ int confinfo_view_build(struct ci_view *v, const struct ci_room *room)
 	if (!room || (room->n_endpoints && !room->endpoints))
 		return -EINVAL;
 	size_t n = room->n_endpoints;
-	confinfo_text_clean(v->entity, CI_URI_MAX - 1, room->entity,
-			    CI_URI_MAX);
+	confinfo_text_uri(v->entity, CI_URI_MAX - 1, room->entity, CI_URI_MAX);
 	confinfo_text_clean(v->display, CI_DISPLAY_MAX, room->display,
 			    CI_DISPLAY_MAX + 1);
 	v->max_users = room->max_users;

@@ -585,6 +585,35 @@ static void test_endpoint_details(void)
 	confinfo_room_clear(&r);
 }
 
+/* AORs that Sofia-SIP takes but xs:anyURI does not (found by
+ * fuzz/fuzz_confinfo.c): percent-encoded until the document is valid (load()
+ * validates it), valid ones unchanged. */
+static void test_hostile_uris(void)
+{
+	struct ci_room r, old;
+	room_new(&r, 8);
+	join(&r, 1, "si~:alice@x", "sip:a@pc");
+	join(&r, 2, "sip:bob@[2001:db8::1]:5060", "sip:b@pc");
+	struct ci_endpoint *e = join(&r, 3, "sip:cy@x;transport=tcp", "c");
+	snprintf(e->referred_by, sizeof(e->referred_by), "a:#b#c");
+	e = join(&r, 4, "sip:dee@x", "d");
+	CU_ASSERT_EQUAL_FATAL(confinfo_room_copy(&old, &r), 0);
+	leave(e, CI_BOOTED, "1ab:c@d");
+	xmlDocPtr d = full_doc(&r);
+	/* Users come in entity order: the encoded ones sort differently. */
+	XP(d, "string(//c:user[1]/@entity)", "sip:bob@%5B2001:db8::1%5D:5060");
+	XP(d, "string(//c:user[2]/@entity)", "sip:cy@x;transport=tcp");
+	XP(d, "string(//c:user[2]//c:referred/c:by)", "a:%23b%23c");
+	XP(d, "string(//c:user[3]/@entity)", "si~%3Aalice%40x");
+	xmlFreeDoc(d);
+	d = partial_doc(&old, &r);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	XP(d, "string(//c:disconnection-info/c:by)", "1ab%3Ac%40d");
+	xmlFreeDoc(d);
+	confinfo_room_clear(&old);
+	confinfo_room_clear(&r);
+}
+
 /* Endpoints of one AOR share a <user>; the lowest id speaks for it; two
  * calls from one contact get distinct entities. */
 static void test_shared_aor(void)
@@ -1041,6 +1070,7 @@ static const struct unit_test tests[] = {
     {"empty room", test_empty_room},
     {"scripted changes validate and merge", test_scenario},
     {"endpoint details", test_endpoint_details},
+    {"hostile URIs", test_hostile_uris},
     {"shared AOR", test_shared_aor},
     {"departures", test_departures},
     {"random changes merge to the full state", test_random_merge},
