@@ -45,6 +45,14 @@ enum MHD_Result route_parts_get(struct api_call *c)
 	return reply_json(c, MHD_HTTP_OK, body, NULL, NULL);
 }
 
+int route_parts_dial_body(json_t *j, char *uri, char *why, size_t whylen)
+{
+	struct field f[] = {
+	    {"uri", FIELD_SIPURI, true, 0, 0, uri, NULL},
+	};
+	return fields_parse(j, f, 1, why, whylen);
+}
+
 enum MHD_Result route_parts_dial(struct api_call *c)
 {
 	enum MHD_Result ret;
@@ -52,11 +60,8 @@ enum MHD_Result route_parts_dial(struct api_call *c)
 	if (!j)
 		return ret;
 	struct conf_req req = {.op = CONF_PART_DIAL};
-	struct field f[] = {
-	    {"uri", FIELD_SIPURI, true, 0, 0, req.uri, NULL},
-	};
 	char why[160];
-	int err = fields_parse(j, f, 1, why, sizeof(why));
+	int err = route_parts_dial_body(j, req.uri, why, sizeof(why));
 	json_decref(j);
 	if (err)
 		return reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", why,
@@ -76,14 +81,9 @@ enum MHD_Result route_parts_dial(struct api_call *c)
 			  where);
 }
 
-enum MHD_Result route_parts_update(struct api_call *c)
+int route_parts_update_body(json_t *j, struct conf_part_spec *s, char *why,
+			    size_t whylen)
 {
-	enum MHD_Result ret;
-	json_t *j = body_json(c, false, &ret);
-	if (!j)
-		return ret;
-	struct conf_req req = {.op = CONF_PART_UPDATE};
-	struct conf_part_spec *s = &req.part_spec;
 	long long gain = 0;
 	struct field f[] = {
 	    {"muted", FIELD_BOOL, false, 0, 0, &s->muted, &s->set_muted},
@@ -92,13 +92,24 @@ enum MHD_Result route_parts_update(struct api_call *c)
 	    {"moderator", FIELD_BOOL, false, 0, 0, &s->moderator,
 	     &s->set_moderator},
 	};
+	int err = fields_parse(j, f, 4, why, whylen);
+	s->gain_db = (int)gain;
+	return err;
+}
+
+enum MHD_Result route_parts_update(struct api_call *c)
+{
+	enum MHD_Result ret;
+	json_t *j = body_json(c, false, &ret);
+	if (!j)
+		return ret;
+	struct conf_req req = {.op = CONF_PART_UPDATE};
 	char why[160];
-	int err = fields_parse(j, f, 4, why, sizeof(why));
+	int err = route_parts_update_body(j, &req.part_spec, why, sizeof(why));
 	json_decref(j);
 	if (err)
 		return reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", why,
 				   NULL);
-	s->gain_db = (int)gain;
 	snprintf(req.room, sizeof(req.room), "%s", c->room);
 	req.part_id = c->part_id;
 	struct conf_reply rep;
@@ -124,6 +135,16 @@ enum MHD_Result route_parts_kick(struct api_call *c)
 	return reply_empty(c, MHD_HTTP_NO_CONTENT);
 }
 
+int route_parts_mute_body(json_t *j, struct conf_part_spec *s, char *why,
+			  size_t whylen)
+{
+	s->muted = true;
+	struct field f[] = {
+	    {"muted", FIELD_BOOL, false, 0, 0, &s->muted, &s->set_muted},
+	};
+	return fields_parse(j, f, 1, why, whylen);
+}
+
 /* POST /rooms/{room}/mute {"muted"?: true}: everyone but moderators. */
 enum MHD_Result route_parts_mute_all(struct api_call *c)
 {
@@ -133,12 +154,8 @@ enum MHD_Result route_parts_mute_all(struct api_call *c)
 		return ret;
 	struct conf_req req = {.op = CONF_PART_MUTE_ALL};
 	struct conf_part_spec *s = &req.part_spec;
-	s->muted = true;
-	struct field f[] = {
-	    {"muted", FIELD_BOOL, false, 0, 0, &s->muted, &s->set_muted},
-	};
 	char why[160];
-	int err = fields_parse(j, f, 1, why, sizeof(why));
+	int err = route_parts_mute_body(j, s, why, sizeof(why));
 	json_decref(j);
 	if (err)
 		return reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", why,

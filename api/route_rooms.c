@@ -22,9 +22,8 @@ enum MHD_Result route_rooms_list(struct api_call *c)
 	return reply_json(c, MHD_HTTP_OK, arr, NULL, NULL);
 }
 
-/* The fields of POST (with_name) and PATCH bodies into a room spec. */
-static int room_spec_parse(json_t *j, struct conf_room_spec *s, bool with_name,
-			   char *why, size_t whylen)
+int route_rooms_spec(json_t *j, struct conf_room_spec *s, bool with_name,
+		     char *why, size_t whylen)
 {
 	long long max = 0;
 	bool name_set = false;
@@ -51,7 +50,7 @@ enum MHD_Result route_rooms_create(struct api_call *c)
 		return ret;
 	struct conf_req req = {.op = CONF_ROOM_CREATE};
 	char why[160];
-	int err = room_spec_parse(j, &req.room_spec, true, why, sizeof(why));
+	int err = route_rooms_spec(j, &req.room_spec, true, why, sizeof(why));
 	json_decref(j);
 	if (err)
 		return reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", why,
@@ -93,7 +92,7 @@ enum MHD_Result route_rooms_update(struct api_call *c)
 		return ret;
 	struct conf_req req = {.op = CONF_ROOM_UPDATE};
 	char why[160];
-	int err = room_spec_parse(j, &req.room_spec, false, why, sizeof(why));
+	int err = route_rooms_spec(j, &req.room_spec, false, why, sizeof(why));
 	json_decref(j);
 	if (err)
 		return reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", why,

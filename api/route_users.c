@@ -7,6 +7,16 @@
 #include <stdio.h>
 #include <string.h>
 
+int route_users_body(json_t *j, char *password, size_t cap, char *why,
+		     size_t whylen)
+{
+	struct field f[] = {
+	    {"password", FIELD_TEXT, true, 1, (long long)cap - 1, password,
+	     NULL},
+	};
+	return fields_parse(j, f, 1, why, whylen);
+}
+
 enum MHD_Result route_users_set(struct api_call *c)
 {
 	enum MHD_Result ret;
@@ -14,12 +24,9 @@ enum MHD_Result route_users_set(struct api_call *c)
 	if (!j)
 		return ret;
 	struct conf_req req = {.op = CONF_USER_SET};
-	struct field f[] = {
-	    {"password", FIELD_TEXT, true, 1, sizeof(req.password) - 1,
-	     req.password, NULL},
-	};
 	char why[160];
-	int err = fields_parse(j, f, 1, why, sizeof(why));
+	int err = route_users_body(j, req.password, sizeof(req.password), why,
+				   sizeof(why));
 	json_decref(j);
 	if (err)
 		return reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", why,
