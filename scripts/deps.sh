@@ -13,4 +13,5 @@ apt-get install -y -qq --no-install-recommends \
 	libsofia-sip-ua-dev libsrtp2-dev libopus-dev libspeexdsp-dev \
 	libspandsp-dev libjansson-dev libmicrohttpd-dev libsqlite3-dev \
 	libxml2-dev libinih-dev libsndfile1-dev libcunit1-dev \
-	python3 sip-tester baresip-core libxml2-utils clang-format >/dev/null
+	python3 sip-tester baresip-core libxml2-utils clang-format \
+	clang libclang-rt-dev >/dev/null
