@@ -34,6 +34,7 @@ import os
 import random
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -104,6 +105,22 @@ def middle(samples, rate, skip_s=2.0):
     return samples[cut:n - cut]
 
 
+def free_sip_port():
+    """A free port whose next one is free too: baresip also listens for
+    SIP over TLS on sip_listen's port + 1, and fails to start without it."""
+    for _ in range(100):
+        p = free_port()
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.bind((LOOPBACK, p + 1))
+            return p
+        except OSError:
+            continue
+        finally:
+            s.close()
+    raise OSError('no free pair of ports')
+
+
 class Baresip:
     """One baresip process in its own config dir, stopped by PID."""
 
@@ -111,7 +128,7 @@ class Baresip:
         self.binary = binary
         self.user = user
         self.dir = tempfile.mkdtemp(prefix='tutti-e2e-baresip-')
-        self.sip_port = free_port()
+        self.sip_port = free_sip_port()
         self.in_wav = os.path.join(self.dir, 'in.wav')
         self.log_path = os.path.join(self.dir, 'baresip.log')
         self.proc = None
