@@ -11,8 +11,8 @@
  * a token, nothing after the last one). Sofia-SIP 1.13's parser loops for
  * ever, allocating, on a format that is not a token, or on trailing
  * blanks, in an m= line of a profile other than RTP's
- * ("m=application 9 UDP/BFCP a/b"): found by fuzz/fuzz_sdp.c, 20 GB in
- * three minutes from one INVITE. */
+ * ("m=application 9 UDP/BFCP a /b"): found by fuzz/fuzz_sdp.c, 20 GB in
+ * three minutes from one offer. */
 #include "conference/oa.h"
 
 #include <arpa/inet.h>

@@ -137,7 +137,7 @@ def bad_sdps():
          'inline:!!!notbase64!!!\r\n', False),
         # Sofia-SIP's parser loops for ever on these (fuzz/regress/sdp).
         ('a format that is not a token', base + 'm=audio 9 RTP/AVP 0\r\n'
-         'm=application 9 UDP/BFCP a/b\r\n', True),
+         'm=application 9 UDP/BFCP a /b\r\n', True),
         ('a non-ASCII byte in the profile', base + 'm=audio 0 R\xae\xaf/AVP 0\r\n', True),
     ]
 

@@ -93,7 +93,7 @@ static void test_parse_malformed(void)
 static void test_parse_media_grammar(void)
 {
 	static const char *const bad[] = {
-	    HDR "m=audio 4000 RTP/AVP 0\r\nm=application 9 UDP/BFCP a/b\r\n",
+	    HDR "m=audio 4000 RTP/AVP 0\r\nm=application 9 UDP/BFCP a /b\r\n",
 	    HDR "m=audio 0 R\xae\xaf/AVP 0\r\n",
 	    HDR "m=audio 4000 RTP/AVP 0 8:\r\n",
 	    HDR "m=audio\r\n",
