@@ -464,9 +464,12 @@ int options_parse(struct options *o, int argc, char **argv, FILE *out,
 	return rc;
 }
 
+/* inih reads a ';' after a blank as the start of a comment, so a value
+ * that begins with one follows the '=' directly (found by
+ * fuzz/fuzz_config.c: "data-dir = ;x" read back as an empty value). */
 static void print_kv(FILE *f, const char *key, const char *v)
 {
-	fprintf(f, "%s =%s%s\n", key, *v ? " " : "", v);
+	fprintf(f, "%s =%s%s\n", key, *v && *v != ';' ? " " : "", v);
 }
 
 /* The token line is a comment, so that the output can be fed back as a

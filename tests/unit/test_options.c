@@ -599,6 +599,18 @@ static void test_check_config(void)
 	CU_ASSERT_EQUAL(memcmp(&o, &again, sizeof(o)), 0);
 	tmp_remove(path);
 
+	/* A value that starts like an inline comment reads back too. */
+	path = tmp_with("data-dir =;odd = dir\n");
+	CU_ASSERT_EQUAL(PARSE(&o, "-c", path, "--check-config", NULL),
+			OPTIONS_EXIT);
+	CU_ASSERT_STRING_EQUAL(o.data_dir, ";odd = dir");
+	CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "data-dir =;odd = dir\n"));
+	tmp_remove(path);
+	path = tmp_with(out_buf);
+	CU_ASSERT_EQUAL(PARSE(&again, "-c", path, NULL), OPTIONS_RUN);
+	CU_ASSERT_STRING_EQUAL(again.data_dir, ";odd = dir");
+	tmp_remove(path);
+
 	/* A bad setting fails the check too. */
 	BAD("--rtp-ports: 'x' is not LO-HI", "--check-config", "--rtp-ports",
 	    "x", NULL);
