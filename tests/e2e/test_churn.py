@@ -50,6 +50,7 @@ class Room:
         self.max = 0
         self.recording = False          # None: either (tutti's clock decides)
         self.settle_until = 0.0         # a deleted room lingers, locked, until then
+        self.closing_until = 0.0        # a stopped recording is closed by then
 
 
 class Member:
@@ -200,12 +201,17 @@ class Churn:
             elif room.recording:
                 ok = (409,)
             elif self.in_room(room):
-                ok = (201,)
+                # Just after a stop, the old file may still be closing.
+                ok = (201, 409) if time.monotonic() < room.closing_until else (201,)
             else:
                 ok = (404, 409)     # no room, or nobody in it to record
             r = self.api('POST', base, ok=ok, what='recording start')
             if r.status == 201:
                 room.recording = True
+            elif r.status == 409 and room.recording is False and self.in_room(room):
+                msg = ((r.json() or {}).get('error') or {}).get('message', '')
+                self.h.check('still being closed' in msg, 'a start while the last '
+                             'recording closes says so', msg)
         else:
             if room.recording is None:
                 ok = (204, 404)
@@ -214,6 +220,8 @@ class Churn:
             r = self.api('DELETE', base, ok=ok, what='recording stop')
             if r.status in (204, 404):
                 room.recording = False
+            if r.status == 204:
+                room.closing_until = time.monotonic() + 1.0
 
     def op_subscribe(self):
         if len(self.subs) >= MAX_SUBS or rnd.random() < 0.3 and self.subs:
