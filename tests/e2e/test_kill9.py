@@ -187,6 +187,7 @@ def trial_once(h, trial, data_dir, store, stats):
     c = Caller(h, t.sip_addr, 'k%d' % trial, 'PCMU', TONE_HZ)
     if c.dial(room).status != 200:
         h.check(False, 'trial %d: a caller joins' % trial)
+        t.stop()        # never two on one data dir
         return
     time.sleep(0.2)
     r = http_call(t.http_port, 'POST', '/api/v1/rooms/%s/recording' % room)
