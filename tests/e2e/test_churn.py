@@ -148,13 +148,20 @@ class Churn:
             self.h.check(False, 'BYE answered', str(e))
         self.drop(m)
 
-    def op_mute(self):
+    def pick_listed(self):
+        """A random caller and its participant id, or (None, None)."""
         if not self.members:
-            return
+            return None, None
         m = rnd.choice(self.members)
         pid = self.part_id(m)
         if pid is None:
             self.h.check(False, 'caller %s is listed in %s' % (m.user, m.room))
+            return None, None
+        return m, pid
+
+    def op_mute(self):
+        m, pid = self.pick_listed()
+        if m is None:
             return
         muted = rnd.random() < 0.6
         self.api('PATCH', '/api/v1/rooms/%s/participants/%d' % (m.room, pid),
@@ -179,12 +186,8 @@ class Churn:
                          '%d %s' % (r.status, r.reason))
 
     def op_kick(self):
-        if not self.members:
-            return
-        m = rnd.choice(self.members)
-        pid = self.part_id(m)
-        if pid is None:
-            self.h.check(False, 'caller %s is listed in %s' % (m.user, m.room))
+        m, pid = self.pick_listed()
+        if m is None:
             return
         self.api('DELETE', '/api/v1/rooms/%s/participants/%d' % (m.room, pid), ok=(204,),
                  what='kick')
