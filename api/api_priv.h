@@ -111,6 +111,11 @@ struct field {
 int fields_parse(json_t *obj, const struct field *f, size_t n, char *why,
 		 size_t whylen);
 bool fields_name_ok(const char *s);
+/* The length of the longest prefix of s, at most max bytes, that is valid
+ * UTF-8, for quoting client text in a message: a 400 whose message is not
+ * UTF-8 cannot be built (jansson refuses it) and the client would get no
+ * answer at all (found by fuzz/fuzz_api_body.c). */
+int fields_quote_len(const char *s, size_t max);
 
 /* ---- body.c: reading and checking request bodies ------------------------ */
 
@@ -118,6 +123,9 @@ void body_append(struct api_call *c, const char *data, size_t n);
 /* The body as a JSON object, or NULL with 400/415 queued in *ret. An empty
  * body counts as {} when empty_ok. The caller decrefs. */
 json_t *body_json(struct api_call *c, bool empty_ok, enum MHD_Result *ret);
+/* The JSON object in text[len], or NULL with the reason in why (which a
+ * 400's JSON message can carry). The caller decrefs. Any thread. */
+json_t *body_parse(const char *text, size_t len, char *why, size_t whylen);
 /* The body read into the n fields of f (fields_parse): true, or false with
  * 400/415 queued in *ret. An empty body counts as {} when empty_ok. */
 bool body_fields(struct api_call *c, bool empty_ok, const struct field *f,
@@ -157,6 +165,21 @@ enum MHD_Result route_parts_kick(struct api_call *c);
 enum MHD_Result route_parts_mute_all(struct api_call *c);
 
 enum MHD_Result route_users_set(struct api_call *c);
+
+/* The field table of each route's body, as the routes use it and
+ * fuzz/fuzz_api_body.c tries it: 0, or -EINVAL with why filled
+ * (fields_parse). Pure functions, any thread. */
+int route_rooms_spec(json_t *j, struct conf_room_spec *s, bool with_name,
+		     char *why, size_t whylen);
+int route_parts_dial_body(json_t *j, char *uri /* [CONF_URI_MAX] */, char *why,
+			  size_t whylen);
+int route_parts_update_body(json_t *j, struct conf_part_spec *s, char *why,
+			    size_t whylen);
+/* muted defaults to true. */
+int route_parts_mute_body(json_t *j, struct conf_part_spec *s, char *why,
+			  size_t whylen);
+int route_users_body(json_t *j, char *password, size_t cap, char *why,
+		     size_t whylen);
 enum MHD_Result route_users_delete(struct api_call *c);
 
 enum MHD_Result health_get(struct api_call *c);	 /* health.c */

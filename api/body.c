@@ -5,6 +5,7 @@
  * belongs to its struct api_call. */
 #include "api/api_priv.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -41,6 +42,22 @@ static bool is_json_type(const char *ct)
 	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
 }
 
+json_t *body_parse(const char *text, size_t len, char *why, size_t whylen)
+{
+	json_error_t jerr;
+	json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (j && json_is_object(j))
+		return j;
+	if (j)
+		snprintf(why, whylen, "the body must be a JSON object");
+	else
+		snprintf(why, whylen, "bad JSON at line %d: %.*s", jerr.line,
+			 fields_quote_len(jerr.text, sizeof(jerr.text)),
+			 jerr.text);
+	json_decref(j);
+	return NULL;
+}
+
 json_t *body_json(struct api_call *c, bool empty_ok, enum MHD_Result *ret)
 {
 	if (c->body_len == 0) {
@@ -58,22 +75,11 @@ json_t *body_json(struct api_call *c, bool empty_ok, enum MHD_Result *ret)
 				   "bodies must be application/json", NULL);
 		return NULL;
 	}
-	json_error_t jerr;
-	json_t *j =
-	    json_loadb(c->body, c->body_len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!j || !json_is_object(j)) {
-		char msg[256];
-		if (j)
-			snprintf(msg, sizeof(msg),
-				 "the body must be a JSON object");
-		else
-			snprintf(msg, sizeof(msg), "bad JSON at line %d: %s",
-				 jerr.line, jerr.text);
-		json_decref(j);
+	char msg[256];
+	json_t *j = body_parse(c->body, c->body_len, msg, sizeof(msg));
+	if (!j)
 		*ret = reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", msg,
 				   NULL);
-		return NULL;
-	}
 	return j;
 }
 

@@ -10,6 +10,19 @@
 #include <stdio.h>
 #include <string.h>
 
+int fields_quote_len(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max);
+	for (size_t cut = 0; cut < 4 && cut <= n; cut++) {
+		json_t *j = json_stringn(s, n - cut);
+		if (j) {
+			json_decref(j);
+			return (int)(n - cut);
+		}
+	}
+	return 0;
+}
+
 bool fields_name_ok(const char *s)
 {
 	size_t n = strlen(s);
@@ -153,7 +166,8 @@ int fields_parse(json_t *obj, const struct field *f, size_t n, char *why,
 		while (i < n && strcmp(f[i].key, key) != 0)
 			i++;
 		if (i == n) {
-			snprintf(why, whylen, "unknown field \"%.64s\"", key);
+			snprintf(why, whylen, "unknown field \"%.*s\"",
+				 fields_quote_len(key, 64), key);
 			return -EINVAL;
 		}
 		if (take(&f[i], v, why, whylen))

@@ -45,15 +45,27 @@ enum MHD_Result route_parts_get(struct api_call *c)
 	return reply_json(c, MHD_HTTP_OK, body, NULL, NULL);
 }
 
+int route_parts_dial_body(json_t *j, char *uri, char *why, size_t whylen)
+{
+	struct field f[] = {
+	    {"uri", FIELD_SIPURI, true, 0, 0, uri, NULL},
+	};
+	return fields_parse(j, f, 1, why, whylen);
+}
+
 enum MHD_Result route_parts_dial(struct api_call *c)
 {
-	struct conf_req req = {.op = CONF_PART_DIAL};
-	const struct field f[] = {
-	    {"uri", FIELD_SIPURI, true, 0, 0, req.uri, NULL},
-	};
 	enum MHD_Result ret;
-	if (!body_fields(c, false, f, 1, &ret))
+	json_t *j = body_json(c, false, &ret);
+	if (!j)
 		return ret;
+	struct conf_req req = {.op = CONF_PART_DIAL};
+	char why[160];
+	int err = route_parts_dial_body(j, req.uri, why, sizeof(why));
+	json_decref(j);
+	if (err)
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", why,
+				   NULL);
 	snprintf(req.room, sizeof(req.room), "%s", c->room);
 	struct conf_reply rep;
 	if (!api_ask(c, &req, &rep, &ret))
@@ -63,28 +75,41 @@ enum MHD_Result route_parts_dial(struct api_call *c)
 	char where[128];
 	snprintf(where, sizeof(where), "/api/v1/rooms/%s/participants/%u",
 		 c->room, id);
-	log_info("api", "room=%s part=%u dialing out", c->room, id);
+	log_info("api", "room=%s dial-out participant %u", c->room, id);
 	return reply_json(c, MHD_HTTP_ACCEPTED,
 			  json_pack("{s:I}", "id", (json_int_t)id), "Location",
 			  where);
 }
 
-enum MHD_Result route_parts_update(struct api_call *c)
+int route_parts_update_body(json_t *j, struct conf_part_spec *s, char *why,
+			    size_t whylen)
 {
-	struct conf_req req = {.op = CONF_PART_UPDATE};
-	struct conf_part_spec *s = &req.part_spec;
 	long long gain = 0;
-	const struct field f[] = {
+	struct field f[] = {
 	    {"muted", FIELD_BOOL, false, 0, 0, &s->muted, &s->set_muted},
 	    {"deaf", FIELD_BOOL, false, 0, 0, &s->deaf, &s->set_deaf},
 	    {"gain_db", FIELD_INT, false, -24, 24, &gain, &s->set_gain_db},
 	    {"moderator", FIELD_BOOL, false, 0, 0, &s->moderator,
 	     &s->set_moderator},
 	};
-	enum MHD_Result ret;
-	if (!body_fields(c, false, f, 4, &ret))
-		return ret;
+	int err = fields_parse(j, f, 4, why, whylen);
 	s->gain_db = (int)gain;
+	return err;
+}
+
+enum MHD_Result route_parts_update(struct api_call *c)
+{
+	enum MHD_Result ret;
+	json_t *j = body_json(c, false, &ret);
+	if (!j)
+		return ret;
+	struct conf_req req = {.op = CONF_PART_UPDATE};
+	char why[160];
+	int err = route_parts_update_body(j, &req.part_spec, why, sizeof(why));
+	json_decref(j);
+	if (err)
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", why,
+				   NULL);
 	snprintf(req.room, sizeof(req.room), "%s", c->room);
 	req.part_id = c->part_id;
 	struct conf_reply rep;
@@ -101,24 +126,40 @@ enum MHD_Result route_parts_kick(struct api_call *c)
 {
 	struct conf_req req = {.op = CONF_PART_KICK, .part_id = c->part_id};
 	snprintf(req.room, sizeof(req.room), "%s", c->room);
+	struct conf_reply rep;
 	enum MHD_Result ret;
-	if (api_ask_no_content(c, &req, &ret))
-		log_info("api", "room=%s part=%u kicked", c->room, c->part_id);
-	return ret;
+	if (!api_ask(c, &req, &rep, &ret))
+		return ret;
+	conference_reply_clear(&rep);
+	log_info("api", "room=%s participant %u kicked", c->room, c->part_id);
+	return reply_empty(c, MHD_HTTP_NO_CONTENT);
+}
+
+int route_parts_mute_body(json_t *j, struct conf_part_spec *s, char *why,
+			  size_t whylen)
+{
+	s->muted = true;
+	struct field f[] = {
+	    {"muted", FIELD_BOOL, false, 0, 0, &s->muted, &s->set_muted},
+	};
+	return fields_parse(j, f, 1, why, whylen);
 }
 
 /* POST /rooms/{room}/mute {"muted"?: true}: everyone but moderators. */
 enum MHD_Result route_parts_mute_all(struct api_call *c)
 {
+	enum MHD_Result ret;
+	json_t *j = body_json(c, true, &ret);
+	if (!j)
+		return ret;
 	struct conf_req req = {.op = CONF_PART_MUTE_ALL};
 	struct conf_part_spec *s = &req.part_spec;
-	s->muted = true;
-	const struct field f[] = {
-	    {"muted", FIELD_BOOL, false, 0, 0, &s->muted, &s->set_muted},
-	};
-	enum MHD_Result ret;
-	if (!body_fields(c, true, f, 1, &ret))
-		return ret;
+	char why[160];
+	int err = route_parts_mute_body(j, s, why, sizeof(why));
+	json_decref(j);
+	if (err)
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", why,
+				   NULL);
 	snprintf(req.room, sizeof(req.room), "%s", c->room);
 	struct conf_reply rep;
 	if (!api_ask(c, &req, &rep, &ret))

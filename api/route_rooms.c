@@ -1,7 +1,6 @@
-/* route_rooms.c: /api/v1/rooms, /api/v1/rooms/{room} and its recording
- * (WAV, or Ogg/Opus with {"format": "ogg"}). Each handler validates its
- * body strictly (fields.c), asks the signalling thread (api_ask) and
- * shapes the reply. Connection threads. */
+/* route_rooms.c: /api/v1/rooms, /api/v1/rooms/{room} and its recording.
+ * Each handler validates its body strictly (fields.c), asks the
+ * signalling thread (api_ask) and shapes the reply. Connection threads. */
 #include "api/api_priv.h"
 
 #include <stdio.h>
@@ -23,13 +22,12 @@ enum MHD_Result route_rooms_list(struct api_call *c)
 	return reply_json(c, MHD_HTTP_OK, arr, NULL, NULL);
 }
 
-/* The fields of POST (with_name) and PATCH bodies, read into s. */
-static bool room_spec_read(struct api_call *c, struct conf_room_spec *s,
-			   bool with_name, enum MHD_Result *ret)
+int route_rooms_spec(json_t *j, struct conf_room_spec *s, bool with_name,
+		     char *why, size_t whylen)
 {
 	long long max = 0;
 	bool name_set = false;
-	const struct field f[] = {
+	struct field f[] = {
 	    {"pin", FIELD_PIN, false, 0, 0, s->pin, &s->set_pin},
 	    {"moderator_pin", FIELD_PIN, false, 0, 0, s->moderator_pin,
 	     &s->set_moderator_pin},
@@ -39,17 +37,24 @@ static bool room_spec_read(struct api_call *c, struct conf_room_spec *s,
 	    {"name", FIELD_NAME, true, 0, 0, s->name, &name_set},
 	};
 	size_t n = sizeof(f) / sizeof(f[0]) - (with_name ? 0 : 1);
-	bool ok = body_fields(c, false, f, n, ret);
+	int err = fields_parse(j, f, n, why, whylen);
 	s->max_participants = (unsigned)max;
-	return ok;
+	return err;
 }
 
 enum MHD_Result route_rooms_create(struct api_call *c)
 {
-	struct conf_req req = {.op = CONF_ROOM_CREATE};
 	enum MHD_Result ret;
-	if (!room_spec_read(c, &req.room_spec, true, &ret))
+	json_t *j = body_json(c, false, &ret);
+	if (!j)
 		return ret;
+	struct conf_req req = {.op = CONF_ROOM_CREATE};
+	char why[160];
+	int err = route_rooms_spec(j, &req.room_spec, true, why, sizeof(why));
+	json_decref(j);
+	if (err)
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", why,
+				   NULL);
 	snprintf(req.room, sizeof(req.room), "%s", req.room_spec.name);
 	struct conf_reply rep;
 	if (!api_ask(c, &req, &rep, &ret))
@@ -81,10 +86,17 @@ enum MHD_Result route_rooms_get(struct api_call *c)
 
 enum MHD_Result route_rooms_update(struct api_call *c)
 {
-	struct conf_req req = {.op = CONF_ROOM_UPDATE};
 	enum MHD_Result ret;
-	if (!room_spec_read(c, &req.room_spec, false, &ret))
+	json_t *j = body_json(c, false, &ret);
+	if (!j)
 		return ret;
+	struct conf_req req = {.op = CONF_ROOM_UPDATE};
+	char why[160];
+	int err = route_rooms_spec(j, &req.room_spec, false, why, sizeof(why));
+	json_decref(j);
+	if (err)
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", why,
+				   NULL);
 	snprintf(req.room, sizeof(req.room), "%s", c->room);
 	snprintf(req.room_spec.name, sizeof(req.room_spec.name), "%s", c->room);
 	struct conf_reply rep;
@@ -100,9 +112,12 @@ static enum MHD_Result room_op(struct api_call *c, enum conf_op op)
 {
 	struct conf_req req = {.op = op};
 	snprintf(req.room, sizeof(req.room), "%s", c->room);
+	struct conf_reply rep;
 	enum MHD_Result ret;
-	api_ask_no_content(c, &req, &ret);
-	return ret;
+	if (!api_ask(c, &req, &rep, &ret))
+		return ret;
+	conference_reply_clear(&rep);
+	return reply_empty(c, MHD_HTTP_NO_CONTENT);
 }
 
 enum MHD_Result route_rooms_delete(struct api_call *c)

@@ -238,7 +238,15 @@ static void rec(struct conference *c, const struct conf_req *req,
 	}
 	int err =
 	    rec_start(c, r, req->rec_format, rep->file, sizeof(rep->file));
-	if (err == -EALREADY)
+	/* A stopped recording is closed by the mixer and the writer a few
+	 * ticks later; until then the room cannot start another (found by
+	 * e2e_churn: stop answered 204, start at once 409). */
+	if (err == -EALREADY && !rec_active(r))
+		ctl_fail(rep, -EEXIST,
+			 "room %s: the last recording is still being closed, "
+			 "try again",
+			 r->name);
+	else if (err == -EALREADY)
 		ctl_fail(rep, -EEXIST, "room %s is already being recorded",
 			 r->name);
 	else if (err == -ENOTCONN)
