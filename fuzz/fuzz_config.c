@@ -76,11 +76,19 @@ static bool same(const struct options *a, const struct options *b)
 	       a->http_port == b->http_port &&
 	       !strcmp(a->api_token_file, b->api_token_file) &&
 	       !strcmp(a->data_dir, b->data_dir) &&
-	       a->log_level == b->log_level &&
+	       memcmp(&a->log_levels, &b->log_levels, sizeof(a->log_levels)) ==
+		   0 &&
 	       a->rooms_on_demand == b->rooms_on_demand &&
 	       a->max_participants == b->max_participants &&
 	       a->notify_interval_ms == b->notify_interval_ms &&
-	       a->rtp_timeout_s == b->rtp_timeout_s;
+	       a->rtp_timeout_s == b->rtp_timeout_s &&
+	       a->max_calls == b->max_calls && a->max_rooms == b->max_rooms &&
+	       a->max_subscriptions == b->max_subscriptions &&
+	       a->sip_rate == b->sip_rate &&
+	       a->sip_max_size == b->sip_max_size &&
+	       a->session_expires_s == b->session_expires_s &&
+	       a->srtp == b->srtp && a->max_speakers == b->max_speakers &&
+	       a->sip_trace == b->sip_trace;
 }
 
 static bool lines_fit(const char *text)
@@ -99,7 +107,8 @@ static void check_ranges(const struct options *o)
 	FUZZ_CHECK(T, o->sip_port >= 1 && o->http_port >= 1);
 	FUZZ_CHECK(T,
 		   o->rtp_port_lo % 2 == 0 && o->rtp_port_lo <= o->rtp_port_hi);
-	FUZZ_CHECK(T, o->log_level <= LL_DEBUG);
+	FUZZ_CHECK(T, o->log_levels.base <= LL_DEBUG);
+	FUZZ_CHECK(T, o->srtp <= 2);
 	FUZZ_CHECK(T, strlen(o->sip_listen) < OPT_ADDR_LEN &&
 			  strlen(o->http_listen) < OPT_ADDR_LEN);
 }

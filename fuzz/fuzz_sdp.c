@@ -69,12 +69,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(T, d.n_media == 0 || d.audio_index < d.n_media);
 	FUZZ_CHECK(T, memchr(d.addr, '\0', sizeof(d.addr)) != NULL);
 
-	if (oa_accept_answer(&d, &r) == 0) {
+	/* as an answer to our plain offer, then to our SRTP offer */
+	struct sdes_crypto ours = {.tag = 1,
+				   .suite = SRTP_AES_CM_128_HMAC_SHA1_80};
+	if (oa_accept_answer(&d, NULL, &r) == 0) {
 		check_result(&d, &r);
 		FUZZ_CHECK(T, oa_stream_params(&d, &r, &sp) == 0);
 	}
-	if (oa_answer(&d, &r) != 0)
+	if (oa_accept_answer(&d, &ours, &r) == 0) {
+		FUZZ_CHECK(T, r.srtp);
+		check_result(&d, &r);
+		FUZZ_CHECK(T, oa_stream_params(&d, &r, &sp) == 0);
+	}
+	/* every policy; optional (the default) goes on */
+	(void)oa_answer(&d, OA_SRTP_OFF, &r);
+	(void)oa_answer(&d, OA_SRTP_MANDATORY, &r);
+	if (oa_answer(&d, OA_SRTP_OPTIONAL, &r) != 0)
 		return 0;
+	FUZZ_CHECK(T, r.srtp == d.secure);
 	check_result(&d, &r);
 	FUZZ_CHECK(T, d.has_audio && d.addr[0]);
 	/* The address was checked as a literal of its type when parsed. */
