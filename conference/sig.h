@@ -187,6 +187,8 @@ void sig_limits_free(struct conference *c);
  * on, else the seconds for Retry-After of a 503, with *why set. */
 unsigned sig_limits_new_request(struct conference *c, enum sig_limit kind,
 				const char **why);
+/* The Retry-After value of a 503: retry_s, or a few seconds for 0. */
+const char *sig_retry_after(unsigned retry_s, char buf[16]);
 
 /* sig_trace.c: Sofia-SIP's log into ours; with TPTAG_LOG (--sip-trace)
  * or TPORT_LOG=1, every SIP message in and out under "trace". */

@@ -246,9 +246,9 @@ static void refuse_retry(nua_handle_t *nh, const char *call_id,
 	log_info("sip", "room=%s call=%s refused %d: %s", room, call_id, status,
 		 why);
 	char retry[16];
-	snprintf(retry, sizeof(retry), "%u", retry_s ? retry_s : 5);
 	nua_respond(nh, status, phrase,
-		    TAG_IF(status == 503, SIPTAG_RETRY_AFTER_STR(retry)),
+		    TAG_IF(status == 503, SIPTAG_RETRY_AFTER_STR(
+					      sig_retry_after(retry_s, retry))),
 		    TAG_END());
 }
 

@@ -14,8 +14,9 @@
 #include <errno.h>
 #include <stdio.h>
 
-#define RATE_SLOTS   4096 /* source addresses remembered at once */
-#define RETRY_FULL_S 10	  /* Retry-After when a cap is reached */
+#define RATE_SLOTS	4096 /* source addresses remembered at once */
+#define RETRY_FULL_S	10   /* Retry-After when a cap is reached */
+#define RETRY_DEFAULT_S 5    /* ... and for other 503s (shutting down, ports) */
 
 int sig_limits_start(struct conference *c)
 {
@@ -59,4 +60,10 @@ unsigned sig_limits_new_request(struct conference *c, enum sig_limit kind,
 		*why = "too many requests from this address (--sip-rate)";
 	}
 	return retry;
+}
+
+const char *sig_retry_after(unsigned retry_s, char buf[16])
+{
+	snprintf(buf, 16, "%u", retry_s ? retry_s : RETRY_DEFAULT_S);
+	return buf;
 }

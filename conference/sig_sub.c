@@ -376,11 +376,12 @@ static void new_sub(struct conference *c, nua_handle_t *nh, const sip_t *sip)
 			 room_name_valid(room) ? room : "-", cid, status,
 			 phrase, why ? ": " : "", why ? why : "");
 		char ra[16];
-		snprintf(ra, sizeof(ra), "%u", retry ? retry : 5);
-		nua_respond(nh, status, phrase, NUTAG_WITH_THIS(nua),
-			    TAG_IF(status == 423, SIPTAG_MIN_EXPIRES_STR("60")),
-			    TAG_IF(status == 503, SIPTAG_RETRY_AFTER_STR(ra)),
-			    TAG_END());
+		nua_respond(
+		    nh, status, phrase, NUTAG_WITH_THIS(nua),
+		    TAG_IF(status == 423, SIPTAG_MIN_EXPIRES_STR("60")),
+		    TAG_IF(status == 503,
+			   SIPTAG_RETRY_AFTER_STR(sig_retry_after(retry, ra))),
+		    TAG_END());
 		nua_handle_destroy(nh);
 		return;
 	}

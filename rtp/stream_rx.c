@@ -367,18 +367,16 @@ static void drain(struct stream *s, int fd, bool rtcp_fd, uint64_t now_ns)
 				s->latch_until_ns = now_ns + LATCH_WINDOW_NS;
 			bool truncated =
 			    s->msg[i].msg_hdr.msg_flags & MSG_TRUNC;
-			if (!from_peer && !rtcp && !truncated &&
-			    may_latch(s, &s->from[i], buf, &len,
-				      sizeof(s->rxbuf[i]), now_ns)) {
-				s->st.last_rx_ns = now_ns;
-				on_rtp(s, buf, len, now_ns);
-				continue;
-			}
-			if (!from_peer)
+			/* a latched packet is the peer's, already unprotected
+			 */
+			bool latched = !from_peer && !rtcp && !truncated &&
+				       may_latch(s, &s->from[i], buf, &len,
+						 sizeof(s->rxbuf[i]), now_ns);
+			if (!from_peer && !latched)
 				s->st.foreign++;
 			else if (truncated)
 				s->st.malformed++;
-			else if (s->srtp_rx &&
+			else if (!latched && s->srtp_rx &&
 				 (rtcp ? srtpctx_rtcp
 				       : srtpctx_rtp)(s->srtp_rx, buf, &len,
 						      sizeof(s->rxbuf[i])) < 0)

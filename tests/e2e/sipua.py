@@ -722,7 +722,11 @@ class SipUA:
                 if len(self.rxbuf) >= total:
                     data, self.rxbuf = self.rxbuf[:total], self.rxbuf[total:]
                     return data, self.server
-            chunk = self.sock.recv(65535)
+            # OpenSSL's SSL object takes no read and write at once from two
+            # threads: the sender waits for this read (at most the 0.1 s
+            # socket timeout) and the other way round.
+            with self.send_lock:
+                chunk = self.sock.recv(65535)
             if not chunk:
                 raise OSError('TLS connection closed')
             self.rxbuf += chunk
