@@ -60,6 +60,31 @@ static int parse(struct options *o, const char *path, char *err, size_t errlen)
 	return options_parse(o, 3, argv, devnull, err, errlen);
 }
 
+/* Level by level: the struct has a padding byte memcmp would read. */
+static bool same_levels(const struct log_levels *a, const struct log_levels *b)
+{
+	if (a->base != b->base)
+		return false;
+	for (size_t i = 0; i < LOG_SUBSYS_N; i++)
+		if (log_levels_of(a, i) != log_levels_of(b, i))
+			return false;
+	return true;
+}
+
+static bool same_ivr(const struct ivr_options *a, const struct ivr_options *b)
+{
+	for (size_t i = 0; i < OPT_KEY_N; i++)
+		if (strcmp(a->keypad[i], b->keypad[i]))
+			return false;
+	return !strcmp(a->prompt_dir, b->prompt_dir) &&
+	       !strcmp(a->dialin_number, b->dialin_number) &&
+	       a->digit_timeout_s == b->digit_timeout_s &&
+	       a->join_tones == b->join_tones &&
+	       a->announce_count == b->announce_count &&
+	       a->wait_for_moderator == b->wait_for_moderator &&
+	       a->end_with_last_moderator == b->end_with_last_moderator;
+}
+
 static bool same(const struct options *a, const struct options *b)
 {
 	return !strcmp(a->sip_listen, b->sip_listen) &&
@@ -76,8 +101,8 @@ static bool same(const struct options *a, const struct options *b)
 	       a->http_port == b->http_port &&
 	       !strcmp(a->api_token_file, b->api_token_file) &&
 	       !strcmp(a->data_dir, b->data_dir) &&
-	       memcmp(&a->log_levels, &b->log_levels, sizeof(a->log_levels)) ==
-		   0 &&
+	       same_levels(&a->log_levels, &b->log_levels) &&
+	       same_ivr(&a->ivr, &b->ivr) &&
 	       a->rooms_on_demand == b->rooms_on_demand &&
 	       a->max_participants == b->max_participants &&
 	       a->notify_interval_ms == b->notify_interval_ms &&
