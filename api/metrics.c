@@ -61,6 +61,17 @@ static void conference_figures(FILE *f, const struct conf_metrics *m)
 	    m->packets_out);
 	one(f, "tutti_packets_lost_total", "counter",
 	    "RTP packets found missing.", m->packets_lost);
+	metric(f, "tutti_packets_dropped_total", "counter",
+	       "RTP and RTCP packets dropped unheard, by reason: from an "
+	       "address other than the caller's, SRTP that did not "
+	       "authenticate, malformed.");
+	fprintf(f,
+		"tutti_packets_dropped_total{reason=\"foreign\"} %llu\n"
+		"tutti_packets_dropped_total{reason=\"srtp\"} %llu\n"
+		"tutti_packets_dropped_total{reason=\"malformed\"} %llu\n",
+		(unsigned long long)m->dropped_foreign,
+		(unsigned long long)m->dropped_srtp,
+		(unsigned long long)m->dropped_malformed);
 	one(f, "tutti_concealed_frames_total", "counter",
 	    "Audio frames concealed for lost packets.", m->concealed);
 	one(f, "tutti_encodes_total", "counter",

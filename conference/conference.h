@@ -130,6 +130,8 @@ struct conf_metrics {
 				  more */
 	uint64_t tick_ns_sum;
 	uint64_t packets_in, packets_out, packets_lost, concealed;
+	/* dropped unheard: a stranger's, unauthenticated SRTP, malformed */
+	uint64_t dropped_foreign, dropped_srtp, dropped_malformed;
 	uint64_t encodes; /* speakers' own mixes, one per format for the rest */
 	bool store_writable;
 	/* Running mixers that have not ticked for CONF_MIXER_STALL_MS, as far

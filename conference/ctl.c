@@ -113,6 +113,9 @@ static void metrics(struct conference *c, struct conf_reply *rep)
 	m->packets_out = st.packets_out;
 	m->packets_lost = st.packets_lost;
 	m->concealed = st.concealed;
+	m->dropped_foreign = st.dropped_foreign;
+	m->dropped_srtp = st.dropped_srtp;
+	m->dropped_malformed = st.dropped_malformed;
 	m->encodes = st.encodes;
 	m->store_writable = store_check_writable(c->store) == 0;
 	m->mixers_stalled = room_stats_stalled(

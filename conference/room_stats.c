@@ -66,6 +66,9 @@ void room_stats_add(struct mixer_stats *t, const struct mixer_stats *st)
 	t->packets_out += st->packets_out;
 	t->packets_lost += st->packets_lost;
 	t->concealed += st->concealed;
+	t->dropped_foreign += st->dropped_foreign;
+	t->dropped_srtp += st->dropped_srtp;
+	t->dropped_malformed += st->dropped_malformed;
 	t->encodes += st->encodes;
 }
 

@@ -21,7 +21,7 @@ build=$1
 secs=$2
 shift 2
 here=$(cd "$(dirname "$0")" && pwd)
-targets=${*:-rtp rtcp jbuf sdp confinfo api_body config}
+targets=${*:-rtp rtcp jbuf dtmfev dtmfinfo sdp confinfo api_body config}
 work=${FUZZ_WORK:-$(mktemp -d /tmp/tutti-fuzz-XXXXXX)}
 # halt_on_error and abort_on_error: the first finding stops the target.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the binary seed inputs of fuzz/corpus/ (rtp, rtcp, jbuf, confinfo):
+"""Writes the binary seed inputs of fuzz/corpus/ (rtp, rtcp, jbuf, dtmfev,
+dtmfinfo, confinfo):
 small, valid inputs that a fuzzer grows from. The text seeds (sdp, api_body,
 config) are plain files written by hand. Run from anywhere; the output is
 deterministic, so running it again changes nothing in git.
@@ -100,6 +101,53 @@ def jbuf_seeds():
     put('jbuf', 'wideband_burst', run([1, 1, 8], burst))
 
 
+def dtmfev_seeds():
+    # clock index, first timestamp, first time in ms; then steps as
+    # fuzz_dtmfev.c reads them.
+    def run(clock, steps):
+        return bytes([clock]) + struct.pack('!II', 160000, 1000) + b''.join(steps)
+
+    def ev(code, end, dur):
+        return struct.pack('!BBH', code, (0x80 if end else 0) | 10, dur)
+
+    def put_(events, ts_step=None, ms=50, cap=4):
+        # how: 0x01 the timestamp moves on by a u16; time in 1/16 ms
+        how = 0x01 if ts_step is not None else 0
+        out = bytes([0, how, cap])
+        if ts_step is not None:
+            out += struct.pack('!H', ts_step)
+        out += struct.pack('!H', ms * 16) + bytes([len(events) - 1])
+        return out + b''.join(events)
+
+    def expire(ms):
+        return bytes([0x80]) + struct.pack('!H', ms * 8)
+
+    press5 = [put_([ev(5, False, 400)]), put_([ev(5, False, 800)]),
+              put_([ev(5, True, 1280)]), put_([ev(5, True, 1280)]),
+              put_([ev(5, True, 1280)])]
+    put('dtmfev', 'press_5', run(1, press5))
+    lost_end = [put_([ev(1, False, 400)], ts_step=1600), put_([ev(1, True, 800)]),
+                put_([ev(2, False, 400)], ts_step=2400), put_([ev(2, False, 800)]),
+                expire(1500)]
+    put('dtmfev', 'lost_end_expired', run(0, lost_end))
+    packed = [put_([ev(3, True, 800), ev(11, True, 960), ev(16, False, 320)],
+                   ts_step=4000)]
+    put('dtmfev', 'packed_events', run(1, packed))
+    long_ = [put_([ev(10, False, 0xffff)], ts_step=100),
+             put_([ev(10, False, 9600)], ts_step=0xffff), put_([ev(10, True, 9600)])]
+    put('dtmfev', 'long_segments_48k', run(3, long_))
+
+
+def dtmfinfo_seeds():
+    # the media type's index (fuzz_dtmfinfo.c's types[]; 6 takes a string),
+    # then the body
+    put('dtmfinfo', 'relay', b'\x00Signal=5\r\nDuration=160\r\n')
+    put('dtmfinfo', 'relay_spaces_event_no', b'\x01 signal = 11 \nduration= 250\n')
+    put('dtmfinfo', 'relay_flash', b'\x00Signal=!\r\nDuration=0\r\n')
+    put('dtmfinfo', 'dtmf', b'\x02#')
+    put('dtmfinfo', 'other_type', b'\x06\x18application/x-dtmf-relay5')
+
+
 def confinfo_seeds():
     def s(text):
         b = text if isinstance(text, bytes) else text.encode('utf-8')
@@ -147,6 +195,8 @@ def main():
     rtp_seeds()
     rtcp_seeds()
     jbuf_seeds()
+    dtmfev_seeds()
+    dtmfinfo_seeds()
     confinfo_seeds()
 
 

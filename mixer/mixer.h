@@ -231,6 +231,7 @@ struct mixer_part_stats {
 	uint32_t jitter_us;
 	uint64_t foreign; /* from another address than the peer's: dropped */
 	uint64_t srtp_failed; /* SRTP that did not authenticate: dropped */
+	uint64_t malformed;   /* not RTP, or not of what was agreed: dropped */
 	uint64_t latched;     /* times the peer's address was latched */
 	uint64_t last_rx_ns;  /* a packet last taken from the peer; 0: never */
 };
@@ -276,6 +277,9 @@ struct mixer_stats {
 	/* The participants' packets, summed as their statistics are sent
 	 * (about each second) and when they leave. */
 	uint64_t packets_in, packets_out, packets_lost, concealed;
+	/* Packets dropped unheard: from a stranger's address (RTP bleed),
+	 * SRTP that did not authenticate, and malformed ones. */
+	uint64_t dropped_foreign, dropped_srtp, dropped_malformed;
 	uint64_t encodes; /* packets encoded: own mixes and shared ones */
 };
 

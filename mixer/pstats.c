@@ -35,6 +35,7 @@ void mixer_part_stats_of(struct mixer_part_stats *out, const struct stream *s)
 	    .jitter_us = st.jitter_us,
 	    .foreign = st.foreign,
 	    .srtp_failed = st.srtp_failed,
+	    .malformed = st.malformed,
 	    .latched = st.latched,
 	    .last_rx_ns = st.last_rx_ns,
 	};
@@ -74,6 +75,9 @@ static void sum(struct mixer *m, struct part *pt,
 	add(&m->packets_out, grown(now->packets_out, &was->packets_out));
 	add(&m->packets_lost, grown(now->lost, &was->lost));
 	add(&m->concealed, grown(now->concealed, &was->concealed));
+	add(&m->dropped_foreign, grown(now->foreign, &was->foreign));
+	add(&m->dropped_srtp, grown(now->srtp_failed, &was->srtp_failed));
+	add(&m->dropped_malformed, grown(now->malformed, &was->malformed));
 }
 
 void pstats_sum(struct mixer *m, struct part *pt)

@@ -15,7 +15,8 @@
  * codec's clock when the offer had one there and 8 kHz otherwise (the
  * negotiation decides; this file only divides by it). A sender that
  * restarts its timestamps is recognised when they jump back by more than
- * RESTART_S. Plain data: no allocation, no logging. */
+ * RESTART_S; a packet whose packed events span that much is malformed.
+ * Plain data: no allocation, no logging. */
 #include "rtp/rtp.h"
 
 #include <errno.h>
@@ -113,6 +114,14 @@ int dtmfev_put(struct dtmfev *t, uint32_t ts, const uint8_t *payload,
 	       size_t len, uint64_t now_ns, struct digit *out, size_t cap)
 {
 	if (!payload || len == 0 || len % EVENT_BYTES)
+		return -EBADMSG;
+	/* Packed events are the last few of a sender (2.5.1.5). A packet
+	 * whose events span the restart window could not be told from a
+	 * sender that restarted, and its copy would press its keys again. */
+	uint64_t span = 0;
+	for (size_t i = 0; i + EVENT_BYTES < len; i += EVENT_BYTES)
+		span += (uint32_t)payload[i + 2] << 8 | payload[i + 3];
+	if (span >= (uint64_t)RESTART_S * t->clock_hz)
 		return -EBADMSG;
 	int n = 0;
 	uint32_t at = ts;

@@ -272,7 +272,8 @@ void dtmfev_init(struct dtmfev *t, uint32_t clock_hz);
 /* Takes the payload of one telephone-event packet with RTP time ts, which
  * may pack several contiguous events (2.5.1.5). Writes the digits it
  * completes into out (at most cap; more are dropped) and returns their
- * number, or -EBADMSG for a payload that is not whole 4-byte events. */
+ * number, or -EBADMSG for a payload that is not whole 4-byte events or
+ * whose events span 10 s or more before the last one begins. */
 int dtmfev_put(struct dtmfev *t, uint32_t ts, const uint8_t *payload,
 	       size_t len, uint64_t now_ns, struct digit *out, size_t cap);
 /* An event whose end never came: 1 and its digit once no packet came for

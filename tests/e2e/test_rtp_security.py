@@ -83,6 +83,13 @@ def main():
         sa, sb = stats(t, room, 'alice') or {}, stats(t, room, 'bob') or {}
         h.check(sa.get('foreign_dropped', 0) > 20,
                 "the API counts mallory's packets as foreign_dropped on alice", repr(sa))
+        r = http_call(t.http_port, 'GET', '/metrics')
+        dropped = [ln for ln in r.body.decode().splitlines()
+                   if ln.startswith('tutti_packets_dropped_total{reason="foreign"} ')]
+        n = int(dropped[0].split()[1]) if dropped else -1
+        h.check(n >= sa.get('foreign_dropped', 0) > 20,
+                '/metrics counts them in tutti_packets_dropped_total{reason="foreign"}',
+                '%d, alice %r' % (n, sa.get('foreign_dropped')))
         h.check(sb.get('latched') == 1 and sb.get('packets_in', 0) > 50,
                 'the API says bob was latched once, and takes his packets', repr(sb))
         b = bob.dlg.answer
