@@ -78,6 +78,10 @@ static void conference_figures(FILE *f, const struct conf_metrics *m)
 	    "Packets encoded: each speaker's own mix, one per format for the "
 	    "rest.",
 	    m->encodes);
+	one(f, "tutti_fanned_ticks_total", "counter",
+	    "Mixer ticks whose per-participant work was shared with the "
+	    "mixer workers (--mix-threads).",
+	    m->fanned_ticks);
 	one(f, "tutti_store_writable", "gauge",
 	    "1 when the room store accepts writes.", m->store_writable);
 	one(f, "tutti_mixers_stalled", "gauge",

@@ -121,7 +121,7 @@ static double play_ns(bool with_prompt)
 				play_cmd(&m, &c);
 			}
 			play_room(&m);
-			const int16_t *out = play_over(&m, pt, mix);
+			const int16_t *out = play_over(&m, pt, mix, m.own);
 			__asm__ volatile("" : : "r"(out) : "memory");
 		}
 		runs[r] = (now_ns() - t0) / BATCH;

@@ -25,12 +25,24 @@
 #include <sofia-sip/su.h>
 #include <sofia-sip/sofia_features.h>
 
+/* The threads a room may use besides its own mixer thread. */
+static unsigned pool_workers(const struct options *o)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned threads = o->mix_threads;
+	if (!threads)
+		threads = cpus > 0 ? (unsigned)cpus : 1;
+	return threads - 1;
+}
+
 static void *signalling_main(void *arg)
 {
 	struct conference *c = arg;
 	int err =
 	    portpool_new(&c->ports, c->opts->rtp_port_lo, c->opts->rtp_port_hi);
 	room_state_init(c);
+	if (!err)
+		err = mixpool_new(&c->pool, pool_workers(c->opts));
 	if (!err) {
 		err = store_open(&c->store, c->opts->data_dir);
 		if (err)
@@ -59,7 +71,9 @@ static void *signalling_main(void *arg)
 	ctlq_close(c->ctlq); /* nobody will serve requests any more */
 	rec_shutdown(c);     /* files closed before the mixers stop */
 	room_destroy_all(c);
-	ivr_shutdown(c); /* the clips, once no mixer can play them */
+	ivr_shutdown(c);       /* the clips, once no mixer can play them */
+	mixpool_free(c->pool); /* once no mixer runs */
+	c->pool = NULL;
 	room_departed_free_all(c);
 	sig_free(c);
 	store_close(c->store);

@@ -133,6 +133,7 @@ struct conf_metrics {
 	/* dropped unheard: a stranger's, unauthenticated SRTP, malformed */
 	uint64_t dropped_foreign, dropped_srtp, dropped_malformed;
 	uint64_t encodes; /* speakers' own mixes, one per format for the rest */
+	uint64_t fanned_ticks; /* shared with the mixer workers */
 	bool store_writable;
 	/* Running mixers that have not ticked for CONF_MIXER_STALL_MS, as far
 	 * as CONF_METRICS requests (/metrics, /healthz, the watchdog) have

@@ -132,6 +132,7 @@ struct conference {
 	struct mixer_stats retired_stats;
 	struct recorder *recorder; /* the recordings' writer, rec.c */
 	struct ivr_clips *clips;   /* prompts and tones, ivr_clips.c */
+	struct mixpool *pool;	   /* workers the mixers share big ticks with */
 };
 
 /* room.c */

@@ -70,6 +70,7 @@ void room_stats_add(struct mixer_stats *t, const struct mixer_stats *st)
 	t->dropped_srtp += st->dropped_srtp;
 	t->dropped_malformed += st->dropped_malformed;
 	t->encodes += st->encodes;
+	t->fanned_ticks += st->fanned_ticks;
 }
 
 void room_stats_check_timeout(struct participant *p)

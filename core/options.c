@@ -86,6 +86,8 @@ static const char usage[] =
     "      --srtp off|optional|mandatory  SRTP with SDES keys (optional)\n"
     "      --max-speakers N       loudest talkers mixed at once, 0 for "
     "all (4)\n"
+    "      --mix-threads N        threads one room's tick may use, 0 for "
+    "one per CPU (0)\n"
     "      --prompt-dir DIR       spoken prompts NAME-RATE.wav (installed)\n"
     "      --dialin-number NUM    a number that asks callers for the room\n"
     "      --digit-timeout S      seconds between the keys of a PIN (5)\n"
@@ -579,6 +581,7 @@ void options_print(const struct options *o, FILE *f)
 		 : o->srtp == 1 ? "optional"
 				: "off");
 	fprintf(f, "max-speakers = %u\n", o->max_speakers);
+	fprintf(f, "mix-threads = %u\n", o->mix_threads);
 	options_ivr_print(&o->ivr, f);
 	print_kv(f, "sip-trace", o->sip_trace ? "yes" : "no");
 }

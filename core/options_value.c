@@ -372,6 +372,14 @@ static int set_max_speakers(struct options *o, const char *v, char *why,
 	return set_uint(&o->max_speakers, v, 0, 1000, why, len);
 }
 
+/* Threads a room's tick may use at once, its own included: 1 never fans
+ * out; 0 takes one per CPU online. */
+static int set_mix_threads(struct options *o, const char *v, char *why,
+			   size_t len)
+{
+	return set_uint(&o->mix_threads, v, 0, 64, why, len);
+}
+
 /* SRTP (SDES): off refuses RTP/SAVP offers, optional takes what the
  * caller offers, mandatory refuses plain RTP/AVP and offers only SRTP. */
 static int set_srtp(struct options *o, const char *v, char *why, size_t len)
@@ -456,6 +464,7 @@ const struct opt_def options_value_defs[] = {
      options_ivr_set_key_kick_last},
     {"srtp", OPT_LONG_ONLY + 39, true, true, set_srtp},
     {"sip-trace", OPT_LONG_ONLY + 40, optional_argument, true, set_sip_trace},
+    {"mix-threads", OPT_LONG_ONLY + 41, true, true, set_mix_threads},
 };
 
 _Static_assert(sizeof(options_value_defs) / sizeof(options_value_defs[0]) ==

@@ -48,6 +48,21 @@ static void hist_add(struct mixer *m, uint64_t took_ns)
 	atomic_fetch_add_explicit(&m->tick_hist[i], 1, memory_order_relaxed);
 }
 
+/* Whether the next tick shares its per-participant steps with the pool:
+ * from a tick that took more than fanout_ns, until the work of one would
+ * take less than half that on the mixer thread alone (a tick that fanned
+ * out over S threads stands for at most S times its time). */
+static void fan_out_next(struct mixer *m, uint64_t took_ns)
+{
+	if (!m->p.pool)
+		return;
+	if (!m->fan_out)
+		m->fan_out = took_ns > m->fanout_ns;
+	else
+		m->fan_out =
+		    took_ns * mixpool_slots(m->p.pool) >= m->fanout_ns / 2;
+}
+
 static void on_timer(struct mixer *m)
 {
 	uint64_t exp;
@@ -60,9 +75,13 @@ static void on_timer(struct mixer *m)
 	if (m->rec)
 		m->rec_seq += (uint32_t)(exp - 1);
 
+	if (m->fan_out)
+		atomic_fetch_add_explicit(&m->fanned_ticks, 1,
+					  memory_order_relaxed);
 	tick_run(m, start);
 
 	uint64_t took = mono_now_ns() - start;
+	fan_out_next(m, took);
 	atomic_fetch_add_explicit(&m->ticks, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&m->late_ticks, exp - 1,
 				  memory_order_relaxed);
@@ -164,7 +183,9 @@ int mixer_start(struct mixer **out, const struct mixer_params *p)
 		err = cmds_reserve(m, 16);
 	m->acc = calloc(m->frame_n, sizeof(*m->acc));
 	m->shared = calloc(m->frame_n, sizeof(*m->shared));
-	m->own = calloc(m->frame_n, sizeof(*m->own));
+	m->own = calloc(m->frame_n * mixpool_slots(p->pool), sizeof(*m->own));
+	m->fanout_ns =
+	    (uint64_t)(p->fanout_us ? p->fanout_us : MIXER_FANOUT_US) * 1000;
 	m->room_frame = calloc(m->frame_n, sizeof(*m->room_frame));
 	m->shared_tones = calloc(m->frame_n, sizeof(*m->shared_tones));
 	m->shared_out = m->shared;
@@ -279,4 +300,5 @@ void mixer_get_stats(const struct mixer *m, struct mixer_stats *out)
 	out->dropped_srtp = ld(&m->dropped_srtp);
 	out->dropped_malformed = ld(&m->dropped_malformed);
 	out->encodes = ld(&m->encodes);
+	out->fanned_ticks = ld(&m->fanned_ticks);
 }

@@ -131,7 +131,25 @@ struct mixer_params {
 	int notify_fd;		 /* eventfd written when events are queued */
 	struct talk_params talk; /* zero fields: defaults */
 	unsigned max_speakers;	 /* the loudest talkers mixed; 0: all */
+	/* Workers to share big ticks with (NULL: the mixer thread alone),
+	 * from the tick that took more than fanout_us (0: MIXER_FANOUT_US)
+	 * of work; see mixer/pool.c. */
+	struct mixpool *pool;
+	uint32_t fanout_us;
 };
+
+/* A quarter of the tick: the bound on a tick's duration. */
+#define MIXER_FANOUT_US 5000
+
+/* Worker threads shared by every room's mixer (mixer/pool.c): the steps
+ * of a tick that are one piece of work per participant fan out to them
+ * when the room's tick grows long. Made and freed by the signalling
+ * thread, freed after every mixer that uses it has stopped. */
+struct mixpool;
+int mixpool_new(struct mixpool **out, unsigned workers);
+void mixpool_free(struct mixpool *p); /* NULL-safe */
+/* Threads that may run one room's items at once: workers + 1. */
+unsigned mixpool_slots(const struct mixpool *p);
 
 #define MIXER_GAIN_MIN_DB (-24)
 #define MIXER_GAIN_MAX_DB 24
@@ -280,7 +298,8 @@ struct mixer_stats {
 	/* Packets dropped unheard: from a stranger's address (RTP bleed),
 	 * SRTP that did not authenticate, and malformed ones. */
 	uint64_t dropped_foreign, dropped_srtp, dropped_malformed;
-	uint64_t encodes; /* packets encoded: own mixes and shared ones */
+	uint64_t encodes;      /* packets encoded: own mixes and shared ones */
+	uint64_t fanned_ticks; /* shared with the pool's workers */
 };
 
 struct mixer;

@@ -100,7 +100,8 @@ struct mixer {
 	struct part **parts, **contribs;
 	size_t n_parts, n_contribs, cap_parts;
 	int32_t *acc;
-	int16_t *shared, *own;
+	int16_t *shared;
+	int16_t *own; /* a listener's own mix: frame_n per slot (pool.c) */
 	int16_t *shared_tones;	   /* shared, the room's tones over it */
 	const int16_t *shared_out; /* the shared encode's: either (play.c) */
 	struct limit shared_lim, shared_lim_was;  /* after, before this tick */
@@ -121,6 +122,12 @@ struct mixer {
 	struct play room_play;		  /* tones for the room (play.c) */
 	int16_t *room_frame;		  /* this tick's 20 ms of them */
 	bool room_sounds; /* room_frame holds something this tick */
+	bool fan_out;	  /* this tick's per-participant steps use the pool */
+	uint64_t fanout_ns;
+	/* send_mixes' for its items: every speaker as CSRCs, the time */
+	uint32_t csrc_all[RTPPKT_MAX_CSRC];
+	unsigned n_csrc_all;
+	uint64_t send_ns;
 
 	_Atomic uint64_t ticks, late_ticks, tick_ns_max, tick_ns_sum;
 	_Atomic uint64_t late_ns_max;
@@ -130,7 +137,15 @@ struct mixer {
 	_Atomic uint64_t packets_in, packets_out, packets_lost, concealed;
 	_Atomic uint64_t dropped_foreign, dropped_srtp, dropped_malformed;
 	_Atomic uint64_t encodes;
+	_Atomic uint64_t fanned_ticks;
 };
+
+/* Item i of a job, on the thread of the given slot (0: the mixer thread,
+ * 1..workers); pool.c. */
+typedef void (*mixpool_fn)(void *ctx, size_t i, unsigned slot);
+/* Runs fn for every item 0..n-1, on this thread and on any free worker,
+ * and returns when all are done. With no pool, or few items, here. */
+void mixpool_run(struct mixpool *p, mixpool_fn fn, void *ctx, size_t n);
 
 /* Runs one tick at now_ns (tick.c): commands, pull, detect, sum, record,
  * send, events. */
@@ -188,6 +203,10 @@ void shared_prepare(struct mixer *m, struct part *pt);
  * and pt must encode its own (shared.c). */
 bool shared_send(struct mixer *m, struct part *pt, const uint32_t *csrc,
 		 unsigned n_csrc, uint64_t now_ns);
+/* Encodes this tick's shared mix for pt's format now, if it has one and
+ * it is not encoded yet: before a fanned out send (pool.c), after which
+ * shared_send() only reads the encoder's packets. */
+void shared_encode(struct mixer *m, struct part *pt);
 void shared_free(struct mixer *m);
 
 /* Applies a MIXER_PLAY or MIXER_PLAY_STOP (play.c). */
@@ -197,8 +216,11 @@ void play_cmd(struct mixer *m, const struct mixer_cmd *c);
  * After the recording has taken the shared mix. */
 void play_room(struct mixer *m);
 /* What pt hears this tick: mix, with its own clips and the room's over
- * it; the result may be in m->own (play.c). Advances pt's clips. */
-const int16_t *play_over(struct mixer *m, struct part *pt, const int16_t *mix);
+ * it; the result may be in buf (frame_n samples; mix may be buf).
+ * Advances pt's clips and nothing else: items of a fanned out step
+ * (pool.c) call it at once (play.c). */
+const int16_t *play_over(const struct mixer *m, struct part *pt,
+			 const int16_t *mix, int16_t *buf);
 /* True when what pt hears of play.c's this tick is not what the shared
  * encode carries: clips of its own, or, while the room's tones play (which
  * the shared encode carries), being the one they are about. Such a

@@ -138,17 +138,18 @@ bool play_own(const struct mixer *m, const struct part *pt)
 	       (m->room_sounds && pt->id == m->room_play.except_id);
 }
 
-const int16_t *play_over(struct mixer *m, struct part *pt, const int16_t *mix)
+const int16_t *play_over(const struct mixer *m, struct part *pt,
+			 const int16_t *mix, int16_t *buf)
 {
 	bool room = hears_room(m, pt);
 	if (!pt->play.count && !room)
 		return mix;
-	if (mix != m->own)
-		memcpy(m->own, mix, m->frame_n * sizeof(*m->own));
-	render(&pt->play, m->own, m->frame_n);
+	if (mix != buf)
+		memcpy(buf, mix, m->frame_n * sizeof(*buf));
+	render(&pt->play, buf, m->frame_n);
 	for (size_t i = 0; room && i < m->frame_n; i++)
-		m->own[i] = sat16((int32_t)m->own[i] + m->room_frame[i]);
-	return m->own;
+		buf[i] = sat16((int32_t)buf[i] + m->room_frame[i]);
+	return buf;
 }
 
 void play_events(struct mixer *m)

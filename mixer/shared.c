@@ -74,6 +74,12 @@ static const struct txenc_out *encoded(struct mixer *m, struct encgroup *g)
 	return &g->out;
 }
 
+void shared_encode(struct mixer *m, struct part *pt)
+{
+	if (pt->group)
+		encoded(m, pt->group);
+}
+
 bool shared_send(struct mixer *m, struct part *pt, const uint32_t *csrc,
 		 unsigned n_csrc, uint64_t now_ns)
 {

@@ -40,29 +40,35 @@
 
 #include <string.h>
 
-/* Each participant's next 20 ms at its codec's rate: only the speakers'
- * are converted to the room rate (select.c), after detection. */
-static void pull_frames(struct mixer *m)
+/* The steps that are one piece of work per participant, in the order of
+ * m->parts: on this thread, or shared with the pool's workers when the
+ * room's ticks have grown long (pool.c). */
+static void for_each_part(struct mixer *m, mixpool_fn fn)
 {
-	for (size_t i = 0; i < m->n_parts; i++) {
-		struct part *pt = m->parts[i];
-		pt->frame = stream_pull_codec(pt->stream, &pt->frame_n);
-		pt->received = pt->frame && stream_recv_enabled(pt->stream);
+	if (m->fan_out) {
+		mixpool_run(m->p.pool, fn, m, m->n_parts);
+		return;
 	}
+	for (size_t i = 0; i < m->n_parts; i++)
+		fn(m, i, 0);
 }
 
-/* Silence for a participant with nothing received, so that it stops. */
-static void detect_talkers(struct mixer *m)
+/* A participant's next 20 ms at its codec's rate (only the speakers' are
+ * converted to the room rate, after selection), then its talker detector:
+ * silence for a participant with nothing received, so that it stops. */
+static void pull_and_detect(void *ctx, size_t i, unsigned slot)
 {
 	static const int16_t silence[MIXER_FRAME_MS] = {0};
+	struct mixer *m = ctx;
+	struct part *pt = m->parts[i];
 
-	for (size_t i = 0; i < m->n_parts; i++) {
-		struct part *pt = m->parts[i];
-		if (pt->frame)
-			talk_update(&pt->talk, pt->frame, pt->frame_n);
-		else
-			talk_update(&pt->talk, silence, MIXER_FRAME_MS);
-	}
+	(void)slot;
+	pt->frame = stream_pull_codec(pt->stream, &pt->frame_n);
+	pt->received = pt->frame && stream_recv_enabled(pt->stream);
+	if (pt->frame)
+		talk_update(&pt->talk, pt->frame, pt->frame_n);
+	else
+		talk_update(&pt->talk, silence, MIXER_FRAME_MS);
 }
 
 /* The speakers' frames at the room rate (no one else's: that is what a
@@ -132,24 +138,25 @@ static bool hears_shared(const struct mixer *m, const struct part *pt)
 	       pt->listen_q12 == GAIN_UNITY && !play_own(m, pt);
 }
 
-/* The mix of a listener who does not hear the shared one, in m->own,
+/* The mix of a listener who does not hear the shared one, in buf,
  * limited with its own limiter. One who heard the shared mix last tick
  * takes over the shared limiter's state from before this tick, so that
  * its gain and its held millisecond carry on without a jump. */
-static const int16_t *own_mix(struct mixer *m, struct part *pt)
+static const int16_t *own_mix(const struct mixer *m, struct part *pt,
+			      int16_t *buf)
 {
 	if (pt->ctl.deaf) {
 		pt->lim_own = false;
-		memset(m->own, 0, m->frame_n * sizeof(*m->own));
-		return m->own;
+		memset(buf, 0, m->frame_n * sizeof(*buf));
+		return buf;
 	}
 	if (!pt->lim_own)
 		pt->lim = m->shared_lim_was;
 	pt->lim_own = true;
-	limit_run(&pt->lim, m->k, m->own, m->acc,
+	limit_run(&pt->lim, m->k, buf, m->acc,
 		  pt->contributing ? pt->pcm : NULL, m->frame_n,
 		  (float)pt->listen_q12 / GAIN_UNITY);
-	return m->own;
+	return buf;
 }
 
 /* Encodes mix with pt's own encoder and sends it. */
@@ -162,36 +169,47 @@ static void send_own(struct mixer *m, struct part *pt, const int16_t *mix,
 					  memory_order_relaxed);
 }
 
-/* Every listener's packets: the shared mix through the shared encoder of
- * its format (shared.c) when it hears that mix, else its own mix, with
+/* A listener's packets: the shared mix through the shared encoder of its
+ * format (shared.c) when it hears that mix, else its own mix, with
  * whatever play.c has for it over it, through its own encoder. The CSRC
  * list of the shared mix names every speaker. */
+static void send_mix(void *ctx, size_t i, unsigned slot)
+{
+	struct mixer *m = ctx;
+	struct part *pt = m->parts[i];
+	uint32_t csrc[RTPPKT_MAX_CSRC];
+
+	if (hears_shared(m, pt)) {
+		pt->lim_own = false;
+		if (!shared_send(m, pt, m->csrc_all, m->n_csrc_all, m->send_ns))
+			send_own(m, pt, m->shared_out, m->csrc_all,
+				 m->n_csrc_all, m->send_ns);
+		return;
+	}
+	int16_t *buf = m->own + (size_t)slot * m->frame_n;
+	const int16_t *mix = play_over(m, pt, own_mix(m, pt, buf), buf);
+	unsigned n = pt->ctl.deaf ? 0 : csrc_list(m, pt, csrc);
+	send_own(m, pt, mix, csrc, n, m->send_ns);
+}
+
+/* Every listener's packets. Fanned out, the shared encodes are made
+ * first, here, so that no two threads make the same one. */
 static void send_mixes(struct mixer *m, uint64_t now_ns)
 {
-	uint32_t csrc[RTPPKT_MAX_CSRC], all[RTPPKT_MAX_CSRC];
-	unsigned n_all = csrc_list(m, NULL, all);
-
+	m->n_csrc_all = csrc_list(m, NULL, m->csrc_all);
+	m->send_ns = now_ns;
 	m->tick_no++;
-	for (size_t i = 0; i < m->n_parts; i++) {
-		struct part *pt = m->parts[i];
-		if (hears_shared(m, pt)) {
-			pt->lim_own = false;
-			if (!shared_send(m, pt, all, n_all, now_ns))
-				send_own(m, pt, m->shared_out, all, n_all,
-					 now_ns);
-			continue;
-		}
-		const int16_t *mix = play_over(m, pt, own_mix(m, pt));
-		unsigned n = pt->ctl.deaf ? 0 : csrc_list(m, pt, csrc);
-		send_own(m, pt, mix, csrc, n, now_ns);
-	}
+	if (m->fan_out)
+		for (size_t i = 0; i < m->n_parts; i++)
+			if (hears_shared(m, m->parts[i]))
+				shared_encode(m, m->parts[i]);
+	for_each_part(m, send_mix);
 }
 
 void tick_run(struct mixer *m, uint64_t now_ns)
 {
 	cmds_apply(m);
-	pull_frames(m);
-	detect_talkers(m);
+	for_each_part(m, pull_and_detect);
 	select_speakers(m);
 	ready_speakers(m);
 	sum_contributors(m);

@@ -69,7 +69,7 @@ static void tick(int16_t heard[3][FRAME_N])
 {
 	play_room(&m);
 	for (int i = 0; i < 3; i++) {
-		const int16_t *out = play_over(&m, parts[i], mix);
+		const int16_t *out = play_over(&m, parts[i], mix, m.own);
 		memcpy(heard[i], out, sizeof(heard[i]));
 	}
 	play_events(&m);
@@ -135,7 +135,7 @@ static void test_saturate_and_deaf(void)
 	CU_ASSERT_EQUAL(heard[0][5], 32767);
 	parts[0]->ctl.deaf = true;
 	play(1, &c, 1, false, false, 0);
-	CU_ASSERT(play_over(&m, parts[0], silence) == own);
+	CU_ASSERT(play_over(&m, parts[0], silence, m.own) == own);
 	CU_ASSERT_EQUAL(own[0], 32700);
 	teardown();
 }
