@@ -71,12 +71,19 @@ int rtcpkt_build(uint8_t *buf, size_t cap, const struct rtcpkt_info *in,
 
 /* ---- codecs (rtp/codec.c) ------------------------------------------------ */
 
-enum codec_id { CODEC_NONE = 0, CODEC_PCMU, CODEC_PCMA, CODEC_OPUS };
+enum codec_id {
+	CODEC_NONE = 0,
+	CODEC_PCMU,
+	CODEC_PCMA,
+	CODEC_OPUS,
+	CODEC_G722
+};
 
 struct codec_desc {
 	enum codec_id id;
 	const char *name;      /* SDP encoding name, as in rtpmap */
-	uint32_t rtp_clock_hz; /* rtpmap clock (Opus: 48000) */
+	uint32_t rtp_clock_hz; /* rtpmap clock (Opus: 48000; G.722: 8000, RFC
+				* 3551 4.5.2, though it samples at 16 kHz) */
 	uint8_t channels;      /* rtpmap channels (Opus: 2) */
 	int static_pt;	       /* -1 when dynamic */
 	uint32_t pcm_rate_hz;  /* rate the codec decodes to */
@@ -102,8 +109,18 @@ int codec_encode(struct codec *c, const int16_t *pcm, size_t n, uint8_t *out,
  * negative errno (-EBADMSG for a corrupt payload). */
 int codec_decode(struct codec *c, const uint8_t *in, size_t len, int16_t *pcm,
 		 size_t cap);
-/* Conceals n samples of a lost frame (Opus PLC; G.711 repeat and fade). */
+/* Conceals n samples of a lost frame (Opus PLC; G.711 and G.722 repeat
+ * and fade). */
 int codec_conceal(struct codec *c, int16_t *pcm, size_t n);
+/* Opus in-band FEC: n samples of the frame lost just before the packet in
+ * (the next one, still to be decoded at its turn), from the redundant copy
+ * in it; libopus conceals what the copy does not cover. -ENOTSUP for
+ * other codecs. */
+int codec_decode_fec(struct codec *c, const uint8_t *in, size_t len,
+		     int16_t *pcm, size_t n);
+/* True when the Opus packet carries an in-band FEC copy of the frame
+ * before it (the SILK LBRR flag, RFC 6716 4.2.3-4.2.4). */
+bool codec_opus_has_fec(const uint8_t *in, size_t len);
 
 /* ---- encoding the mix (rtp/txenc.c) ---------------------------------------
  */
