@@ -198,6 +198,14 @@ int jbuf_put(struct jbuf *jb, const struct rtppkt *p);
 enum jbuf_status jbuf_get(struct jbuf *jb, uint8_t *buf, size_t cap,
 			  size_t *len);
 void jbuf_reset(struct jbuf *jb);
+/* Keeps a copy of recent packets (of at most JBUF_PEEK_BYTES) so that
+ * jbuf_peek_next can show one before its turn (Opus FEC). -ENOMEM. */
+#define JBUF_PEEK_BYTES 512
+int jbuf_keep_next(struct jbuf *jb);
+/* Right after a jbuf_get that said JBUF_MISSING for a lost frame: copies
+ * the packet that follows it, if it is here already, and leaves it in the
+ * buffer for its own turn. -ENOENT when there is none (or not kept). */
+int jbuf_peek_next(struct jbuf *jb, uint8_t *buf, size_t cap, size_t *len);
 
 struct jbuf_stats {
 	uint64_t put, late, dropped, missing, resets;
@@ -344,11 +352,14 @@ struct stream_params {
  * out; discarded: duplicates, beyond the jitter buffer's reach, too large;
  * malformed: not RTP, or a payload type not negotiated; dtx: Opus DTX
  * packets (at most 2 bytes) taken as silence without a decode; concealed:
- * packets' worth of audio made up for lost ones. jitter: RFC 3550 A.8's
+ * packets' worth of audio made up for lost ones; fec_recovered: lost
+ * packets decoded instead from the in-band FEC of the packet after them
+ * (Opus), not counted as concealed. jitter: RFC 3550 A.8's
  * interarrival jitter of the current source. */
 struct stream_stats {
 	uint64_t packets_in, packets_out, bytes_in, bytes_out;
 	uint64_t lost, late, discarded, concealed, malformed, foreign, dtx;
+	uint64_t fec_recovered;
 	uint64_t srtp_failed; /* SRTP/SRTCP that did not verify, or replays */
 	uint64_t latched;     /* times the peer's address was latched */
 	uint64_t last_rx_ns;  /* when a packet was last taken from the peer */

@@ -128,6 +128,48 @@ static void test_loss(void)
 	jbuf_free(jb);
 }
 
+/* Opus FEC: after a frame reported lost, the packet after it is shown
+ * (when kept and already here) and still played at its turn. */
+static void test_peek_next(void)
+{
+	struct src s = {.seq0 = 1, .ts0 = 5000, .ssrc = SSRC};
+	struct jbuf *jb = mk();
+	uint8_t buf[JBUF_PEEK_BYTES];
+	size_t len = 0;
+	uint32_t k;
+
+	CU_ASSERT_EQUAL(jbuf_keep_next(jb), 0);
+	CU_ASSERT_EQUAL(jbuf_keep_next(jb), 0); /* twice is once */
+	for (uint32_t i = 0; i < 6; i++)
+		if (i != 2 && i != 4 && i != 5)
+			CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, i)), 0);
+	CU_ASSERT_EQUAL(jbuf_peek_next(jb, buf, sizeof(buf), &len), -ENOENT);
+	CU_ASSERT_EQUAL(pull(jb), 0);
+	CU_ASSERT_EQUAL(jbuf_peek_next(jb, buf, sizeof(buf), &len), -ENOENT);
+	CU_ASSERT_EQUAL(pull(jb), 1);
+	CU_ASSERT_EQUAL(pull(jb), -1); /* 2 lost: 3 is here */
+	CU_ASSERT_EQUAL(jbuf_peek_next(jb, buf, sizeof(buf), &len), 0);
+	CU_ASSERT_EQUAL(len, 4);
+	memcpy(&k, buf, sizeof(k));
+	CU_ASSERT_EQUAL(k, 3);
+	CU_ASSERT_EQUAL(jbuf_peek_next(jb, buf, 3, &len), -ENOENT);
+	CU_ASSERT_EQUAL(pull(jb), 3);  /* and still played */
+	CU_ASSERT_EQUAL(pull(jb), -1); /* 4 lost, 5 not here yet */
+	CU_ASSERT_EQUAL(jbuf_peek_next(jb, buf, sizeof(buf), &len), -ENOENT);
+	jbuf_free(jb);
+
+	/* not kept: nothing to show */
+	jb = mk();
+	for (uint32_t i = 0; i < 3; i++)
+		if (i != 1)
+			CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, i)), 0);
+	CU_ASSERT_EQUAL(pull(jb), 0);
+	CU_ASSERT_EQUAL(pull(jb), -1);
+	CU_ASSERT_EQUAL(jbuf_peek_next(jb, buf, sizeof(buf), &len), -ENOENT);
+	CU_ASSERT_EQUAL(jbuf_keep_next(NULL), -EINVAL);
+	jbuf_free(jb);
+}
+
 static void test_late_dropped(void)
 {
 	struct src s = {.seq0 = 500, .ts0 = 12345, .ssrc = SSRC};
@@ -379,6 +421,7 @@ static void test_sizes_and_args(void)
 }
 
 static const struct unit_test tests[] = {
+    {"peek at the packet after a loss", test_peek_next},
     {"empty at start", test_empty_at_start},
     {"in order", test_in_order},
     {"reorder", test_reorder},
