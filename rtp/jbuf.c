@@ -76,6 +76,7 @@ struct jbuf {
 	unsigned n_missing, n_ahead; /* consecutive */
 	struct jbuf_stats st;
 	struct jbuf_peek *peek; /* JBUF_PEEK_SLOTS; NULL unless kept */
+	bool hold_armed, held;	/* jbuf_hold_for_fec: asked, done */
 	bool lost_valid;	/* the last get was a frame lost ... */
 	uint32_t lost_ts;	/* ... at this local time */
 	uint8_t scratch[RTPPKT_MAX_BYTES];
@@ -150,6 +151,12 @@ int jbuf_keep_next(struct jbuf *jb)
 	if (!jb->peek)
 		jb->peek = calloc(JBUF_PEEK_SLOTS, sizeof(*jb->peek));
 	return jb->peek ? 0 : -ENOMEM;
+}
+
+void jbuf_hold_for_fec(struct jbuf *jb)
+{
+	if (jb && jb->peek && !jb->held)
+		jb->hold_armed = true;
 }
 
 static struct jbuf_peek *peek_slot(struct jbuf *jb, uint32_t ts)
@@ -303,6 +310,33 @@ int jbuf_put(struct jbuf *jb, const struct rtppkt *p)
 	return store(jb, p);
 }
 
+static bool kept(struct jbuf *jb, uint32_t ts)
+{
+	const struct jbuf_peek *p = peek_slot(jb, ts);
+	return p->used && p->ts == ts;
+}
+
+/* jbuf_hold_for_fec's one frame: when the frame due and the one after it
+ * are both missing, SpeexDSP is left alone for one get (its clock stands
+ * still a frame, so packets arrive a frame earlier to it), and its margin
+ * takes that frame off the arrival timings, so that its delay estimate
+ * neither sees the packets early nor gives the frame back. */
+static bool hold(struct jbuf *jb)
+{
+	if (!jb->hold_armed || !jb->playing)
+		return false;
+	uint32_t due = (uint32_t)jitter_buffer_get_pointer_timestamp(jb->spx);
+	if (kept(jb, due) || kept(jb, due + jb->frame_ts))
+		return false;
+	spx_int32_t margin = (spx_int32_t)jb->frame_ts;
+	jitter_buffer_ctl(jb->spx, JITTER_BUFFER_SET_MARGIN, &margin);
+	jb->hold_armed = false;
+	jb->held = true;
+	jb->lost_valid = false;
+	jb->st.missing++;
+	return true;
+}
+
 static unsigned available(struct jbuf *jb)
 {
 	spx_int32_t n = 0;
@@ -321,6 +355,8 @@ enum jbuf_status jbuf_get(struct jbuf *jb, uint8_t *buf, size_t cap,
 
 	if (!jb || !jb->synced)
 		return JBUF_EMPTY;
+	if (hold(jb))
+		return JBUF_MISSING;
 	sp.data = (char *)jb->scratch;
 	ret =
 	    jitter_buffer_get(jb->spx, &sp, (spx_int32_t)jb->frame_ts, &offset);

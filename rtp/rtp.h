@@ -206,6 +206,12 @@ int jbuf_keep_next(struct jbuf *jb);
  * the packet that follows it, if it is here already, and leaves it in the
  * buffer for its own turn. -ENOENT when there is none (or not kept). */
 int jbuf_peek_next(struct jbuf *jb, uint8_t *buf, size_t cap, size_t *len);
+/* The sender codes FEC (kept packets only): at the first loss where
+ * neither the frame due nor the one after it is here, the buffer holds one
+ * frame more from then on (one JBUF_MISSING that is no loss, and
+ * SpeexDSP's margin, so that its delay estimate keeps the frame), so that
+ * the packet after a lost one is here in time for its FEC. Once. */
+void jbuf_hold_for_fec(struct jbuf *jb);
 
 struct jbuf_stats {
 	uint64_t put, late, dropped, missing, resets;

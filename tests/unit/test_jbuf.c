@@ -170,6 +170,51 @@ static void test_peek_next(void)
 	jbuf_free(jb);
 }
 
+/* A sender with FEC and no jitter: packet k comes just before its turn.
+ * At the first loss the buffer holds a frame (a MISSING that is no loss),
+ * and from then on the packet after a lost one is here in time. */
+static void test_hold_for_fec(void)
+{
+	struct src s = {.seq0 = 1, .ts0 = 700, .ssrc = SSRC};
+	struct jbuf *jb = mk();
+	uint8_t buf[JBUF_PEEK_BYTES];
+	size_t len = 0;
+	uint32_t k;
+	struct jbuf_stats st;
+
+	CU_ASSERT_EQUAL(jbuf_keep_next(jb), 0);
+	jbuf_hold_for_fec(jb);
+	for (uint32_t i = 0; i < 3; i++) {
+		CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, i)), 0);
+		CU_ASSERT_EQUAL(pull(jb), (long)i);
+	}
+	/* 3 is lost, 4 not here yet: hold, nothing played out */
+	CU_ASSERT_EQUAL(pull(jb), -1);
+	CU_ASSERT_EQUAL(jbuf_peek_next(jb, buf, sizeof(buf), &len), -ENOENT);
+	CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, 4)), 0);
+	/* now 3's turn, with 4 here */
+	CU_ASSERT_EQUAL(pull(jb), -1);
+	CU_ASSERT_EQUAL(jbuf_peek_next(jb, buf, sizeof(buf), &len), 0);
+	memcpy(&k, buf, sizeof(k));
+	CU_ASSERT_EQUAL(k, 4);
+	/* a frame behind from then on: 14 lost, 15 here in time */
+	for (uint32_t i = 5; i < 40; i++) {
+		if (i != 14)
+			CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, i)), 0);
+		long got = pull(jb);
+		CU_ASSERT_EQUAL(got, i == 15 ? -1 : (long)i - 1);
+		if (i == 15) {
+			CU_ASSERT_EQUAL(
+			    jbuf_peek_next(jb, buf, sizeof(buf), &len), 0);
+			memcpy(&k, buf, sizeof(k));
+			CU_ASSERT_EQUAL(k, 15);
+		}
+	}
+	jbuf_stats(jb, &st);
+	CU_ASSERT_EQUAL(st.late, 0);
+	jbuf_free(jb);
+}
+
 static void test_late_dropped(void)
 {
 	struct src s = {.seq0 = 500, .ts0 = 12345, .ssrc = SSRC};
@@ -422,6 +467,7 @@ static void test_sizes_and_args(void)
 
 static const struct unit_test tests[] = {
     {"peek at the packet after a loss", test_peek_next},
+    {"hold a frame for fec", test_hold_for_fec},
     {"empty at start", test_empty_at_start},
     {"in order", test_in_order},
     {"reorder", test_reorder},
