@@ -145,21 +145,22 @@ OPUS_SET_INBAND_FEC_REQUEST = 4012
 OPUS_SET_PACKET_LOSS_PERC_REQUEST = 4014
 
 
+def load_lib(name, *fallbacks):
+    """The shared library `name` (as ctypes.util finds it), else the first
+    of fallbacks that loads."""
+    last = None
+    for c in [p for p in (ctypes.util.find_library(name),) + fallbacks if p]:
+        try:
+            return ctypes.CDLL(c)
+        except OSError as e:
+            last = e
+    raise OSError('lib%s not found: %s' % (name, last))
+
+
 def opus_lib():
     global _opus
     if _opus is None:
-        path = ctypes.util.find_library('opus')
-        candidates = [p for p in (path, 'libopus.so.0',
-                                  '/usr/lib/x86_64-linux-gnu/libopus.so.0') if p]
-        last = None
-        for c in candidates:
-            try:
-                lib = ctypes.CDLL(c)
-                break
-            except OSError as e:
-                last = e
-        else:
-            raise OSError('libopus not found: %s' % last)
+        lib = load_lib('opus', 'libopus.so.0', '/usr/lib/x86_64-linux-gnu/libopus.so.0')
         lib.opus_encoder_create.restype = ctypes.c_void_p
         lib.opus_encoder_create.argtypes = [ctypes.c_int32, ctypes.c_int, ctypes.c_int,
                                             ctypes.POINTER(ctypes.c_int)]
@@ -247,16 +248,7 @@ _spandsp = None
 def spandsp_lib():
     global _spandsp
     if _spandsp is None:
-        path = ctypes.util.find_library('spandsp')
-        last = None
-        for c in [p for p in (path, 'libspandsp.so.2') if p]:
-            try:
-                lib = ctypes.CDLL(c)
-                break
-            except OSError as e:
-                last = e
-        else:
-            raise OSError('libspandsp not found: %s' % last)
+        lib = load_lib('spandsp', 'libspandsp.so.2')
         for f in ('g722_encode_init', 'g722_decode_init'):
             getattr(lib, f).restype = ctypes.c_void_p
             getattr(lib, f).argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
