@@ -165,13 +165,13 @@ static int run_in(struct rig *r, int frames, uint32_t ptime_ms, double f_hz,
 	return audio;
 }
 
-static void check_tone_in(uint32_t ptime_ms)
+static void check_tone_in(enum codec_id id, uint8_t pt, uint32_t ptime_ms)
 {
 	struct rig r;
 	enum { FRAMES = 60, KEEP = 20 };
 	static int16_t out[KEEP * ROOM_N];
 
-	rig_open(&r, CODEC_PCMU, 0, ptime_ms);
+	rig_open(&r, id, pt, ptime_ms);
 	int audio = run_in(&r, FRAMES, ptime_ms, 1000, out, KEEP);
 	CU_ASSERT_EQUAL(audio, KEEP);
 	double a1k = unit_tone_amp(out, KEEP * ROOM_N, 1000, ROOM_HZ);
@@ -194,14 +194,18 @@ static void check_tone_in(uint32_t ptime_ms)
 
 static void test_pcmu_tone_in(void)
 {
-	check_tone_in(20);
+	check_tone_in(CODEC_PCMU, 0, 20);
 }
 
 static void test_ptime_in(void)
 {
-	check_tone_in(10);
-	check_tone_in(30);
-	check_tone_in(60);
+	check_tone_in(CODEC_PCMU, 0, 10);
+	check_tone_in(CODEC_PCMU, 0, 30);
+	check_tone_in(CODEC_PCMU, 0, 60);
+	/* G.722: a ptime of RTP ticks at 8 kHz, of samples at 16 kHz */
+	check_tone_in(CODEC_G722, 9, 10);
+	check_tone_in(CODEC_G722, 9, 30);
+	check_tone_in(CODEC_G722, 9, 60);
 }
 
 struct rx_pkt {
