@@ -74,6 +74,9 @@ static void conference_figures(FILE *f, const struct conf_metrics *m)
 		(unsigned long long)m->dropped_malformed);
 	one(f, "tutti_concealed_frames_total", "counter",
 	    "Audio frames concealed for lost packets.", m->concealed);
+	one(f, "tutti_fec_recovered_frames_total", "counter",
+	    "Lost packets decoded from the next packet's in-band FEC.",
+	    m->fec_recovered);
 	one(f, "tutti_encodes_total", "counter",
 	    "Packets encoded: each speaker's own mix, one per format for the "
 	    "rest.",

@@ -101,9 +101,12 @@ struct conf_room_info {
  * each second). lost: RFC 3550's cumulative count; loss_percent: lost out
  * of lost + received; late: after their time was played; discarded:
  * duplicates, out of the jitter buffer's reach, malformed; concealed:
- * packets' worth of audio made up; jitter: RFC 3550 interarrival jitter. */
+ * packets' worth of audio made up; fec_recovered: lost packets decoded
+ * from the next packet's in-band FEC (Opus) instead; jitter: RFC 3550
+ * interarrival jitter. */
 struct conf_media_stats {
 	uint64_t packets_in, packets_out, lost, late, discarded, concealed;
+	uint64_t fec_recovered;
 	double loss_percent, jitter_ms;
 	uint64_t foreign, srtp_failed, latched;
 };
@@ -130,6 +133,7 @@ struct conf_metrics {
 				  more */
 	uint64_t tick_ns_sum;
 	uint64_t packets_in, packets_out, packets_lost, concealed;
+	uint64_t fec_recovered;
 	/* dropped unheard: a stranger's, unauthenticated SRTP, malformed */
 	uint64_t dropped_foreign, dropped_srtp, dropped_malformed;
 	uint64_t encodes; /* speakers' own mixes, one per format for the rest */

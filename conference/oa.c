@@ -1,8 +1,8 @@
 /* oa.c: what the focus answers to an SDP offer, and what it offers itself
  * (RFC 3264), on descriptions already parsed by sig_sdp.c.
  *
- * The answer names one codec, chosen in our order of preference (Opus, then
- * PCMU, then PCMA), plus telephone-event: a single codec per call keeps the
+ * The answer names one codec, chosen in our order of preference (Opus,
+ * G.722, PCMU, PCMA), plus telephone-event: a single codec per call keeps the
  * stream unambiguous for the mixer. Every m= line of the offer is answered,
  * those we do not use with port 0. Signalling thread; no state. */
 #include "conference/oa.h"
@@ -19,7 +19,9 @@
 #define TE_PT_48K 102
 #define OPUS_PT	  111
 
-static const enum codec_id preference[] = {CODEC_OPUS, CODEC_PCMU, CODEC_PCMA};
+/* SPEC 3: wideband first, then G.711. */
+static const enum codec_id preference[] = {CODEC_OPUS, CODEC_G722, CODEC_PCMU,
+					   CODEC_PCMA};
 
 static const char *const dir_names[] = {"inactive", "sendonly", "recvonly",
 					"sendrecv"};
@@ -295,15 +297,19 @@ int oa_render_offer(char *buf, size_t cap, const struct oa_local *local,
 	const struct codec_desc *opus = codec_by_id(CODEC_OPUS);
 	const struct codec_desc *pcmu = codec_by_id(CODEC_PCMU);
 	const struct codec_desc *pcma = codec_by_id(CODEC_PCMA);
+	const struct codec_desc *g722 = codec_by_id(CODEC_G722);
 	int err = put_session(buf, cap, &len, local);
 	if (!err)
-		err =
-		    put(buf, cap, &len, "m=audio %u %s %d %d %d %d %d\r\n",
-			local->port, ours ? "RTP/SAVP" : "RTP/AVP", OPUS_PT,
-			pcmu->static_pt, pcma->static_pt, TE_PT_48K, TE_PT_8K);
+		err = put(buf, cap, &len, "m=audio %u %s %d %d %d %d %d %d\r\n",
+			  local->port, ours ? "RTP/SAVP" : "RTP/AVP", OPUS_PT,
+			  g722->static_pt, pcmu->static_pt, pcma->static_pt,
+			  TE_PT_48K, TE_PT_8K);
 	if (!err)
 		err =
 		    put_rtpmap(buf, cap, &len, OPUS_PT, opus, "useinbandfec=1");
+	/* G722/8000: the RTP clock, not the 16 kHz it samples at */
+	if (!err)
+		err = put_rtpmap(buf, cap, &len, g722->static_pt, g722, NULL);
 	if (!err)
 		err = put_rtpmap(buf, cap, &len, pcmu->static_pt, pcmu, NULL);
 	if (!err)

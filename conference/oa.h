@@ -95,7 +95,7 @@ struct oa_local {
 /* Parses SDP text (sig_sdp.c). -EBADMSG when malformed. */
 int sig_sdp_parse(struct oa_desc *out, const char *sdp, size_t len);
 
-/* Chooses our answer to an offer: Opus, then PCMU, then PCMA, plus
+/* Chooses our answer to an offer: Opus, G.722, PCMU, PCMA, plus
  * telephone-event at the codec's clock (8 kHz as a fallback); with an
  * RTP/SAVP(F) offer, the first a=crypto line we take and a fresh key of
  * ours. -ENOTSUP: no audio line with a port, no codec in common, a secure

@@ -25,6 +25,7 @@ void room_stats_info(const struct participant *p, struct conf_media_stats *out)
 	    .late = s->late,
 	    .discarded = s->discarded,
 	    .concealed = s->concealed,
+	    .fec_recovered = s->fec_recovered,
 	    .loss_percent = loss_percent(s),
 	    .jitter_ms = s->jitter_us / 1000.0,
 	    .foreign = s->foreign,
@@ -45,12 +46,14 @@ void room_stats_summary(struct participant *p)
 	    "room",
 	    "room=%s call=%s part=%u ended after %.1f s: codec %s, "
 	    "packets in %llu out %llu, lost %llu (%.1f%%), jitter %.1f "
-	    "ms, late %llu, discarded %llu, concealed %llu",
+	    "ms, late %llu, discarded %llu, concealed %llu, fec recovered "
+	    "%llu",
 	    p->room->name, p->call_id, p->id, secs, d ? d->name : "none",
 	    (unsigned long long)s->packets_in,
 	    (unsigned long long)s->packets_out, (unsigned long long)s->lost,
 	    loss_percent(s), s->jitter_us / 1000.0, (unsigned long long)s->late,
-	    (unsigned long long)s->discarded, (unsigned long long)s->concealed);
+	    (unsigned long long)s->discarded, (unsigned long long)s->concealed,
+	    (unsigned long long)s->fec_recovered);
 }
 
 void room_stats_add(struct mixer_stats *t, const struct mixer_stats *st)
@@ -66,6 +69,7 @@ void room_stats_add(struct mixer_stats *t, const struct mixer_stats *st)
 	t->packets_out += st->packets_out;
 	t->packets_lost += st->packets_lost;
 	t->concealed += st->concealed;
+	t->fec_recovered += st->fec_recovered;
 	t->dropped_foreign += st->dropped_foreign;
 	t->dropped_srtp += st->dropped_srtp;
 	t->dropped_malformed += st->dropped_malformed;

@@ -10,7 +10,10 @@
  * counts in its stats) frames come out in increasing timestamp order,
  * since what was played stays played; a frame never exceeds the caller's
  * buffer; the statistics only grow; and nothing is read or written out of
- * bounds (ASan).
+ * bounds (ASan). With an odd maximum delay (in 20 ms steps) the buffer
+ * also keeps packets for Opus FEC and holds a frame for it: after a
+ * missing frame, the packet it shows as the next is one that was put and
+ * accepted, byte for byte, within the caller's buffer.
  *
  * Input: three bytes of parameters (clock, frame length, maximum delay),
  * then one opcode byte per step: put (with its deltas) or get. */
@@ -40,6 +43,7 @@ struct run {
 	uint32_t ssrc, ts;
 	uint16_t seq;
 	bool have_last;
+	bool keep; /* jbuf_keep_next and jbuf_hold_for_fec */
 	uint32_t last_ts;
 	struct jbuf_stats st;
 };
@@ -110,6 +114,16 @@ static void get(struct run *r, struct fuzz_in *in, uint8_t op)
 	FUZZ_CHECK(T,
 		   st == JBUF_FRAME || st == JBUF_MISSING || st == JBUF_EMPTY);
 	stats_grew(r);
+	if (st == JBUF_MISSING && r->keep &&
+	    jbuf_peek_next(r->jb, buf, cap, &len) == 0) {
+		FUZZ_CHECK(T, len >= TAG_BYTES && len <= cap);
+		id = buf[0] | buf[1] << 8 | buf[2] << 16 |
+		     (unsigned)buf[3] << 24;
+		FUZZ_CHECK(T, id < r->n_sent && sent[id].accepted);
+		FUZZ_CHECK(T, sent[id].len == len);
+		fill(payload, len, id);
+		FUZZ_CHECK(T, !memcmp(buf, payload, len));
+	}
 	if (st != JBUF_FRAME)
 		return;
 	FUZZ_CHECK(T, len >= TAG_BYTES && len <= cap);
@@ -141,6 +155,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (jbuf_new(&r.jb, clock_hz, frame_ts, max_ms) != 0)
 		return 0;
 	r.ssrc = 0x1234;
+	r.keep = (max_ms / 20) % 2;
+	if (r.keep && jbuf_keep_next(r.jb) == 0)
+		jbuf_hold_for_fec(r.jb);
 	while (!fuzz_in_empty(&in)) {
 		uint8_t op = fuzz_u8(&in);
 		if (op & 0x80)

@@ -246,6 +246,7 @@ enum mixer_event_kind {
  * struct stream_stats in rtp/rtp.h): discarded includes the malformed. */
 struct mixer_part_stats {
 	uint64_t packets_in, packets_out, lost, late, discarded, concealed;
+	uint64_t fec_recovered; /* lost, decoded from the next one's FEC */
 	uint32_t jitter_us;
 	uint64_t foreign; /* from another address than the peer's: dropped */
 	uint64_t srtp_failed; /* SRTP that did not authenticate: dropped */
@@ -295,6 +296,7 @@ struct mixer_stats {
 	/* The participants' packets, summed as their statistics are sent
 	 * (about each second) and when they leave. */
 	uint64_t packets_in, packets_out, packets_lost, concealed;
+	uint64_t fec_recovered;
 	/* Packets dropped unheard: from a stranger's address (RTP bleed),
 	 * SRTP that did not authenticate, and malformed ones. */
 	uint64_t dropped_foreign, dropped_srtp, dropped_malformed;

@@ -32,6 +32,7 @@ void mixer_part_stats_of(struct mixer_part_stats *out, const struct stream *s)
 	    .late = st.late,
 	    .discarded = st.discarded + st.malformed,
 	    .concealed = st.concealed,
+	    .fec_recovered = st.fec_recovered,
 	    .jitter_us = st.jitter_us,
 	    .foreign = st.foreign,
 	    .srtp_failed = st.srtp_failed,
@@ -75,6 +76,7 @@ static void sum(struct mixer *m, struct part *pt,
 	add(&m->packets_out, grown(now->packets_out, &was->packets_out));
 	add(&m->packets_lost, grown(now->lost, &was->lost));
 	add(&m->concealed, grown(now->concealed, &was->concealed));
+	add(&m->fec_recovered, grown(now->fec_recovered, &was->fec_recovered));
 	add(&m->dropped_foreign, grown(now->foreign, &was->foreign));
 	add(&m->dropped_srtp, grown(now->srtp_failed, &was->srtp_failed));
 	add(&m->dropped_malformed, grown(now->malformed, &was->malformed));

@@ -3,9 +3,17 @@
  * G.711 (PCMU, PCMA) goes through spandsp's table-free inline coders and
  * conceals loss with spandsp's PLC, which repeats the last pitch period with
  * overlap-add and fades to silence within about 50 ms (after G.711
- * Appendix I). Opus goes through libopus, mono at 48 kHz as RFC 7587 allows
- * a receiver to decode whatever the sender's channel count: the VOIP
- * application, about 32 kb/s, complexity 5 (the cost the design budgets
+ * Appendix I). G.722 goes through spandsp's coder at 64 kb/s and 16 kHz
+ * (its RTP clock is 8000 all the same, RFC 3551 4.5.2) and conceals with
+ * the same PLC run on the 16 kHz signal itself: its pitch search then
+ * spans periods of 2.5-7.5 ms and it fades within 25 ms. Running it on the
+ * two 8 kHz polyphase halves instead (50 ms fade, 66-200 Hz periods) lets
+ * the halves pick different periods, and the mismatch is heard as a buzz
+ * at half the sample rate: on a 200 Hz tone with 20 ms lost, a kink of
+ * 40% of the amplitude where the 16 kHz run has none measurable
+ * (tests/unit/test_codec_loss.c). Opus goes through libopus, mono at 48 kHz as
+ * RFC 7587 allows a receiver to decode whatever the sender's channel count: the
+ * VOIP application, about 32 kb/s, complexity 5 (the cost the design budgets
  * for), in-band FEC on, and libopus's own PLC for loss. libopus error codes
  * become negative errno values in opus_errno() only.
  *
@@ -23,25 +31,35 @@
 #include <stdlib.h>
 #include <strings.h>
 
-#define OPUS_RATE_HZ	 48000
-#define OPUS_BITRATE	 32000
-#define OPUS_COMPLEXITY	 5
-#define OPUS_LOSS_PERC	 5    /* FEC is only coded when loss is expected */
+#define OPUS_RATE_HZ	48000
+#define OPUS_BITRATE	32000
+#define OPUS_COMPLEXITY 5
+/* FEC is coded only when loss is expected, and libopus 1.3 codes it only
+ * when the rate it counts as left, after complexity and the expected loss,
+ * is above its threshold for the band (decide_fec): at 32 kb/s and
+ * complexity 5 a 5% loss leaves too little for fullband and no FEC comes
+ * out; at 10% it narrows to super-wideband (12 kHz) and codes FEC in every
+ * speech frame (tests/unit/test_codec_loss.c counts them). */
+#define OPUS_LOSS_PERC	 10
 #define OPUS_MAX_SAMPLES 5760 /* 120 ms at 48 kHz */
 #define OPUS_MAX_BYTES	 1275
+#define G722_BITRATE	 64000 /* the one RTP uses (RFC 3551 4.5.2) */
 
 struct codec {
 	const struct codec_desc *desc;
 	unsigned use; /* CODEC_ENCODE, CODEC_DECODE */
 	OpusEncoder *enc;
 	OpusDecoder *dec;
-	plc_state_t plc; /* G.711 only */
+	plc_state_t plc; /* G.711, G.722 */
+	g722_encode_state_t *g722_enc;
+	g722_decode_state_t *g722_dec;
 };
 
 static const struct codec_desc codecs[] = {
     {CODEC_PCMU, "PCMU", 8000, 1, 0, 8000},
     {CODEC_PCMA, "PCMA", 8000, 1, 8, 8000},
     {CODEC_OPUS, "opus", 48000, 2, -1, OPUS_RATE_HZ},
+    {CODEC_G722, "G722", 8000, 1, 9, 16000},
 };
 
 #define N_CODECS (sizeof(codecs) / sizeof(codecs[0]))
@@ -137,6 +155,15 @@ int codec_new_for(struct codec **out, enum codec_id id, unsigned use)
 	} else {
 		plc_init(&c->plc);
 	}
+	if (id == CODEC_G722) {
+		err = -ENOMEM;
+		if ((use & CODEC_ENCODE) &&
+		    !(c->g722_enc = g722_encode_init(NULL, G722_BITRATE, 0)))
+			goto fail;
+		if ((use & CODEC_DECODE) &&
+		    !(c->g722_dec = g722_decode_init(NULL, G722_BITRATE, 0)))
+			goto fail;
+	}
 	*out = c;
 	return 0;
 fail:
@@ -152,6 +179,10 @@ void codec_free(struct codec *c)
 		opus_encoder_destroy(c->enc);
 	if (c->dec)
 		opus_decoder_destroy(c->dec);
+	if (c->g722_enc)
+		g722_encode_free(c->g722_enc);
+	if (c->g722_dec)
+		g722_decode_free(c->g722_dec);
 	free(c);
 }
 
@@ -178,6 +209,10 @@ int codec_encode(struct codec *c, const int16_t *pcm, size_t n, uint8_t *out,
 							   : (opus_int32)cap);
 		return ret < 0 ? opus_errno(ret) : ret;
 	}
+	case CODEC_G722: /* two samples a byte */
+		if ((n + 1) / 2 > cap || n > INT_MAX)
+			return -ENOSPC;
+		return g722_encode(c->g722_enc, out, pcm, (int)n);
 	default:
 		return -EINVAL;
 	}
@@ -209,6 +244,12 @@ int codec_decode(struct codec *c, const uint8_t *in, size_t len, int16_t *pcm,
 		    cap > OPUS_MAX_SAMPLES ? OPUS_MAX_SAMPLES : (int)cap, 0);
 		return ret < 0 ? opus_errno(ret) : ret;
 	}
+	case CODEC_G722: {
+		if (len > cap / 2 || len > INT_MAX / 2)
+			return -ENOSPC;
+		int got = g722_decode(c->g722_dec, pcm, in, (int)len);
+		return plc_rx(&c->plc, pcm, got);
+	}
 	default:
 		return -EINVAL;
 	}
@@ -239,6 +280,7 @@ int codec_conceal(struct codec *c, int16_t *pcm, size_t n)
 	switch (c->desc->id) {
 	case CODEC_PCMU:
 	case CODEC_PCMA:
+	case CODEC_G722:
 		if (n > INT_MAX)
 			return -EINVAL;
 		plc_rotate_history(&c->plc);
@@ -253,4 +295,48 @@ int codec_conceal(struct codec *c, int16_t *pcm, size_t n)
 	default:
 		return -EINVAL;
 	}
+}
+
+int codec_decode_fec(struct codec *c, const uint8_t *in, size_t len,
+		     int16_t *pcm, size_t n)
+{
+	if (!c || !in || !pcm || !(c->use & CODEC_DECODE))
+		return -EINVAL;
+	if (c->desc->id != CODEC_OPUS)
+		return -ENOTSUP;
+	if (len == 0 || len > INT32_MAX || n > OPUS_MAX_SAMPLES)
+		return -EINVAL;
+	/* n is the lost frame's length: libopus conceals all of it but the
+	 * last frame of in's length, which it takes from the LBRR copy. */
+	int ret = opus_decode(c->dec, in, (opus_int32)len, pcm, (int)n, 1);
+	return ret < 0 ? opus_errno(ret) : ret;
+}
+
+/* RFC 6716: a TOC config below 12 is SILK-only and 12-15 hybrid, both with
+ * a SILK layer; CELT-only packets carry no FEC. The SILK layer of the
+ * first Opus frame opens with a VAD flag per SILK frame (one for 10 or
+ * 20 ms, two for 40, three for 60) and then the LBRR flag, each a
+ * range-coded symbol of probability 1/2, which are the first bits of its
+ * first byte as they stand (4.2.3); stereo repeats them for the side
+ * channel. */
+bool codec_opus_has_fec(const uint8_t *in, size_t len)
+{
+	const unsigned char *frames[48];
+	opus_int16 size[48];
+
+	if (!in || len < 2 || len > OPUS_MAX_BYTES)
+		return false;
+	unsigned config = in[0] >> 3;
+	if (config >= 16)
+		return false;
+	int per_frame = opus_packet_get_samples_per_frame(in, 48000);
+	int silk_frames = per_frame > 960 ? per_frame / 960 : 1;
+	if (opus_packet_parse(in, (opus_int32)len, NULL, frames, size, NULL) <=
+		0 ||
+	    size[0] == 0)
+		return false;
+	bool lbrr = (frames[0][0] >> (7 - silk_frames)) & 1;
+	if (in[0] & 0x4) /* stereo: the side channel's flags follow */
+		lbrr = lbrr || ((frames[0][0] >> (6 - 2 * silk_frames)) & 1);
+	return lbrr;
 }

@@ -22,6 +22,14 @@
  * a payload larger than our scratch frame, so its stderr warnings stay
  * quiet (for senders whose timestamps step in whole frames).
  *
+ * SpeexDSP cannot show a packet before its turn, which Opus' in-band FEC
+ * needs: when a frame is missing, the next packet may already be here and
+ * carry a copy of it. With jbuf_keep_next() the wrapper keeps its own copy
+ * of the last JBUF_PEEK_SLOTS packets (those of at most JBUF_PEEK_BYTES),
+ * by timestamp, and jbuf_peek_next() finds the one after a frame that
+ * SpeexDSP reported missing (not one it inserted to deepen the buffer:
+ * that frame is only late, and still comes).
+ *
  * Each packet is taken to cover frame_ts ticks; jbuf_get returns one
  * packet per call and must be called once per frame_ts of playout. A sender
  * whose ptime differs from ours needs frame_ts set to its ptime and a PCM
@@ -45,6 +53,14 @@
 #define JBUF_SPX_LOST_RESET 20	 /* SpeexDSP resets after this many misses */
 #define JBUF_MAX_LATE_RATE  4	 /* percent of late packets SpeexDSP allows */
 #define JBUF_MAX_FRAMES	    150	 /* of SpeexDSP's 200 slots */
+#define JBUF_PEEK_SLOTS	    16	 /* packets kept for jbuf_peek_next */
+
+struct jbuf_peek {
+	uint32_t ts; /* local */
+	uint16_t len;
+	bool used;
+	uint8_t data[JBUF_PEEK_BYTES];
+};
 
 struct jbuf {
 	JitterBuffer *spx;
@@ -59,6 +75,10 @@ struct jbuf {
 	uint64_t seen;		     /* bit i: max_seq - i was taken */
 	unsigned n_missing, n_ahead; /* consecutive */
 	struct jbuf_stats st;
+	struct jbuf_peek *peek; /* JBUF_PEEK_SLOTS; NULL unless kept */
+	bool hold_armed, held;	/* jbuf_hold_for_fec: asked, done */
+	bool lost_valid;	/* the last get was a frame lost ... */
+	uint32_t lost_ts;	/* ... at this local time */
 	uint8_t scratch[RTPPKT_MAX_BYTES];
 };
 
@@ -106,6 +126,7 @@ void jbuf_free(struct jbuf *jb)
 		return;
 	if (jb->spx)
 		jitter_buffer_destroy(jb->spx);
+	free(jb->peek);
 	free(jb);
 }
 
@@ -118,6 +139,42 @@ void jbuf_reset(struct jbuf *jb)
 	jb->playing = false;
 	jb->n_missing = 0;
 	jb->n_ahead = 0;
+	jb->lost_valid = false;
+	if (jb->peek)
+		memset(jb->peek, 0, JBUF_PEEK_SLOTS * sizeof(*jb->peek));
+}
+
+int jbuf_keep_next(struct jbuf *jb)
+{
+	if (!jb)
+		return -EINVAL;
+	if (!jb->peek)
+		jb->peek = calloc(JBUF_PEEK_SLOTS, sizeof(*jb->peek));
+	return jb->peek ? 0 : -ENOMEM;
+}
+
+void jbuf_hold_for_fec(struct jbuf *jb)
+{
+	if (jb && jb->peek && !jb->held)
+		jb->hold_armed = true;
+}
+
+static struct jbuf_peek *peek_slot(struct jbuf *jb, uint32_t ts)
+{
+	return &jb->peek[(ts / jb->frame_ts) % JBUF_PEEK_SLOTS];
+}
+
+int jbuf_peek_next(struct jbuf *jb, uint8_t *buf, size_t cap, size_t *len)
+{
+	if (!jb || !buf || !len || !jb->peek || !jb->lost_valid)
+		return -ENOENT;
+	uint32_t ts = jb->lost_ts + jb->frame_ts;
+	const struct jbuf_peek *p = peek_slot(jb, ts);
+	if (!p->used || p->ts != ts || p->len > cap)
+		return -ENOENT;
+	memcpy(buf, p->data, p->len);
+	*len = p->len;
+	return 0;
 }
 
 void jbuf_stats(const struct jbuf *jb, struct jbuf_stats *out)
@@ -176,6 +233,13 @@ static int store(struct jbuf *jb, const struct rtppkt *p)
 	};
 
 	jitter_buffer_put(jb->spx, &sp);
+	if (jb->peek && p->payload_bytes <= JBUF_PEEK_BYTES) {
+		struct jbuf_peek *k = peek_slot(jb, sp.timestamp);
+		k->ts = sp.timestamp;
+		k->len = (uint16_t)p->payload_bytes;
+		k->used = true;
+		memcpy(k->data, p->payload, p->payload_bytes);
+	}
 	seq_mark(jb, p->seq);
 	jb->n_ahead = 0;
 	jb->st.put++;
@@ -246,6 +310,33 @@ int jbuf_put(struct jbuf *jb, const struct rtppkt *p)
 	return store(jb, p);
 }
 
+static bool kept(struct jbuf *jb, uint32_t ts)
+{
+	const struct jbuf_peek *p = peek_slot(jb, ts);
+	return p->used && p->ts == ts;
+}
+
+/* jbuf_hold_for_fec's one frame: when the frame due and the one after it
+ * are both missing, SpeexDSP is left alone for one get (its clock stands
+ * still a frame, so packets arrive a frame earlier to it), and its margin
+ * takes that frame off the arrival timings, so that its delay estimate
+ * neither sees the packets early nor gives the frame back. */
+static bool hold(struct jbuf *jb)
+{
+	if (!jb->hold_armed || !jb->playing)
+		return false;
+	uint32_t due = (uint32_t)jitter_buffer_get_pointer_timestamp(jb->spx);
+	if (kept(jb, due) || kept(jb, due + jb->frame_ts))
+		return false;
+	spx_int32_t margin = (spx_int32_t)jb->frame_ts;
+	jitter_buffer_ctl(jb->spx, JITTER_BUFFER_SET_MARGIN, &margin);
+	jb->hold_armed = false;
+	jb->held = true;
+	jb->lost_valid = false;
+	jb->st.missing++;
+	return true;
+}
+
 static unsigned available(struct jbuf *jb)
 {
 	spx_int32_t n = 0;
@@ -264,6 +355,8 @@ enum jbuf_status jbuf_get(struct jbuf *jb, uint8_t *buf, size_t cap,
 
 	if (!jb || !jb->synced)
 		return JBUF_EMPTY;
+	if (hold(jb))
+		return JBUF_MISSING;
 	sp.data = (char *)jb->scratch;
 	ret =
 	    jitter_buffer_get(jb->spx, &sp, (spx_int32_t)jb->frame_ts, &offset);
@@ -274,6 +367,8 @@ enum jbuf_status jbuf_get(struct jbuf *jb, uint8_t *buf, size_t cap,
 	at_tick = (uint32_t)jitter_buffer_get_pointer_timestamp(jb->spx);
 	jb->ref_ts = ts_diff(at_tick, at_get) > 0 ? at_tick : at_get;
 	jb->playing = true;
+	jb->lost_valid = ret == JITTER_BUFFER_MISSING;
+	jb->lost_ts = sp.timestamp;
 
 	if (ret == JITTER_BUFFER_OK) {
 		jb->n_missing = 0;

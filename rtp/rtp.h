@@ -71,12 +71,19 @@ int rtcpkt_build(uint8_t *buf, size_t cap, const struct rtcpkt_info *in,
 
 /* ---- codecs (rtp/codec.c) ------------------------------------------------ */
 
-enum codec_id { CODEC_NONE = 0, CODEC_PCMU, CODEC_PCMA, CODEC_OPUS };
+enum codec_id {
+	CODEC_NONE = 0,
+	CODEC_PCMU,
+	CODEC_PCMA,
+	CODEC_OPUS,
+	CODEC_G722
+};
 
 struct codec_desc {
 	enum codec_id id;
 	const char *name;      /* SDP encoding name, as in rtpmap */
-	uint32_t rtp_clock_hz; /* rtpmap clock (Opus: 48000) */
+	uint32_t rtp_clock_hz; /* rtpmap clock (Opus: 48000; G.722: 8000, RFC
+				* 3551 4.5.2, though it samples at 16 kHz) */
 	uint8_t channels;      /* rtpmap channels (Opus: 2) */
 	int static_pt;	       /* -1 when dynamic */
 	uint32_t pcm_rate_hz;  /* rate the codec decodes to */
@@ -102,8 +109,18 @@ int codec_encode(struct codec *c, const int16_t *pcm, size_t n, uint8_t *out,
  * negative errno (-EBADMSG for a corrupt payload). */
 int codec_decode(struct codec *c, const uint8_t *in, size_t len, int16_t *pcm,
 		 size_t cap);
-/* Conceals n samples of a lost frame (Opus PLC; G.711 repeat and fade). */
+/* Conceals n samples of a lost frame (Opus PLC; G.711 and G.722 repeat
+ * and fade). */
 int codec_conceal(struct codec *c, int16_t *pcm, size_t n);
+/* Opus in-band FEC: n samples of the frame lost just before the packet in
+ * (the next one, still to be decoded at its turn), from the redundant copy
+ * in it; libopus conceals what the copy does not cover. -ENOTSUP for
+ * other codecs. */
+int codec_decode_fec(struct codec *c, const uint8_t *in, size_t len,
+		     int16_t *pcm, size_t n);
+/* True when the Opus packet carries an in-band FEC copy of the frame
+ * before it (the SILK LBRR flag, RFC 6716 4.2.3-4.2.4). */
+bool codec_opus_has_fec(const uint8_t *in, size_t len);
 
 /* ---- encoding the mix (rtp/txenc.c) ---------------------------------------
  */
@@ -181,6 +198,20 @@ int jbuf_put(struct jbuf *jb, const struct rtppkt *p);
 enum jbuf_status jbuf_get(struct jbuf *jb, uint8_t *buf, size_t cap,
 			  size_t *len);
 void jbuf_reset(struct jbuf *jb);
+/* Keeps a copy of recent packets (of at most JBUF_PEEK_BYTES) so that
+ * jbuf_peek_next can show one before its turn (Opus FEC). -ENOMEM. */
+#define JBUF_PEEK_BYTES 512
+int jbuf_keep_next(struct jbuf *jb);
+/* Right after a jbuf_get that said JBUF_MISSING for a lost frame: copies
+ * the packet that follows it, if it is here already, and leaves it in the
+ * buffer for its own turn. -ENOENT when there is none (or not kept). */
+int jbuf_peek_next(struct jbuf *jb, uint8_t *buf, size_t cap, size_t *len);
+/* The sender codes FEC (kept packets only): at the first loss where
+ * neither the frame due nor the one after it is here, the buffer holds one
+ * frame more from then on (one JBUF_MISSING that is no loss, and
+ * SpeexDSP's margin, so that its delay estimate keeps the frame), so that
+ * the packet after a lost one is here in time for its FEC. Once. */
+void jbuf_hold_for_fec(struct jbuf *jb);
 
 struct jbuf_stats {
 	uint64_t put, late, dropped, missing, resets;
@@ -327,11 +358,14 @@ struct stream_params {
  * out; discarded: duplicates, beyond the jitter buffer's reach, too large;
  * malformed: not RTP, or a payload type not negotiated; dtx: Opus DTX
  * packets (at most 2 bytes) taken as silence without a decode; concealed:
- * packets' worth of audio made up for lost ones. jitter: RFC 3550 A.8's
+ * packets' worth of audio made up for lost ones; fec_recovered: lost
+ * packets decoded instead from the in-band FEC of the packet after them
+ * (Opus), not counted as concealed. jitter: RFC 3550 A.8's
  * interarrival jitter of the current source. */
 struct stream_stats {
 	uint64_t packets_in, packets_out, bytes_in, bytes_out;
 	uint64_t lost, late, discarded, concealed, malformed, foreign, dtx;
+	uint64_t fec_recovered;
 	uint64_t srtp_failed; /* SRTP/SRTCP that did not verify, or replays */
 	uint64_t latched;     /* times the peer's address was latched */
 	uint64_t last_rx_ns;  /* when a packet was last taken from the peer */

@@ -81,6 +81,8 @@ static int media_new(struct media *m, const struct stream_params *p,
 	if (!err)
 		err = jbuf_new(&m->jb, clk, clk / 1000 * rx_ptime(p),
 			       JBUF_MAX_MS);
+	if (!err && p->codec == CODEC_OPUS) /* in-band FEC */
+		err = jbuf_keep_next(m->jb);
 	if (!err && pcm_hz != room_hz)
 		err = resamp_new(&m->rs_in, pcm_hz, room_hz);
 	if (err)

@@ -48,6 +48,7 @@ struct media {
 	bool converted;	       /* it went through rs_in */
 	bool converted_before; /* the one before it did */
 	size_t rx_pkt_samples; /* one negotiated ptime at the codec rate */
+	bool peer_fec;	       /* an Opus packet carried FEC: hold for it */
 };
 
 /* Key presses (rtp/stream_dtmf.c): RFC 4733 events, or in-band tones of

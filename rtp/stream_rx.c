@@ -419,9 +419,36 @@ static bool dtx(const struct media *m, size_t len)
 	return m->desc->id == CODEC_OPUS && len <= 2;
 }
 
+/* Opus in-band FEC: a lost packet whose successor is here already and
+ * carries a copy of it (the successor is decoded again at its turn).
+ * True when n samples were recovered into dst.
+ *
+ * With little jitter the buffer holds nothing beyond the frame due, so
+ * the successor of a lost packet comes only after its turn (measured on
+ * loopback: 0 of 25 losses of every tenth packet recovered). So once a
+ * caller is seen to send FEC, the jitter buffer is told to hold one frame
+ * more at its first loss (jbuf_hold_for_fec): 20 ms of delay for that
+ * caller only, from then on, and its losses come back from FEC. */
+static bool rx_fec(struct stream *s, int16_t *dst, size_t n)
+{
+	struct media *m = &s->m;
+	uint8_t next[JBUF_PEEK_BYTES];
+	size_t len;
+
+	if (m->desc->id != CODEC_OPUS)
+		return false;
+	if (jbuf_peek_next(m->jb, next, sizeof(next), &len) < 0 ||
+	    !codec_opus_has_fec(next, len))
+		return false;
+	if (codec_decode_fec(m->codec, next, len, dst, n) != (int)n)
+		return false;
+	s->st.fec_recovered++;
+	return true;
+}
+
 /* One packet's worth (n samples at dst): silence for a DTX packet, not
- * worth a decode; the decoded payload; or, lost or undecodable,
- * concealment. Returns the samples written. */
+ * worth a decode; the decoded payload; lost, the next packet's FEC copy;
+ * or, lost or undecodable, concealment. Returns the samples written. */
 static size_t rx_packet(struct stream *s, enum jbuf_status st, size_t len,
 			int16_t *dst, size_t room)
 {
@@ -435,9 +462,16 @@ static size_t rx_packet(struct stream *s, enum jbuf_status st, size_t len,
 	}
 	if (st == JBUF_FRAME) {
 		int got = codec_decode(m->codec, s->payload, len, dst, room);
+		if (m->desc->id == CODEC_OPUS && !m->peer_fec &&
+		    codec_opus_has_fec(s->payload, len)) {
+			m->peer_fec = true;
+			jbuf_hold_for_fec(m->jb);
+		}
 		if (got >= 0)
 			return (size_t)got;
 		s->st.malformed++;
+	} else if (st == JBUF_MISSING && rx_fec(s, dst, n)) {
+		return n;
 	}
 	if (codec_conceal(m->codec, dst, n) < 0)
 		memset(dst, 0, n * sizeof(*dst));

@@ -2,7 +2,10 @@
 
 * G.711 mu-law and A-law encoders/decoders (the classic Sun reference
   algorithm, as in ITU-T G.711 / g711.c), table driven.
-* Opus through ctypes on libopus (48 kHz mono, 20 ms frames).
+* Opus through ctypes on libopus (48 kHz mono, 20 ms frames), optionally
+  with in-band FEC for an expected loss.
+* G.722 through ctypes on spandsp (64 kb/s, 16 kHz audio, RTP clock 8000 as
+  RFC 3551 has it), the library tutti itself uses.
 * RtpEndpoint: one UDP socket (symmetric RTP: the same socket sends and
   receives) plus its RTCP socket (port + 1).  A sender thread emits a sine
   tone (or digital silence) as 20 ms packets paced by the monotonic clock; a
@@ -138,23 +141,26 @@ _opus = None
 OPUS_APPLICATION_VOIP = 2048
 OPUS_APPLICATION_AUDIO = 2049
 OPUS_SET_BITRATE_REQUEST = 4002
+OPUS_SET_INBAND_FEC_REQUEST = 4012
+OPUS_SET_PACKET_LOSS_PERC_REQUEST = 4014
+
+
+def load_lib(name, *fallbacks):
+    """The shared library `name` (as ctypes.util finds it), else the first
+    of fallbacks that loads."""
+    last = None
+    for c in [p for p in (ctypes.util.find_library(name),) + fallbacks if p]:
+        try:
+            return ctypes.CDLL(c)
+        except OSError as e:
+            last = e
+    raise OSError('lib%s not found: %s' % (name, last))
 
 
 def opus_lib():
     global _opus
     if _opus is None:
-        path = ctypes.util.find_library('opus')
-        candidates = [p for p in (path, 'libopus.so.0',
-                                  '/usr/lib/x86_64-linux-gnu/libopus.so.0') if p]
-        last = None
-        for c in candidates:
-            try:
-                lib = ctypes.CDLL(c)
-                break
-            except OSError as e:
-                last = e
-        else:
-            raise OSError('libopus not found: %s' % last)
+        lib = load_lib('opus', 'libopus.so.0', '/usr/lib/x86_64-linux-gnu/libopus.so.0')
         lib.opus_encoder_create.restype = ctypes.c_void_p
         lib.opus_encoder_create.argtypes = [ctypes.c_int32, ctypes.c_int, ctypes.c_int,
                                             ctypes.POINTER(ctypes.c_int)]
@@ -176,7 +182,7 @@ def opus_lib():
 
 class OpusEncoder:
     def __init__(self, rate=48000, channels=1, application=OPUS_APPLICATION_AUDIO,
-                 bitrate=None):
+                 bitrate=None, fec_loss_perc=0):
         self.lib = opus_lib()
         err = ctypes.c_int(0)
         self.st = self.lib.opus_encoder_create(rate, channels, application, ctypes.byref(err))
@@ -185,6 +191,13 @@ class OpusEncoder:
         if bitrate:
             self.lib.opus_encoder_ctl(ctypes.c_void_p(self.st), OPUS_SET_BITRATE_REQUEST,
                                       ctypes.c_int32(bitrate))
+        if fec_loss_perc:
+            # in-band FEC, coded by libopus only when loss is expected
+            self.lib.opus_encoder_ctl(ctypes.c_void_p(self.st), OPUS_SET_INBAND_FEC_REQUEST,
+                                      ctypes.c_int32(1))
+            self.lib.opus_encoder_ctl(ctypes.c_void_p(self.st),
+                                      OPUS_SET_PACKET_LOSS_PERC_REQUEST,
+                                      ctypes.c_int32(fec_loss_perc))
         self.buf = ctypes.create_string_buffer(1500)
 
     def encode(self, pcm):
@@ -226,21 +239,85 @@ class OpusDecoder:
 
 
 # --------------------------------------------------------------------------
+# G.722 via ctypes (spandsp)
+# --------------------------------------------------------------------------
+
+_spandsp = None
+
+
+def spandsp_lib():
+    global _spandsp
+    if _spandsp is None:
+        lib = load_lib('spandsp', 'libspandsp.so.2')
+        for f in ('g722_encode_init', 'g722_decode_init'):
+            getattr(lib, f).restype = ctypes.c_void_p
+            getattr(lib, f).argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
+        lib.g722_encode.restype = ctypes.c_int
+        lib.g722_encode.argtypes = [ctypes.c_void_p, ctypes.c_char_p,
+                                    ctypes.POINTER(ctypes.c_int16), ctypes.c_int]
+        lib.g722_decode.restype = ctypes.c_int
+        lib.g722_decode.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int16),
+                                    ctypes.c_char_p, ctypes.c_int]
+        lib.g722_encode_free.argtypes = [ctypes.c_void_p]
+        lib.g722_decode_free.argtypes = [ctypes.c_void_p]
+        _spandsp = lib
+    return _spandsp
+
+
+class G722:
+    """One direction pair of G.722 at 64 kb/s: 16 kHz PCM, two samples a byte."""
+
+    def __init__(self):
+        self.lib = spandsp_lib()
+        self.enc = self.lib.g722_encode_init(None, 64000, 0)
+        self.dec = self.lib.g722_decode_init(None, 64000, 0)
+        if not self.enc or not self.dec:
+            raise RuntimeError('g722 init failed')
+        self.out = (ctypes.c_int16 * 4096)()
+        self.buf = ctypes.create_string_buffer(2048)
+
+    def encode(self, pcm):
+        n = len(pcm)
+        arr = (ctypes.c_int16 * n)(*pcm)
+        r = self.lib.g722_encode(self.enc, self.buf, arr, n)
+        return self.buf.raw[:r]
+
+    def decode(self, data):
+        n = min(len(data), 2048)
+        r = self.lib.g722_decode(self.dec, self.out, data[:n], n)
+        return array.array('h', self.out[:r])
+
+    def close(self):
+        if self.enc:
+            self.lib.g722_encode_free(self.enc)
+            self.lib.g722_decode_free(self.dec)
+            self.enc = self.dec = None
+
+
+# --------------------------------------------------------------------------
 # Codec wrapper
 # --------------------------------------------------------------------------
 
 class Codec:
-    """name: PCMU, PCMA or opus.  `rate` is the PCM sample rate used on our side."""
+    """name: PCMU, PCMA, G722 or opus.  `rate` is the PCM sample rate used on
+    our side, `clock` the RTP clock (G.722: 16000 and 8000).  fec_loss_perc:
+    an Opus encoder codes in-band FEC for that expected loss."""
 
-    def __init__(self, name, pt):
+    def __init__(self, name, pt, fec_loss_perc=0):
         self.name = name
         self.pt = pt
+        self.fec_loss_perc = fec_loss_perc
         if name == 'PCMU':
             self.rate, self.clock = 8000, 8000
             self._enc, self._dec = ulaw_encode, ulaw_decode
         elif name == 'PCMA':
             self.rate, self.clock = 8000, 8000
             self._enc, self._dec = alaw_encode, alaw_decode
+        elif name.upper() == 'G722':
+            self.name = 'G722'
+            self.rate, self.clock = 16000, 8000
+            self._g722 = G722()
+            self._enc, self._dec = self._g722.encode, self._g722.decode
         elif name.lower() == 'opus':
             self.name = 'opus'
             self.rate, self.clock = 48000, 48000
@@ -254,7 +331,7 @@ class Codec:
 
     def _opus_enc(self, pcm):
         if self._encoder is None:
-            self._encoder = OpusEncoder()
+            self._encoder = OpusEncoder(fec_loss_perc=self.fec_loss_perc)
         return self._encoder.encode(pcm)
 
     def _opus_dec(self, data):
@@ -269,7 +346,7 @@ class Codec:
         return self._dec(data)
 
     def close(self):
-        for attr in ('_encoder', '_decoder'):
+        for attr in ('_encoder', '_decoder', '_g722'):
             o = getattr(self, attr, None)
             if o is not None:
                 o.close()
@@ -503,6 +580,12 @@ class RtpEndpoint:
         self.rx_unknown_pt = 0
         self.sent = 0
         self.drop_every = 0             # the "network" loses each nth packet (by seq)
+        self.opus_fec_loss = 0          # our Opus encoder codes FEC for this loss (%)
+        # (on, off): the tone in bursts of `on` 20 ms frames with `off`
+        # silent ones between (a voice detector, Opus' among them, takes a
+        # tone that never pauses for background noise after a second)
+        self.tone_gate = None
+        self.frame_no = 0
         self.dropped = 0
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._tx_loop, name='rtp-tx-' + name,
@@ -543,7 +626,7 @@ class RtpEndpoint:
                 self.tx_codec.close()
                 self.tx_codec = None
             if self.tx_codec is None:
-                self.tx_codec = Codec(codec_name, pt)
+                self.tx_codec = Codec(codec_name, pt, fec_loss_perc=self.opus_fec_loss)
             self.remote = (remote[0], int(remote[1]))
             rx_map = rx_map or {pt: codec_name}
             for p, n in rx_map.items():
@@ -591,7 +674,13 @@ class RtpEndpoint:
     # -- threads ---------------------------------------------------------------
     def _make_frame(self, codec):
         n = codec.frame
+        self.frame_no += 1
+        gate = self.tone_gate
         if self.mode == 'silence' or self.amp == 0:
+            return array.array('h', bytes(2 * n))
+        if gate and self.frame_no % (gate[0] + gate[1]) >= gate[0]:
+            w = 2.0 * math.pi * self.freq / codec.rate
+            self.phase = math.fmod(self.phase + w * n, 2.0 * math.pi)
             return array.array('h', bytes(2 * n))
         w = 2.0 * math.pi * self.freq / codec.rate
         ph = self.phase

@@ -41,7 +41,8 @@ METRIC_NAMES = [
     'tutti_ticks_total', 'tutti_late_ticks_total', 'tutti_tick_duration_seconds_bucket',
     'tutti_tick_duration_seconds_sum', 'tutti_tick_duration_seconds_count',
     'tutti_packets_in_total', 'tutti_packets_out_total', 'tutti_packets_lost_total',
-    'tutti_concealed_frames_total', 'tutti_encodes_total', 'tutti_api_requests_total',
+    'tutti_concealed_frames_total', 'tutti_fec_recovered_frames_total',
+    'tutti_encodes_total', 'tutti_api_requests_total',
     'tutti_packets_dropped_total', 'tutti_fanned_ticks_total',
     'tutti_process_resident_memory_bytes', 'tutti_process_cpu_seconds_total',
     'tutti_process_open_fds', 'tutti_process_start_time_seconds']

@@ -2,13 +2,17 @@
 """End-to-end interop test: a real softphone (baresip) in a room with two
 Python callers.
 
-usage: test_baresip.py [path/to/tutti] [--secure]  (or env TUTTI_BIN; env BARESIP)
+usage: test_baresip.py [path/to/tutti] [--secure | --g722]  (or env TUTTI_BIN; env BARESIP)
 
 --secure: baresip calls over SIP/TLS (the bridge's certificate is made with
 the openssl command and given to baresip as its CA) with mandatory SRTP
 (`mediaenc=srtp-mand`, module srtp: RTP/SAVP with SDES keys), in a room with
 the two plain-RTP Python callers: everyone still hears everyone, and tutti's
 log shows the SRTP suite and no key.
+
+--g722: baresip loads its g722 codec module only (spandsp's coder, as
+tutti's), so it offers G722/8000 alone; tutti answers G.722 and everyone
+still hears everyone.
 
     A        Python caller   PCMU    500 Hz
     B        Python caller   PCMA   2100 Hz
@@ -131,7 +135,8 @@ def free_sip_port():
 class Baresip:
     """One baresip process in its own config dir, stopped by PID."""
 
-    def __init__(self, binary, user, rtp_lo, rtp_hi, secure_ca=None):
+    def __init__(self, binary, user, rtp_lo, rtp_hi, secure_ca=None,
+                 codecs=('opus.so', 'g711.so')):
         self.binary = binary
         self.user = user
         self.dir = tempfile.mkdtemp(prefix='tutti-e2e-baresip-')
@@ -162,8 +167,7 @@ class Baresip:
             'rtp_stats              no',
             'snd_path               %s' % self.dir,        # sndfile: dump-*-{enc,dec}.wav
             'module_path            %s' % MODULE_DIR,
-            'module                 opus.so',
-            'module                 g711.so',
+        ] + ['module                 %s' % c for c in codecs] + [
             'module                 aufile.so',
             'module                 sndfile.so',
             'module_tmp             account.so',
@@ -242,7 +246,12 @@ def main():
         return SKIP
 
     secure = '--secure' in sys.argv[2:]
-    with Harness('test_baresip' + (' --secure' if secure else ''), time_limit=100) as h:
+    g722 = '--g722' in sys.argv[2:]
+    if g722 and not os.path.exists(os.path.join(MODULE_DIR, 'g722.so')):
+        print('baresip has no g722 module: skipped')
+        return SKIP
+    mode = ' --secure' if secure else ' --g722' if g722 else ''
+    with Harness('test_baresip' + mode, time_limit=100) as h:
         ca = None
         extra = []
         if secure:
@@ -272,7 +281,8 @@ def main():
         # its RTP ports: between tutti's ranges (10000-32000) and the Python
         # endpoints' (40000-60000); baresip retries other ports if one is taken
         lo = random.randrange(32000, 39600, 2)
-        bs = Baresip(bs_bin, user, lo, lo + 399, secure_ca=ca)
+        bs = Baresip(bs_bin, user, lo, lo + 399, secure_ca=ca,
+                     codecs=('g722.so',) if g722 else ('opus.so', 'g711.so'))
 
         def stop_baresip():
             code = bs.stop()
@@ -302,6 +312,8 @@ def main():
         call_id = jl.split('call=', 1)[1].split()[0] if 'call=' in jl else None
         log('baresip joined %.2f s after start, codec %s, call %s' % (
             t_join - t_start, codec, call_id))
+        if g722:
+            h.check(codec == 'G722', 'baresip, offering G.722 only, is answered G722', jl.strip())
         if secure:
             h.check('srtp=AES_CM_128_HMAC_SHA1_' in jl and 'inline' not in t.log_text(),
                     'baresip joined with SRTP, and no key is in the log', jl.strip())

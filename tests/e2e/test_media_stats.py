@@ -23,9 +23,10 @@ from harness import Harness, Caller, http_call, log     # noqa: E402
 METRIC = re.compile(r'^(tutti_[a-z_]+) ([0-9.e+]+)$')
 SUMMARY = re.compile(r'part=(\d+) ended after ([0-9.]+) s: codec (\S+), packets in (\d+) '
                      r'out (\d+), lost (\d+) \(([0-9.]+)%\), jitter ([0-9.]+) ms, '
-                     r'late (\d+), discarded (\d+), concealed (\d+)')
+                     r'late (\d+), discarded (\d+), concealed (\d+), fec recovered (\d+)')
 STATS_KEYS = ['packets_in', 'packets_out', 'packets_lost', 'loss_percent', 'jitter_ms',
-              'late', 'discarded', 'concealed_frames', 'foreign_dropped', 'srtp_failed',
+              'late', 'discarded', 'concealed_frames', 'fec_recovered_frames', 'foreign_dropped',
+              'srtp_failed',
               'latched']
 
 

@@ -51,6 +51,20 @@ static long pull(struct jbuf *jb)
 	}
 }
 
+/* jbuf_peek_next: k of the packet it shows, -1 for none. */
+static long peek(struct jbuf *jb)
+{
+	uint8_t buf[JBUF_PEEK_BYTES];
+	size_t len = 0;
+	uint32_t k;
+
+	if (jbuf_peek_next(jb, buf, sizeof(buf), &len) < 0)
+		return -1;
+	CU_ASSERT_EQUAL(len, 4);
+	memcpy(&k, buf, sizeof(k));
+	return k;
+}
+
 static struct jbuf *mk(void)
 {
 	struct jbuf *jb = NULL;
@@ -125,6 +139,79 @@ static void test_loss(void)
 	CU_ASSERT_EQUAL(pull(jb), 5);
 	jbuf_stats(jb, &st);
 	CU_ASSERT_EQUAL(st.missing, 2);
+	jbuf_free(jb);
+}
+
+/* Opus FEC: after a frame reported lost, the packet after it is shown
+ * (when kept and already here) and still played at its turn. */
+static void test_peek_next(void)
+{
+	struct src s = {.seq0 = 1, .ts0 = 5000, .ssrc = SSRC};
+	struct jbuf *jb = mk();
+	uint8_t buf[JBUF_PEEK_BYTES];
+	size_t len = 0;
+
+	CU_ASSERT_EQUAL(jbuf_keep_next(jb), 0);
+	CU_ASSERT_EQUAL(jbuf_keep_next(jb), 0); /* twice is once */
+	for (uint32_t i = 0; i < 6; i++)
+		if (i != 2 && i != 4 && i != 5)
+			CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, i)), 0);
+	CU_ASSERT_EQUAL(peek(jb), -1);
+	CU_ASSERT_EQUAL(pull(jb), 0);
+	CU_ASSERT_EQUAL(peek(jb), -1);
+	CU_ASSERT_EQUAL(pull(jb), 1);
+	CU_ASSERT_EQUAL(pull(jb), -1); /* 2 lost: 3 is here */
+	CU_ASSERT_EQUAL(peek(jb), 3);
+	CU_ASSERT_EQUAL(jbuf_peek_next(jb, buf, 3, &len), -ENOENT);
+	CU_ASSERT_EQUAL(pull(jb), 3);  /* and still played */
+	CU_ASSERT_EQUAL(pull(jb), -1); /* 4 lost, 5 not here yet */
+	CU_ASSERT_EQUAL(peek(jb), -1);
+	jbuf_free(jb);
+
+	/* not kept: nothing to show */
+	jb = mk();
+	for (uint32_t i = 0; i < 3; i++)
+		if (i != 1)
+			CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, i)), 0);
+	CU_ASSERT_EQUAL(pull(jb), 0);
+	CU_ASSERT_EQUAL(pull(jb), -1);
+	CU_ASSERT_EQUAL(peek(jb), -1);
+	CU_ASSERT_EQUAL(jbuf_keep_next(NULL), -EINVAL);
+	jbuf_free(jb);
+}
+
+/* A sender with FEC and no jitter: packet k comes just before its turn.
+ * At the first loss the buffer holds a frame (a MISSING that is no loss),
+ * and from then on the packet after a lost one is here in time. */
+static void test_hold_for_fec(void)
+{
+	struct src s = {.seq0 = 1, .ts0 = 700, .ssrc = SSRC};
+	struct jbuf *jb = mk();
+	struct jbuf_stats st;
+
+	CU_ASSERT_EQUAL(jbuf_keep_next(jb), 0);
+	jbuf_hold_for_fec(jb);
+	for (uint32_t i = 0; i < 3; i++) {
+		CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, i)), 0);
+		CU_ASSERT_EQUAL(pull(jb), (long)i);
+	}
+	/* 3 is lost, 4 not here yet: hold, nothing played out */
+	CU_ASSERT_EQUAL(pull(jb), -1);
+	CU_ASSERT_EQUAL(peek(jb), -1);
+	CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, 4)), 0);
+	/* now 3's turn, with 4 here */
+	CU_ASSERT_EQUAL(pull(jb), -1);
+	CU_ASSERT_EQUAL(peek(jb), 4);
+	/* a frame behind from then on: 14 lost, 15 here in time */
+	for (uint32_t i = 5; i < 40; i++) {
+		if (i != 14)
+			CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, i)), 0);
+		CU_ASSERT_EQUAL(pull(jb), i == 15 ? -1 : (long)i - 1);
+		if (i == 15)
+			CU_ASSERT_EQUAL(peek(jb), 15);
+	}
+	jbuf_stats(jb, &st);
+	CU_ASSERT_EQUAL(st.late, 0);
 	jbuf_free(jb);
 }
 
@@ -379,6 +466,8 @@ static void test_sizes_and_args(void)
 }
 
 static const struct unit_test tests[] = {
+    {"peek at the packet after a loss", test_peek_next},
+    {"hold a frame for fec", test_hold_for_fec},
     {"empty at start", test_empty_at_start},
     {"in order", test_in_order},
     {"reorder", test_reorder},

@@ -140,7 +140,16 @@ static void test_codec_matrix(void)
 	     CODEC_OPUS, 96},
 	    {"m=audio 4000 RTP/AVP 0 111\r\na=rtpmap:111 OPUS/48000/2\r\n",
 	     CODEC_OPUS, 111},
-	    {"m=audio 4000 RTP/AVP 9 8\r\n", CODEC_PCMA, 8},
+	    /* G.722 (static 9) before G.711, after Opus (SPEC 3) */
+	    {"m=audio 4000 RTP/AVP 9 8\r\n", CODEC_G722, 9},
+	    {"m=audio 4000 RTP/AVP 0 8 9\r\n", CODEC_G722, 9},
+	    {"m=audio 4000 RTP/AVP 0 9\r\na=rtpmap:9 G722/8000\r\n", CODEC_G722,
+	     9},
+	    {"m=audio 4000 RTP/AVP 9 96\r\na=rtpmap:96 opus/48000/2\r\n",
+	     CODEC_OPUS, 96},
+	    /* G722/16000 is not RFC 3551's G.722 */
+	    {"m=audio 4000 RTP/AVP 97 0\r\na=rtpmap:97 G722/16000\r\n",
+	     CODEC_PCMU, 0},
 	    {"m=audio 4000 RTP/AVP 97 8\r\na=rtpmap:97 PCMU/8000\r\n",
 	     CODEC_PCMU, 97},
 	    /* opus at the wrong clock is not RFC 7587 Opus */
@@ -383,10 +392,25 @@ static void test_offer_and_accept(void)
 	struct oa_desc offer;
 	CU_ASSERT_EQUAL_FATAL(parse(buf, &offer), 0);
 	CU_ASSERT_TRUE(offer.ipv6);
-	CU_ASSERT_TRUE(offer.n_formats >= 5);
-	/* A peer answering with PCMA only. */
+	CU_ASSERT_TRUE(offer.n_formats >= 6);
+	/* G.722 offered as RFC 3551 has it, between Opus and G.711 */
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, " 111 9 0 8 "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "a=rtpmap:9 G722/8000\r\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf,
+				      "a=rtpmap:111 opus/48000/2\r\na=fmtp:111 "
+				      "useinbandfec=1\r\n"));
+	/* A peer answering with G.722 gets it. */
 	struct oa_desc ans;
 	struct oa_result r;
+	CU_ASSERT_EQUAL_FATAL(parse(HDR "m=audio 7000 RTP/AVP 9 101\r\n"
+					"a=rtpmap:101 telephone-event/8000\r\n",
+				    &ans),
+			      0);
+	CU_ASSERT_EQUAL(oa_accept_answer(&ans, NULL, &r), 0);
+	CU_ASSERT_EQUAL(r.codec, CODEC_G722);
+	CU_ASSERT_EQUAL(r.te_pt, 101);
+	CU_ASSERT_EQUAL(r.te_clock_hz, 8000);
+	/* A peer answering with PCMA only. */
 	CU_ASSERT_EQUAL_FATAL(parse(HDR "m=audio 7000 RTP/AVP 8 101\r\n"
 					"a=rtpmap:101 telephone-event/8000\r\n",
 				    &ans),

@@ -22,6 +22,7 @@ static void test_info(void)
 		      .late = 3,
 		      .discarded = 2,
 		      .concealed = 101,
+		      .fec_recovered = 7,
 		      .jitter_us = 2450},
 	};
 	struct conf_media_stats s;
@@ -33,6 +34,7 @@ static void test_info(void)
 	CU_ASSERT_EQUAL(s.late, 3);
 	CU_ASSERT_EQUAL(s.discarded, 2);
 	CU_ASSERT_EQUAL(s.concealed, 101);
+	CU_ASSERT_EQUAL(s.fec_recovered, 7);
 	CU_ASSERT_DOUBLE_EQUAL(s.loss_percent, 10.0, 1e-9);
 	CU_ASSERT_DOUBLE_EQUAL(s.jitter_ms, 2.45, 1e-9);
 
@@ -53,6 +55,7 @@ static void test_add(void)
 				 .packets_out = 11,
 				 .packets_lost = 12,
 				 .concealed = 13,
+				 .fec_recovered = 6,
 				 .encodes = 14,
 				 .participants = 3};
 
@@ -65,6 +68,7 @@ static void test_add(void)
 	CU_ASSERT_EQUAL(t.packets_out, 11);
 	CU_ASSERT_EQUAL(t.packets_lost, 12);
 	CU_ASSERT_EQUAL(t.concealed, 13);
+	CU_ASSERT_EQUAL(t.fec_recovered, 6);
 	CU_ASSERT_EQUAL(t.encodes, 14);
 	CU_ASSERT_EQUAL(t.participants, 9); /* a gauge: not summed */
 }
@@ -119,7 +123,8 @@ static void test_summary(void)
 					    "part=7 ended after 2.5 s: codec "
 					    "PCMA, packets in 0 out 3, lost 0 "
 					    "(0.0%), jitter 0.0 ms, late 0, "
-					    "discarded 0, concealed 0\n"));
+					    "discarded 0, concealed 0, fec "
+					    "recovered 0\n"));
 	CU_ASSERT_EQUAL(p.stats.packets_out, 3);
 
 	/* Without media (the stream never came back): nothing. */

@@ -165,13 +165,13 @@ static int run_in(struct rig *r, int frames, uint32_t ptime_ms, double f_hz,
 	return audio;
 }
 
-static void check_tone_in(uint32_t ptime_ms)
+static void check_tone_in(enum codec_id id, uint8_t pt, uint32_t ptime_ms)
 {
 	struct rig r;
 	enum { FRAMES = 60, KEEP = 20 };
 	static int16_t out[KEEP * ROOM_N];
 
-	rig_open(&r, CODEC_PCMU, 0, ptime_ms);
+	rig_open(&r, id, pt, ptime_ms);
 	int audio = run_in(&r, FRAMES, ptime_ms, 1000, out, KEEP);
 	CU_ASSERT_EQUAL(audio, KEEP);
 	double a1k = unit_tone_amp(out, KEEP * ROOM_N, 1000, ROOM_HZ);
@@ -194,14 +194,18 @@ static void check_tone_in(uint32_t ptime_ms)
 
 static void test_pcmu_tone_in(void)
 {
-	check_tone_in(20);
+	check_tone_in(CODEC_PCMU, 0, 20);
 }
 
 static void test_ptime_in(void)
 {
-	check_tone_in(10);
-	check_tone_in(30);
-	check_tone_in(60);
+	check_tone_in(CODEC_PCMU, 0, 10);
+	check_tone_in(CODEC_PCMU, 0, 30);
+	check_tone_in(CODEC_PCMU, 0, 60);
+	/* G.722: a ptime of RTP ticks at 8 kHz, of samples at 16 kHz */
+	check_tone_in(CODEC_G722, 9, 10);
+	check_tone_in(CODEC_G722, 9, 30);
+	check_tone_in(CODEC_G722, 9, 60);
 }
 
 struct rx_pkt {
@@ -621,6 +625,76 @@ static void test_opus_dtx(void)
 	rig_close(&r);
 }
 
+/* Opus in-band FEC: the phone's packets carry FEC (our encoder codes it)
+ * and run one packet ahead of the pulls; packet 15 is lost, and packet
+ * 16, already buffered, gives it back: counted as recovered, not as
+ * concealed, and the tone goes on at its level. G.722 meanwhile runs its
+ * RTP clock at 8 kHz: 160 ticks a 20 ms packet of 320 samples. */
+static void test_opus_fec(void)
+{
+	struct rig r;
+	struct stream_stats st;
+	int16_t pcm[ROOM_N];
+	double lvl[30];
+
+	rig_open(&r, CODEC_OPUS, 111, 20);
+	phone_send(&r, 20, 400);
+	for (int k = 1; k < 30; k++) {
+		if (k + 1 != 16) { /* packet 15 of the sends (k from 0) */
+			phone_send(&r, 20, 400);
+		} else { /* encoded, lost on the way */
+			int16_t lost[960];
+			uint8_t pay[1500];
+			unit_sine(lost, 960, 400, 48000, AMP, r.ph.sample);
+			CU_ASSERT(codec_encode(r.ph.codec, lost, 960, pay,
+					       sizeof(pay)) > 0);
+			r.ph.seq++;
+			r.ph.ts += 960;
+			r.ph.sample += 960;
+		}
+		stream_read_rtp(r.s, r.now_ns);
+		stream_pull(r.s, pcm);
+		lvl[k] = unit_tone_amp(pcm, ROOM_N, 400, ROOM_HZ);
+		r.now_ns += FRAME_NS;
+	}
+	stream_get_stats(r.s, &st);
+	CU_ASSERT_EQUAL(st.lost, 1);
+	CU_ASSERT_EQUAL(st.fec_recovered, 1);
+	CU_ASSERT_EQUAL(st.concealed, 0);
+	for (int k = 8; k < 30; k++)
+		CU_ASSERT(lvl[k] > AMP * 0.6);
+	rig_close(&r);
+}
+
+static void test_g722_clock(void)
+{
+	struct rig r;
+	enum { FRAMES = 20, KEEP = 5 };
+	static int16_t out[KEEP * ROOM_N];
+	uint8_t buf[1500];
+
+	rig_open(&r, CODEC_G722, 9, 20);
+	CU_ASSERT_EQUAL(run_in(&r, FRAMES, 20, 1000, out, KEEP), KEEP);
+	for (int i = 0; i < KEEP; i++)
+		CU_ASSERT_DOUBLE_EQUAL(
+		    unit_tone_amp(out + i * ROOM_N, ROOM_N, 1000, ROOM_HZ), AMP,
+		    AMP * 0.15);
+	/* what we send: PT 9, 160 bytes, timestamps 160 apart */
+	uint64_t sample = 0;
+	uint32_t ts[2];
+	for (int i = 0; i < 2; i++) {
+		push_tone(&r, 1000, NULL, 0, &sample);
+		int n = recv_wait(r.ph.rtp, buf, sizeof(buf), 1000);
+		struct rtppkt p;
+		CU_ASSERT_FATAL(n > 0 && rtppkt_parse(&p, buf, (size_t)n) == 0);
+		CU_ASSERT_EQUAL(p.pt, 9);
+		CU_ASSERT_EQUAL(p.payload_bytes, 160);
+		ts[i] = p.ts;
+	}
+	CU_ASSERT_EQUAL(ts[1] - ts[0], 160);
+	rig_close(&r);
+}
+
 static int phone_rtcp(struct rig *r, struct rtcpkt_info *info, int ms)
 {
 	uint8_t buf[1500];
@@ -759,6 +833,8 @@ static const struct unit_test tests[] = {
     {"recv off mixes nothing", test_recv_off},
     {"opus round trip", test_opus_round_trip},
     {"opus dtx: silence, not decoded", test_opus_dtx},
+    {"opus fec from the next packet", test_opus_fec},
+    {"g722: 16 kHz audio, 8 kHz clock", test_g722_clock},
     {"rtcp sr/rr with lsr", test_rtcp},
     {"rtcp mux", test_rtcp_mux},
     {"peer gone", test_peer_gone},

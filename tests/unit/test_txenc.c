@@ -21,6 +21,7 @@ static void test_ptime(void)
 	    {CODEC_PCMU, 30, 30}, {CODEC_PCMU, 35, 30}, {CODEC_PCMA, 90, 60},
 	    {CODEC_OPUS, 10, 10}, {CODEC_OPUS, 30, 20}, {CODEC_OPUS, 40, 40},
 	    {CODEC_OPUS, 50, 20}, {CODEC_OPUS, 60, 60}, {CODEC_OPUS, 120, 60},
+	    {CODEC_G722, 10, 10}, {CODEC_G722, 30, 30}, {CODEC_G722, 70, 60},
 	};
 	struct txenc *e;
 
@@ -85,6 +86,9 @@ static void test_packets(void)
 	check_packets(CODEC_PCMA, 40, every2, 8, -160); /* began a push ago */
 	check_packets(CODEC_OPUS, 20, one, 8, 0);
 	check_packets(CODEC_OPUS, 60, every3, 9, -1920);
+	/* G.722: RTP time at 8 kHz though it samples at 16 kHz */
+	check_packets(CODEC_G722, 10, two, 8, 0);	/* 0 and +80 */
+	check_packets(CODEC_G722, 60, every3, 9, -320); /* two pushes ago */
 }
 
 /* Dropped audio does not come out in the next packet. */
