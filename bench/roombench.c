@@ -18,11 +18,18 @@
  * The "all" rows run with --max-speakers 0 and every participant talking:
  * every listener hears its own mix and has its own encode, what a mixer
  * without speaker selection and shared encodes does. The others use the
- * default --max-speakers 4.
+ * default --max-speakers 4. The room mixes at the rate its codecs need
+ * (8 kHz for PCMU, 48 kHz for Opus) unless --rate pins it; --compare-rates
+ * runs a PCMU room at 8 kHz and pinned at 48 kHz (every speaker's frame
+ * converted up, every encode's input down: the way before rooms chose
+ * their rate) in turn, --reps times each, and prints the medians and their
+ * ratio.
  *
  * Usage: roombench [--quick] [--markdown], or one case:
  *   roombench --parts N --speakers S [--codec opus|pcmu]
- *             [--max-speakers K] [--seconds T]
+ *             [--max-speakers K] [--seconds T] [--rate 8000|16000|48000]
+ *   roombench --compare-rates [--parts N] [--speakers S] [--reps R]
+ *             [--seconds T]
  * Single machine, loopback only; the driver shares the machine with the
  * mixer, so run it on an otherwise idle one. */
 #include "mixer/mixer.h"
@@ -42,18 +49,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ROOM_HZ	  48000
 #define MAX_PARTS 1000
+#define MAX_REPS  15
 #define LOOP	  50 /* pre-encoded frames, played in a loop */
 
 struct bcase {
 	unsigned parts, speakers, max_speakers;
 	enum codec_id codec;
 	double seconds;
+	uint32_t rate_hz; /* 0: what the codecs need */
 };
 
 struct result {
 	double tick_us, tick_max_us, cpu_us, encodes, late;
+	uint32_t rate_hz; /* the room's, as it ran */
 };
 
 struct frames {
@@ -175,9 +184,10 @@ static void room_open(struct room *r, const struct bcase *c)
 	r->tone = encode(c->codec, 700);
 	r->silence = encode(c->codec, 0);
 	struct mixer_params mp = {.room = "bench",
-				  .rate_hz = ROOM_HZ,
+				  .rate_hz = c->rate_hz ? c->rate_hz : 8000,
 				  .notify_fd = r->efd,
-				  .max_speakers = c->max_speakers};
+				  .max_speakers = c->max_speakers,
+				  .pin_rate = c->rate_hz != 0};
 	if (mixer_start(&r->m, &mp) < 0)
 		die("mixer_start");
 	struct stream_params sp = {.codec = c->codec,
@@ -189,7 +199,7 @@ static void room_open(struct room *r, const struct bcase *c)
 	memcpy(&sp.rtp_peer, &r->drv_addr, sizeof(r->drv_addr));
 	for (unsigned i = 0; i < c->parts; i++) {
 		r->fds[i] = udp_socket(&r->addrs[i]);
-		if (stream_new(&r->s[i], r->fds[i], -1, ROOM_HZ, 0x1000 + i,
+		if (stream_new(&r->s[i], r->fds[i], -1, mp.rate_hz, 0x1000 + i,
 			       &sp) < 0)
 			die("stream_new");
 		struct mixer_cmd cmd = {
@@ -282,6 +292,7 @@ static struct result run_case(const struct bcase *c)
 	res.cpu_us = (double)(cpu1 - cpu0) / ticks / 1e3;
 	res.encodes = (double)(b.encodes - a.encodes) / ticks;
 	res.late = (double)(b.late_ticks - a.late_ticks) / ticks;
+	res.rate_hz = b.rate_hz;
 	return res;
 }
 
@@ -289,31 +300,70 @@ static void print_row(const struct bcase *c, const struct result *r, int md)
 {
 	char k[16];
 	snprintf(k, sizeof(k), "%u", c->max_speakers);
-	printf(md ? "| %s | %u | %u | %s | %.1f | %.0f | %.0f | %.0f | %.2f | "
-		    "%.1f |\n"
-		  : "%-5s %5u %8u %4s %9.1f %8.0f %9.0f %8.0f %9.2f %6.1f\n",
+	printf(md ? "| %s | %u | %u | %s | %u | %.1f | %.0f | %.0f | %.0f | "
+		    "%.2f | %.1f |\n"
+		  : "%-5s %5u %8u %4s %6u %9.1f %8.0f %9.0f %8.0f %9.2f "
+		    "%6.1f\n",
 	       c->codec == CODEC_OPUS ? "opus" : "pcmu", c->parts, c->speakers,
-	       c->max_speakers ? k : "all", r->encodes, r->tick_us,
+	       c->max_speakers ? k : "all", r->rate_hz, r->encodes, r->tick_us,
 	       r->tick_max_us, r->cpu_us, r->cpu_us / c->parts, 100 * r->late);
 }
 
 static void header(int md)
 {
 	if (md)
-		printf("| codec | N | talking | K | encodes/tick | tick us "
-		       "| tick max us | cpu us/tick | cpu us/participant | "
-		       "late %% |\n| --- | ---: | ---: | ---: | ---: | ---: | "
-		       "---: | ---: | ---: | ---: |\n");
+		printf("| codec | N | talking | K | room Hz | encodes/tick | "
+		       "tick us | tick max us | cpu us/tick | "
+		       "cpu us/participant | late %% |\n| --- | ---: | ---: | "
+		       "---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+		       "|\n");
 	else
-		printf("%-5s %5s %8s %4s %9s %8s %9s %8s %9s %6s\n", "codec",
-		       "N", "talking", "K", "enc/tick", "tick us", "max us",
-		       "cpu us", "us/part", "late%");
+		printf("%-5s %5s %8s %4s %6s %9s %8s %9s %8s %9s %6s\n",
+		       "codec", "N", "talking", "K", "Hz", "enc/tick",
+		       "tick us", "max us", "cpu us", "us/part", "late%");
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* A PCMU room at 8 kHz, and pinned at 48 kHz, in turn. */
+static void compare_rates(struct bcase c, int reps, int md)
+{
+	static const uint32_t rates[2] = {8000, 48000};
+	double cpu[2][MAX_REPS], tick[2][MAX_REPS];
+
+	c.codec = CODEC_PCMU;
+	for (int k = 0; k < reps; k++) {
+		for (int r = 0; r < 2; r++) {
+			c.rate_hz = rates[r];
+			struct result res = run_case(&c);
+			print_row(&c, &res, md);
+			fflush(stdout);
+			cpu[r][k] = res.cpu_us / c.parts;
+			tick[r][k] = res.tick_us;
+		}
+	}
+	double c8 = median(cpu[0], reps), c48 = median(cpu[1], reps);
+	double t8 = median(tick[0], reps), t48 = median(tick[1], reps);
+	printf("\nmedians of %d runs, pcmu N=%u talking=%u: cpu us/participant "
+	       "%.2f at 8 kHz, %.2f at 48 kHz (48/8 = %.2fx); tick us %.0f "
+	       "at 8 kHz, %.0f at 48 kHz (48/8 = %.2fx)\n",
+	       reps, c.parts, c.speakers, c8, c48, c48 / c8, t8, t48, t48 / t8);
 }
 
 int main(int argc, char **argv)
 {
-	struct bcase one = {0, 0, 4, CODEC_OPUS, 5};
-	int md = 0, quick = 0;
+	struct bcase one = {0, 0, 4, CODEC_OPUS, 5, 0};
+	int md = 0, quick = 0, compare = 0, reps = 5;
 
 	for (int i = 1; i < argc; i++) {
 		const char *v = i + 1 < argc ? argv[i + 1] : "";
@@ -329,6 +379,12 @@ int main(int argc, char **argv)
 			one.max_speakers = (unsigned)atoi(v);
 		else if (!strcmp(argv[i], "--seconds") && ++i)
 			one.seconds = atof(v);
+		else if (!strcmp(argv[i], "--compare-rates"))
+			compare = 1;
+		else if (!strcmp(argv[i], "--reps") && ++i)
+			reps = atoi(v);
+		else if (!strcmp(argv[i], "--rate") && ++i)
+			one.rate_hz = (uint32_t)atoi(v);
 		else if (!strcmp(argv[i], "--codec") && ++i)
 			one.codec =
 			    !strcmp(v, "pcmu") ? CODEC_PCMU : CODEC_OPUS;
@@ -338,13 +394,25 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (one.parts > MAX_PARTS || one.speakers > one.parts) {
+	if (one.parts > MAX_PARTS || one.speakers > one.parts || reps < 1 ||
+	    reps > MAX_REPS ||
+	    (one.rate_hz && one.rate_hz != 8000 && one.rate_hz != 16000 &&
+	     one.rate_hz != 48000)) {
 		fprintf(stderr,
-			"roombench: --parts 1..%d, --speakers <= parts\n",
-			MAX_PARTS);
+			"roombench: --parts 1..%d, --speakers <= parts, --reps "
+			"1..%d, --rate 8000|16000|48000\n",
+			MAX_PARTS, MAX_REPS);
 		return 2;
 	}
 	header(md);
+	if (compare) {
+		struct bcase c = one;
+		c.parts = c.parts ? c.parts : 100;
+		c.speakers = c.speakers ? c.speakers : 3;
+		c.seconds = c.seconds == 5 ? 3 : c.seconds;
+		compare_rates(c, reps, md);
+		return 0;
+	}
 	if (one.parts) {
 		struct result r = run_case(&one);
 		print_row(&one, &r, md);
@@ -352,9 +420,13 @@ int main(int argc, char **argv)
 	}
 	double secs = quick ? 2 : 8;
 	const struct bcase table[] = {
-	    {100, 3, 4, CODEC_OPUS, secs},   {100, 100, 4, CODEC_OPUS, secs},
-	    {100, 100, 0, CODEC_OPUS, secs}, {100, 3, 4, CODEC_PCMU, secs},
-	    {100, 100, 0, CODEC_PCMU, secs},
+	    {100, 3, 4, CODEC_OPUS, secs, 0},
+	    {100, 100, 4, CODEC_OPUS, secs, 0},
+	    {100, 100, 0, CODEC_OPUS, secs, 0},
+	    {100, 3, 4, CODEC_PCMU, secs, 0},
+	    {100, 3, 4, CODEC_PCMU, secs, 48000},
+	    {100, 100, 0, CODEC_PCMU, secs, 0},
+	    {100, 100, 0, CODEC_PCMU, secs, 48000},
 	};
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		struct result r = run_case(&table[i]);

@@ -137,6 +137,7 @@ struct mixer_params {
 	int notify_fd;		 /* eventfd written when events are queued */
 	struct talk_params talk; /* zero fields: defaults */
 	unsigned max_speakers;	 /* the loudest talkers mixed; 0: all */
+	bool pin_rate; /* stay at rate_hz whatever the codecs (to compare) */
 };
 
 #define MIXER_GAIN_MIN_DB (-24)

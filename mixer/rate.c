@@ -78,7 +78,7 @@ static int prepare(struct mixer *m, uint32_t hz)
 
 void rate_plan(struct mixer *m, bool was_empty)
 {
-	if (!m->rate_dirty)
+	if (!m->rate_dirty || m->p.pin_rate)
 		return;
 	uint32_t want = wanted(m);
 	if (!want || want == m->p.rate_hz) {
