@@ -134,9 +134,7 @@ void rate_commit(struct mixer *m)
 		return;
 	commit_streams(m, hz);
 	commit_groups(m, hz);
-	resamp_free(m->rec_rs);
-	m->rec_rs = m->rec_rs_next;
-	m->rec_rs_next = NULL;
+	resamp_take(&m->rec_rs, &m->rec_rs_next);
 	if (m->rate_warmed)
 		m->shared_lim = m->shared_lim_next;
 	play_rate(m, old, hz);

@@ -153,6 +153,13 @@ done:
 	return err;
 }
 
+void resamp_take(struct resamp **to, struct resamp **from)
+{
+	resamp_free(*to);
+	*to = *from;
+	*from = NULL;
+}
+
 uint32_t resamp_latency_ns(const struct resamp *r)
 {
 	if (!r)

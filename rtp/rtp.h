@@ -176,6 +176,9 @@ void resamp_reset(struct resamp *r); /* NULL-safe */
  * when neither a conversion nor a delay is needed. */
 int resamp_new_room(struct resamp **out, uint32_t codec_hz, uint32_t room_hz,
 		    bool to_room, uint32_t floor_hz);
+/* Frees *to and moves *from into it (a converter taking over from
+ * another); *from is left NULL. */
+void resamp_take(struct resamp **to, struct resamp **from);
 /* Its delay in ns, filter and line (0 for NULL). */
 uint32_t resamp_latency_ns(const struct resamp *r);
 /* Converts a whole clip (a prompt) into a new buffer of exactly

@@ -244,10 +244,8 @@ int stream_rate_commit(struct stream *s)
 
 	if (!m->next_hz || txenc_rate_commit(m->tx) < 0)
 		return -EINVAL;
-	resamp_free(m->rs_in);
-	m->rs_in = m->rs_in_next;
+	resamp_take(&m->rs_in, &m->rs_in_next);
 	s->room_rate_hz = m->next_hz;
-	m->rs_in_next = NULL;
 	m->next_hz = 0;
 	return 0;
 }

@@ -128,10 +128,8 @@ int txenc_rate_commit(struct txenc *e)
 {
 	if (!e->next_hz)
 		return -EINVAL;
-	resamp_free(e->rs);
-	e->rs = e->rs_next;
+	resamp_take(&e->rs, &e->rs_next);
 	e->room_rate_hz = e->next_hz;
-	e->rs_next = NULL;
 	e->next_hz = 0;
 	return 0;
 }

@@ -10,7 +10,8 @@
  * in time would make one) and at a steady level (within 1 dB), whichever
  * path it hears through: the shared encode, its own mix as a speaker, its
  * own mix with a gain. The recording tap's 48 kHz frames span the changes
- * the same way. (Without the tick of warming the next rate's converters,
+ * the same way. A listener's codec change (a re-INVITE) moves the rate
+ * in the same way. (Without the tick of warming the next rate's converters,
  * or without their equal delays, the steps here reach 2-5 times what the
  * tones allow and the level drops 1.3-7 dB.) */
 #include "mixer/mixer_priv.h"
@@ -37,6 +38,7 @@ struct phone {
 	int s_rtp, ph_rtp;
 	struct sockaddr_storage s_addr, ph_addr;
 	struct stream *s;
+	struct stream_params sp;
 	struct codec *enc, *dec;
 	double f_hz, amp; /* amp 0: silent */
 	uint16_t seq;
@@ -70,6 +72,7 @@ static void phone_open(struct phone *p, int i, enum codec_id codec, double f_hz,
 	    .send = true,
 	    .recv = true,
 	};
+	p->sp = sp;
 	/* Made at a rate the room is not at: it joins at the room's. */
 	CU_ASSERT_FATAL(stream_new(&p->s, p->s_rtp, -1, 16000,
 				   0xd0000000u + (uint32_t)i, &sp) == 0);
@@ -282,7 +285,66 @@ static void test_change_without_click(void)
 		phone_close(&ph[i]);
 }
 
+/* A re-INVITE changes a listener's codec: PCMU to Opus takes the room to
+ * 48 kHz, back to PCMU to 8 kHz; the two talkers hear each other through
+ * both changes without a step or a change of level. */
+static void test_codec_change(void)
+{
+	struct mixer *m;
+	struct mixer_params mp = {
+	    .room = "rate2", .rate_hz = 8000, .notify_fd = -1};
+	const int up = 60, down = 110, ticks = 160;
+
+	CU_ASSERT_FATAL(mixer_create(&m, &mp) == 0);
+	phone_open(&ph[0], 0, CODEC_PCMU, 440, 8000);
+	phone_open(&ph[1], 1, CODEC_PCMU, 700, 6000);
+	phone_open(&ph[2], 2, CODEC_PCMU, 0, 0);
+	for (int i = 0; i < 3; i++)
+		post(m, MIXER_ADD, (uint32_t)i + 1, ph[i].s, 0);
+	uint64_t now = 1000000000ull;
+	for (int t = 0; t < ticks; t++, now += 20000000ull) {
+		if (t == up || t == down) {
+			struct mixer_cmd c = {.kind = MIXER_UPDATE,
+					      .part_id = 3,
+					      .params = ph[2].sp};
+			c.params.codec = t == up ? CODEC_OPUS : CODEC_PCMU;
+			c.params.pt = t == up ? 111 : 0;
+			CU_ASSERT_FATAL(mixer_post(m, &c) == 0);
+		}
+		for (int i = 0; i < 3; i++) {
+			phone_send(&ph[i]);
+			stream_read_rtp(ph[i].s, now);
+		}
+		tick_run(m, now);
+		if (t == up + 1 || t == down + 1)
+			CU_ASSERT_EQUAL(m->p.rate_hz,
+					t == up + 1 ? 48000 : 8000);
+		for (int i = 0; i < 3; i++)
+			phone_drain(&ph[i], i != 2);
+	}
+	const double f[2] = {440, 700}, amp[2] = {8000, 6000};
+	for (int i = 0; i < 2; i++) {
+		const struct phone *p = &ph[i];
+		const double *fo = f + 1 - i, *ao = amp + 1 - i;
+		CU_ASSERT_FATAL(p->heard_n > (size_t)(ticks - 10) * PHONE_N);
+		CU_ASSERT(worst_step(p->heard, 50 * PHONE_N, p->heard_n) <
+			  slope(fo, ao, 1, 8000) * 1.1 + 600);
+		steady_level(p->heard, 50 * PHONE_N, p->heard_n, *fo, 8000);
+	}
+	struct mixer_stats st;
+	mixer_get_stats(m, &st);
+	CU_ASSERT_EQUAL(st.rate_changes, 2);
+	mixer_stop(m);
+	struct mixer_event ev;
+	while (mixer_poll(m, &ev) == 0)
+		;
+	mixer_free(m);
+	for (int i = 0; i < 3; i++)
+		phone_close(&ph[i]);
+}
+
 static const struct unit_test tests[] = {
+    {"a re-INVITE's codec change: 8 -> 48 -> 8 kHz", test_codec_change},
     {"8 -> 48 -> 8 kHz: no click, steady level, every path",
      test_change_without_click},
     {NULL, NULL},
