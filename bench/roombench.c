@@ -23,11 +23,14 @@
  * runs a PCMU room at 8 kHz and pinned at 48 kHz (every speaker's frame
  * converted up, every encode's input down: the way before rooms chose
  * their rate) in turn, --reps times each, and prints the medians and their
- * ratio.
+ * ratio. --churn S has a silent Opus caller join and leave every S
+ * seconds (each time the room goes 8 <-> 48 kHz) and counts the ticks
+ * that took over 2 ms: what a change of rate costs.
  *
  * Usage: roombench [--quick] [--markdown], or one case:
  *   roombench --parts N --speakers S [--codec opus|pcmu]
  *             [--max-speakers K] [--seconds T] [--rate 8000|16000|48000]
+ *             [--churn S]
  *   roombench --compare-rates [--parts N] [--speakers S] [--reps R]
  *             [--seconds T]
  * Single machine, loopback only; the driver shares the machine with the
@@ -58,11 +61,13 @@ struct bcase {
 	enum codec_id codec;
 	double seconds;
 	uint32_t rate_hz; /* 0: what the codecs need */
+	double churn_s;	  /* an Opus caller joins or leaves this often */
 };
 
 struct result {
 	double tick_us, tick_max_us, cpu_us, encodes, late;
-	uint32_t rate_hz; /* the room's, as it ran */
+	uint32_t rate_hz;	       /* the room's, as it ran */
+	uint64_t changes, ticks, slow; /* rate changes; ticks over 2 ms */
 };
 
 struct frames {
@@ -266,6 +271,57 @@ static void sleep_s(double s)
 	nanosleep(&t, NULL);
 }
 
+/* Waits (bounded) for the stream of part_id to come back. */
+static void wait_removed(struct room *r, uint32_t part_id)
+{
+	struct mixer_event ev;
+	for (int i = 0; i < 2000; i++) {
+		while (mixer_poll(r->m, &ev) == 0)
+			if (ev.kind == MIXER_EV_REMOVED &&
+			    ev.part_id == part_id)
+				return;
+		usleep(1000);
+	}
+	die("churn: the stream did not come back");
+}
+
+/* The measured seconds; with churn_s, a silent Opus caller joins and
+ * leaves in turn, each change taking the room 8 <-> 48 kHz. */
+static void measure(struct room *r, const struct bcase *c)
+{
+	if (!c->churn_s) {
+		sleep_s(c->seconds);
+		return;
+	}
+	struct sockaddr_in addr;
+	int fd = udp_socket(&addr);
+	struct stream *s;
+	struct stream_params sp = {.codec = CODEC_OPUS,
+				   .pt = 111,
+				   .te_pt = -1,
+				   .ptime_ms = 20,
+				   .send = true,
+				   .recv = true};
+	memcpy(&sp.rtp_peer, &r->drv_addr, sizeof(r->drv_addr));
+	if (stream_new(&s, fd, -1, 8000, 0x9999, &sp) < 0)
+		die("stream_new");
+	uint32_t id = MAX_PARTS + 1;
+	for (double t = 0; t < c->seconds; t += 2 * c->churn_s) {
+		struct mixer_cmd add = {
+		    .kind = MIXER_ADD, .part_id = id, .stream = s};
+		struct mixer_cmd rm = {.kind = MIXER_REMOVE, .part_id = id};
+		if (mixer_post(r->m, &add) < 0)
+			die("churn: add");
+		sleep_s(c->churn_s);
+		if (mixer_post(r->m, &rm) < 0)
+			die("churn: remove");
+		wait_removed(r, id);
+		sleep_s(c->churn_s);
+	}
+	stream_free(s);
+	close(fd);
+}
+
 static struct result run_case(const struct bcase *c)
 {
 	static struct room r;
@@ -279,7 +335,7 @@ static struct result run_case(const struct bcase *c)
 	sleep_s(1.5); /* jitter buffers settle, speakers chosen */
 	mixer_get_stats(r.m, &a);
 	uint64_t cpu0 = mixer_cpu_ns();
-	sleep_s(c->seconds);
+	measure(&r, c);
 	uint64_t cpu1 = mixer_cpu_ns();
 	mixer_get_stats(r.m, &b);
 	atomic_store(&r.stop, true);
@@ -293,6 +349,11 @@ static struct result run_case(const struct bcase *c)
 	res.encodes = (double)(b.encodes - a.encodes) / ticks;
 	res.late = (double)(b.late_ticks - a.late_ticks) / ticks;
 	res.rate_hz = b.rate_hz;
+	res.changes = b.rate_changes - a.rate_changes;
+	res.ticks = b.ticks - a.ticks;
+	res.slow = 0;
+	for (size_t i = 3; i < MIXER_TICK_HIST_N; i++) /* over 2000 us */
+		res.slow += b.tick_hist[i] - a.tick_hist[i];
 	return res;
 }
 
@@ -362,7 +423,7 @@ static void compare_rates(struct bcase c, int reps, int md)
 
 int main(int argc, char **argv)
 {
-	struct bcase one = {0, 0, 4, CODEC_OPUS, 5, 0};
+	struct bcase one = {0, 0, 4, CODEC_OPUS, 5, 0, 0};
 	int md = 0, quick = 0, compare = 0, reps = 5;
 
 	for (int i = 1; i < argc; i++) {
@@ -383,6 +444,8 @@ int main(int argc, char **argv)
 			compare = 1;
 		else if (!strcmp(argv[i], "--reps") && ++i)
 			reps = atoi(v);
+		else if (!strcmp(argv[i], "--churn") && ++i)
+			one.churn_s = atof(v);
 		else if (!strcmp(argv[i], "--rate") && ++i)
 			one.rate_hz = (uint32_t)atoi(v);
 		else if (!strcmp(argv[i], "--codec") && ++i)
@@ -416,17 +479,20 @@ int main(int argc, char **argv)
 	if (one.parts) {
 		struct result r = run_case(&one);
 		print_row(&one, &r, md);
+		printf("rate changes %llu; ticks over 2 ms: %llu of %llu\n",
+		       (unsigned long long)r.changes,
+		       (unsigned long long)r.slow, (unsigned long long)r.ticks);
 		return 0;
 	}
 	double secs = quick ? 2 : 8;
 	const struct bcase table[] = {
-	    {100, 3, 4, CODEC_OPUS, secs, 0},
-	    {100, 100, 4, CODEC_OPUS, secs, 0},
-	    {100, 100, 0, CODEC_OPUS, secs, 0},
-	    {100, 3, 4, CODEC_PCMU, secs, 0},
-	    {100, 3, 4, CODEC_PCMU, secs, 48000},
-	    {100, 100, 0, CODEC_PCMU, secs, 0},
-	    {100, 100, 0, CODEC_PCMU, secs, 48000},
+	    {100, 3, 4, CODEC_OPUS, secs, 0, 0},
+	    {100, 100, 4, CODEC_OPUS, secs, 0, 0},
+	    {100, 100, 0, CODEC_OPUS, secs, 0, 0},
+	    {100, 3, 4, CODEC_PCMU, secs, 0, 0},
+	    {100, 3, 4, CODEC_PCMU, secs, 48000, 0},
+	    {100, 100, 0, CODEC_PCMU, secs, 0, 0},
+	    {100, 100, 0, CODEC_PCMU, secs, 48000, 0},
 	};
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		struct result r = run_case(&table[i]);

@@ -131,7 +131,9 @@ struct mixer {
 	 * mixed at. A change is prepared at the end of cmds_apply(), the
 	 * next rate's converters fed for one tick (rate_warm) and committed
 	 * at the start of the next tick. */
-	uint32_t next_hz;    /* 0: no change under way */
+	uint32_t plan_hz;    /* being prepared, a batch of streams a tick */
+	size_t plan_at;	     /* the next participant to prepare */
+	uint32_t next_hz;    /* prepared, warmed this tick; 0: none */
 	bool rate_dirty;     /* members or codecs changed: recompute */
 	bool rate_warmed;    /* rate_warm ran this change */
 	int32_t *acc_next;   /* the sum at next_hz */

@@ -19,11 +19,15 @@
  * rate (resamp_new_room pads the quicker ones), and a change takes two
  * ticks:
  *
- *   tick n     rate_plan: make every converter for the next rate;
- *              rate_warm: mix this tick's speakers at the next rate too,
+ *   before     rate_plan: make every converter for the next rate, for
+ *              PREPARE_BATCH participants a tick (a room of 1000 takes
+ *              16 ticks), still mixing at the old rate;
+ *   tick n     rate_warm: mix this tick's speakers at the next rate too,
  *              limit it with copies of the limiters, and feed it to the
- *              new converters (their output is thrown away): they now hold
- *              the last 20 ms at the next rate. Listeners hear the old.
+ *              new converters of the shared encoders, of the encoders of
+ *              those who hear a mix of their own, and of the recording
+ *              (their output is thrown away): they now hold the last
+ *              20 ms at the next rate. Listeners hear the old.
  *   tick n+1   rate_commit: the new converters and limiters take over; the
  *              clips' places are moved to the new rate's samples.
  *
@@ -31,6 +35,9 @@
  * the new rate: no step, no change of level (tests/unit/test_rate.c). A
  * stream or encoder made during tick n (a new member or format, a codec
  * change) had nothing to carry over and is simply set to the new rate.
+ * The own encoder of a listener of the shared mix is not fed: it stands
+ * idle, and when it is used again it starts from what it last held, as
+ * it would at any rate.
  *
  * Mixer thread; rate_commit and rate_plan may allocate (they run where
  * cmds.c does), rate_warm does not. */
@@ -59,8 +66,15 @@ static uint32_t wanted(const struct mixer *m)
 	return hz ? room_rate_for(hz) : 0;
 }
 
-/* Every converter for hz; all or nothing is ready. */
-static int prepare(struct mixer *m, uint32_t hz)
+/* Converters are made for at most this many participants a tick: each
+ * takes some 30-60 us (two SpeexDSP converters and their filters), and a
+ * room of 1000 must not spend a whole tick on them at once. */
+#define PREPARE_BATCH 64
+
+/* The shared encoders' and the recording's converters for hz, and any
+ * participant's the batches missed (one that moved in the array while
+ * they ran): 0 when all are ready. */
+static int prepare_rest(struct mixer *m, uint32_t hz)
 {
 	int err = 0;
 	for (size_t i = 0; i < m->n_parts && !err; i++)
@@ -76,19 +90,40 @@ static int prepare(struct mixer *m, uint32_t hz)
 	return err;
 }
 
+/* Works out the rate wanted when the members changed; a new target starts
+ * its preparation over. */
+static void retarget(struct mixer *m)
+{
+	uint32_t want = wanted(m);
+	m->rate_dirty = false;
+	if (!want || want == m->p.rate_hz)
+		want = 0; /* stay: what was prepared is dropped when replaced */
+	if (want != m->plan_hz) {
+		m->plan_hz = want;
+		m->plan_at = 0;
+	}
+}
+
 void rate_plan(struct mixer *m, bool was_empty)
 {
-	if (!m->rate_dirty || m->p.pin_rate)
+	if (m->p.pin_rate)
 		return;
-	uint32_t want = wanted(m);
-	if (!want || want == m->p.rate_hz) {
-		m->rate_dirty = false;
+	if (m->rate_dirty)
+		retarget(m);
+	uint32_t hz = m->plan_hz;
+	if (!hz)
 		return;
-	}
-	if (prepare(m, want) < 0)
-		return; /* out of memory: tried again next tick */
-	m->rate_dirty = false;
-	m->next_hz = want;
+	size_t end = m->plan_at + PREPARE_BATCH;
+	if (was_empty || end > m->n_parts)
+		end = m->n_parts;
+	for (; m->plan_at < end; m->plan_at++)
+		if (stream_rate_prepare(m->parts[m->plan_at]->stream, hz) < 0)
+			return; /* out of memory: tried again next tick */
+	if (m->plan_at < m->n_parts || prepare_rest(m, hz) < 0)
+		return;
+	m->plan_hz = 0;
+	m->plan_at = 0;
+	m->next_hz = hz;
 	m->rate_warmed = false;
 	for (size_t i = 0; i < m->n_parts; i++)
 		m->parts[i]->lim_next_set = false;
@@ -162,19 +197,16 @@ static void sum_next(struct mixer *m, size_t n)
 	}
 }
 
-/* What pt would hear at the next rate, into mix_next; false when it is
- * the shared mix (tones_next). Its own mix goes through a copy of the
- * limiter it will use, as tick.c's own_mix() does. */
+/* What pt hears through its own encoder at the next rate, into mix_next:
+ * its own mix, through a copy of the limiter it will use, as tick.c's
+ * own_mix() does. False for a listener of the shared mix, whose own
+ * encoder stands idle (a room of 1000 would convert 1000 mixes more), and
+ * for a deaf one, who is sent silence. */
 static bool own_next(struct mixer *m, struct part *pt, size_t n)
 {
 	bool plain = !pt->contributing && pt->listen_q12 == GAIN_UNITY &&
 		     !pt->play.count;
-	if (pt->ctl.deaf) {
-		memset(m->mix_next, 0, n * sizeof(*m->mix_next));
-		play_peek(m, pt, m->mix_next, n, m->next_hz);
-		return true;
-	}
-	if (plain)
+	if (plain || pt->ctl.deaf)
 		return false;
 	pt->lim_next = pt->lim_own ? pt->lim : m->shared_lim_was;
 	pt->lim_next_set = true;
@@ -203,10 +235,8 @@ void rate_warm(struct mixer *m)
 	for (size_t g = 0; g < m->n_groups; g++)
 		if (m->groups[g].enc)
 			txenc_rate_warm(m->groups[g].enc, m->tones_next);
-	for (size_t i = 0; i < m->n_parts; i++) {
-		struct part *pt = m->parts[i];
-		bool own = own_next(m, pt, n);
-		stream_rate_warm(pt->stream, own ? m->mix_next : m->tones_next);
-	}
+	for (size_t i = 0; i < m->n_parts; i++)
+		if (own_next(m, m->parts[i], n))
+			stream_rate_warm(m->parts[i]->stream, m->mix_next);
 	m->rate_warmed = true;
 }
