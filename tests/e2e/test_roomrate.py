@@ -19,17 +19,23 @@ after) against the rest of the cycle:
   in time would stand far above it;
 - the tones' level must stay within 1 dB of what it was before.
 
+A recording runs throughout: it must be one WAV file at 48 kHz, whose
+audio shows no high-pass spike around the changes either (recordings are
+always made at 48 kHz, whatever the room's rate).
+
 Join and leave tones are turned off, so that only the rate changes are
 judged. A cycle in which the bridge had to conceal a talker's frame (a late
 packet from this test's Python sender) is run again, up to four times.
 """
 
+import array
 import json
 import math
 import os
 import statistics
 import sys
 import time
+import wave
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -139,6 +145,35 @@ def concealed(t, room):
     return out
 
 
+def judge_recording(h, path, t_rec, changes):
+    """The WAV at path (started at t_rec): 48 kHz mono, and around each
+    change no 20 ms block's high-pass peak above 1.5x the median's."""
+    try:
+        with wave.open(path, 'rb') as w:
+            rate, ch, n = w.getframerate(), w.getnchannels(), w.getnframes()
+            x = array.array('h', w.readframes(n))
+    except (OSError, wave.Error) as e:
+        h.check(False, 'the recording is a WAV file', str(e))
+        return
+    h.check(rate == 48000 and ch == 1, 'the recording is one 48 kHz mono file',
+            '%d Hz, %d channels, %.1f s' % (rate, ch, n / max(rate, 1)))
+    blk = rate // 50
+    hp, when = [], []
+    for b in range(1, len(x) // blk):
+        seg = x[b * blk - 2:(b + 1) * blk]
+        hp.append(max(abs(seg[i] - 2 * seg[i - 1] + seg[i - 2]) for i in range(2, len(seg))))
+        when.append(t_rec + b * 0.02)
+    near = [i for i, t in enumerate(when) if any(tc - 0.5 <= t <= tc + 1.0 for tc in changes)]
+    far = [i for i in range(len(hp)) if i not in set(near) and when[i] > t_rec + 1.0]
+    if not near or not far:
+        h.check(False, 'the recording spans the changes', '%d blocks' % len(hp))
+        return
+    base = statistics.median(hp[i] for i in far)
+    worst = max(hp[i] for i in near)
+    h.check(worst <= HP_RATIO * base, 'the recording has no high-pass spike at the changes',
+            'peak second difference %d near them, median %d elsewhere' % (worst, base))
+
+
 def cycle(h, t, room, n):
     """C (Opus) joins and leaves; returns (t_up, t_down) or None."""
     C = Caller(h, t.sip_addr, 'C%d' % n, 'opus', None)
@@ -170,6 +205,10 @@ def main():
             r = c.dial(room)
             if not h.check(r.status == 200, '%s (PCMU) joins' % c.name, str(r.status)):
                 raise SystemExit('cannot join')
+        r = http_call(t.http_port, 'POST', '/api/v1/rooms/%s/recording' % room)
+        h.check(r.status == 201, 'a recording starts', repr(r))
+        t_rec = time.monotonic()
+        rec = json.loads(r.body.decode()).get('file', '') if r.status == 201 else ''
         time.sleep(3.0)
         rate = room_rate(t, room)
         h.check(rate == 8000, 'a G.711 room mixes at 8 kHz', 'rate_hz %r' % rate)
@@ -192,6 +231,11 @@ def main():
             judge(h, 'A', A, t0, t1, list(got), ['B'])
             judge(h, 'B', B, t0, t1, list(got), ['A'])
             judge(h, 'D', D, t0, t1, list(got), ['A', 'B'])
+            r = http_call(t.http_port, 'DELETE', '/api/v1/rooms/%s/recording' % room)
+            h.check(r.status == 204, 'the recording stops', repr(r))
+            path = os.path.join(t.data_dir, rec)
+            wait_for(lambda: os.path.exists(path), 5.0)
+            judge_recording(h, path, t_rec, list(got))
             break
         else:
             h.check(False, 'a cycle without late packets from the test',
