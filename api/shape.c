@@ -43,13 +43,14 @@ static json_t *str_or_null(const char *s)
 
 json_t *shape_room(const struct conf_room_info *r)
 {
-	return json_pack("{s:s,s:I,s:b,s:b,s:I,s:b,s:b,s:b,s:o}", "name",
-			 r->name, "participants", (json_int_t)r->participants,
-			 "locked", r->locked, "recording", r->recording,
-			 "max_participants", (json_int_t)r->max_participants,
-			 "persistent", r->persistent, "has_pin", r->has_pin,
-			 "has_moderator_pin", r->has_moderator_pin,
-			 "created_at", shape_time(r->created_unix_ms));
+	return json_pack(
+	    "{s:s,s:I,s:b,s:b,s:I,s:b,s:b,s:b,s:o,s:o}", "name", r->name,
+	    "participants", (json_int_t)r->participants, "locked", r->locked,
+	    "recording", r->recording, "max_participants",
+	    (json_int_t)r->max_participants, "persistent", r->persistent,
+	    "has_pin", r->has_pin, "has_moderator_pin", r->has_moderator_pin,
+	    "created_at", shape_time(r->created_unix_ms), "rate_hz",
+	    r->rate_hz ? json_integer(r->rate_hz) : json_null());
 }
 
 /* Percent and milliseconds to one decimal: more would be noise. */

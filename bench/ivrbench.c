@@ -7,7 +7,8 @@
  *   RFC 4733 event      one telephone-event packet through the tracker
  *   prompt over a mix   one listener's 20 ms at 48 kHz with a prompt added
  *                       (mixer/play.c), and without one (the test alone)
- *   loading prompts     every prompt file at 48 kHz, once at start
+ *   loading prompts     every prompt file at 48, 8 and 16 kHz (the room
+ *                       rates), once at start
  *
  * Each figure is the median of RUNS runs; a run times a batch of calls and
  * divides. Audio is speech-like noise (no digit), so the receiver does its
@@ -165,8 +166,8 @@ int main(int argc, char **argv)
 	printf(fmt, "RFC 4733 event, per packet", ev);
 	printf(fmt, "prompt over a mix, per listener", with);
 	printf(fmt, "no prompt, per listener", without);
-	printf(md ? "| loading %u prompt files at 48 kHz | %.1f ms |\n"
-		  : "loading %u prompt files at 48 kHz %11.1f ms\n",
+	printf(md ? "| loading %u prompts at 48, 8, 16 kHz | %.1f ms |\n"
+		  : "loading %u prompts at 48, 8, 16 kHz %9.1f ms\n",
 	       spoken, load);
 	return 0;
 }

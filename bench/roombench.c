@@ -18,11 +18,21 @@
  * The "all" rows run with --max-speakers 0 and every participant talking:
  * every listener hears its own mix and has its own encode, what a mixer
  * without speaker selection and shared encodes does. The others use the
- * default --max-speakers 4.
+ * default --max-speakers 4. The room mixes at the rate its codecs need
+ * (8 kHz for PCMU, 48 kHz for Opus) unless --rate pins it; --compare-rates
+ * runs a PCMU room at 8 kHz and pinned at 48 kHz (every speaker's frame
+ * converted up, every encode's input down: the way before rooms chose
+ * their rate) in turn, --reps times each, and prints the medians and their
+ * ratio. --churn S has a silent Opus caller join and leave every S
+ * seconds (each time the room goes 8 <-> 48 kHz) and counts the ticks
+ * that took over 2 ms: what a change of rate costs.
  *
  * Usage: roombench [--quick] [--markdown], or one case:
  *   roombench --parts N --speakers S [--codec opus|pcmu]
- *             [--max-speakers K] [--seconds T] [--threads N]
+ *             [--max-speakers K] [--seconds T] [--rate 8000|16000|48000]
+ *             [--churn S] [--threads N]
+ *   roombench --compare-rates [--parts N] [--speakers S] [--reps R]
+ *             [--seconds T]
  * --threads N gives the room a pool of N - 1 workers (mixer/pool.c) that
  * its ticks fan out to once they take over 5 ms; the cpu figures then
  * count the workers' time too.
@@ -45,19 +55,23 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ROOM_HZ	  48000
 #define MAX_PARTS 1000
+#define MAX_REPS  15
 #define LOOP	  50 /* pre-encoded frames, played in a loop */
 
 struct bcase {
 	unsigned parts, speakers, max_speakers;
 	enum codec_id codec;
 	double seconds;
+	uint32_t rate_hz; /* 0: what the codecs need */
+	double churn_s;	  /* an Opus caller joins or leaves this often */
 	unsigned threads; /* a pool of threads - 1 workers; 0 or 1: none */
 };
 
 struct result {
 	double tick_us, tick_max_us, cpu_us, encodes, late;
+	uint32_t rate_hz;	       /* the room's, as it ran */
+	uint64_t changes, ticks, slow; /* rate changes; ticks over 2 ms */
 };
 
 struct frames {
@@ -182,9 +196,10 @@ static void room_open(struct room *r, const struct bcase *c)
 	if (c->threads > 1 && mixpool_new(&r->pool, c->threads - 1) < 0)
 		die("mixpool_new");
 	struct mixer_params mp = {.room = "bench",
-				  .rate_hz = ROOM_HZ,
+				  .rate_hz = c->rate_hz ? c->rate_hz : 8000,
 				  .notify_fd = r->efd,
 				  .max_speakers = c->max_speakers,
+				  .pin_rate = c->rate_hz != 0,
 				  .pool = r->pool};
 	if (mixer_start(&r->m, &mp) < 0)
 		die("mixer_start");
@@ -197,7 +212,7 @@ static void room_open(struct room *r, const struct bcase *c)
 	memcpy(&sp.rtp_peer, &r->drv_addr, sizeof(r->drv_addr));
 	for (unsigned i = 0; i < c->parts; i++) {
 		r->fds[i] = udp_socket(&r->addrs[i]);
-		if (stream_new(&r->s[i], r->fds[i], -1, ROOM_HZ, 0x1000 + i,
+		if (stream_new(&r->s[i], r->fds[i], -1, mp.rate_hz, 0x1000 + i,
 			       &sp) < 0)
 			die("stream_new");
 		struct mixer_cmd cmd = {
@@ -266,6 +281,57 @@ static void sleep_s(double s)
 	nanosleep(&t, NULL);
 }
 
+/* Waits (bounded) for the stream of part_id to come back. */
+static void wait_removed(struct room *r, uint32_t part_id)
+{
+	struct mixer_event ev;
+	for (int i = 0; i < 2000; i++) {
+		while (mixer_poll(r->m, &ev) == 0)
+			if (ev.kind == MIXER_EV_REMOVED &&
+			    ev.part_id == part_id)
+				return;
+		usleep(1000);
+	}
+	die("churn: the stream did not come back");
+}
+
+/* The measured seconds; with churn_s, a silent Opus caller joins and
+ * leaves in turn, each change taking the room 8 <-> 48 kHz. */
+static void measure(struct room *r, const struct bcase *c)
+{
+	if (!c->churn_s) {
+		sleep_s(c->seconds);
+		return;
+	}
+	struct sockaddr_in addr;
+	int fd = udp_socket(&addr);
+	struct stream *s;
+	struct stream_params sp = {.codec = CODEC_OPUS,
+				   .pt = 111,
+				   .te_pt = -1,
+				   .ptime_ms = 20,
+				   .send = true,
+				   .recv = true};
+	memcpy(&sp.rtp_peer, &r->drv_addr, sizeof(r->drv_addr));
+	if (stream_new(&s, fd, -1, 8000, 0x9999, &sp) < 0)
+		die("stream_new");
+	uint32_t id = MAX_PARTS + 1;
+	for (double t = 0; t < c->seconds; t += 2 * c->churn_s) {
+		struct mixer_cmd add = {
+		    .kind = MIXER_ADD, .part_id = id, .stream = s};
+		struct mixer_cmd rm = {.kind = MIXER_REMOVE, .part_id = id};
+		if (mixer_post(r->m, &add) < 0)
+			die("churn: add");
+		sleep_s(c->churn_s);
+		if (mixer_post(r->m, &rm) < 0)
+			die("churn: remove");
+		wait_removed(r, id);
+		sleep_s(c->churn_s);
+	}
+	stream_free(s);
+	close(fd);
+}
+
 static struct result run_case(const struct bcase *c)
 {
 	static struct room r;
@@ -279,7 +345,7 @@ static struct result run_case(const struct bcase *c)
 	sleep_s(1.5); /* jitter buffers settle, speakers chosen */
 	mixer_get_stats(r.m, &a);
 	uint64_t cpu0 = mixer_cpu_ns();
-	sleep_s(c->seconds);
+	measure(&r, c);
 	uint64_t cpu1 = mixer_cpu_ns();
 	mixer_get_stats(r.m, &b);
 	atomic_store(&r.stop, true);
@@ -292,6 +358,12 @@ static struct result run_case(const struct bcase *c)
 	res.cpu_us = (double)(cpu1 - cpu0) / ticks / 1e3;
 	res.encodes = (double)(b.encodes - a.encodes) / ticks;
 	res.late = (double)(b.late_ticks - a.late_ticks) / ticks;
+	res.rate_hz = b.rate_hz;
+	res.changes = b.rate_changes - a.rate_changes;
+	res.ticks = b.ticks - a.ticks;
+	res.slow = 0;
+	for (size_t i = 3; i < MIXER_TICK_HIST_N; i++) /* over 2000 us */
+		res.slow += b.tick_hist[i] - a.tick_hist[i];
 	return res;
 }
 
@@ -299,34 +371,72 @@ static void print_row(const struct bcase *c, const struct result *r, int md)
 {
 	char k[16];
 	snprintf(k, sizeof(k), "%u", c->max_speakers);
-	printf(md ? "| %s | %u | %u | %s | %u | %.1f | %.0f | %.0f | %.0f | "
-		    "%.2f | %.1f |\n"
-		  : "%-5s %5u %8u %4s %7u %9.1f %8.0f %9.0f %8.0f %9.2f "
+	printf(md ? "| %s | %u | %u | %s | %u | %u | %.1f | %.0f | %.0f | %.0f "
+		    "| %.2f | %.1f |\n"
+		  : "%-5s %5u %8u %4s %6u %7u %9.1f %8.0f %9.0f %8.0f %9.2f "
 		    "%6.1f\n",
 	       c->codec == CODEC_OPUS ? "opus" : "pcmu", c->parts, c->speakers,
-	       c->max_speakers ? k : "all", c->threads ? c->threads : 1,
-	       r->encodes, r->tick_us, r->tick_max_us, r->cpu_us,
-	       r->cpu_us / c->parts, 100 * r->late);
+	       c->max_speakers ? k : "all", r->rate_hz,
+	       c->threads ? c->threads : 1, r->encodes, r->tick_us,
+	       r->tick_max_us, r->cpu_us, r->cpu_us / c->parts, 100 * r->late);
 }
 
 static void header(int md)
 {
 	if (md)
-		printf("| codec | N | talking | K | threads | encodes/tick | "
-		       "tick us | tick max us | cpu us/tick | cpu "
-		       "us/participant | late %% |\n| --- | ---: | ---: | "
+		printf("| codec | N | talking | K | room Hz | threads | "
+		       "encodes/tick | tick us | tick max us | cpu us/tick | "
+		       "cpu us/participant | late %% |\n| --- | ---: | ---: | "
 		       "---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-		       "|\n");
+		       "| ---: |\n");
 	else
-		printf("%-5s %5s %8s %4s %7s %9s %8s %9s %8s %9s %6s\n",
-		       "codec", "N", "talking", "K", "threads", "enc/tick",
-		       "tick us", "max us", "cpu us", "us/part", "late%");
+		printf("%-5s %5s %8s %4s %6s %7s %9s %8s %9s %8s %9s %6s\n",
+		       "codec", "N", "talking", "K", "Hz", "threads",
+		       "enc/tick", "tick us", "max us", "cpu us", "us/part",
+		       "late%");
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* A PCMU room at 8 kHz, and pinned at 48 kHz, in turn. */
+static void compare_rates(struct bcase c, int reps, int md)
+{
+	static const uint32_t rates[2] = {8000, 48000};
+	double cpu[2][MAX_REPS], tick[2][MAX_REPS];
+
+	c.codec = CODEC_PCMU;
+	for (int k = 0; k < reps; k++) {
+		for (int r = 0; r < 2; r++) {
+			c.rate_hz = rates[r];
+			struct result res = run_case(&c);
+			print_row(&c, &res, md);
+			fflush(stdout);
+			cpu[r][k] = res.cpu_us / c.parts;
+			tick[r][k] = res.tick_us;
+		}
+	}
+	double c8 = median(cpu[0], reps), c48 = median(cpu[1], reps);
+	double t8 = median(tick[0], reps), t48 = median(tick[1], reps);
+	printf("\nmedians of %d runs, pcmu N=%u talking=%u: cpu us/participant "
+	       "%.2f at 8 kHz, %.2f at 48 kHz (48/8 = %.2fx); tick us %.0f "
+	       "at 8 kHz, %.0f at 48 kHz (48/8 = %.2fx)\n",
+	       reps, c.parts, c.speakers, c8, c48, c48 / c8, t8, t48, t48 / t8);
 }
 
 int main(int argc, char **argv)
 {
-	struct bcase one = {0, 0, 4, CODEC_OPUS, 5, 1};
-	int md = 0, quick = 0;
+	struct bcase one = {0, 0, 4, CODEC_OPUS, 5, 0, 0, 1};
+	int md = 0, quick = 0, compare = 0, reps = 5;
 
 	for (int i = 1; i < argc; i++) {
 		const char *v = i + 1 < argc ? argv[i + 1] : "";
@@ -344,6 +454,14 @@ int main(int argc, char **argv)
 			one.threads = (unsigned)atoi(v);
 		else if (!strcmp(argv[i], "--seconds") && ++i)
 			one.seconds = atof(v);
+		else if (!strcmp(argv[i], "--compare-rates"))
+			compare = 1;
+		else if (!strcmp(argv[i], "--reps") && ++i)
+			reps = atoi(v);
+		else if (!strcmp(argv[i], "--churn") && ++i)
+			one.churn_s = atof(v);
+		else if (!strcmp(argv[i], "--rate") && ++i)
+			one.rate_hz = (uint32_t)atoi(v);
 		else if (!strcmp(argv[i], "--codec") && ++i)
 			one.codec =
 			    !strcmp(v, "pcmu") ? CODEC_PCMU : CODEC_OPUS;
@@ -353,27 +471,44 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (one.parts > MAX_PARTS || one.speakers > one.parts) {
+	if (one.parts > MAX_PARTS || one.speakers > one.parts || reps < 1 ||
+	    reps > MAX_REPS ||
+	    (one.rate_hz && one.rate_hz != 8000 && one.rate_hz != 16000 &&
+	     one.rate_hz != 48000)) {
 		fprintf(stderr,
-			"roombench: --parts 1..%d, --speakers <= parts\n",
-			MAX_PARTS);
+			"roombench: --parts 1..%d, --speakers <= parts, --reps "
+			"1..%d, --rate 8000|16000|48000\n",
+			MAX_PARTS, MAX_REPS);
 		return 2;
 	}
 	header(md);
+	if (compare) {
+		struct bcase c = one;
+		c.parts = c.parts ? c.parts : 100;
+		c.speakers = c.speakers ? c.speakers : 3;
+		c.seconds = c.seconds == 5 ? 3 : c.seconds;
+		compare_rates(c, reps, md);
+		return 0;
+	}
 	if (one.parts) {
 		struct result r = run_case(&one);
 		print_row(&one, &r, md);
+		printf("rate changes %llu; ticks over 2 ms: %llu of %llu\n",
+		       (unsigned long long)r.changes,
+		       (unsigned long long)r.slow, (unsigned long long)r.ticks);
 		return 0;
 	}
 	double secs = quick ? 2 : 8;
 	/* The last row: everyone's own encode, over two threads. */
 	const struct bcase table[] = {
-	    {100, 3, 4, CODEC_OPUS, secs, 1},
-	    {100, 100, 4, CODEC_OPUS, secs, 1},
-	    {100, 100, 0, CODEC_OPUS, secs, 1},
-	    {100, 3, 4, CODEC_PCMU, secs, 1},
-	    {100, 100, 0, CODEC_PCMU, secs, 1},
-	    {100, 100, 0, CODEC_OPUS, secs, 2},
+	    {100, 3, 4, CODEC_OPUS, secs, 0, 0, 1},
+	    {100, 100, 4, CODEC_OPUS, secs, 0, 0, 1},
+	    {100, 100, 0, CODEC_OPUS, secs, 0, 0, 1},
+	    {100, 3, 4, CODEC_PCMU, secs, 0, 0, 1},
+	    {100, 3, 4, CODEC_PCMU, secs, 48000, 0, 1},
+	    {100, 100, 0, CODEC_PCMU, secs, 0, 0, 1},
+	    {100, 100, 0, CODEC_PCMU, secs, 48000, 0, 1},
+	    {100, 100, 0, CODEC_OPUS, secs, 0, 0, 2},
 	};
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		struct result r = run_case(&table[i]);

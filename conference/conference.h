@@ -95,6 +95,7 @@ struct conf_room_info {
 	bool persistent; /* created by the API, kept in the store */
 	bool has_pin, has_moderator_pin;
 	int64_t created_unix_ms;
+	uint32_t rate_hz; /* the rate its mixer mixes at; 0: no media yet */
 };
 
 /* A participant's media since it joined, as the mixer last sent it (about

@@ -96,6 +96,11 @@ static void room_info(const struct room *r, struct conf_room_info *out)
 	out->has_pin = r->pin[0] != '\0';
 	out->has_moderator_pin = r->moderator_pin[0] != '\0';
 	out->created_unix_ms = r->created_unix_ms;
+	if (r->mixer) {
+		struct mixer_stats st;
+		mixer_get_stats(r->mixer, &st);
+		out->rate_hz = st.rate_hz;
+	}
 }
 
 static int by_name(const void *a, const void *b)

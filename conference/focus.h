@@ -22,7 +22,9 @@
 #include "rtp/rtp.h"
 
 #define ROOM_NAME_MAX 64
-#define ROOM_RATE_HZ  48000
+/* The rate a room's mixer starts at; it moves to what its members need
+ * when they join (mixer/rate.c). Clips are looked up at any rate. */
+#define ROOM_RATE_HZ 8000
 
 struct sig;   /* Sofia-SIP state, sig_ua.c */
 struct store; /* the SQLite room store, store.h */

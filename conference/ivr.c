@@ -185,7 +185,7 @@ static const char *prompt_dir(const struct options *o)
 int ivr_init(struct conference *c)
 {
 	const char *dir = prompt_dir(c->opts);
-	int err = ivr_clips_load(&c->clips, dir, ROOM_RATE_HZ);
+	int err = ivr_clips_load(&c->clips, dir, MIXER_MAX_RATE_HZ);
 	if (err)
 		return err;
 	unsigned spoken = ivr_clips_spoken(c->clips);

@@ -1,6 +1,7 @@
 /* ivr_clips.c: the prompts and tones of the dial-in dialogue, loaded once
- * at start and kept, at the room rate, for the life of the process (the
- * mixers read them; they never change).
+ * at start and kept, at every room rate (8, 16 and 48 kHz, chained through
+ * struct mixer_clip's alt, since a room changes rate with its members),
+ * for the life of the process (the mixers read them; they never change).
  *
  * Prompts are WAV files made at build time by a speech synthesizer
  * (prompts/meson.build): NAME-RATE.wav at the room rate is used as it is;
@@ -30,9 +31,11 @@
 #define TONE_DBM0  (-13)
 #define MAX_SEGS   8
 
+#define N_RATES 3 /* the room rates; [0] is the one asked for */
+
 struct ivr_clips {
-	struct mixer_clip clip[CLIP_N];
-	int16_t *pcm[CLIP_N];
+	struct mixer_clip clip[N_RATES][CLIP_N];
+	int16_t *pcm[N_RATES][CLIP_N];
 	unsigned spoken;
 };
 
@@ -198,7 +201,7 @@ static int16_t *load_prompt(const char *dir, const char *name, uint32_t rate,
 }
 
 static int make_one(struct ivr_clips *cl, enum ivr_clip_id id, const char *dir,
-		    uint32_t rate)
+		    uint32_t rate, size_t k)
 {
 	size_t n = 0;
 	uint32_t at_hz = TONE_HZ;
@@ -206,7 +209,7 @@ static int make_one(struct ivr_clips *cl, enum ivr_clip_id id, const char *dir,
 	int16_t *pcm =
 	    name && dir[0] ? load_prompt(dir, name, rate, &n, &at_hz) : NULL;
 	if (pcm) {
-		cl->spoken++;
+		cl->spoken += k == 0;
 	} else {
 		struct seg segs[MAX_SEGS] = {{0}};
 		if (id >= CLIP_PROMPTS_END)
@@ -229,9 +232,12 @@ static int make_one(struct ivr_clips *cl, enum ivr_clip_id id, const char *dir,
 			return err;
 		pcm = out;
 	}
-	cl->pcm[id] = pcm;
-	cl->clip[id] =
-	    (struct mixer_clip){.pcm = pcm, .n_samples = n, .rate_hz = rate};
+	cl->pcm[k][id] = pcm;
+	cl->clip[k][id] = (struct mixer_clip){
+	    .pcm = pcm,
+	    .n_samples = n,
+	    .rate_hz = rate,
+	    .alt = k + 1 < N_RATES ? &cl->clip[k + 1][id] : NULL};
 	return 0;
 }
 
@@ -240,10 +246,16 @@ int ivr_clips_load(struct ivr_clips **out, const char *dir, uint32_t rate_hz)
 	struct ivr_clips *cl = calloc(1, sizeof(*cl));
 	if (!cl)
 		return -ENOMEM;
+	static const uint32_t rooms[N_RATES] = {8000, 16000, 48000};
+	uint32_t rates[N_RATES] = {rate_hz};
+	for (size_t i = 0, k = 1; i < N_RATES && k < N_RATES; i++)
+		if (rooms[i] != rate_hz)
+			rates[k++] = rooms[i];
 	int err = 0;
-	for (int id = 0; id < CLIP_N && !err; id++)
-		err =
-		    make_one(cl, (enum ivr_clip_id)id, dir ? dir : "", rate_hz);
+	for (size_t k = 0; k < N_RATES; k++)
+		for (int id = 0; id < CLIP_N && !err; id++)
+			err = make_one(cl, (enum ivr_clip_id)id, dir ? dir : "",
+				       rates[k], k);
 	if (err) {
 		ivr_clips_free(cl);
 		return err;
@@ -256,15 +268,16 @@ void ivr_clips_free(struct ivr_clips *cl)
 {
 	if (!cl)
 		return;
-	for (int id = 0; id < CLIP_N; id++)
-		free(cl->pcm[id]);
+	for (size_t k = 0; k < N_RATES; k++)
+		for (int id = 0; id < CLIP_N; id++)
+			free(cl->pcm[k][id]);
 	free(cl);
 }
 
 const struct mixer_clip *ivr_clips_get(const struct ivr_clips *cl,
 				       enum ivr_clip_id id)
 {
-	return id < CLIP_N ? &cl->clip[id] : NULL;
+	return id < CLIP_N ? &cl->clip[0][id] : NULL;
 }
 
 unsigned ivr_clips_spoken(const struct ivr_clips *cl)

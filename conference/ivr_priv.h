@@ -54,7 +54,10 @@ enum ivr_clip_id {
 
 struct ivr_clips;
 /* Loads every prompt from dir (NAME-RATE.wav, else NAME.wav at any rate,
- * else a tone) and makes the tones, all at rate_hz. */
+ * else a tone) and makes the tones, at rate_hz and, chained behind each
+ * clip through its alt, at the other room rates (8000, 16000, 48000), so
+ * that a room plays them at whatever rate it mixes. ivr_clips_get gives
+ * the clip at rate_hz. */
 int ivr_clips_load(struct ivr_clips **out, const char *dir, uint32_t rate_hz);
 void ivr_clips_free(struct ivr_clips *cl); /* NULL-safe */
 const struct mixer_clip *ivr_clips_get(const struct ivr_clips *cl,

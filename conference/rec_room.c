@@ -29,8 +29,8 @@ int rec_start(struct conference *c, struct room *r, enum conf_rec_format fmt,
 	if (!c->recorder && rec_writer_new(&c->recorder) < 0)
 		return -EIO;
 	struct rec *f;
-	int err = rec_file_open(&f, dir, r->name, fmt, ROOM_RATE_HZ, time(NULL),
-				name, sizeof(name));
+	int err = rec_file_open(&f, dir, r->name, fmt, MIXER_REC_RATE_HZ,
+				time(NULL), name, sizeof(name));
 	if (err)
 		return err;
 	struct mixer_cmd cmd = {.kind = MIXER_REC_START,

@@ -1,8 +1,9 @@
 /* cmds.c: the signalling thread's commands, applied by the mixer thread at
- * the start of a tick: add a participant (with its initial controls, so
- * that one who joins muted is never heard, not even for one tick), remove
- * it, update its stream, set its controls, start and stop the recording
- * tap.
+ * the start of a tick (after a change of room rate made ready on the tick
+ * before, rate.c, and before the next one is planned): add a participant (with
+ * its initial controls, so that one who joins muted is never heard, not even
+ * for one tick), remove it, update its stream, set its controls, start and stop
+ * the recording tap.
  *
  * A removed participant waits in the mixer's "gone" list until events.c
  * has queued its MIXER_EV_REMOVED. Nothing here blocks or logs; adding a
@@ -93,9 +94,16 @@ static bool cmd_add(struct mixer *m, const struct mixer_cmd *c)
 {
 	if (cmds_reserve(m, m->n_parts + 1) < 0)
 		return false;
-	struct part *pt = calloc(1, sizeof(*pt) + m->frame_n * sizeof(int16_t));
+	struct part *pt =
+	    calloc(1, sizeof(*pt) + 2 * MIXER_MAX_FRAME_N * sizeof(int16_t));
 	if (!pt)
 		return false;
+	pt->pcm_next = pt->pcm + MIXER_MAX_FRAME_N;
+	/* A stream is made at any room rate; it joins at the room's. */
+	if (stream_set_room_rate(c->stream, m->p.rate_hz) == -ENOMEM) {
+		free(pt);
+		return false;
+	}
 	pt->id = c->part_id;
 	pt->stream = c->stream;
 	pt->w_rtp = (struct watch){.part = pt, .rtcp = false};
@@ -112,6 +120,7 @@ static bool cmd_add(struct mixer *m, const struct mixer_cmd *c)
 	}
 	m->parts[m->n_parts++] = pt;
 	shared_prepare(m, pt);
+	m->rate_dirty = true;
 	return true;
 }
 
@@ -127,6 +136,7 @@ static void cmd_remove(struct mixer *m, uint32_t id)
 	m->n_parts--;
 	pstats_sum(m, pt);
 	hand_back(m, pt);
+	m->rate_dirty = true;
 }
 
 static void cmd_update(struct mixer *m, const struct mixer_cmd *c)
@@ -137,6 +147,7 @@ static void cmd_update(struct mixer *m, const struct mixer_cmd *c)
 		return;
 	stream_apply(pt->stream, &c->params);
 	shared_prepare(m, pt);
+	m->rate_dirty = true;
 }
 
 static void cmd_control(struct mixer *m, const struct mixer_cmd *c)
@@ -154,6 +165,7 @@ static void cmd_rec_start(struct mixer *m, struct spscq *q)
 		return;
 	m->rec = q;
 	m->rec_seq = 0;
+	resamp_reset(m->rec_rs); /* nothing recorded before */
 }
 
 static void cmd_rec_stop(struct mixer *m)

@@ -156,7 +156,30 @@ static int thread_start(struct mixer *m)
 	return 0;
 }
 
-int mixer_start(struct mixer **out, const struct mixer_params *p)
+/* Every buffer holds 20 ms at the highest room rate, so that a change of
+ * rate never allocates them again. */
+static int buffers_new(struct mixer *m)
+{
+	const size_t n = MIXER_MAX_FRAME_N;
+	m->acc = calloc(n, sizeof(*m->acc));
+	m->acc_next = calloc(n, sizeof(*m->acc_next));
+	m->shared = calloc(n, sizeof(*m->shared));
+	/* a listener's own mix: one per thread that may make them at once */
+	m->own = calloc(n * mixpool_slots(m->p.pool), sizeof(*m->own));
+	m->room_frame = calloc(n, sizeof(*m->room_frame));
+	m->shared_tones = calloc(n, sizeof(*m->shared_tones));
+	m->mix_next = calloc(n, sizeof(*m->mix_next));
+	m->tones_next = calloc(n, sizeof(*m->tones_next));
+	m->shared_out = m->shared;
+	if (!m->acc || !m->acc_next || !m->shared || !m->own ||
+	    !m->room_frame || !m->shared_tones || !m->mix_next ||
+	    !m->tones_next)
+		return -ENOMEM;
+	return resamp_new_room(&m->rec_rs, MIXER_REC_RATE_HZ, m->p.rate_hz,
+			       false, 8000);
+}
+
+int mixer_create(struct mixer **out, const struct mixer_params *p)
 {
 	if (!out || !p ||
 	    (p->rate_hz != 8000 && p->rate_hz != 16000 && p->rate_hz != 48000))
@@ -174,6 +197,7 @@ int mixer_start(struct mixer **out, const struct mixer_params *p)
 	m->k = mixk_best();
 	limit_init(&m->shared_lim);
 	atomic_init(&m->stop, false);
+	atomic_init(&m->rate_hz, p->rate_hz);
 
 	int err = spscq_new(&m->cmds, MIXER_CMD_CAP, sizeof(struct mixer_cmd));
 	if (!err)
@@ -181,21 +205,12 @@ int mixer_start(struct mixer **out, const struct mixer_params *p)
 				sizeof(struct mixer_event));
 	if (!err)
 		err = cmds_reserve(m, 16);
-	m->acc = calloc(m->frame_n, sizeof(*m->acc));
-	m->shared = calloc(m->frame_n, sizeof(*m->shared));
-	m->own = calloc(m->frame_n * mixpool_slots(p->pool), sizeof(*m->own));
 	m->fanout_ns =
 	    (uint64_t)(p->fanout_us ? p->fanout_us : MIXER_FANOUT_US) * 1000;
-	m->room_frame = calloc(m->frame_n, sizeof(*m->room_frame));
-	m->shared_tones = calloc(m->frame_n, sizeof(*m->shared_tones));
-	m->shared_out = m->shared;
-	if (!err && (!m->acc || !m->shared || !m->own || !m->room_frame ||
-		     !m->shared_tones))
-		err = -ENOMEM;
+	if (!err)
+		err = buffers_new(m);
 	if (!err)
 		err = clock_start(m);
-	if (!err)
-		err = thread_start(m);
 	if (err)
 		goto fail;
 	*out = m;
@@ -203,6 +218,21 @@ int mixer_start(struct mixer **out, const struct mixer_params *p)
 fail:
 	mixer_free(m);
 	return err;
+}
+
+int mixer_start(struct mixer **out, const struct mixer_params *p)
+{
+	struct mixer *m;
+	int err = mixer_create(&m, p);
+	if (err)
+		return err;
+	err = thread_start(m);
+	if (err) {
+		mixer_free(m);
+		return err;
+	}
+	*out = m;
+	return 0;
 }
 
 void mixer_stop(struct mixer *m)
@@ -243,6 +273,11 @@ void mixer_free(struct mixer *m)
 	free(m->parts);
 	free(m->contribs);
 	free(m->acc);
+	free(m->acc_next);
+	free(m->mix_next);
+	free(m->tones_next);
+	resamp_free(m->rec_rs);
+	resamp_free(m->rec_rs_next);
 	free(m->shared);
 	free(m->own);
 	free(m->room_frame);
@@ -302,4 +337,6 @@ void mixer_get_stats(const struct mixer *m, struct mixer_stats *out)
 	out->dropped_malformed = ld(&m->dropped_malformed);
 	out->encodes = ld(&m->encodes);
 	out->fanned_ticks = ld(&m->fanned_ticks);
+	out->rate_hz = atomic_load_explicit(&m->rate_hz, memory_order_relaxed);
+	out->rate_changes = ld(&m->rate_changes);
 }

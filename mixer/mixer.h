@@ -125,9 +125,15 @@ bool talk_update(struct talk *t, const int16_t *pcm, size_t n);
 
 /* ---- the mixer ----------------------------------------------------------- */
 
+/* The room rate: 8000, 16000 or 48000 Hz. The mixer mixes at the lowest
+ * that serves every participant's codec (codec_by_id()->pcm_rate_hz) and
+ * changes it, at a tick's boundary and without a click, when they join,
+ * leave or change codec (mixer/rate.c); an empty room keeps its rate. */
+#define MIXER_MAX_RATE_HZ 48000
+
 struct mixer_params {
 	char room[72];		 /* for logs */
-	uint32_t rate_hz;	 /* room rate: 8000, 16000 or 48000 */
+	uint32_t rate_hz;	 /* the room rate to start with */
 	int notify_fd;		 /* eventfd written when events are queued */
 	struct talk_params talk; /* zero fields: defaults */
 	unsigned max_speakers;	 /* the loudest talkers mixed; 0: all */
@@ -136,6 +142,7 @@ struct mixer_params {
 	 * of work; see mixer/pool.c. */
 	struct mixpool *pool;
 	uint32_t fanout_us;
+	bool pin_rate; /* stay at rate_hz whatever the codecs (to compare) */
 };
 
 /* A quarter of the tick: the bound on a tick's duration. */
@@ -163,30 +170,38 @@ struct mixer_controls {
 };
 
 /* The recording tap: every tick, the room's full mix (what a participant
- * who does not contribute hears, sat16 of the sum of all contributors) as
- * one element of a queue made with
+ * who does not contribute hears, sat16 of the sum of all contributors),
+ * always at MIXER_REC_RATE_HZ whatever the room rate (converted with a
+ * delay that stays the same when the room changes rate, so a file spans
+ * the changes at one rate, without a seam), as one element of a queue
+ * made with
  *   spscq_new(&q, frames, sizeof(struct mixer_rec_frame)).
  * The mixer never blocks on it: when the queue is full the frame is
  * dropped and counted, and seq moves on all the same (also over ticks the
  * mixer missed), so a gap in seq is that many frames of lost time. */
-#define MIXER_REC_MAX_SAMPLES (48000 / 1000 * MIXER_FRAME_MS)
+#define MIXER_REC_RATE_HZ     48000
+#define MIXER_REC_MAX_SAMPLES (MIXER_REC_RATE_HZ / 1000 * MIXER_FRAME_MS)
 
 struct mixer_rec_frame {
 	uint32_t seq;	    /* 0 for the first tick after MIXER_REC_START */
-	uint32_t n_samples; /* rate_hz / 1000 * MIXER_FRAME_MS */
+	uint32_t n_samples; /* MIXER_REC_MAX_SAMPLES */
 	int16_t pcm[MIXER_REC_MAX_SAMPLES];
 };
 
 struct spscq; /* core/core.h */
 
-/* A prompt or tone (mixer/play.c): mono PCM at the room rate. The caller
- * owns it and keeps it, unchanged, until the mixer is freed (the focus
- * keeps its clips for the life of the process); the mixer only reads it. */
+/* A prompt or tone (mixer/play.c): mono PCM, with the same clip at the
+ * other room rates chained through alt. The mixer plays the version at
+ * the room's rate, and moves to another at the same point in time when
+ * the room changes rate; a room rate with no version plays silence for as
+ * long. The caller owns the clips and keeps them, unchanged, until the
+ * mixer is freed (the focus keeps its clips for the life of the process);
+ * the mixer only reads them. */
 struct mixer_clip {
 	const int16_t *pcm;
 	size_t n_samples;
-	uint32_t
-	    rate_hz; /* a clip at another rate than the room's is ignored */
+	uint32_t rate_hz;
+	const struct mixer_clip *alt; /* the clip at another rate, or NULL */
 };
 
 /* MIXER_PLAY's part_id for a clip the whole room hears. Participant ids
@@ -302,11 +317,13 @@ struct mixer_stats {
 	uint64_t dropped_foreign, dropped_srtp, dropped_malformed;
 	uint64_t encodes;      /* packets encoded: own mixes and shared ones */
 	uint64_t fanned_ticks; /* shared with the pool's workers */
+	uint32_t rate_hz;      /* the room rate now */
+	uint64_t rate_changes;
 };
 
 struct mixer;
 
-/* -EINVAL for a rate other than those above or bad talk params. */
+/* -EINVAL for a rate other than 8000, 16000, 48000 or bad talk params. */
 int mixer_start(struct mixer **out, const struct mixer_params *p);
 /* Stops the thread and hands every stream still inside back as
  * MIXER_EV_REMOVED events through mixer_poll() (after a talking=false for

@@ -18,6 +18,7 @@
 #define MIXER_CMD_CAP		256
 #define MIXER_EVENT_CAP		4096
 #define MIXER_MAX_CMDS_PER_TICK MIXER_CMD_CAP
+#define MIXER_MAX_FRAME_N	(MIXER_MAX_RATE_HZ / 50)
 
 struct part;
 
@@ -75,15 +76,19 @@ struct part {
 	bool reported; /* talking, as last queued in an event */
 	const int16_t *frame; /* this tick's, at the codec rate; NULL: none */
 	size_t frame_n;
-	bool received;	   /* this tick's frame carries its audio */
-	bool selected;	   /* a speaker (select.c) */
-	enum fade fade;	   /* this tick's, on its frame */
-	bool contributing; /* in this tick's mix */
-	unsigned stats_in; /* ticks until its statistics are sent */
+	bool received;	       /* this tick's frame carries its audio */
+	bool selected;	       /* a speaker (select.c) */
+	enum fade fade;	       /* this tick's, on its frame */
+	bool contributing;     /* in this tick's mix */
+	struct limit lim_next; /* rate.c: lim at the next rate */
+	bool lim_next_set;     /* it was run this tick */
+	int16_t *pcm_next;     /* rate.c: this tick's frame at the next rate */
+	unsigned stats_in;     /* ticks until its statistics are sent */
 	struct mixer_part_stats summed; /* what the room totals hold of it */
 	struct play play;		/* prompts for this participant */
 	struct part *next; /* in the list of removals not yet handed back */
-	int16_t pcm[];	   /* this tick's frame, frame_n samples */
+	int16_t pcm[];	   /* this tick's frame, frame_n samples (room for
+			      MIXER_MAX_FRAME_N, then pcm_next's as many) */
 };
 
 struct mixer {
@@ -129,6 +134,21 @@ struct mixer {
 	unsigned n_csrc_all;
 	uint64_t send_ns;
 
+	/* The room rate (rate.c): m->p.rate_hz and frame_n are the rate
+	 * mixed at. A change is prepared at the end of cmds_apply(), the
+	 * next rate's converters fed for one tick (rate_warm) and committed
+	 * at the start of the next tick. */
+	uint32_t plan_hz;    /* being prepared, a batch of streams a tick */
+	size_t plan_at;	     /* the next participant to prepare */
+	uint32_t next_hz;    /* prepared, warmed this tick; 0: none */
+	bool rate_dirty;     /* members or codecs changed: recompute */
+	bool rate_warmed;    /* rate_warm ran this change */
+	int32_t *acc_next;   /* the sum at next_hz */
+	int16_t *mix_next;   /* a listener's mix at next_hz */
+	int16_t *tones_next; /* the shared mix at next_hz, tones over it */
+	struct limit shared_lim_next;
+	struct resamp *rec_rs, *rec_rs_next; /* room rate to the recording's */
+
 	_Atomic uint64_t ticks, late_ticks, tick_ns_max, tick_ns_sum;
 	_Atomic uint64_t late_ns_max;
 	_Atomic unsigned participants;
@@ -139,6 +159,8 @@ struct mixer {
 	_Atomic uint64_t dropped_foreign, dropped_srtp, dropped_malformed;
 	_Atomic uint64_t encodes;
 	_Atomic uint64_t fanned_ticks;
+	_Atomic uint32_t rate_hz;
+	_Atomic uint64_t rate_changes;
 };
 
 /* Item i of a job, on the thread of the given slot (0: the mixer thread,
@@ -147,6 +169,10 @@ typedef void (*mixpool_fn)(void *ctx, size_t i, unsigned slot);
 /* Runs fn for every item 0..n-1, on this thread and on any free worker,
  * and returns when all are done. With no pool, or few items, here. */
 void mixpool_run(struct mixpool *p, mixpool_fn fn, void *ctx, size_t n);
+
+/* Builds a mixer whose thread is not started (mixer.c): mixer_start()
+ * starts it; tests run tick_run() themselves instead. */
+int mixer_create(struct mixer **out, const struct mixer_params *p);
 
 /* Runs one tick at now_ns (tick.c): commands, pull, detect, sum, record,
  * send, events. */
@@ -230,6 +256,23 @@ bool play_own(const struct mixer *m, const struct part *pt);
 /* Queues MIXER_EV_PLAYED for participants whose clips played out; a full
  * queue leaves them for the next tick (play.c). */
 void play_events(struct mixer *m);
+
+/* The room rate (rate.c). rate_commit, first in a tick, makes a prepared
+ * change; rate_plan, after the commands, prepares one when the members'
+ * codecs want another rate (at once when the room was empty before
+ * them, was_empty); rate_warm, after the shared mix is made and before
+ * play_room(), feeds the next rate's converters and limiters this tick's
+ * audio at that rate. May allocate: rate_commit and rate_plan only. */
+void rate_commit(struct mixer *m);
+void rate_plan(struct mixer *m, bool was_empty);
+void rate_warm(struct mixer *m);
+
+/* Adds to out (n samples at hz) what pt (NULL: the room) will play this
+ * tick, without moving on: for rate_warm, at the next rate (play.c). */
+void play_peek(const struct mixer *m, const struct part *pt, int16_t *out,
+	       size_t n, uint32_t hz);
+/* Moves every clip's place from the old rate's samples to the new's. */
+void play_rate(struct mixer *m, uint32_t old_hz, uint32_t new_hz);
 
 /* Q12 factor of db, clamped to the gain range (gain.c). */
 int32_t gain_q12(int db);

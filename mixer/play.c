@@ -1,7 +1,10 @@
 /* play.c: prompts and tones, played to one participant or to the room.
  *
- * The focus hands the mixer clips (struct mixer_clip: PCM at the room
+ * The focus hands the mixer clips (struct mixer_clip: PCM at each room
  * rate, which the focus owns and keeps) and says whom to play them to.
+ * A clip's place is kept in samples at the room rate, moved to the new
+ * rate's samples when the room changes rate (play_rate), so that the clip
+ * goes on from the same moment in its version at the new rate.
  * Each participant has a short queue of clips; each tick, 20 ms of the
  * clip at its head is added (saturated) over what that participant hears
  * and nobody else hears it: it is added after the mix was summed and
@@ -73,34 +76,53 @@ void play_cmd(struct mixer *m, const struct mixer_cmd *c)
 		return;
 	}
 	const struct mixer_clip *clip = c->play.clip;
-	if (!clip || !clip->pcm || !clip->n_samples ||
-	    clip->rate_hz != m->p.rate_hz)
+	if (!clip || !clip->pcm || !clip->n_samples || !clip->rate_hz)
 		return;
 	enqueue(pl, &c->play);
 	if (c->part_id == MIXER_ROOM)
 		pl->except_id = c->play.except_id;
 }
 
-/* Adds the next n samples of pl's clips into out; false when it has
- * nothing to play. */
-static bool render(struct play *pl, int16_t *out, size_t n)
+/* The clip's version at hz, or NULL. */
+static const struct mixer_clip *at_rate(const struct mixer_clip *c, uint32_t hz)
+{
+	for (int i = 0; c && i < 8; c = c->alt, i++)
+		if (c->rate_hz == hz && c->pcm)
+			return c;
+	return NULL;
+}
+
+/* Its length at hz: that version's, else the first's, in time. */
+static size_t len_at(const struct mixer_clip *c, uint32_t hz)
+{
+	const struct mixer_clip *v = at_rate(c, hz);
+	if (v)
+		return v->n_samples;
+	return (size_t)((uint64_t)c->n_samples * hz / c->rate_hz);
+}
+
+/* Adds the next n samples (at hz) of pl's clips into out; false when it
+ * has nothing to play. */
+static bool render(struct play *pl, int16_t *out, size_t n, uint32_t hz)
 {
 	size_t at = 0;
 	if (!pl->count)
 		return false;
 	while (at < n && pl->count) {
 		const struct play_item *it = &pl->q[pl->head];
-		size_t left = it->clip->n_samples - pl->pos;
+		const struct mixer_clip *v = at_rate(it->clip, hz);
+		size_t len = len_at(it->clip, hz);
+		size_t left = pl->pos < len ? len - pl->pos : 0;
 		size_t take = n - at < left ? n - at : left;
-		const int16_t *src = it->clip->pcm + pl->pos;
-		for (size_t i = 0; i < take; i++)
-			out[at + i] = sat16((int32_t)out[at + i] + src[i]);
+		for (size_t i = 0; v && i < take; i++)
+			out[at + i] =
+			    sat16((int32_t)out[at + i] + v->pcm[pl->pos + i]);
 		at += take;
 		pl->pos += take;
-		if (pl->pos < it->clip->n_samples)
+		if (pl->pos < len)
 			break;
 		pl->pos = 0;
-		if (it->loop)
+		if (it->loop && len)
 			continue;
 		pl->done_tag = it->tag;
 		pl->head = (pl->head + 1) % PLAY_QUEUE;
@@ -117,7 +139,8 @@ void play_room(struct mixer *m)
 	if (!m->room_play.count)
 		return;
 	memset(m->room_frame, 0, m->frame_n * sizeof(*m->room_frame));
-	m->room_sounds = render(&m->room_play, m->room_frame, m->frame_n);
+	m->room_sounds =
+	    render(&m->room_play, m->room_frame, m->frame_n, m->p.rate_hz);
 	for (size_t i = 0; i < m->frame_n; i++)
 		m->shared_tones[i] =
 		    sat16((int32_t)m->shared[i] + m->room_frame[i]);
@@ -146,10 +169,36 @@ const int16_t *play_over(const struct mixer *m, struct part *pt,
 		return mix;
 	if (mix != buf)
 		memcpy(buf, mix, m->frame_n * sizeof(*buf));
-	render(&pt->play, buf, m->frame_n);
+	render(&pt->play, buf, m->frame_n, m->p.rate_hz);
 	for (size_t i = 0; room && i < m->frame_n; i++)
 		buf[i] = sat16((int32_t)buf[i] + m->room_frame[i]);
 	return buf;
+}
+
+void play_peek(const struct mixer *m, const struct part *pt, int16_t *out,
+	       size_t n, uint32_t hz)
+{
+	uint32_t cur = m->p.rate_hz;
+	if (pt) {
+		struct play mine = pt->play;
+		mine.pos = (size_t)((uint64_t)mine.pos * hz / cur);
+		render(&mine, out, n, hz);
+	}
+	if (pt && (pt->ctl.deaf || pt->id == m->room_play.except_id))
+		return;
+	struct play room = m->room_play;
+	room.pos = (size_t)((uint64_t)room.pos * hz / cur);
+	render(&room, out, n, hz);
+}
+
+void play_rate(struct mixer *m, uint32_t old_hz, uint32_t new_hz)
+{
+	m->room_play.pos =
+	    (size_t)((uint64_t)m->room_play.pos * new_hz / old_hz);
+	for (size_t i = 0; i < m->n_parts; i++) {
+		struct play *pl = &m->parts[i]->play;
+		pl->pos = (size_t)((uint64_t)pl->pos * new_hz / old_hz);
+	}
 }
 
 void play_events(struct mixer *m)

@@ -29,8 +29,14 @@
  * those tones are about, hears its own mix through its own encoder while
  * that lasts, even if it would otherwise share the shared encode.
  *
- * The recording tap, when one is set, gets the shared mix every tick; a
- * full queue loses the frame (counted) and never makes the tick wait.
+ * The recording tap, when one is set, gets the shared mix every tick, at
+ * MIXER_REC_RATE_HZ; a full queue loses the frame (counted) and never
+ * makes the tick wait.
+ *
+ * The room rate (rate.c) changes between ticks: a tick that prepares a
+ * change also mixes the speakers at the next rate (rate_warm), only to
+ * fill the next rate's converters and limiters, which take over on the
+ * next tick.
  *
  * Nothing here allocates, blocks or logs (cmds.c may allocate for a
  * participant it adds). */
@@ -107,8 +113,9 @@ static void record_mix(struct mixer *m)
 		return;
 	struct mixer_rec_frame *f = &m->rec_frame;
 	f->seq = m->rec_seq++;
-	f->n_samples = (uint32_t)m->frame_n;
-	memcpy(f->pcm, m->shared, m->frame_n * sizeof(*f->pcm));
+	f->n_samples = MIXER_REC_MAX_SAMPLES;
+	resamp_exact(m->rec_rs, m->shared, m->frame_n, f->pcm,
+		     MIXER_REC_MAX_SAMPLES);
 	_Atomic uint64_t *count = &m->rec_frames;
 	if (spscq_push(m->rec, f) < 0)
 		count = &m->rec_dropped;
@@ -208,13 +215,17 @@ static void send_mixes(struct mixer *m, uint64_t now_ns)
 
 void tick_run(struct mixer *m, uint64_t now_ns)
 {
+	rate_commit(m);
+	bool was_empty = m->n_parts == 0;
 	cmds_apply(m);
+	rate_plan(m, was_empty);
 	for_each_part(m, pull_and_detect);
 	select_speakers(m);
 	ready_speakers(m);
 	sum_contributors(m);
 	limit_shared(m);
 	record_mix(m);
+	rate_warm(m);
 	play_room(m);
 	send_mixes(m, now_ns);
 	events_talking(m);

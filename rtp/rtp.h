@@ -158,6 +158,18 @@ enum codec_id txenc_codec(const struct txenc *e);
 int txenc_push(struct txenc *e, const int16_t *pcm, struct txenc_out *out);
 /* Drops audio held towards the next packet (the listener went elsewhere). */
 void txenc_drop(struct txenc *e);
+/* A change of room rate, in three steps at tick boundaries: prepare makes
+ * the converter from next_hz (-ENOMEM, -EINVAL for a rate not 8000, 16000
+ * or 48000; 0 when already prepared for it); warm feeds it one 20 ms frame
+ * of the mix at next_hz (thrown away: push still takes the current rate),
+ * so that it holds that history when commit makes next_hz the rate push
+ * takes (-EINVAL when nothing was prepared). cancel forgets a prepared
+ * one. */
+int txenc_rate_prepare(struct txenc *e, uint32_t next_hz);
+void txenc_rate_warm(struct txenc *e, const int16_t *pcm);
+int txenc_rate_commit(struct txenc *e);
+void txenc_rate_cancel(struct txenc *e);
+uint32_t txenc_room_rate_hz(const struct txenc *e);
 
 /* ---- resampling (rtp/resamp.c) ------------------------------------------- */
 
@@ -173,6 +185,19 @@ void resamp_exact(struct resamp *r, const int16_t *in, size_t in_n,
 		  int16_t *out, size_t out_n);
 /* Forgets the history: the next input converts as in a new converter. */
 void resamp_reset(struct resamp *r); /* NULL-safe */
+/* A converter between a codec's rate and a room's: to_room, codec_hz to
+ * room_hz; else room_hz to codec_hz. Its delay is the same at every room
+ * rate (8000, 16000, 48000) of at least floor_hz, so that a room changing
+ * rate does not move the audio in time: a delay line makes up what the
+ * converter itself lacks. *out is NULL (a plain copy, for resamp_exact)
+ * when neither a conversion nor a delay is needed. */
+int resamp_new_room(struct resamp **out, uint32_t codec_hz, uint32_t room_hz,
+		    bool to_room, uint32_t floor_hz);
+/* Frees *to and moves *from into it (a converter taking over from
+ * another); *from is left NULL. */
+void resamp_take(struct resamp **to, struct resamp **from);
+/* Its delay in ns, filter and line (0 for NULL). */
+uint32_t resamp_latency_ns(const struct resamp *r);
 /* Converts a whole clip (a prompt) into a new buffer of exactly
  * in_n * out_hz / in_hz samples, which the caller frees. */
 int resamp_clip(const int16_t *in, size_t in_n, uint32_t in_hz, uint32_t out_hz,
@@ -389,8 +414,20 @@ int stream_apply(struct stream *s, const struct stream_params *p);
 int stream_rtp_fd(const struct stream *s);
 int stream_rtcp_fd(const struct stream *s);
 uint32_t stream_local_ssrc(const struct stream *s);
-/* The room rate given to stream_new (a mixer refuses a stream of another). */
+/* The rate of the PCM exchanged with the mixer. */
 uint32_t stream_room_rate_hz(const struct stream *s);
+/* A change of room rate (mixer thread), as txenc_rate_*: prepare makes the
+ * converters for next_hz (0 when already made; -ENOMEM); while prepared,
+ * stream_pull_room_next converts the frame stream_pull_room converted
+ * (after it) at next_hz too, and stream_rate_warm feeds the stream's
+ * encoder 20 ms of its mix at next_hz; commit makes next_hz the room rate
+ * (-EINVAL when nothing was prepared). stream_set_room_rate does it all at
+ * once, without history: for a stream that has not been mixed yet. */
+int stream_rate_prepare(struct stream *s, uint32_t next_hz);
+void stream_pull_room_next(struct stream *s, int16_t *pcm);
+void stream_rate_warm(struct stream *s, const int16_t *pcm);
+int stream_rate_commit(struct stream *s);
+int stream_set_room_rate(struct stream *s, uint32_t hz);
 bool stream_recv_enabled(const struct stream *s);
 
 /* Drains the RTP (or RTCP) socket; packets from a source other than the

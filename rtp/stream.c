@@ -53,6 +53,7 @@ static void media_free(struct media *m)
 	codec_free(m->codec);
 	jbuf_free(m->jb);
 	resamp_free(m->rs_in);
+	resamp_free(m->rs_in_next);
 	txenc_free(m->tx);
 	free(m->rx.buf);
 	free(m->frame);
@@ -83,8 +84,8 @@ static int media_new(struct media *m, const struct stream_params *p,
 			       JBUF_MAX_MS);
 	if (!err && p->codec == CODEC_OPUS) /* in-band FEC */
 		err = jbuf_keep_next(m->jb);
-	if (!err && pcm_hz != room_hz)
-		err = resamp_new(&m->rs_in, pcm_hz, room_hz);
+	if (!err)
+		err = resamp_new_room(&m->rs_in, pcm_hz, room_hz, true, pcm_hz);
 	if (err)
 		goto fail;
 	return 0;
@@ -99,8 +100,9 @@ int stream_new(struct stream **out, int rtp_fd, int rtcp_fd,
 	       uint32_t room_rate_hz, uint32_t local_ssrc,
 	       const struct stream_params *p)
 {
-	if (!out || !p || rtp_fd < 0 || room_rate_hz < 8000 ||
-	    room_rate_hz > 48000 || room_rate_hz % 1000)
+	if (!out || !p || rtp_fd < 0 ||
+	    (room_rate_hz != 8000 && room_rate_hz != 16000 &&
+	     room_rate_hz != 48000))
 		return -EINVAL;
 	struct stream *s = calloc(1, sizeof(*s));
 	if (!s)
@@ -202,6 +204,62 @@ int stream_apply(struct stream *s, const struct stream_params *p)
 	if (keys)
 		(void)stream_dtmf_setup(s);
 	return 0;
+}
+
+/* ---- a change of room rate ---------------------------------------------- */
+
+static void rate_cancel(struct media *m)
+{
+	resamp_free(m->rs_in_next);
+	m->rs_in_next = NULL;
+	m->next_hz = 0;
+	txenc_rate_cancel(m->tx);
+}
+
+int stream_rate_prepare(struct stream *s, uint32_t next_hz)
+{
+	struct media *m = &s->m;
+	uint32_t hz = m->desc->pcm_rate_hz;
+
+	if (m->next_hz == next_hz)
+		return 0;
+	rate_cancel(m);
+	int err = txenc_rate_prepare(m->tx, next_hz);
+	if (!err)
+		err = resamp_new_room(&m->rs_in_next, hz, next_hz, true, hz);
+	if (err) {
+		rate_cancel(m);
+		return err;
+	}
+	m->next_hz = next_hz;
+	return 0;
+}
+
+void stream_rate_warm(struct stream *s, const int16_t *pcm)
+{
+	txenc_rate_warm(s->m.tx, pcm);
+}
+
+int stream_rate_commit(struct stream *s)
+{
+	struct media *m = &s->m;
+
+	if (!m->next_hz || txenc_rate_commit(m->tx) < 0)
+		return -EINVAL;
+	resamp_take(&m->rs_in, &m->rs_in_next);
+	s->room_rate_hz = m->next_hz;
+	m->next_hz = 0;
+	return 0;
+}
+
+int stream_set_room_rate(struct stream *s, uint32_t hz)
+{
+	if (!s)
+		return -EINVAL;
+	if (hz == s->room_rate_hz && !s->m.next_hz)
+		return 0;
+	int err = stream_rate_prepare(s, hz);
+	return err ? err : stream_rate_commit(s);
 }
 
 int stream_rtp_fd(const struct stream *s)

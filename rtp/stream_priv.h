@@ -41,7 +41,11 @@ struct media {
 	struct codec *codec;
 	struct jbuf *jb;
 	struct resamp *rs_in; /* NULL when no rate change */
-	struct txenc *tx;     /* what we send the participant */
+	/* The room changing rate: rs_in for next_hz, fed the frames that
+	 * rs_in is fed for one tick before it takes over (0: no change). */
+	struct resamp *rs_in_next;
+	uint32_t next_hz;
+	struct txenc *tx; /* what we send the participant */
 	struct fifo rx;
 	int16_t *frame;	       /* the last 20 ms pulled, at the codec rate */
 	bool has_frame;	       /* it carries audio */

@@ -537,6 +537,20 @@ void stream_pull_room(struct stream *s, int16_t *pcm)
 	m->converted = true;
 }
 
+void stream_pull_room_next(struct stream *s, int16_t *pcm)
+{
+	struct media *m = &s->m;
+
+	if (!m->next_hz)
+		return;
+	if (!m->has_frame) {
+		memset(pcm, 0, m->next_hz / 50 * sizeof(*pcm));
+		return;
+	}
+	resamp_exact(m->rs_in_next, m->frame, m->desc->pcm_rate_hz / 50, pcm,
+		     m->next_hz / 50);
+}
+
 int stream_pull(struct stream *s, int16_t *pcm)
 {
 	size_t n;

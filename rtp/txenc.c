@@ -12,6 +12,12 @@
  * that their frame is encoded once for all of them (mixer/shared.c). The
  * encoder is made for encoding only (Opus' decoder is not allocated).
  *
+ * The room's rate may change (mixer/rate.c): the converter for the next
+ * rate is made and fed the mix at that rate for one frame while the
+ * current one still encodes (txenc_rate_warm), so that it holds the right
+ * history when it takes over (txenc_rate_commit) and the codec sees no
+ * seam. Both converters delay the audio alike (resamp_new_room).
+ *
  * Belongs to its creator (a stream, or a mixer), on that one thread;
  * allocates only in txenc_new. */
 #include "rtp/rtp.h"
@@ -28,6 +34,9 @@ struct txenc {
 	struct codec *codec;
 	struct resamp *rs; /* room rate to codec rate; NULL when equal */
 	uint32_t room_rate_hz, ptime_ms;
+	struct resamp *rs_next; /* for next_hz, while the room changes rate */
+	uint32_t next_hz;	/* 0: no change under way */
+	int16_t *warm;		/* a frame at the codec rate, thrown away */
 	size_t pkt_samples, frame_samples; /* at the codec rate */
 	int16_t *fifo;
 	size_t len, cap;
@@ -36,6 +45,11 @@ struct txenc {
 
 /* What the codec can send of a negotiated ptime (SDP says 10..60 ms is
  * what we honour; Opus frames are 10, 20, 40 or 60 ms). */
+static bool room_rate_ok(uint32_t hz)
+{
+	return hz == 8000 || hz == 16000 || hz == 48000;
+}
+
 static uint32_t tx_ptime(enum codec_id codec, uint32_t ms)
 {
 	if (ms < 10)
@@ -50,8 +64,7 @@ int txenc_new(struct txenc **out, enum codec_id codec, uint32_t ptime_ms,
 	      uint32_t room_rate_hz)
 {
 	const struct codec_desc *d = codec_by_id(codec);
-	if (!out || !d || room_rate_hz < 8000 || room_rate_hz > 48000 ||
-	    room_rate_hz % 1000)
+	if (!out || !d || !room_rate_ok(room_rate_hz))
 		return -EINVAL;
 	struct txenc *e = calloc(1, sizeof(*e));
 	if (!e)
@@ -64,10 +77,12 @@ int txenc_new(struct txenc **out, enum codec_id codec, uint32_t ptime_ms,
 	e->frame_samples = hz / 50;
 	e->cap = hz / 1000 * FIFO_MS;
 	e->fifo = calloc(e->cap, sizeof(*e->fifo));
-	int err =
-	    e->fifo ? codec_new_for(&e->codec, codec, CODEC_ENCODE) : -ENOMEM;
-	if (!err && hz != room_rate_hz)
-		err = resamp_new(&e->rs, room_rate_hz, hz);
+	e->warm = calloc(e->frame_samples, sizeof(*e->warm));
+	int err = e->fifo && e->warm
+		      ? codec_new_for(&e->codec, codec, CODEC_ENCODE)
+		      : -ENOMEM;
+	if (!err)
+		err = resamp_new_room(&e->rs, hz, room_rate_hz, false, hz);
 	if (err) {
 		txenc_free(e);
 		return err;
@@ -82,8 +97,53 @@ void txenc_free(struct txenc *e)
 		return;
 	codec_free(e->codec);
 	resamp_free(e->rs);
+	resamp_free(e->rs_next);
 	free(e->fifo);
+	free(e->warm);
 	free(e);
+}
+
+int txenc_rate_prepare(struct txenc *e, uint32_t next_hz)
+{
+	if (!room_rate_ok(next_hz))
+		return -EINVAL;
+	if (e->next_hz == next_hz)
+		return 0;
+	txenc_rate_cancel(e);
+	uint32_t hz = e->desc->pcm_rate_hz;
+	int err = resamp_new_room(&e->rs_next, hz, next_hz, false, hz);
+	if (!err)
+		e->next_hz = next_hz;
+	return err;
+}
+
+void txenc_rate_warm(struct txenc *e, const int16_t *pcm)
+{
+	if (e->next_hz)
+		resamp_exact(e->rs_next, pcm, e->next_hz / 50, e->warm,
+			     e->frame_samples);
+}
+
+int txenc_rate_commit(struct txenc *e)
+{
+	if (!e->next_hz)
+		return -EINVAL;
+	resamp_take(&e->rs, &e->rs_next);
+	e->room_rate_hz = e->next_hz;
+	e->next_hz = 0;
+	return 0;
+}
+
+void txenc_rate_cancel(struct txenc *e)
+{
+	resamp_free(e->rs_next);
+	e->rs_next = NULL;
+	e->next_hz = 0;
+}
+
+uint32_t txenc_room_rate_hz(const struct txenc *e)
+{
+	return e->room_rate_hz;
 }
 
 uint32_t txenc_ptime_ms(const struct txenc *e)

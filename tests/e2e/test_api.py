@@ -30,7 +30,7 @@ FA, FB = 440, 1000
 HEAR_MIN_DBFS = -35.0
 ABSENT_MARGIN = 30.0
 ROOM_KEYS = {'name', 'participants', 'locked', 'recording', 'max_participants',
-             'persistent', 'has_pin', 'has_moderator_pin', 'created_at'}
+             'persistent', 'has_pin', 'has_moderator_pin', 'created_at', 'rate_hz'}
 PART_KEYS = {'id', 'uri', 'display_name', 'codec', 'status', 'muted', 'deaf', 'talking',
              'moderator', 'gain_db', 'dialed_out', 'ssrc', 'joined_at',
              'stats'}

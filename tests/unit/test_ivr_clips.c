@@ -22,7 +22,8 @@ static double seconds(const struct mixer_clip *c)
 	return (double)c->n_samples / c->rate_hz;
 }
 
-/* Every prompt from the build tree, at the room rate. */
+/* Every prompt from the build tree, at the rate asked for, and at the
+ * other room rates behind it. */
 static void test_built_prompts(void)
 {
 	struct ivr_clips *cl;
@@ -45,6 +46,18 @@ static void test_built_prompts(void)
 		const struct mixer_clip *c =
 		    ivr_clips_get(cl, (enum ivr_clip_id)id);
 		CU_ASSERT(c->pcm && c->n_samples > 0 && c->rate_hz == RATE);
+		/* And at the other room rates, chained: the same length in
+		 * time (prompts made apart may differ by a few ms). */
+		unsigned rates = 0;
+		for (const struct mixer_clip *a = c; a; a = a->alt) {
+			rates |= a->rate_hz == 8000    ? 1
+				 : a->rate_hz == 16000 ? 2
+				 : a->rate_hz == 48000 ? 4
+						       : 8;
+			CU_ASSERT(a->pcm && a->n_samples > 0);
+			CU_ASSERT(fabs(seconds(a) - seconds(c)) < 0.05);
+		}
+		CU_ASSERT_EQUAL(rates, 7);
 	}
 	ivr_clips_free(cl);
 }

@@ -294,13 +294,19 @@ static double clip_amp(int i)
  * (no encode more), and that one its own encode until they stop. */
 static void test_prompts_beside_shared(void)
 {
-	static int16_t pcm[ROOM_HZ]; /* 1 s */
-	struct mixer_clip clip = {
-	    .pcm = pcm, .n_samples = ROOM_HZ, .rate_hz = ROOM_HZ};
+	static int16_t pcm[ROOM_HZ], pcm8[8000]; /* 1 s */
+	/* The room of G.711 phones mixes at 8 kHz: the clip at that rate. */
+	struct mixer_clip clip8 = {
+	    .pcm = pcm8, .n_samples = 8000, .rate_hz = 8000};
+	struct mixer_clip clip = {.pcm = pcm,
+				  .n_samples = ROOM_HZ,
+				  .rate_hz = ROOM_HZ,
+				  .alt = &clip8};
 	int efd;
 	struct mixer *m = room_open(&efd);
 
 	unit_sine(pcm, ROOM_HZ, CLIP_HZ, ROOM_HZ, 8000, 0);
+	unit_sine(pcm8, 8000, CLIP_HZ, 8000, 8000, 0);
 	run(600);
 	post_play(m, 3, &clip, false, 0);
 	run(200);

@@ -818,7 +818,50 @@ static void test_codec_change(void)
 	rig_close(&r);
 }
 
+/* The room changing rate under a stream: made at 48 kHz, set to 8 kHz
+ * (as a mixer does when it joins), then prepared for 48 kHz: the frame
+ * converted at 8 kHz is converted at 48 kHz too, and after the commit the
+ * next frame at 48 kHz carries on from it without a step beyond the
+ * tone's slope (2 pi 1000 / 48000 * 8000 = 1047 a sample). */
+static void test_room_rate(void)
+{
+	struct rig r;
+	static int16_t out[ROOM_N], next[2 * ROOM_N];
+	size_t n;
+
+	rig_open(&r, CODEC_PCMU, 0, 20);
+	CU_ASSERT_EQUAL(stream_set_room_rate(r.s, 8000), 0);
+	CU_ASSERT_EQUAL(stream_room_rate_hz(r.s), 8000);
+	CU_ASSERT_EQUAL(stream_rate_commit(r.s), -EINVAL); /* none prepared */
+	for (int i = 0; i < 22; i++) {
+		phone_send(&r, 20, 1000);
+		stream_read_rtp(r.s, r.now_ns);
+		CU_ASSERT(stream_pull_codec(r.s, &n) != NULL || i < 5);
+		r.now_ns += FRAME_NS;
+		stream_pull_room(r.s, i == 21 ? next + ROOM_N : out);
+		if (i == 20) {
+			CU_ASSERT_EQUAL(stream_rate_prepare(r.s, 48000), 0);
+			CU_ASSERT_EQUAL(stream_rate_prepare(r.s, 48000), 0);
+			stream_pull_room_next(r.s, next);
+			CU_ASSERT(unit_tone_amp(out, 160, 1000, 8000) >
+				  0.8 * AMP);
+			CU_ASSERT_EQUAL(stream_rate_commit(r.s), 0);
+			CU_ASSERT_EQUAL(stream_room_rate_hz(r.s), 48000);
+		}
+	}
+	double worst = 0;
+	for (size_t i = ROOM_N / 2; i < 2 * ROOM_N; i++)
+		worst = fmax(worst, fabs((double)next[i] - next[i - 1]));
+	CU_ASSERT(worst < 1047 * 1.1 + 300);
+	double a = unit_tone_amp(next + ROOM_N, ROOM_N, 1000, ROOM_HZ);
+	CU_ASSERT(a > 0.9 * AMP && a < 1.1 * AMP);
+	CU_ASSERT_EQUAL(stream_set_room_rate(r.s, 44100), -EINVAL);
+	CU_ASSERT_EQUAL(stream_room_rate_hz(r.s), 48000);
+	rig_close(&r);
+}
+
 static const struct unit_test tests[] = {
+    {"room rate: set, prepared, converted at both, committed", test_room_rate},
     {"pcmu tone in at 48 kHz", test_pcmu_tone_in},
     {"10, 30, 60 ms packets in", test_ptime_in},
     {"pcmu push: pt, ssrc, csrc, seq, ts", test_pcmu_push},

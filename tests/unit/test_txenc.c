@@ -7,6 +7,7 @@
 #include "tests/unit/unit.h"
 
 #include <errno.h>
+#include <math.h>
 
 #define ROOM_HZ 48000
 #define ROOM_N	(ROOM_HZ / 50)
@@ -107,8 +108,58 @@ static void test_drop(void)
 	txenc_free(e);
 }
 
+/* The room going 8 -> 48 -> 8 kHz under a PCMU encoder: prepared, fed
+ * one frame at the next rate beside the push at the current one, then
+ * committed. The decoded tone goes on without a step beyond its slope
+ * (2 pi f A / 8000 = 3770, plus PCMU's quantization). */
+static void test_rate_change(void)
+{
+	struct txenc *e;
+	struct txenc_out o;
+	struct codec *dec;
+	static int16_t pcm[960], next[960], out[160 * 40];
+	size_t got_n = 0;
+	uint32_t hz = 8000;
+
+	CU_ASSERT_FATAL(txenc_new(&e, CODEC_PCMU, 20, hz) == 0);
+	CU_ASSERT_FATAL(codec_new(&dec, CODEC_PCMU) == 0);
+	CU_ASSERT_EQUAL(txenc_rate_commit(e), -EINVAL); /* none prepared */
+	CU_ASSERT_EQUAL(txenc_rate_prepare(e, 44100), -EINVAL);
+	for (unsigned f = 0; f < 40; f++) {
+		uint32_t next_hz = f == 12 ? 48000 : f == 25 ? 8000 : 0;
+		if (next_hz) {
+			CU_ASSERT_EQUAL(txenc_rate_prepare(e, next_hz), 0);
+			unit_sine(next, next_hz / 50, 600, next_hz, 8000,
+				  (uint64_t)f * next_hz / 50);
+			txenc_rate_warm(e, next);
+		}
+		unit_sine(pcm, hz / 50, 600, hz, 8000, (uint64_t)f * hz / 50);
+		CU_ASSERT_EQUAL(txenc_push(e, pcm, &o), 1);
+		int n = codec_decode(dec, o.pkt[0].data, o.pkt[0].len,
+				     out + got_n, 160);
+		CU_ASSERT_EQUAL(n, 160);
+		got_n += n > 0 ? (size_t)n : 0;
+		if (next_hz) {
+			CU_ASSERT_EQUAL(txenc_rate_commit(e), 0);
+			hz = next_hz;
+			CU_ASSERT_EQUAL(txenc_room_rate_hz(e), hz);
+		}
+	}
+	double worst = 0;
+	for (size_t i = 5 * 160; i < got_n; i++)
+		worst = fmax(worst, fabs((double)out[i] - out[i - 1]));
+	CU_ASSERT(worst < 3770 * 1.1 + 600);
+	CU_ASSERT_DOUBLE_EQUAL(unit_tone_amp(out + 11 * 160, 400, 600, 8000),
+			       unit_tone_amp(out + 30 * 160, 400, 600, 8000),
+			       0.05 * 8000);
+	txenc_rate_cancel(e);
+	codec_free(dec);
+	txenc_free(e);
+}
+
 static const struct unit_test tests[] = {
     {"packet times a codec can send", test_ptime},
+    {"room rate 8 -> 48 -> 8 kHz without a seam", test_rate_change},
     {"packets per push, their time and audio", test_packets},
     {"drop", test_drop},
     {NULL, NULL},
