@@ -74,6 +74,17 @@ def packet_levels(rtp, t0, t1):
     return out
 
 
+def room_rate(t, room, want, within=3.0):
+    """The room's rate_hz once it is want, or the last one read."""
+    end, rate = time.time() + within, None
+    while time.time() < end:
+        rate = (http_call(t.http_port, 'GET', '/api/v1/rooms/' + room).json() or {}).get('rate_hz')
+        if rate == want:
+            break
+        time.sleep(0.1)
+    return rate
+
+
 def room_media(h, t, room):
     c = {n: Caller(h, t.sip_addr, n, CODECS[n], FREQS[n]) for n in 'GUO'}
     for n, x in c.items():
@@ -81,6 +92,11 @@ def room_media(h, t, room):
         if not h.check(r.status == 200, '%s (%s) INVITE answered 200' % (n, CODECS[n]),
                        str(r.status)):
             raise SystemExit('caller %s could not join' % n)
+        if n == 'U':    # G.722 and G.711 need 16 kHz; Opus takes it to 48
+            rate = room_rate(t, room, 16000)
+            h.check(rate == 16000, 'a room of G.722 and PCMU mixes at 16 kHz', repr(rate))
+    rate = room_rate(t, room, 48000)
+    h.check(rate == 48000, 'with an Opus caller the room mixes at 48 kHz', repr(rate))
     a = c['G'].dlg.answer
     h.check(a.codec_pt == 9 and a.codec_name.upper() == 'G722',
             'G.722 answered as PT 9 G722', '%r %r' % (a.codec_pt, a.codec_name))
