@@ -116,6 +116,7 @@ class Tutti:
         """data_dir: another instance's data dir, to restart on the same store."""
         self.binary = binary
         self.name = name
+        self.rtp_size = rtp_size
         self.sip_port = free_port()
         self.http_port = free_port(udp=False, tcp=True)
         self.rtp_lo, self.rtp_hi = free_rtp_range(rtp_size)
@@ -139,15 +140,44 @@ class Tutti:
 
     def start(self, ready_timeout=10.0, env=None, wait=True):
         """env: the environment (default ours); wait=False returns at once,
-        without waiting for SIP to answer."""
+        without waiting for SIP to answer. A port found free can be taken by
+        another program before tutti binds it (tests run in parallel on a
+        shared machine): tutti then exits saying so, and is started again
+        on other ports, up to three times."""
+        for attempt in range(3):
+            self._start(env)
+            if not wait:
+                return self
+            try:
+                self.wait_ready(ready_timeout)
+                return self
+            except RuntimeError:
+                tail = self.log_tail().lower()
+                if attempt == 2 or not ('address in use' in tail or
+                                        'address already in use' in tail):
+                    raise
+                log('%s: a port was taken meanwhile; again on other ports' % self.name)
+                self._logf.close()
+                self._repick_ports()
+        return self
+
+    def _repick_ports(self):
+        self.sip_port = free_port()
+        self.http_port = free_port(udp=False, tcp=True)
+        self.rtp_lo, self.rtp_hi = free_rtp_range(self.rtp_size)
+        new = {'--sip-listen': '%s:%d' % (LOOPBACK, self.sip_port),
+               '--rtp-ports': '%d-%d' % (self.rtp_lo, self.rtp_hi),
+               '--http-listen': '%s:%d' % (LOOPBACK, self.http_port)}
+        for i, a in enumerate(self.args[:-1]):
+            if a in new:
+                self.args[i + 1] = new[a]
+
+    def _start(self, env):
         log('starting %s' % ' '.join(self.args))
         self._logf = open(self.log_path, 'wb')
         self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=self._logf,
                                      stderr=subprocess.STDOUT, cwd=self.dir, env=env)
         log('%s pid %d, log %s' % (self.name, self.proc.pid, self.log_path))
-        if wait:
-            self.wait_ready(ready_timeout)
-        return self
 
     def wait_ready(self, timeout):
         """Ready when the SIP port answers an OPTIONS (any SIP response)."""
