@@ -180,6 +180,10 @@ static void on_rtp(struct lg *g, struct caller *c, const uint8_t *p, size_t len,
 		hl += 4 + 4u * (size_t)((p[hl + 2] << 8) | p[hl + 3]);
 	if (hl > len)
 		return;
+	uint32_t ssrc = (uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 |
+			(uint32_t)p[10] << 8 | p[11];
+	if (g->echo_phase && ssrc != c->ssrc)
+		return; /* the server's, still queued after the hang-up */
 	uint16_t seq = (uint16_t)(p[2] << 8 | p[3]);
 	uint32_t ts = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 |
 		      (uint32_t)p[6] << 8 | p[7];
