@@ -411,6 +411,30 @@ static double tick_p999_ms(const struct figures *fg)
 	return INFINITY;
 }
 
+/* The line as JSON: a figure that could not be measured (nan, inf) is
+ * null. */
+static void print_json(const char *line)
+{
+	for (const char *p = line; *p;) {
+		if (p[0] == ':' &&
+		    (!strncmp(p + 1, "nan", 3) || !strncmp(p + 1, "-nan", 4) ||
+		     !strncmp(p + 1, "inf", 3) || !strncmp(p + 1, "-inf", 4))) {
+			fputs(":null", stdout);
+			p += p[1] == '-' ? 5 : 4;
+			continue;
+		}
+		if ((p[0] == '[' || p[0] == ',') &&
+		    (!strncmp(p + 1, "inf", 3) || !strncmp(p + 1, "nan", 3))) {
+			putchar(p[0]);
+			fputs("null", stdout);
+			p += 4;
+			continue;
+		}
+		putchar(*p++);
+	}
+	putchar('\n');
+}
+
 static void report(struct lg *g, struct figures *fg, const char *label)
 {
 	size_t nd = g->ndelays;
@@ -469,7 +493,9 @@ static void report(struct lg *g, struct figures *fg, const char *label)
 		       fg->probes);
 	printf("echo phase     %.1f pkt/s per caller median, lost %llu\n",
 	       fg->echo_rate_med, (unsigned long long)fg->echo_lost);
-	printf(
+	char line[2048];
+	int n = snprintf(
+	    line, sizeof(line),
 	    "LOADGEN {\"label\":\"%s\",\"codec\":\"%s\",\"callers\":%d,"
 	    "\"rooms\":%d,\"speakers\":%d,\"tones\":%s,\"quiet\":\"%s\","
 	    "\"up\":%d,\"failed\":%d,\"sip_errors\":%d,"
@@ -488,9 +514,14 @@ static void report(struct lg *g, struct figures *fg, const char *label)
 	    (unsigned long long)fg->lost, (unsigned long long)fg->expected,
 	    fg->jit_med_ms, fg->jit_max_ms, fg->delay_med_ms, fg->delay_p99_ms,
 	    fg->ndelays, fg->probes, (unsigned long long)fg->probe_lost);
-	for (int t = 0; t < g->ntones && fg->probes; t++)
-		printf("%s%.1f", t ? "," : "", fg->tone_snr_min[t]);
-	printf("]}\n");
+	for (int t = 0;
+	     t < g->ntones && fg->probes && n > 0 && n < (int)sizeof(line) - 16;
+	     t++)
+		n += snprintf(line + n, sizeof(line) - (size_t)n, "%s%.1f",
+			      t ? "," : "", fg->tone_snr_min[t]);
+	if (n > 0 && n < (int)sizeof(line) - 4)
+		snprintf(line + n, sizeof(line) - (size_t)n, "]}");
+	print_json(line);
 	fflush(stdout);
 }
 
