@@ -34,6 +34,10 @@ SCENARIOS = [
     ('g711-1500', ['--codec', 'pcmu', '--callers', '1500', '--rooms', '1', '--speakers', '3']),
     ('tones-1000', ['--codec', 'pcmu', '--callers', '1000', '--rooms', '1', '--speakers', '3',
                     '--tones', '--probes', '4']),
+    # added delay where the server is not loaded: the phase between the
+    # caller's clock and the room's is new in every run
+    ('delay-pcmu', ['--codec', 'pcmu', '--callers', '10', '--rooms', '1', '--speakers', '3']),
+    ('delay-opus', ['--codec', 'opus', '--callers', '10', '--rooms', '1', '--speakers', '3']),
 ]
 
 FIELDS = ['up', 'cpu_us', 'served_us', 'echo_us', 'opus_us', 'self_us', 'late_ticks',
@@ -52,7 +56,10 @@ def run(build, name, args, window, out):
         if ln.startswith('LOADGEN '):
             with open(out, 'a') as f:
                 f.write(ln[8:] + '\n')
-            return json.loads(ln[8:])
+            try:
+                return json.loads(ln[8:])
+            except ValueError:
+                return None
     return None
 
 
