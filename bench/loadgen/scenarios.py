@@ -34,8 +34,7 @@ SCENARIOS = [
     ('g711-1500', ['--codec', 'pcmu', '--callers', '1500', '--rooms', '1', '--speakers', '3']),
     ('tones-1000', ['--codec', 'pcmu', '--callers', '1000', '--rooms', '1', '--speakers', '3',
                     '--tones', '--probes', '4']),
-    # added delay where the server is not loaded: the phase between the
-    # caller's clock and the room's is new in every run
+    # added delay where the server is not loaded
     ('delay-pcmu', ['--codec', 'pcmu', '--callers', '10', '--rooms', '1', '--speakers', '3']),
     ('delay-opus', ['--codec', 'opus', '--callers', '10', '--rooms', '1', '--speakers', '3']),
 ]
