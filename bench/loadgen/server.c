@@ -7,7 +7,8 @@
  * (--sip-rate 0 --max-calls 0 --max-rooms 0 --max-participants 0) and an
  * RTP range below the kernel's ephemeral ports (where loadgen's own
  * sockets are). Its output goes to tutti.log in that directory. It is
- * stopped by its PID, SIGTERM then SIGKILL after 5 s. */
+ * stopped by its PID, SIGTERM then SIGKILL after 5 s, and gets SIGTERM
+ * from the kernel if loadgen dies first (PR_SET_PDEATHSIG). */
 #include "loadgen.h"
 
 #include <arpa/inet.h>
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -94,6 +96,8 @@ int server_spawn(struct lg *g)
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
+		/* stopped with loadgen even if loadgen is killed */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		int fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		if (fd >= 0) {
 			dup2(fd, 1);
