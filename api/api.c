@@ -169,7 +169,10 @@ int api_start(struct api **out, const struct options *o,
 
 	struct sockaddr_storage ss;
 	bool v6 = listen_addr(o, &ss);
-	unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
+	/* poll(), not select(): with a thousand calls (two sockets each) an
+	 * accepted connection's fd is past FD_SETSIZE, which select() cannot
+	 * watch, and microhttpd would reset every connection. */
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
 			 MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
 	if (v6)
 		flags |= MHD_USE_IPv6;
