@@ -48,6 +48,9 @@ static void send_msg(const char *msg, size_t len)
 	       sizeof(sip.server));
 }
 
+/* As phones offer: the codec and telephone-event, so that keys come as
+ * RFC 4733 events and the bridge need not listen for in-band tones (which
+ * costs a G.711 caller a DTMF detector and 40 ms of delay). */
 static int sdp_offer(const struct lg *g, const struct caller *c, char *buf,
 		     size_t cap)
 {
@@ -55,10 +58,13 @@ static int sdp_offer(const struct lg *g, const struct caller *c, char *buf,
 	return snprintf(
 	    buf, cap,
 	    "v=0\r\no=loadgen %u 1 IN IP4 127.0.0.1\r\ns=-\r\n"
-	    "c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio %u RTP/AVP %s\r\n%s%s"
+	    "c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio %u RTP/AVP %s 101\r\n%s%s"
 	    "a=ptime:20\r\na=sendrecv\r\n",
 	    c->ssrc, c->rtp_port, opus ? "111" : "0",
-	    opus ? "a=rtpmap:111 opus/48000/2\r\n" : "a=rtpmap:0 PCMU/8000\r\n",
+	    opus ? "a=rtpmap:111 opus/48000/2\r\n"
+		   "a=rtpmap:101 telephone-event/48000\r\n"
+		 : "a=rtpmap:0 PCMU/8000\r\n"
+		   "a=rtpmap:101 telephone-event/8000\r\n",
 	    !opus ? ""
 	    : (!c->speaker && g->quiet == QUIET_DTX)
 		? "a=fmtp:111 useinbandfec=1; usedtx=1\r\n"
