@@ -38,27 +38,37 @@
 
 #include "core/core.h"
 
+#include <limits.h>
 #include <string.h>
 
 /* Each participant's next 20 ms at its codec's rate: only the speakers'
- * are converted to the room rate (select.c), after detection. */
+ * are converted to the room rate (select.c), after detection. One who
+ * was not mixed last tick need not have its quiet packets decoded, when
+ * it sends their levels (RFC 6464, rtp/stream_quiet.c): below off_db it
+ * could not become a speaker this tick. */
 static void pull_frames(struct mixer *m)
 {
 	for (size_t i = 0; i < m->n_parts; i++) {
 		struct part *pt = m->parts[i];
+		stream_rx_skip_quiet(
+		    pt->stream, pt->contributing ? INT_MIN : pt->talk.off_db);
 		pt->frame = stream_pull_codec(pt->stream, &pt->frame_n);
 		pt->received = pt->frame && stream_recv_enabled(pt->stream);
 	}
 }
 
-/* Silence for a participant with nothing received, so that it stops. */
+/* The level the caller sent, else the frame's; silence for a participant
+ * with nothing received, so that it stops. */
 static void detect_talkers(struct mixer *m)
 {
 	static const int16_t silence[MIXER_FRAME_MS] = {0};
 
 	for (size_t i = 0; i < m->n_parts; i++) {
 		struct part *pt = m->parts[i];
-		if (pt->frame)
+		int level = pt->frame ? stream_rx_level(pt->stream) : -1;
+		if (level >= 0)
+			talk_update_level(&pt->talk, (unsigned)level);
+		else if (pt->frame)
 			talk_update(&pt->talk, pt->frame, pt->frame_n);
 		else
 			talk_update(&pt->talk, silence, MIXER_FRAME_MS);

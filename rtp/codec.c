@@ -254,3 +254,11 @@ int codec_conceal(struct codec *c, int16_t *pcm, size_t n)
 		return -EINVAL;
 	}
 }
+
+int codec_set_dtx(struct codec *c, bool on)
+{
+	if (!c || c->desc->id != CODEC_OPUS || !(c->use & CODEC_ENCODE))
+		return -EINVAL;
+	int err = opus_encoder_ctl(c->enc, OPUS_SET_DTX(on ? 1 : 0));
+	return err == OPUS_OK ? 0 : opus_errno(err);
+}

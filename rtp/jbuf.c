@@ -58,6 +58,7 @@ struct jbuf {
 	uint16_t max_seq;	     /* highest sequence number seen */
 	uint64_t seen;		     /* bit i: max_seq - i was taken */
 	unsigned n_missing, n_ahead; /* consecutive */
+	uint32_t tag;		     /* of the packet last got */
 	struct jbuf_stats st;
 	uint8_t scratch[RTPPKT_MAX_BYTES];
 };
@@ -120,6 +121,11 @@ void jbuf_reset(struct jbuf *jb)
 	jb->n_ahead = 0;
 }
 
+uint32_t jbuf_tag(const struct jbuf *jb)
+{
+	return jb ? jb->tag : 0;
+}
+
 void jbuf_stats(const struct jbuf *jb, struct jbuf_stats *out)
 {
 	if (jb && out)
@@ -173,6 +179,7 @@ static int store(struct jbuf *jb, const struct rtppkt *p)
 	    .timestamp = p->ts - jb->base,
 	    .span = jb->frame_ts,
 	    .sequence = p->seq,
+	    .user_data = p->tag,
 	};
 
 	jitter_buffer_put(jb->spx, &sp);
@@ -278,6 +285,7 @@ enum jbuf_status jbuf_get(struct jbuf *jb, uint8_t *buf, size_t cap,
 	if (ret == JITTER_BUFFER_OK) {
 		jb->n_missing = 0;
 		if (buf && len && sp.len <= cap) {
+			jb->tag = sp.user_data;
 			memcpy(buf, jb->scratch, sp.len);
 			*len = sp.len;
 			return JBUF_FRAME;
