@@ -170,9 +170,10 @@ void stream_quiet_pull(struct stream *s);
  * concealment (lost after one). */
 bool stream_quiet_take(struct stream *s, enum jbuf_status st, size_t len,
 		       int16_t *dst, size_t n);
-/* Before decoding a packet after some were left undecoded: decodes the
- * last of them into dst (cap samples), which the caller then overwrites,
- * so that Opus's state is that of the packet just before. */
+/* Before decoding a packet after some were left undecoded: conceals one
+ * packet and decodes the last of them into dst (cap samples), which the
+ * caller then overwrites, so that Opus resumes as if it had decoded all
+ * along. */
 void stream_quiet_warm(struct stream *s, int16_t *dst, size_t cap);
 /* What the stream's parameters make of silence in what we send. */
 enum txenc_silence stream_quiet_tx_mode(const struct stream_params *p);

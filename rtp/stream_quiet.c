@@ -10,15 +10,19 @@
  * silence without a decode, and a loss after one is not concealed. A CN
  * packet (RFC 3389) is silence at its level, never decoded.
  *
- * Decoder state: Opus predicts each frame from the ones before. When a
- * packet is decoded after some were not, the last undecoded one (kept
- * here, a copy of at most one payload) is decoded first and its audio
- * thrown away: the decoder then starts the new packet from the state of
- * the packet just before it, as if it had decoded all along (the older
- * ones were silence). That costs one extra decode per utterance and
- * happens while the talker is not yet mixed (a quiet run ends with a loud
- * packet, which is decoded and measured before the mixer chooses). G.711
- * keeps no state but its concealment history, which silence refills.
+ * Decoder state: Opus predicts each frame from the ones before, and a
+ * decoder that simply skips packets resumes badly: the first frame after
+ * a 400 ms quiet run decoded 1.1 dB SNR against a decoder that had
+ * decoded everything (test_stream_quiet's resume test), and it took four
+ * frames to come within 30 dB. Decoding the last skipped packet first
+ * (kept here, one payload) did not help by itself (1.3 dB); telling the
+ * decoder of the gap with one frame of concealment did (46 dB), and both,
+ * concealment then the last skipped packet, give 52 dB from the first
+ * frame on. That is what happens before the first packet decoded after
+ * a quiet run: two extra decodes per utterance, while the talker is not
+ * yet mixed (a quiet run ends with a loud packet, decoded and measured
+ * before the mixer chooses). G.711 keeps no state but its concealment
+ * history, which silence refills.
  *
  * Mixer thread, on a stream it holds; nothing is allocated. */
 #include "rtp/stream_priv.h"
@@ -106,8 +110,12 @@ void stream_quiet_warm(struct stream *s, int16_t *dst, size_t cap)
 
 	if (!q->warm_len)
 		return;
-	if (s->m.desc->id == CODEC_OPUS)
+	if (s->m.desc->id == CODEC_OPUS) {
+		size_t n =
+		    s->m.rx_pkt_samples < cap ? s->m.rx_pkt_samples : cap;
+		(void)codec_conceal(s->m.codec, dst, n);
 		(void)codec_decode(s->m.codec, q->warm, q->warm_len, dst, cap);
+	}
 	q->warm_len = 0;
 }
 
