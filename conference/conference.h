@@ -106,6 +106,8 @@ struct conf_media_stats {
 	uint64_t packets_in, packets_out, lost, late, discarded, concealed;
 	double loss_percent, jitter_ms;
 	uint64_t foreign, srtp_failed, latched;
+	uint64_t
+	    undecoded; /* silence taken without a decode (DTX, CN, levels) */
 };
 
 struct conf_part_info {

@@ -237,6 +237,7 @@ struct mixer_part_stats {
 	uint64_t malformed;   /* not RTP, or not of what was agreed: dropped */
 	uint64_t latched;     /* times the peer's address was latched */
 	uint64_t last_rx_ns;  /* a packet last taken from the peer; 0: never */
+	uint64_t undecoded;   /* silence not decoded: DTX, CN, quiet levels */
 };
 
 /* s's figures. Any thread, on a stream it holds (the signalling thread
