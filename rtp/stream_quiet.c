@@ -8,7 +8,9 @@
  * frame (stream_rx_level), and a participant the mixer will not mix (not a
  * speaker) has its quiet packets, below the mixer's threshold, taken as
  * silence without a decode, and a loss after one is not concealed. A CN
- * packet (RFC 3389) is silence at its level, never decoded.
+ * packet (RFC 3389) is silence at its level, never decoded, and so are
+ * the packet times after it until audio comes again: a sender sends CN
+ * only now and then, and what it did not send is no loss to conceal.
  *
  * Decoder state: Opus predicts each frame from the ones before, and a
  * decoder that simply skips packets resumes badly: the first frame after
@@ -87,8 +89,12 @@ bool stream_quiet_take(struct stream *s, enum jbuf_status st, size_t len,
 	if (st != JBUF_FRAME) /* lost: as loud as the packet before */
 		level = q->last_level;
 	note_level(q, level);
+	if (st == JBUF_FRAME)
+		q->after_cn = tag & TAG_CN;
 	if (st == JBUF_FRAME && (tag & TAG_CN)) {
 		s->st.dtx++;
+	} else if (q->after_cn) {
+		/* the gap between CN packets is silence, not a loss */
 	} else if (quiet(q, level)) {
 		if (st == JBUF_FRAME) {
 			s->st.quiet++;
