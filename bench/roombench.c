@@ -20,9 +20,16 @@
  * without speaker selection and shared encodes does. The others use the
  * default --max-speakers 4.
  *
+ * Silence: with --levels every packet carries its RFC 6464 audio level
+ * (a one-byte header extension: about 12 -dBov for the tone, 127 for
+ * silence), which the streams negotiated, so that a participant who is
+ * not a speaker and sends silence is not decoded; with --dtx every
+ * participant asked for Opus DTX (usedtx=1), or CN for PCMU, so that in a
+ * silent room the listeners are sent (almost) nothing.
+ *
  * Usage: roombench [--quick] [--markdown], or one case:
  *   roombench --parts N --speakers S [--codec opus|pcmu]
- *             [--max-speakers K] [--seconds T]
+ *             [--max-speakers K] [--seconds T] [--levels] [--dtx]
  * Single machine, loopback only; the driver shares the machine with the
  * mixer, so run it on an otherwise idle one. */
 #include "mixer/mixer.h"
@@ -50,6 +57,8 @@ struct bcase {
 	unsigned parts, speakers, max_speakers;
 	enum codec_id codec;
 	double seconds;
+	bool levels; /* every packet carries its RFC 6464 level */
+	bool dtx;    /* listeners asked for DTX (Opus) or CN (PCMU) */
 };
 
 struct result {
@@ -124,10 +133,27 @@ static struct frames *encode(enum codec_id id, double f_hz)
 	return f;
 }
 
+/* Inserts an RFC 8285 one-byte header extension with the RFC 6464 level
+ * (id LEVEL_ID) after the 12-byte header of pkt (len bytes, no CSRCs). */
+#define LEVEL_ID 1
+static int add_level(uint8_t *pkt, int len, uint8_t level_dbov)
+{
+	memmove(pkt + 20, pkt + 12, (size_t)len - 12);
+	pkt[0] |= 0x10;
+	pkt[12] = 0xbe;
+	pkt[13] = 0xde;
+	pkt[14] = 0;
+	pkt[15] = 1;
+	pkt[16] = LEVEL_ID << 4;
+	pkt[17] = level_dbov;
+	pkt[18] = pkt[19] = 0;
+	return len + 8;
+}
+
 static void send_all(struct room *r, unsigned k)
 {
 	const struct codec_desc *d = codec_by_id(r->c.codec);
-	uint8_t pkt[512];
+	uint8_t pkt[520];
 
 	for (unsigned i = 0; i < r->c.parts; i++) {
 		const struct frames *f =
@@ -139,6 +165,8 @@ static void send_all(struct room *r, unsigned k)
 				   .payload = f->data[k % LOOP],
 				   .payload_bytes = f->len[k % LOOP]};
 		int len = rtppkt_build(pkt, sizeof(pkt), &p);
+		if (r->c.levels && len > 0)
+			len = add_level(pkt, len, f == r->tone ? 12 : 127);
 		sendto(r->drv, pkt, (size_t)len, 0,
 		       (struct sockaddr *)&r->addrs[i], sizeof(r->addrs[i]));
 	}
@@ -180,12 +208,16 @@ static void room_open(struct room *r, const struct bcase *c)
 				  .max_speakers = c->max_speakers};
 	if (mixer_start(&r->m, &mp) < 0)
 		die("mixer_start");
-	struct stream_params sp = {.codec = c->codec,
-				   .pt = c->codec == CODEC_OPUS ? 111 : 0,
-				   .te_pt = -1,
-				   .ptime_ms = 20,
-				   .send = true,
-				   .recv = true};
+	struct stream_params sp = {
+	    .codec = c->codec,
+	    .pt = c->codec == CODEC_OPUS ? 111 : 0,
+	    .te_pt = -1,
+	    .ptime_ms = 20,
+	    .send = true,
+	    .recv = true,
+	    .level_ext_id = c->levels ? LEVEL_ID : 0,
+	    .dtx = c->dtx && c->codec == CODEC_OPUS,
+	    .cn_pt = c->dtx && c->codec == CODEC_PCMU ? CN_PT : 0};
 	memcpy(&sp.rtp_peer, &r->drv_addr, sizeof(r->drv_addr));
 	for (unsigned i = 0; i < c->parts; i++) {
 		r->fds[i] = udp_socket(&r->addrs[i]);
@@ -289,30 +321,36 @@ static void print_row(const struct bcase *c, const struct result *r, int md)
 {
 	char k[16];
 	snprintf(k, sizeof(k), "%u", c->max_speakers);
-	printf(md ? "| %s | %u | %u | %s | %.1f | %.0f | %.0f | %.0f | %.2f | "
-		    "%.1f |\n"
-		  : "%-5s %5u %8u %4s %9.1f %8.0f %9.0f %8.0f %9.2f %6.1f\n",
+	const char *sil = c->levels && c->dtx ? "levels+dtx"
+			  : c->levels	      ? "levels"
+			  : c->dtx	      ? "dtx"
+					      : "-";
+	printf(md ? "| %s | %u | %u | %s | %s | %.1f | %.0f | %.0f | %.0f | "
+		    "%.2f | %.1f |\n"
+		  : "%-5s %5u %8u %4s %10s %9.1f %8.0f %9.0f %8.0f %9.2f "
+		    "%6.1f\n",
 	       c->codec == CODEC_OPUS ? "opus" : "pcmu", c->parts, c->speakers,
-	       c->max_speakers ? k : "all", r->encodes, r->tick_us,
+	       c->max_speakers ? k : "all", sil, r->encodes, r->tick_us,
 	       r->tick_max_us, r->cpu_us, r->cpu_us / c->parts, 100 * r->late);
 }
 
 static void header(int md)
 {
 	if (md)
-		printf("| codec | N | talking | K | encodes/tick | tick us "
-		       "| tick max us | cpu us/tick | cpu us/participant | "
-		       "late %% |\n| --- | ---: | ---: | ---: | ---: | ---: | "
-		       "---: | ---: | ---: | ---: |\n");
+		printf(
+		    "| codec | N | talking | K | silence | encodes/tick | "
+		    "tick us | tick max us | cpu us/tick | cpu us/participant "
+		    "| late %% |\n| --- | ---: | ---: | ---: | --- | ---: | "
+		    "---: | ---: | ---: | ---: | ---: |\n");
 	else
-		printf("%-5s %5s %8s %4s %9s %8s %9s %8s %9s %6s\n", "codec",
-		       "N", "talking", "K", "enc/tick", "tick us", "max us",
-		       "cpu us", "us/part", "late%");
+		printf("%-5s %5s %8s %4s %10s %9s %8s %9s %8s %9s %6s\n",
+		       "codec", "N", "talking", "K", "silence", "enc/tick",
+		       "tick us", "max us", "cpu us", "us/part", "late%");
 }
 
 int main(int argc, char **argv)
 {
-	struct bcase one = {0, 0, 4, CODEC_OPUS, 5};
+	struct bcase one = {0, 0, 4, CODEC_OPUS, 5, false, false};
 	int md = 0, quick = 0;
 
 	for (int i = 1; i < argc; i++) {
@@ -329,6 +367,10 @@ int main(int argc, char **argv)
 			one.max_speakers = (unsigned)atoi(v);
 		else if (!strcmp(argv[i], "--seconds") && ++i)
 			one.seconds = atof(v);
+		else if (!strcmp(argv[i], "--levels"))
+			one.levels = true;
+		else if (!strcmp(argv[i], "--dtx"))
+			one.dtx = true;
 		else if (!strcmp(argv[i], "--codec") && ++i)
 			one.codec =
 			    !strcmp(v, "pcmu") ? CODEC_PCMU : CODEC_OPUS;
@@ -352,9 +394,17 @@ int main(int argc, char **argv)
 	}
 	double secs = quick ? 2 : 8;
 	const struct bcase table[] = {
-	    {100, 3, 4, CODEC_OPUS, secs},   {100, 100, 4, CODEC_OPUS, secs},
-	    {100, 100, 0, CODEC_OPUS, secs}, {100, 3, 4, CODEC_PCMU, secs},
-	    {100, 100, 0, CODEC_PCMU, secs},
+	    {100, 3, 4, CODEC_OPUS, secs, false, false},
+	    {100, 3, 4, CODEC_OPUS, secs, true, false},
+	    {100, 3, 4, CODEC_OPUS, secs, true, true},
+	    {100, 0, 4, CODEC_OPUS, secs, true, false},
+	    {100, 0, 4, CODEC_OPUS, secs, true, true},
+	    {100, 100, 4, CODEC_OPUS, secs, false, false},
+	    {100, 100, 0, CODEC_OPUS, secs, false, false},
+	    {100, 3, 4, CODEC_PCMU, secs, false, false},
+	    {100, 3, 4, CODEC_PCMU, secs, true, false},
+	    {100, 0, 4, CODEC_PCMU, secs, true, true},
+	    {100, 100, 0, CODEC_PCMU, secs, false, false},
 	};
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		struct result r = run_case(&table[i]);
