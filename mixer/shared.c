@@ -77,7 +77,8 @@ static const struct txenc_out *encoded(struct mixer *m, struct encgroup *g)
 	g->tick = m->tick_no;
 	/* a failed packet is lost */
 	txenc_push(g->enc, m->shared_out, &g->out);
-	atomic_fetch_add_explicit(&m->encodes, g->out.n, memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->encodes, g->out.encoded,
+				  memory_order_relaxed);
 	return &g->out;
 }
 

@@ -171,6 +171,7 @@ void cn_tx_reset(struct cn_tx *t);
  * valid until its next push. */
 struct txenc_out {
 	unsigned n;
+	unsigned encoded; /* codec encodes run: n, and DTX frames not sent */
 	struct {
 		const uint8_t *data;
 		size_t len;
@@ -469,7 +470,8 @@ void stream_rx_skip_quiet(struct stream *s, int below_db);
 enum txenc_silence stream_tx_silence(const struct stream *s);
 /* Encodes 20 ms of mix at the room rate and sends it (when sending is
  * enabled), carrying csrc as the CSRC list. Sends RTCP every ~5 s.
- * Returns the packets encoded, or a negative errno. */
+ * Returns the frames encoded (packets made, and Opus DTX frames left
+ * unsent), or a negative errno. */
 int stream_push(struct stream *s, const int16_t *pcm, const uint32_t *csrc,
 		unsigned n_csrc, uint64_t now_ns);
 /* As stream_push, for 20 ms that an encoder of the same codec and packet

@@ -171,6 +171,8 @@ int stream_push(struct stream *s, const int16_t *pcm, const uint32_t *csrc,
 		struct txenc_out o;
 		ret = txenc_push(s->m.tx, pcm, &o);
 		send_out(s, &o, csrc, n_csrc);
+		if (ret >= 0)
+			ret = (int)o.encoded; /* DTX frames left unsent too */
 	} else {
 		txenc_drop(s->m.tx);
 		s->marker = true;

@@ -139,13 +139,15 @@ enum txenc_silence txenc_silence(const struct txenc *e)
 
 /* One packet time from the FIFO into payload[i]: its length, 0 when
  * nothing is to be sent, or a negative errno. */
-static int encode_one(struct txenc *e, unsigned i, bool *cn, bool *marker)
+static int encode_one(struct txenc *e, unsigned i, bool *cn, bool *marker,
+		      bool *encoded)
 {
 	uint8_t *dst = e->payload[i];
 	int got;
 
 	*cn = false;
 	*marker = false;
+	*encoded = false;
 	if (e->silence == TXENC_SILENCE_CN) {
 		got = cn_tx_step(&e->cn, e->fifo, e->pkt_samples, e->ptime_ms,
 				 dst, MAX_BYTES, marker);
@@ -155,6 +157,7 @@ static int encode_one(struct txenc *e, unsigned i, bool *cn, bool *marker)
 		}
 	}
 	got = codec_encode(e->codec, e->fifo, e->pkt_samples, dst, MAX_BYTES);
+	*encoded = true;
 	/* RFC 6716 / libopus: a DTX frame of at most 2 bytes is not sent. */
 	if (e->silence == TXENC_SILENCE_DTX && got >= 0 && got <= 2)
 		return 0;
@@ -175,6 +178,7 @@ int txenc_push(struct txenc *e, const int16_t *pcm, struct txenc_out *out)
 	int err = 0;
 
 	out->n = 0;
+	out->encoded = 0;
 	if (e->len + n > e->cap)
 		e->len = 0; /* cannot happen with whole packets; stay bounded */
 	resamp_exact(e->rs, pcm, e->room_rate_hz / 50, e->fifo + e->len, n);
@@ -183,9 +187,10 @@ int txenc_push(struct txenc *e, const int16_t *pcm, struct txenc_out *out)
 		/* The packet starts len samples before the frame's end. */
 		int32_t off =
 		    (int32_t)(n * clk / hz) - (int32_t)(e->len * clk / hz);
-		bool cn, marker;
-		int got = encode_one(e, out->n, &cn, &marker);
+		bool cn, marker, encoded;
+		int got = encode_one(e, out->n, &cn, &marker, &encoded);
 		take(e, e->pkt_samples);
+		out->encoded += encoded;
 		if (got <= 0) {
 			e->unsent = true;
 			if (got < 0)

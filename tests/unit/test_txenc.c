@@ -107,7 +107,7 @@ static void test_drop(void)
 /* Pushes n frames of tone (tone true) or silence; counts the packets,
  * CN packets and marked packets that came out, and the total bytes. */
 struct pattern {
-	unsigned pkts, cn, marked;
+	unsigned pkts, cn, marked, encoded;
 	size_t bytes;
 	bool first_marked;
 };
@@ -126,6 +126,7 @@ static struct pattern push_run(struct txenc *e, bool tone, unsigned n,
 			memset(pcm, 0, sizeof(pcm));
 		*sample += ROOM_N;
 		CU_ASSERT(txenc_push(e, pcm, &o) >= 0);
+		r.encoded += o.encoded;
 		for (unsigned k = 0; k < o.n; k++) {
 			if (r.pkts == 0)
 				r.first_marked = o.pkt[k].marker;
@@ -158,6 +159,7 @@ static void test_dtx(void)
 	r = push_run(e, false, 50, &sample);
 	CU_ASSERT(r.pkts <= 5);
 	CU_ASSERT_EQUAL(r.cn, 0);
+	CU_ASSERT_EQUAL(r.encoded, 50); /* libopus ran for every frame */
 	r = push_run(e, true, 50, &sample);
 	CU_ASSERT_EQUAL(r.pkts, 50);
 	CU_ASSERT_TRUE(r.first_marked);
@@ -181,6 +183,7 @@ static void check_cn(uint32_t ptime)
 	/* the converter's tail of the tone may still be audio */
 	push_run(e, false, 1, &sample);
 	r = push_run(e, false, 60, &sample); /* 1.2 s */
+	CU_ASSERT_EQUAL(r.encoded, 0);	     /* CN needs no encoder */
 	CU_ASSERT_EQUAL(r.pkts, 3);
 	CU_ASSERT_EQUAL(r.cn, 3);
 	CU_ASSERT_EQUAL(r.bytes, 3);
