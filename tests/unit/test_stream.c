@@ -299,7 +299,7 @@ static void test_foreign_and_malformed(void)
 	stream_read_rtp(r.s, r.now_ns);
 	for (int i = 0; i < 5; i++)
 		phone_send_from(&r, other, 20, 1000, 0);
-	phone_send_from(&r, r.ph.rtp, 20, 1000, 8);   /* not negotiated */
+	phone_send_from(&r, r.ph.rtp, 20, 1000, 8); /* not negotiated */
 	/* "DTMF" that is 20 ms of tone: events spanning far more than 10 s,
 	 * malformed (rtp/dtmfev.c) */
 	phone_send_from(&r, r.ph.rtp, 20, 1000, 101);
