@@ -71,7 +71,8 @@ static json_t *shape_stats(const struct conf_media_stats *s)
 	    (json_int_t)s->concealed, "fec_recovered_frames",
 	    (json_int_t)s->fec_recovered, "foreign_dropped",
 	    (json_int_t)s->foreign, "srtp_failed", (json_int_t)s->srtp_failed,
-	    "latched", (json_int_t)s->latched);
+	    "latched", (json_int_t)s->latched, "undecoded_silence",
+	    (json_int_t)s->undecoded);
 }
 
 json_t *shape_part(const struct conf_part_info *p)

@@ -27,10 +27,17 @@
  * seconds (each time the room goes 8 <-> 48 kHz) and counts the ticks
  * that took over 2 ms: what a change of rate costs.
  *
+ * Silence: with --levels every packet carries its RFC 6464 audio level
+ * (a one-byte header extension: about 12 -dBov for the tone, 127 for
+ * silence), which the streams negotiated, so that a participant who is
+ * not a speaker and sends silence is not decoded; with --dtx every
+ * participant asked for Opus DTX (usedtx=1), or CN for PCMU, so that in a
+ * silent room the listeners are sent (almost) nothing.
+ *
  * Usage: roombench [--quick] [--markdown], or one case:
  *   roombench --parts N --speakers S [--codec opus|pcmu]
  *             [--max-speakers K] [--seconds T] [--rate 8000|16000|48000]
- *             [--churn S] [--threads N]
+ *             [--churn S] [--threads N] [--levels] [--dtx]
  *   roombench --compare-rates [--parts N] [--speakers S] [--reps R]
  *             [--seconds T]
  * --threads N gives the room a pool of N - 1 workers (mixer/pool.c) that
@@ -66,6 +73,8 @@ struct bcase {
 	uint32_t rate_hz; /* 0: what the codecs need */
 	double churn_s;	  /* an Opus caller joins or leaves this often */
 	unsigned threads; /* a pool of threads - 1 workers; 0 or 1: none */
+	bool levels;	  /* every packet carries its RFC 6464 level */
+	bool dtx;	  /* listeners asked for DTX (Opus) or CN (PCMU) */
 };
 
 struct result {
@@ -143,10 +152,27 @@ static struct frames *encode(enum codec_id id, double f_hz)
 	return f;
 }
 
+/* Inserts an RFC 8285 one-byte header extension with the RFC 6464 level
+ * (id LEVEL_ID) after the 12-byte header of pkt (len bytes, no CSRCs). */
+#define LEVEL_ID 1
+static int add_level(uint8_t *pkt, int len, uint8_t level_dbov)
+{
+	memmove(pkt + 20, pkt + 12, (size_t)len - 12);
+	pkt[0] |= 0x10;
+	pkt[12] = 0xbe;
+	pkt[13] = 0xde;
+	pkt[14] = 0;
+	pkt[15] = 1;
+	pkt[16] = LEVEL_ID << 4;
+	pkt[17] = level_dbov;
+	pkt[18] = pkt[19] = 0;
+	return len + 8;
+}
+
 static void send_all(struct room *r, unsigned k)
 {
 	const struct codec_desc *d = codec_by_id(r->c.codec);
-	uint8_t pkt[512];
+	uint8_t pkt[520];
 
 	for (unsigned i = 0; i < r->c.parts; i++) {
 		const struct frames *f =
@@ -158,6 +184,8 @@ static void send_all(struct room *r, unsigned k)
 				   .payload = f->data[k % LOOP],
 				   .payload_bytes = f->len[k % LOOP]};
 		int len = rtppkt_build(pkt, sizeof(pkt), &p);
+		if (r->c.levels && len > 0)
+			len = add_level(pkt, len, f == r->tone ? 12 : 127);
 		sendto(r->drv, pkt, (size_t)len, 0,
 		       (struct sockaddr *)&r->addrs[i], sizeof(r->addrs[i]));
 	}
@@ -203,12 +231,16 @@ static void room_open(struct room *r, const struct bcase *c)
 				  .pool = r->pool};
 	if (mixer_start(&r->m, &mp) < 0)
 		die("mixer_start");
-	struct stream_params sp = {.codec = c->codec,
-				   .pt = c->codec == CODEC_OPUS ? 111 : 0,
-				   .te_pt = -1,
-				   .ptime_ms = 20,
-				   .send = true,
-				   .recv = true};
+	struct stream_params sp = {
+	    .codec = c->codec,
+	    .pt = c->codec == CODEC_OPUS ? 111 : 0,
+	    .te_pt = -1,
+	    .ptime_ms = 20,
+	    .send = true,
+	    .recv = true,
+	    .level_ext_id = c->levels ? LEVEL_ID : 0,
+	    .dtx = c->dtx && c->codec == CODEC_OPUS,
+	    .cn_pt = c->dtx && c->codec == CODEC_PCMU ? CN_PT : 0};
 	memcpy(&sp.rtp_peer, &r->drv_addr, sizeof(r->drv_addr));
 	for (unsigned i = 0; i < c->parts; i++) {
 		r->fds[i] = udp_socket(&r->addrs[i]);
@@ -371,27 +403,33 @@ static void print_row(const struct bcase *c, const struct result *r, int md)
 {
 	char k[16];
 	snprintf(k, sizeof(k), "%u", c->max_speakers);
-	printf(md ? "| %s | %u | %u | %s | %u | %u | %.1f | %.0f | %.0f | %.0f "
-		    "| %.2f | %.1f |\n"
-		  : "%-5s %5u %8u %4s %6u %7u %9.1f %8.0f %9.0f %8.0f %9.2f "
-		    "%6.1f\n",
+	const char *sil = c->levels && c->dtx ? "levels+dtx"
+			  : c->levels	      ? "levels"
+			  : c->dtx	      ? "dtx"
+					      : "-";
+	printf(md ? "| %s | %u | %u | %s | %u | %u | %s | %.1f | %.0f | %.0f | "
+		    "%.0f | %.2f | %.1f |\n"
+		  : "%-5s %5u %8u %4s %6u %7u %10s %9.1f %8.0f %9.0f %8.0f "
+		    "%9.2f %6.1f\n",
 	       c->codec == CODEC_OPUS ? "opus" : "pcmu", c->parts, c->speakers,
 	       c->max_speakers ? k : "all", r->rate_hz,
-	       c->threads ? c->threads : 1, r->encodes, r->tick_us,
+	       c->threads ? c->threads : 1, sil, r->encodes, r->tick_us,
 	       r->tick_max_us, r->cpu_us, r->cpu_us / c->parts, 100 * r->late);
 }
 
 static void header(int md)
 {
 	if (md)
-		printf("| codec | N | talking | K | room Hz | threads | "
-		       "encodes/tick | tick us | tick max us | cpu us/tick | "
-		       "cpu us/participant | late %% |\n| --- | ---: | ---: | "
-		       "---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-		       "| ---: |\n");
+		printf(
+		    "| codec | N | talking | K | room Hz | threads | silence "
+		    "| encodes/tick | tick us | tick max us | cpu us/tick | "
+		    "cpu us/participant | late %% |\n| --- | ---: | ---: | "
+		    "---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | "
+		    "---: | ---: |\n");
 	else
-		printf("%-5s %5s %8s %4s %6s %7s %9s %8s %9s %8s %9s %6s\n",
-		       "codec", "N", "talking", "K", "Hz", "threads",
+		printf("%-5s %5s %8s %4s %6s %7s %10s %9s %8s %9s %8s %9s "
+		       "%6s\n",
+		       "codec", "N", "talking", "K", "Hz", "threads", "silence",
 		       "enc/tick", "tick us", "max us", "cpu us", "us/part",
 		       "late%");
 }
@@ -435,7 +473,7 @@ static void compare_rates(struct bcase c, int reps, int md)
 
 int main(int argc, char **argv)
 {
-	struct bcase one = {0, 0, 4, CODEC_OPUS, 5, 0, 0, 1};
+	struct bcase one = {0, 0, 4, CODEC_OPUS, 5, 0, 0, 1, false, false};
 	int md = 0, quick = 0, compare = 0, reps = 5;
 
 	for (int i = 1; i < argc; i++) {
@@ -454,6 +492,10 @@ int main(int argc, char **argv)
 			one.threads = (unsigned)atoi(v);
 		else if (!strcmp(argv[i], "--seconds") && ++i)
 			one.seconds = atof(v);
+		else if (!strcmp(argv[i], "--levels"))
+			one.levels = true;
+		else if (!strcmp(argv[i], "--dtx"))
+			one.dtx = true;
 		else if (!strcmp(argv[i], "--compare-rates"))
 			compare = 1;
 		else if (!strcmp(argv[i], "--reps") && ++i)
@@ -501,14 +543,20 @@ int main(int argc, char **argv)
 	double secs = quick ? 2 : 8;
 	/* The last row: everyone's own encode, over two threads. */
 	const struct bcase table[] = {
-	    {100, 3, 4, CODEC_OPUS, secs, 0, 0, 1},
-	    {100, 100, 4, CODEC_OPUS, secs, 0, 0, 1},
-	    {100, 100, 0, CODEC_OPUS, secs, 0, 0, 1},
-	    {100, 3, 4, CODEC_PCMU, secs, 0, 0, 1},
-	    {100, 3, 4, CODEC_PCMU, secs, 48000, 0, 1},
-	    {100, 100, 0, CODEC_PCMU, secs, 0, 0, 1},
-	    {100, 100, 0, CODEC_PCMU, secs, 48000, 0, 1},
-	    {100, 100, 0, CODEC_OPUS, secs, 0, 0, 2},
+	    {100, 3, 4, CODEC_OPUS, secs, 0, 0, 1, false, false},
+	    {100, 3, 4, CODEC_OPUS, secs, 0, 0, 1, true, false},
+	    {100, 3, 4, CODEC_OPUS, secs, 0, 0, 1, true, true},
+	    {100, 0, 4, CODEC_OPUS, secs, 0, 0, 1, true, false},
+	    {100, 0, 4, CODEC_OPUS, secs, 0, 0, 1, true, true},
+	    {100, 100, 4, CODEC_OPUS, secs, 0, 0, 1, false, false},
+	    {100, 100, 0, CODEC_OPUS, secs, 0, 0, 1, false, false},
+	    {100, 3, 4, CODEC_PCMU, secs, 0, 0, 1, false, false},
+	    {100, 3, 4, CODEC_PCMU, secs, 48000, 0, 1, false, false},
+	    {100, 3, 4, CODEC_PCMU, secs, 0, 0, 1, true, false},
+	    {100, 0, 4, CODEC_PCMU, secs, 0, 0, 1, true, true},
+	    {100, 100, 0, CODEC_PCMU, secs, 0, 0, 1, false, false},
+	    {100, 100, 0, CODEC_PCMU, secs, 48000, 0, 1, false, false},
+	    {100, 100, 0, CODEC_OPUS, secs, 0, 0, 2, false, false},
 	};
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		struct result r = run_case(&table[i]);

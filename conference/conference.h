@@ -110,6 +110,8 @@ struct conf_media_stats {
 	uint64_t fec_recovered;
 	double loss_percent, jitter_ms;
 	uint64_t foreign, srtp_failed, latched;
+	uint64_t
+	    undecoded; /* silence taken without a decode (DTX, CN, levels) */
 };
 
 struct conf_part_info {

@@ -2,9 +2,13 @@
  * (RFC 3264), on descriptions already parsed by sig_sdp.c.
  *
  * The answer names one codec, chosen in our order of preference (Opus,
- * G.722, PCMU, PCMA), plus telephone-event: a single codec per call keeps the
- * stream unambiguous for the mixer. Every m= line of the offer is answered,
- * those we do not use with port 0. Signalling thread; no state. */
+ * G.722, PCMU, PCMA), plus telephone-event, CN/8000 when offered with an
+ * 8 kHz RTP clock, and the RFC 6464 audio level extension under the
+ * offer's id when offered (we only receive levels; Opus answers usedtx=1,
+ * since DTX packets are silence we need not decode). A single codec per
+ * call keeps the stream unambiguous for the mixer. Every m= line of the
+ * offer is answered, those we do not use with port 0. Signalling thread;
+ * no state. */
 #include "conference/oa.h"
 
 #include <arpa/inet.h>
@@ -18,6 +22,8 @@
 #define TE_PT_8K  101
 #define TE_PT_48K 102
 #define OPUS_PT	  111
+#define LEVEL_ID  1 /* the audio level's extension id in our offers */
+#define LEVEL_URI "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 
 /* SPEC 3: wideband first, then G.711. */
 static const enum codec_id preference[] = {CODEC_OPUS, CODEC_G722, CODEC_PCMU,
@@ -108,6 +114,19 @@ const char *oa_srtp_name(enum oa_srtp s)
 				       : "off";
 }
 
+/* What the peer does with silence and wants of ours: levels it sends,
+ * CN with an 8 kHz codec, Opus DTX (usedtx=1 in its fmtp). */
+static void fill_silence(struct oa_result *r, const struct oa_desc *d,
+			 const struct oa_format *f, const struct codec_desc *c)
+{
+	const struct oa_format *cn = oa_find_cn(d);
+
+	r->level_ext_id = d->level_ext_id;
+	if (cn && c->rtp_clock_hz == 8000 && cn->pt != f->pt)
+		r->cn_pt = (uint8_t)cn->pt;
+	r->dtx = c->id == CODEC_OPUS && oa_fmtp_flag(f->fmtp, "usedtx");
+}
+
 static void fill_result(struct oa_result *r, const struct oa_desc *d,
 			const struct oa_format *f, enum codec_id id)
 {
@@ -130,7 +149,8 @@ static void fill_result(struct oa_result *r, const struct oa_desc *d,
 	r->our_dir = mirror(d->dir);
 	r->rtcp_mux = d->rtcp_mux;
 	if (id == CODEC_OPUS)
-		snprintf(r->fmtp, sizeof(r->fmtp), "useinbandfec=1");
+		snprintf(r->fmtp, sizeof(r->fmtp), "useinbandfec=1;usedtx=1");
+	fill_silence(r, d, f, c);
 }
 
 int oa_answer(const struct oa_desc *offer, enum oa_srtp srtp,
@@ -253,6 +273,8 @@ static int put_audio_answer(char *buf, size_t cap, size_t *len,
 		      r->pt);
 	if (!err && r->te_pt >= 0)
 		err = put(buf, cap, len, " %d", r->te_pt);
+	if (!err && r->cn_pt)
+		err = put(buf, cap, len, " %d", r->cn_pt);
 	if (!err)
 		err = put(buf, cap, len, "\r\n");
 	if (!err)
@@ -263,6 +285,11 @@ static int put_audio_answer(char *buf, size_t cap, size_t *len,
 			  "a=rtpmap:%d telephone-event/%u\r\n"
 			  "a=fmtp:%d 0-16\r\n",
 			  r->te_pt, r->te_clock_hz, r->te_pt);
+	if (!err && r->cn_pt)
+		err = put(buf, cap, len, "a=rtpmap:%d CN/8000\r\n", r->cn_pt);
+	if (!err && r->level_ext_id)
+		err = put(buf, cap, len, "a=extmap:%u %s\r\n", r->level_ext_id,
+			  LEVEL_URI);
 	if (!err)
 		err = put(buf, cap, len, "a=ptime:%u\r\n", r->ptime_ms);
 	if (!err && r->rtcp_mux)
@@ -300,13 +327,14 @@ int oa_render_offer(char *buf, size_t cap, const struct oa_local *local,
 	const struct codec_desc *g722 = codec_by_id(CODEC_G722);
 	int err = put_session(buf, cap, &len, local);
 	if (!err)
-		err = put(buf, cap, &len, "m=audio %u %s %d %d %d %d %d %d\r\n",
-			  local->port, ours ? "RTP/SAVP" : "RTP/AVP", OPUS_PT,
+		err = put(buf, cap, &len,
+			  "m=audio %u %s %d %d %d %d %d %d %d\r\n", local->port,
+			  ours ? "RTP/SAVP" : "RTP/AVP", OPUS_PT,
 			  g722->static_pt, pcmu->static_pt, pcma->static_pt,
-			  TE_PT_48K, TE_PT_8K);
+			  TE_PT_48K, TE_PT_8K, CN_PT);
 	if (!err)
-		err =
-		    put_rtpmap(buf, cap, &len, OPUS_PT, opus, "useinbandfec=1");
+		err = put_rtpmap(buf, cap, &len, OPUS_PT, opus,
+				 "useinbandfec=1;usedtx=1");
 	/* G722/8000: the RTP clock, not the 16 kHz it samples at */
 	if (!err)
 		err = put_rtpmap(buf, cap, &len, g722->static_pt, g722, NULL);
@@ -319,8 +347,10 @@ int oa_render_offer(char *buf, size_t cap, const struct oa_local *local,
 			  "a=rtpmap:%d telephone-event/48000\r\n"
 			  "a=fmtp:%d 0-16\r\n"
 			  "a=rtpmap:%d telephone-event/8000\r\n"
-			  "a=fmtp:%d 0-16\r\na=ptime:20\r\n",
-			  TE_PT_48K, TE_PT_48K, TE_PT_8K, TE_PT_8K);
+			  "a=fmtp:%d 0-16\r\na=rtpmap:%d CN/8000\r\n"
+			  "a=extmap:%d %s\r\na=ptime:20\r\n",
+			  TE_PT_48K, TE_PT_48K, TE_PT_8K, TE_PT_8K, CN_PT,
+			  LEVEL_ID, LEVEL_URI);
 	if (!err && ours)
 		err = put_crypto(buf, cap, &len, ours);
 	if (!err)
@@ -362,6 +392,9 @@ int oa_stream_params(const struct oa_desc *remote, const struct oa_result *r,
 	p.te_pt = r->te_pt;
 	p.te_clock_hz = r->te_clock_hz;
 	p.ptime_ms = r->ptime_ms;
+	p.level_ext_id = r->level_ext_id;
+	p.cn_pt = r->cn_pt;
+	p.dtx = r->dtx;
 	/* We send when the peer receives; the peer is heard in the room only
 	 * when it sends and receives: a caller that puts the room on hold
 	 * (sendonly) would otherwise play its music on hold to everyone. */

@@ -58,6 +58,9 @@ struct oa_desc {
 	bool rtcp_mux;
 	enum oa_dir dir;
 	unsigned ptime_ms; /* 0 when absent */
+	/* a=extmap of the RFC 6464 audio level (0: none), and vad=on */
+	uint8_t level_ext_id;
+	bool level_vad;
 	unsigned n_formats;
 	struct oa_format fmt[OA_MAX_FORMATS];
 	/* Every m= line in order; audio_index says which one is ours. */
@@ -73,6 +76,9 @@ struct oa_result {
 	int te_pt; /* -1 when no telephone-event */
 	uint32_t te_clock_hz;
 	unsigned ptime_ms;
+	uint8_t level_ext_id; /* RFC 6464 levels the peer sends; 0: none */
+	uint8_t cn_pt;	      /* comfort noise (RFC 3389); 0: none */
+	bool dtx;	      /* the peer asked for Opus DTX (usedtx=1) */
 	enum oa_dir our_dir;  /* direction we answer/offer, from our side */
 	enum oa_dir peer_dir; /* the offerer's direction */
 	bool rtcp_mux;
@@ -127,5 +133,16 @@ int oa_stream_params(const struct oa_desc *remote, const struct oa_result *r,
 		     struct stream_params *out);
 
 const char *oa_dir_name(enum oa_dir d);
+
+/* ---- silence (oa_ext.c) ---- */
+
+/* An a=extmap value (RFC 8285 5): 0 with the id (and vad=on) when it maps
+ * the RFC 6464 audio level; -ENOENT for another extension; -EBADMSG when
+ * the id is not 1-14 or 16-255. */
+int oa_extmap_level(const char *value, uint8_t *id, bool *vad);
+/* True when the fmtp parameters say key=1 (usedtx=1). */
+bool oa_fmtp_flag(const char *fmtp, const char *key);
+/* The CN/8000 format of a description (RFC 3389; static 13), or NULL. */
+const struct oa_format *oa_find_cn(const struct oa_desc *d);
 
 #endif

@@ -31,6 +31,7 @@ void room_stats_info(const struct participant *p, struct conf_media_stats *out)
 	    .foreign = s->foreign,
 	    .srtp_failed = s->srtp_failed,
 	    .latched = s->latched,
+	    .undecoded = s->undecoded,
 	};
 }
 

@@ -5,7 +5,9 @@
  * parses builds back into a packet that parses to the same fields (the
  * header extension and padding are not rebuilt, so the payload is
  * compared, not the bytes). The RTCP test on the same bytes must agree
- * with the packet type it reads. */
+ * with the packet type it reads. The header extension (RFC 8285) lies
+ * inside the datagram, before the payload; every element found in it
+ * lies inside the extension, and a level read from it is 0..127. */
 #include "fuzz/fuzz.h"
 #include "rtp/rtp.h"
 
@@ -35,6 +37,28 @@ static void round_trip(const struct rtppkt *p)
 			  !memcmp(q.payload, p->payload, p->payload_bytes));
 }
 
+static void extension(const struct rtppkt *p)
+{
+	FUZZ_CHECK(T, !p->ext || (p->ext + p->ext_bytes <= p->payload));
+	FUZZ_CHECK(T, p->ext || !p->ext_bytes);
+	for (unsigned id = 1; id <= 255; id++) {
+		const uint8_t *d = NULL;
+		size_t len = 0;
+		int err = rtpext_find(p, id, &d, &len);
+		FUZZ_CHECK(T, err == 0 || err == -ENOENT || err == -EBADMSG);
+		if (err)
+			continue;
+		FUZZ_CHECK(T, p->ext && d >= p->ext &&
+				  d + len <= p->ext + p->ext_bytes);
+		uint8_t level = 0xff;
+		bool vad;
+		err = rtpext_audio_level(p, id, &level, &vad);
+		FUZZ_CHECK(T, err == (len ? 0 : -EBADMSG));
+		FUZZ_CHECK(T, err || level <= 127);
+	}
+	FUZZ_CHECK(T, rtpext_find(p, 0, NULL, NULL) == -EINVAL);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct rtppkt p;
@@ -46,6 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(T, p.n_csrc <= RTPPKT_MAX_CSRC && p.pt <= 0x7f);
 	FUZZ_CHECK(T, p.payload >= data + 12 + 4 * p.n_csrc);
 	FUZZ_CHECK(T, p.payload + p.payload_bytes <= data + size);
+	extension(&p);
 	round_trip(&p);
 	return 0;
 }

@@ -9,7 +9,10 @@
  * the answer we write (in sig_call.c's 4 KiB) is SDP that we parse
  * ourselves, with one m= line per offered one, our port on the audio line
  * only, the agreed payload type and the mirrored direction; the same
- * bytes read as an answer to our offer agree on a codec of ours or none. */
+ * bytes read as an answer to our offer agree on a codec of ours or none.
+ * Silence: the audio level's extension id is one RFC 8285 allows and our
+ * answer repeats it; CN is answered only as offered beside an 8 kHz codec,
+ * DTX only for Opus. */
 #include "conference/oa.h"
 #include "fuzz/fuzz.h"
 
@@ -36,6 +39,17 @@ static void check_result(const struct oa_desc *d, const struct oa_result *r)
 		from_offer |= d->fmt[i].pt == r->pt;
 	FUZZ_CHECK(T, from_offer);
 	FUZZ_CHECK(T, r->ptime_ms >= 10 && r->ptime_ms <= 60);
+	/* silence: an audio level id RFC 8285 allows, CN from the offer
+	 * beside an 8 kHz codec, DTX for Opus only */
+	FUZZ_CHECK(T,
+		   r->level_ext_id == d->level_ext_id && r->level_ext_id != 15);
+	bool cn_offered = false;
+	for (unsigned i = 0; i < d->n_formats; i++)
+		cn_offered |= r->cn_pt && d->fmt[i].pt == r->cn_pt;
+	FUZZ_CHECK(T,
+		   !r->cn_pt || (cn_offered && r->cn_pt != r->pt &&
+				 codec_by_id(r->codec)->rtp_clock_hz == 8000));
+	FUZZ_CHECK(T, !r->dtx || r->codec == CODEC_OPUS);
 }
 
 static void check_answer(const struct oa_desc *offer, const struct oa_result *r,
@@ -52,6 +66,7 @@ static void check_answer(const struct oa_desc *offer, const struct oa_result *r,
 	FUZZ_CHECK(T, a.has_audio && a.port == local.port);
 	FUZZ_CHECK(T, a.dir == r->our_dir);
 	FUZZ_CHECK(T, a.n_formats >= 1 && a.fmt[0].pt == r->pt);
+	FUZZ_CHECK(T, a.level_ext_id == r->level_ext_id);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -21,12 +21,13 @@ def put(target, name, data):
         f.write(data)
 
 
-def rtp(pt, seq, ts, ssrc, payload, csrcs=(), marker=False, ext=None, pad=0):
+def rtp(pt, seq, ts, ssrc, payload, csrcs=(), marker=False, ext=None, pad=0,
+        profile=0xbede):
     b0 = 0x80 | len(csrcs) | (0x10 if ext is not None else 0) | (0x20 if pad else 0)
     h = struct.pack('!BBHII', b0, (0x80 if marker else 0) | pt, seq, ts, ssrc)
     h += b''.join(struct.pack('!I', c) for c in csrcs)
     if ext is not None:
-        h += struct.pack('!HH', 0xbede, len(ext) // 4) + ext
+        h += struct.pack('!HH', profile, len(ext) // 4) + ext
     tail = b'\0' * (pad - 1) + bytes([pad]) if pad else b''
     return h + payload + tail
 
@@ -53,6 +54,13 @@ def rtp_seeds():
                                   marker=True))
     put('rtp', 'csrcs', rtp(8, 7, 320, 1, b'\xd5' * 160, csrcs=(2, 3, 4)))
     put('rtp', 'extension', rtp(0, 2, 160, 5, b'\x7f' * 160, ext=b'\x10\x01\x00\x00'))
+    # RFC 8285 one-byte (0xBEDE) and two-byte (0x1000) forms carrying an
+    # RFC 6464 audio level under id 1, with padding between elements
+    put('rtp', 'level_one_byte', rtp(111, 4, 960, 5, b'\x78' * 40,
+                                     ext=b'\x00\x10\xaa\x21\x01\x02\x00\x00'))
+    put('rtp', 'level_two_byte', rtp(111, 5, 1920, 5, b'\x78' * 40,
+                                     ext=b'\x01\x01\x7f\x00\xc8\x00\x00\x00',
+                                     profile=0x1000))
     put('rtp', 'padding', rtp(0, 3, 480, 5, b'\x7f' * 160, pad=4))
     put('rtp', 'rtcp_muxed', rtcp_hdr(0, 201, struct.pack('!I', 9)))
 

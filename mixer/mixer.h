@@ -122,6 +122,9 @@ void talk_init(struct talk *t, const struct talk_params *p);
 /* Measures one MIXER_FRAME_MS frame of n samples; true when t->talking
  * changed. Any thread, on a detector it owns. */
 bool talk_update(struct talk *t, const int16_t *pcm, size_t n);
+/* As talk_update, for a frame whose level the caller sent (RFC 6464
+ * audio level, 0..127 in -dBov) instead of measuring it. */
+bool talk_update_level(struct talk *t, unsigned level_dbov);
 
 /* ---- the mixer ----------------------------------------------------------- */
 
@@ -268,6 +271,7 @@ struct mixer_part_stats {
 	uint64_t malformed;   /* not RTP, or not of what was agreed: dropped */
 	uint64_t latched;     /* times the peer's address was latched */
 	uint64_t last_rx_ns;  /* a packet last taken from the peer; 0: never */
+	uint64_t undecoded;   /* silence not decoded: DTX, CN, quiet levels */
 };
 
 /* s's figures. Any thread, on a stream it holds (the signalling thread

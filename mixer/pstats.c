@@ -39,6 +39,7 @@ void mixer_part_stats_of(struct mixer_part_stats *out, const struct stream *s)
 	    .malformed = st.malformed,
 	    .latched = st.latched,
 	    .last_rx_ns = st.last_rx_ns,
+	    .undecoded = st.dtx + st.quiet,
 	};
 }
 

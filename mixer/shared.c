@@ -9,7 +9,9 @@
  * instead, the room keeps one encoder (rtp/txenc.c) per codec and packet
  * time, encodes the shared mix once per tick for the first such listener,
  * and every one of them sends that packet under its own RTP header (SSRC,
- * sequence, timestamp, marker; the CSRC list is the same for all). A room
+ * sequence, timestamp, marker; the CSRC list is the same for all). What
+ * the encoder makes of silence (DTX, CN or packets) is part of the format:
+ * listeners who asked for DTX share one encoder, the others another. A room
  * of N with K speakers thus makes K + 1 encodes per codec group each tick
  * instead of N, and the room-rate to codec-rate conversion is shared too.
  *
@@ -34,7 +36,8 @@ static struct encgroup *find(struct mixer *m, const struct stream *s)
 	stream_tx_format(s, &codec, &ptime_ms);
 	for (size_t i = 0; i < m->n_groups; i++)
 		if (m->groups[i].codec == codec &&
-		    m->groups[i].ptime_ms == ptime_ms)
+		    m->groups[i].ptime_ms == ptime_ms &&
+		    txenc_silence(m->groups[i].enc) == stream_tx_silence(s))
 			return &m->groups[i];
 	return NULL;
 }
@@ -49,6 +52,10 @@ void shared_prepare(struct mixer *m, struct part *pt)
 	stream_tx_format(pt->stream, &g->codec, &g->ptime_ms);
 	if (txenc_new(&g->enc, g->codec, g->ptime_ms, m->p.rate_hz) < 0)
 		return; /* the listener encodes its own */
+	if (txenc_set_silence(g->enc, stream_tx_silence(pt->stream)) < 0) {
+		txenc_free(g->enc);
+		return;
+	}
 	m->n_groups++;
 	pt->group = g;
 }
@@ -70,7 +77,8 @@ static const struct txenc_out *encoded(struct mixer *m, struct encgroup *g)
 	g->tick = m->tick_no;
 	/* a failed packet is lost */
 	txenc_push(g->enc, m->shared_out, &g->out);
-	atomic_fetch_add_explicit(&m->encodes, g->out.n, memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->encodes, g->out.encoded,
+				  memory_order_relaxed);
 	return &g->out;
 }
 

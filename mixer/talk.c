@@ -9,6 +9,9 @@
  * A smoothed power (mean square, about 160 ms) says how loud a talker has
  * been lately, for speaker selection (mixer/select.c) to rank.
  *
+ * A caller that sends RFC 6464 audio levels has its level taken from the
+ * packet instead (talk_update_level): the frame need not even be decoded.
+ *
  * Written by hand because no library we use does it: SpeexDSP's VAD is a
  * stub in 1.2.1 that always says "speech", and an energy detector with
  * hang-over is all a conference needs to show who is talking. The detector
@@ -84,11 +87,9 @@ static double level_db(double ms)
 	return db < TALK_SILENCE_DB ? TALK_SILENCE_DB : db;
 }
 
-bool talk_update(struct talk *t, const int16_t *pcm, size_t n)
+/* One frame of level db (its mean square ms): the hysteresis. */
+static bool update(struct talk *t, double ms, double db)
 {
-	double ms = mean_square(pcm, n);
-	double db = level_db(ms);
-
 	t->power += ((float)ms - t->power) * POWER_SMOOTH;
 	bool towards_change = t->talking ? db < t->off_db : db > t->on_db;
 
@@ -100,4 +101,21 @@ bool talk_update(struct talk *t, const int16_t *pcm, size_t n)
 	t->changed_db = t->level_db;
 	t->run = 0;
 	return true;
+}
+
+bool talk_update(struct talk *t, const int16_t *pcm, size_t n)
+{
+	double ms = mean_square(pcm, n);
+	return update(t, ms, level_db(ms));
+}
+
+/* RFC 6464's -dBov is the level relative to full scale, as our dBFS: a
+ * sender's level of 127 is silence, and anything quieter than
+ * TALK_SILENCE_DB counts as that. */
+bool talk_update_level(struct talk *t, unsigned level_dbov)
+{
+	double db = -(double)(level_dbov > 127 ? 127 : level_dbov);
+	if (db <= TALK_SILENCE_DB)
+		return update(t, 0, TALK_SILENCE_DB);
+	return update(t, pow(10, db / 10), db);
 }

@@ -44,6 +44,7 @@
 
 #include "core/core.h"
 
+#include <limits.h>
 #include <string.h>
 
 /* The steps that are one piece of work per participant, in the order of
@@ -60,8 +61,12 @@ static void for_each_part(struct mixer *m, mixpool_fn fn)
 }
 
 /* A participant's next 20 ms at its codec's rate (only the speakers' are
- * converted to the room rate, after selection), then its talker detector:
- * silence for a participant with nothing received, so that it stops. */
+ * converted to the room rate, after selection), then its talker detector.
+ * One who was not mixed last tick need not have its quiet packets
+ * decoded, when it sends their levels (RFC 6464, rtp/stream_quiet.c):
+ * below off_db it could not become a speaker this tick. The detector
+ * takes the level the caller sent, else the frame's; silence for a
+ * participant with nothing received, so that it stops. */
 static void pull_and_detect(void *ctx, size_t i, unsigned slot)
 {
 	static const int16_t silence[MIXER_FRAME_MS] = {0};
@@ -69,9 +74,14 @@ static void pull_and_detect(void *ctx, size_t i, unsigned slot)
 	struct part *pt = m->parts[i];
 
 	(void)slot;
+	stream_rx_skip_quiet(pt->stream,
+			     pt->contributing ? INT_MIN : pt->talk.off_db);
 	pt->frame = stream_pull_codec(pt->stream, &pt->frame_n);
 	pt->received = pt->frame && stream_recv_enabled(pt->stream);
-	if (pt->frame)
+	int level = pt->frame ? stream_rx_level(pt->stream) : -1;
+	if (level >= 0)
+		talk_update_level(&pt->talk, (unsigned)level);
+	else if (pt->frame)
 		talk_update(&pt->talk, pt->frame, pt->frame_n);
 	else
 		talk_update(&pt->talk, silence, MIXER_FRAME_MS);

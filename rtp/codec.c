@@ -340,3 +340,11 @@ bool codec_opus_has_fec(const uint8_t *in, size_t len)
 		lbrr = lbrr || ((frames[0][0] >> (6 - 2 * silk_frames)) & 1);
 	return lbrr;
 }
+
+int codec_set_dtx(struct codec *c, bool on)
+{
+	if (!c || c->desc->id != CODEC_OPUS || !(c->use & CODEC_ENCODE))
+		return -EINVAL;
+	int err = opus_encoder_ctl(c->enc, OPUS_SET_DTX(on ? 1 : 0));
+	return err == OPUS_OK ? 0 : opus_errno(err);
+}

@@ -74,6 +74,7 @@ struct jbuf {
 	uint16_t max_seq;	     /* highest sequence number seen */
 	uint64_t seen;		     /* bit i: max_seq - i was taken */
 	unsigned n_missing, n_ahead; /* consecutive */
+	uint32_t tag;		     /* of the packet last got */
 	struct jbuf_stats st;
 	struct jbuf_peek *peek; /* JBUF_PEEK_SLOTS; NULL unless kept */
 	bool hold_armed, held;	/* jbuf_hold_for_fec: asked, done */
@@ -177,6 +178,11 @@ int jbuf_peek_next(struct jbuf *jb, uint8_t *buf, size_t cap, size_t *len)
 	return 0;
 }
 
+uint32_t jbuf_tag(const struct jbuf *jb)
+{
+	return jb ? jb->tag : 0;
+}
+
 void jbuf_stats(const struct jbuf *jb, struct jbuf_stats *out)
 {
 	if (jb && out)
@@ -230,6 +236,7 @@ static int store(struct jbuf *jb, const struct rtppkt *p)
 	    .timestamp = p->ts - jb->base,
 	    .span = jb->frame_ts,
 	    .sequence = p->seq,
+	    .user_data = p->tag,
 	};
 
 	jitter_buffer_put(jb->spx, &sp);
@@ -373,6 +380,7 @@ enum jbuf_status jbuf_get(struct jbuf *jb, uint8_t *buf, size_t cap,
 	if (ret == JITTER_BUFFER_OK) {
 		jb->n_missing = 0;
 		if (buf && len && sp.len <= cap) {
+			jb->tag = sp.user_data;
 			memcpy(buf, jb->scratch, sp.len);
 			*len = sp.len;
 			return JBUF_FRAME;

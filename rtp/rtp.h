@@ -30,15 +30,39 @@ struct rtppkt {
 	uint32_t csrc[RTPPKT_MAX_CSRC];
 	const uint8_t *payload; /* points into the parsed buffer */
 	size_t payload_bytes;
+	/* The header extension's profile word and elements (RFC 8285),
+	 * pointing into the parsed buffer; ext NULL when there is none.
+	 * Never built: rtppkt_build sends no extension. */
+	uint16_t ext_profile;
+	const uint8_t *ext;
+	size_t ext_bytes;
+	/* What a receiver notes with the packet: the jitter buffer keeps it
+	 * and hands it back with the payload (jbuf_tag). */
+	uint32_t tag;
 };
 
 /* Parses an RTP packet (RFC 3550 5.1): version 2, CSRCs, header extension
- * skipped, padding removed. -EBADMSG on anything malformed. */
+ * located (not walked: rtpext_find), padding removed. -EBADMSG on anything
+ * malformed. */
 int rtppkt_parse(struct rtppkt *out, const uint8_t *buf, size_t len);
 /* Writes header + payload into buf; returns the packet length or -ENOSPC. */
 int rtppkt_build(uint8_t *buf, size_t cap, const struct rtppkt *p);
 /* True when the first bytes look like RTCP (RFC 5761 4: PT 192..223). */
 bool rtppkt_is_rtcp(const uint8_t *buf, size_t len);
+
+/* ---- header extensions (rtp/rtpext.c, RFC 8285; RFC 6464) ---------------- */
+
+/* The first element with id (1-14 one-byte, 1-255 two-byte) in a parsed
+ * packet's extension: 0 with its bytes; -ENOENT when absent (or another
+ * profile); -EBADMSG when an element overruns the block; -EINVAL for id 0
+ * or above 255. */
+int rtpext_find(const struct rtppkt *p, unsigned id, const uint8_t **data,
+		size_t *len);
+/* The client-to-mixer audio level (RFC 6464) in element id: the level in
+ * -dBov (0 loudest, 127 silence) and the voice activity bit. Errors as
+ * rtpext_find; -EBADMSG for an empty element. */
+int rtpext_audio_level(const struct rtppkt *p, unsigned id, uint8_t *level_dbov,
+		       bool *vad);
 
 /* ---- RTCP (rtp/rtcpkt.c) ------------------------------------------------- */
 
@@ -121,6 +145,34 @@ int codec_decode_fec(struct codec *c, const uint8_t *in, size_t len,
 /* True when the Opus packet carries an in-band FEC copy of the frame
  * before it (the SILK LBRR flag, RFC 6716 4.2.3-4.2.4). */
 bool codec_opus_has_fec(const uint8_t *in, size_t len);
+/* Opus discontinuous transmission on an encoder: silent frames come out
+ * as packets of at most 2 bytes, which need not be sent. -EINVAL for
+ * another codec or a decoder. */
+int codec_set_dtx(struct codec *c, bool on);
+
+/* ---- comfort noise (rtp/cn.c, RFC 3389) ---------------------------------- */
+
+#define CN_PT	    13	/* static payload type of CN/8000 */
+#define CN_MAX_DBOV 127 /* the quietest level: silence */
+
+/* The RMS level of n samples in -dBov, 0..CN_MAX_DBOV (RFC 3389 3, and the
+ * same scale as RFC 6464's audio level). */
+uint8_t cn_level_dbov(const int16_t *pcm, size_t n);
+/* The noise level a received CN payload signals (silence when empty). */
+uint8_t cn_rx_level(const uint8_t *payload, size_t len);
+
+/* Sending silence as CN: whether the last packet time was silent, and how
+ * long ago the last CN packet went. Zero-initialised: audio. */
+struct cn_tx {
+	bool silent;
+	uint32_t since_ms;
+};
+/* Decides one packet time of pcm (n samples, ptime_ms long): -1 when it is
+ * audio to encode (*marker: the first after CN), 0 when nothing is sent,
+ * else the length of the CN payload written into out. -ENOSPC for cap 0. */
+int cn_tx_step(struct cn_tx *t, const int16_t *pcm, size_t n, uint32_t ptime_ms,
+	       uint8_t *out, size_t cap, bool *marker);
+void cn_tx_reset(struct cn_tx *t);
 
 /* ---- encoding the mix (rtp/txenc.c) ---------------------------------------
  */
@@ -136,11 +188,23 @@ bool codec_opus_has_fec(const uint8_t *in, size_t len);
  * valid until its next push. */
 struct txenc_out {
 	unsigned n;
+	unsigned encoded; /* codec encodes run: n, and DTX frames not sent */
 	struct {
 		const uint8_t *data;
 		size_t len;
 		int32_t ts_off;
+		bool cn;     /* a comfort noise payload (RFC 3389), not audio */
+		bool marker; /* the first after packets left unsent */
 	} pkt[TXENC_MAX_PKTS];
+};
+
+/* What an encoder makes of silence: packets like any other; Opus DTX (the
+ * tiny packets libopus makes while it is silent are not sent); or CN
+ * (rtp/cn.c, for codecs with an 8 kHz RTP clock). */
+enum txenc_silence {
+	TXENC_SILENCE_SEND = 0,
+	TXENC_SILENCE_DTX,
+	TXENC_SILENCE_CN
 };
 
 struct txenc;
@@ -170,6 +234,10 @@ void txenc_rate_warm(struct txenc *e, const int16_t *pcm);
 int txenc_rate_commit(struct txenc *e);
 void txenc_rate_cancel(struct txenc *e);
 uint32_t txenc_room_rate_hz(const struct txenc *e);
+/* Sets what silence becomes. -EINVAL when the codec cannot (DTX is
+ * Opus's; CN needs an 8 kHz RTP clock). */
+int txenc_set_silence(struct txenc *e, enum txenc_silence mode);
+enum txenc_silence txenc_silence(const struct txenc *e);
 
 /* ---- resampling (rtp/resamp.c) ------------------------------------------- */
 
@@ -237,6 +305,8 @@ int jbuf_peek_next(struct jbuf *jb, uint8_t *buf, size_t cap, size_t *len);
  * SpeexDSP's margin, so that its delay estimate keeps the frame), so that
  * the packet after a lost one is here in time for its FEC. Once. */
 void jbuf_hold_for_fec(struct jbuf *jb);
+/* The tag (struct rtppkt's) of the packet jbuf_get last returned. */
+uint32_t jbuf_tag(const struct jbuf *jb);
 
 struct jbuf_stats {
 	uint64_t put, late, dropped, missing, resets;
@@ -368,6 +438,13 @@ struct stream_params {
 	int te_pt;	      /* telephone-event payload type, -1 if none */
 	uint32_t te_clock_hz; /* its rtpmap clock; 0: 8000 (RFC 4733) */
 	uint32_t ptime_ms;
+	/* Silence (rtp/stream_quiet.c): the id of the RFC 6464 audio level
+	 * extension the peer sends (0: none); the CN payload type (RFC 3389;
+	 * 0: none), which we take and, to a G.711 peer, send in silence; and
+	 * whether the peer asked for Opus DTX (usedtx=1). */
+	uint8_t level_ext_id;
+	uint8_t cn_pt;
+	bool dtx;
 	bool send; /* we send the mix to the peer */
 	bool recv; /* the peer's audio is mixed into the room */
 	bool rtcp_mux;
@@ -382,15 +459,18 @@ struct stream_params {
  * SSRC changes, never negative. late: arrived after their time was played
  * out; discarded: duplicates, beyond the jitter buffer's reach, too large;
  * malformed: not RTP, or a payload type not negotiated; dtx: Opus DTX
- * packets (at most 2 bytes) taken as silence without a decode; concealed:
- * packets' worth of audio made up for lost ones; fec_recovered: lost
- * packets decoded instead from the in-band FEC of the packet after them
- * (Opus), not counted as concealed. jitter: RFC 3550 A.8's
+ * packets (at most 2 bytes) and CN packets taken as silence without a
+ * decode; quiet: packets left undecoded because their RFC 6464 level said
+ * silence while the mixer did not need them; concealed: packets' worth of
+ * audio made up for lost ones; fec_recovered: lost packets decoded instead
+ * from the in-band FEC of the packet after them (Opus), not counted as
+ * concealed. jitter: RFC 3550 A.8's
  * interarrival jitter of the current source. */
 struct stream_stats {
 	uint64_t packets_in, packets_out, bytes_in, bytes_out;
 	uint64_t lost, late, discarded, concealed, malformed, foreign, dtx;
 	uint64_t fec_recovered;
+	uint64_t quiet;	      /* not decoded: level said silence, not mixed */
 	uint64_t srtp_failed; /* SRTP/SRTCP that did not verify, or replays */
 	uint64_t latched;     /* times the peer's address was latched */
 	uint64_t last_rx_ns;  /* when a packet was last taken from the peer */
@@ -448,9 +528,21 @@ int stream_pull(struct stream *s, int16_t *pcm);
  * starts afresh. Mixer thread. */
 const int16_t *stream_pull_codec(struct stream *s, size_t *n);
 void stream_pull_room(struct stream *s, int16_t *pcm);
+/* The peer's RFC 6464 level of the audio last pulled, in -dBov (0..127;
+ * the loudest of its packets), or -1 when its packets carried none. */
+int stream_rx_level(const struct stream *s);
+/* From the next pull on, a packet whose RFC 6464 level is below below_db
+ * dBov (negative) is not decoded but taken as silence, and a lost one
+ * after it is not concealed: for a participant the mixer will not mix.
+ * INT_MIN decodes everything (the default). Mixer thread. */
+void stream_rx_skip_quiet(struct stream *s, int below_db);
+/* What the stream's encoder makes of silence (the shared encoders of a
+ * room are keyed by it too). */
+enum txenc_silence stream_tx_silence(const struct stream *s);
 /* Encodes 20 ms of mix at the room rate and sends it (when sending is
  * enabled), carrying csrc as the CSRC list. Sends RTCP every ~5 s.
- * Returns the packets encoded, or a negative errno. */
+ * Returns the frames encoded (packets made, and Opus DTX frames left
+ * unsent), or a negative errno. */
 int stream_push(struct stream *s, const int16_t *pcm, const uint32_t *csrc,
 		unsigned n_csrc, uint64_t now_ns);
 /* As stream_push, for 20 ms that an encoder of the same codec and packet

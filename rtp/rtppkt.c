@@ -70,9 +70,12 @@ int rtppkt_parse(struct rtppkt *out, const uint8_t *buf, size_t len)
 		if (len - off < 4)
 			return -EBADMSG;
 		size_t ext_bytes = 4 * (size_t)rd16(buf + off + 2);
+		p.ext_profile = rd16(buf + off);
 		off += 4;
 		if (len - off < ext_bytes)
 			return -EBADMSG;
+		p.ext = buf + off;
+		p.ext_bytes = ext_bytes;
 		off += ext_bytes;
 	}
 

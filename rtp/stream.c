@@ -80,6 +80,8 @@ static int media_new(struct media *m, const struct stream_params *p,
 	if (!err)
 		err = txenc_new(&m->tx, p->codec, p->ptime_ms, room_hz);
 	if (!err)
+		err = txenc_set_silence(m->tx, stream_quiet_tx_mode(p));
+	if (!err)
 		err = jbuf_new(&m->jb, clk, clk / 1000 * rx_ptime(p),
 			       JBUF_MAX_MS);
 	if (!err && p->codec == CODEC_OPUS) /* in-band FEC */
@@ -124,6 +126,7 @@ int stream_new(struct stream **out, int rtp_fd, int rtcp_fd,
 	}
 	s->p = *p;
 	s->sdp_peer = p->rtp_peer;
+	stream_quiet_init(s);
 	err = stream_dtmf_setup(s);
 	if (err) {
 		stream_free(s);
@@ -172,9 +175,12 @@ int stream_apply(struct stream *s, const struct stream_params *p)
 			return err;
 		media_free(&s->m);
 		s->m = m;
+		s->quiet.warm_len = 0; /* another codec's payload */
 		s->marker = true;
 		s->src.have_transit = false;
 	}
+	/* never fails: the mode suits the codec */
+	(void)txenc_set_silence(s->m.tx, stream_quiet_tx_mode(p));
 	if (p->send && !s->p.send) {
 		txenc_drop(s->m.tx);
 		s->marker = true;

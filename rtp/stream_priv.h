@@ -74,6 +74,20 @@ struct stream_dtmf {
 	uint32_t heard;	  /* bit i: tones heard i frames ago */
 };
 
+/* Silence on receive (rtp/stream_quiet.c): RFC 6464 levels and CN carried
+ * through the jitter buffer in the packets' tags, the level of the audio
+ * pulled, and the packet last left undecoded (Opus's warm-up). */
+struct stream_quiet {
+	int skip_below_db; /* INT_MIN: decode everything */
+	int level;	   /* -dBov of the last pull; -1 unknown */
+	int pull_level;	   /* of this pull so far; -1 unknown */
+	unsigned pulled;   /* packets taken in this pull */
+	int last_level;	   /* of the last packet taken; -1 unknown */
+	bool after_cn;	   /* the last packet taken was CN */
+	size_t warm_len;   /* 0: none kept */
+	uint8_t warm[RTPPKT_MAX_BYTES];
+};
+
 struct stream {
 	int rtp_fd, rtcp_fd;
 	uint32_t room_rate_hz, local_ssrc;
@@ -83,6 +97,7 @@ struct stream {
 	struct stream_stats st;
 	uint64_t lost_before; /* by the sources before src (restarts) */
 	struct stream_dtmf dtmf;
+	struct stream_quiet quiet;
 	struct srtpctx *srtp_rx, *srtp_tx; /* NULL: plain RTP (stream_srtp.c) */
 	/* Latching (stream_rx.c): until the negotiated address is heard,
 	 * for LATCH_WINDOW_NS from the first packet, a source whose packets
@@ -146,6 +161,29 @@ void stream_dtmf_event(struct stream *s, const struct rtppkt *p,
  * silenced if a digit's tones were in or next to it. Only when listening
  * in-band (s->dtmf.band). */
 void stream_dtmf_inband(struct stream *s, int16_t *pcm, size_t n);
+/* ---- stream_quiet.c ------------------------------------------------------ */
+
+void stream_quiet_init(struct stream *s);
+/* The tag a packet of the peer's keeps in the jitter buffer: its RFC 6464
+ * level (when negotiated and present), or CN's level for a CN packet. */
+uint32_t stream_quiet_tag(const struct stream *s, const struct rtppkt *p,
+			  bool cn);
+/* A pull begins. */
+void stream_quiet_pull(struct stream *s);
+/* One packet's worth (n samples) the jitter buffer gave (st, len; the
+ * payload in s->payload): true when it is taken as silence, written into
+ * dst, without a decode (CN; a quiet packet nobody will mix) or a
+ * concealment (lost after one). */
+bool stream_quiet_take(struct stream *s, enum jbuf_status st, size_t len,
+		       int16_t *dst, size_t n);
+/* Before decoding a packet after some were left undecoded: conceals one
+ * packet and decodes the last of them into dst (cap samples), which the
+ * caller then overwrites, so that Opus resumes as if it had decoded all
+ * along. */
+void stream_quiet_warm(struct stream *s, int16_t *dst, size_t cap);
+/* What the stream's parameters make of silence in what we send. */
+enum txenc_silence stream_quiet_tx_mode(const struct stream_params *p);
+
 /* Sets up (or, for new keys, replaces) the SRTP contexts p asks for;
  * plain RTP frees them (stream_srtp.c). */
 int stream_srtp_apply(struct stream *s, const struct stream_params *p);

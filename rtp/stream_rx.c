@@ -6,7 +6,9 @@
  * address and port are accepted ("foreign" packets are counted and dropped),
  * then the payload type decides: the codec's packets go to the jitter
  * buffer, telephone-event packets to the key press tracker
- * (rtp/stream_dtmf.c; DTMF never reaches the mix) and anything else is
+ * (rtp/stream_dtmf.c; DTMF never reaches the mix), comfort noise to the
+ * jitter buffer as silence (rtp/stream_quiet.c, which also carries RFC
+ * 6464 levels and skips decodes nobody needs) and anything else is
  * counted as malformed. A G.711 caller's in-band key tones are taken out
  * of its audio there too, as it is pulled: at the codec's rate, before
  * the talker detector or the mix see it. Sequence, loss and jitter
@@ -219,7 +221,8 @@ static void on_rtp(struct stream *s, const uint8_t *buf, size_t len,
 		return;
 	}
 	bool te = s->p.te_pt >= 0 && pkt.pt == s->p.te_pt;
-	if (pkt.pt != s->p.pt && !te) {
+	bool cn = s->p.cn_pt && pkt.pt == s->p.cn_pt && pkt.pt != s->p.pt;
+	if (pkt.pt != s->p.pt && !te && !cn) {
 		s->st.malformed++;
 		return;
 	}
@@ -247,6 +250,7 @@ static void on_rtp(struct stream *s, const uint8_t *buf, size_t len,
 	}
 	jitter_update(&s->src, pkt.ts,
 		      arrival_ts(now_ns, s->m.desc->rtp_clock_hz));
+	pkt.tag = stream_quiet_tag(s, &pkt, cn); /* level, CN: stream_quiet.c */
 	if (s->p.recv)
 		count_refused(s, jbuf_put(s->m.jb, &pkt));
 }
@@ -455,12 +459,15 @@ static size_t rx_packet(struct stream *s, enum jbuf_status st, size_t len,
 	struct media *m = &s->m;
 	size_t n = m->rx_pkt_samples < room ? m->rx_pkt_samples : room;
 
+	if (stream_quiet_take(s, st, len, dst, n))
+		return n;
 	if (st == JBUF_FRAME && dtx(m, len)) {
 		memset(dst, 0, n * sizeof(*dst));
 		s->st.dtx++;
 		return n;
 	}
 	if (st == JBUF_FRAME) {
+		stream_quiet_warm(s, dst, room);
 		int got = codec_decode(m->codec, s->payload, len, dst, room);
 		if (m->desc->id == CODEC_OPUS && !m->peer_fec &&
 		    codec_opus_has_fec(s->payload, len)) {
@@ -502,6 +509,7 @@ const int16_t *stream_pull_codec(struct stream *s, size_t *n)
 	m->converted_before = m->converted;
 	m->converted = false;
 	m->has_frame = false;
+	stream_quiet_pull(s);
 	if (s->p.recv)
 		rx_fill(s, fn);
 	if (!s->p.recv || m->rx.len == 0)

@@ -55,12 +55,13 @@ static bool send_to(struct stream *s, int fd, const struct sockaddr_storage *to,
 	return true;
 }
 
-static void send_packet(struct stream *s, uint32_t ts, const uint8_t *payload,
-			size_t bytes, const uint32_t *csrc, unsigned n_csrc)
+static void send_packet(struct stream *s, uint32_t ts, uint8_t pt, bool marker,
+			const uint8_t *payload, size_t bytes,
+			const uint32_t *csrc, unsigned n_csrc)
 {
 	struct rtppkt pkt = {
-	    .pt = s->p.pt,
-	    .marker = s->marker,
+	    .pt = pt,
+	    .marker = s->marker || marker,
 	    .seq = s->seq++,
 	    .ts = ts,
 	    .ssrc = s->local_ssrc,
@@ -85,13 +86,20 @@ static void send_packet(struct stream *s, uint32_t ts, const uint8_t *payload,
 }
 
 /* Sends what an encoder made of this 20 ms, each packet stamped on our
- * own timeline (s->ts is the RTP time of this 20 ms). */
+ * own timeline (s->ts is the RTP time of this 20 ms). A CN packet goes
+ * with the CN payload type (only an encoder set up for a peer that
+ * negotiated CN makes one). */
 static void send_out(struct stream *s, const struct txenc_out *o,
 		     const uint32_t *csrc, unsigned n_csrc)
 {
-	for (unsigned i = 0; i < o->n; i++)
-		send_packet(s, s->ts + (uint32_t)o->pkt[i].ts_off,
-			    o->pkt[i].data, o->pkt[i].len, csrc, n_csrc);
+	for (unsigned i = 0; i < o->n; i++) {
+		uint8_t pt = o->pkt[i].cn && s->p.cn_pt ? s->p.cn_pt : s->p.pt;
+		if (o->pkt[i].cn && !s->p.cn_pt)
+			continue;
+		send_packet(s, s->ts + (uint32_t)o->pkt[i].ts_off, pt,
+			    o->pkt[i].marker, o->pkt[i].data, o->pkt[i].len,
+			    csrc, n_csrc);
+	}
 }
 
 static bool sending(const struct stream *s)
@@ -163,6 +171,8 @@ int stream_push(struct stream *s, const int16_t *pcm, const uint32_t *csrc,
 		struct txenc_out o;
 		ret = txenc_push(s->m.tx, pcm, &o);
 		send_out(s, &o, csrc, n_csrc);
+		if (ret >= 0)
+			ret = (int)o.encoded; /* DTX frames left unsent too */
 	} else {
 		txenc_drop(s->m.tx);
 		s->marker = true;

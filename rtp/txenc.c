@@ -18,6 +18,14 @@
  * history when it takes over (txenc_rate_commit) and the codec sees no
  * seam. Both converters delay the audio alike (resamp_new_room).
  *
+ * Silence (txenc_set_silence): with Opus DTX, libopus decides which
+ * silent frames need not go out (it returns at most 2 bytes for them) and
+ * sends a small update now and then on its own cadence; with CN
+ * (rtp/cn.c), a G.711 packet time of silence becomes a CN packet or
+ * nothing. Either way the first packet after some left unsent is marked,
+ * and whoever sends the packets keeps its sequence numbers contiguous
+ * while its timestamps move on.
+ *
  * Belongs to its creator (a stream, or a mixer), on that one thread;
  * allocates only in txenc_new. */
 #include "rtp/rtp.h"
@@ -40,6 +48,9 @@ struct txenc {
 	size_t pkt_samples, frame_samples; /* at the codec rate */
 	int16_t *fifo;
 	size_t len, cap;
+	enum txenc_silence silence;
+	struct cn_tx cn;
+	bool unsent; /* a packet time went unsent since the last packet */
 	uint8_t payload[TXENC_MAX_PKTS][MAX_BYTES];
 };
 
@@ -161,6 +172,58 @@ void txenc_drop(struct txenc *e)
 	e->len = 0;
 }
 
+int txenc_set_silence(struct txenc *e, enum txenc_silence mode)
+{
+	bool opus = e->desc->id == CODEC_OPUS;
+
+	if (mode == e->silence)
+		return 0;
+	if ((mode == TXENC_SILENCE_DTX && !opus) ||
+	    (mode == TXENC_SILENCE_CN && e->desc->rtp_clock_hz != 8000) ||
+	    mode > TXENC_SILENCE_CN)
+		return -EINVAL;
+	if (opus) {
+		int err = codec_set_dtx(e->codec, mode == TXENC_SILENCE_DTX);
+		if (err)
+			return err;
+	}
+	e->silence = mode;
+	cn_tx_reset(&e->cn);
+	return 0;
+}
+
+enum txenc_silence txenc_silence(const struct txenc *e)
+{
+	return e->silence;
+}
+
+/* One packet time from the FIFO into payload[i]: its length, 0 when
+ * nothing is to be sent, or a negative errno. */
+static int encode_one(struct txenc *e, unsigned i, bool *cn, bool *marker,
+		      bool *encoded)
+{
+	uint8_t *dst = e->payload[i];
+	int got;
+
+	*cn = false;
+	*marker = false;
+	*encoded = false;
+	if (e->silence == TXENC_SILENCE_CN) {
+		got = cn_tx_step(&e->cn, e->fifo, e->pkt_samples, e->ptime_ms,
+				 dst, MAX_BYTES, marker);
+		if (got >= 0) {
+			*cn = got > 0;
+			return got;
+		}
+	}
+	got = codec_encode(e->codec, e->fifo, e->pkt_samples, dst, MAX_BYTES);
+	*encoded = true;
+	/* RFC 6716 / libopus: a DTX frame of at most 2 bytes is not sent. */
+	if (e->silence == TXENC_SILENCE_DTX && got >= 0 && got <= 2)
+		return 0;
+	return got;
+}
+
 /* Drops the first n samples of the FIFO. */
 static void take(struct txenc *e, size_t n)
 {
@@ -175,6 +238,7 @@ int txenc_push(struct txenc *e, const int16_t *pcm, struct txenc_out *out)
 	int err = 0;
 
 	out->n = 0;
+	out->encoded = 0;
 	if (e->len + n > e->cap)
 		e->len = 0; /* cannot happen with whole packets; stay bounded */
 	resamp_exact(e->rs, pcm, e->room_rate_hz / 50, e->fifo + e->len, n);
@@ -183,17 +247,24 @@ int txenc_push(struct txenc *e, const int16_t *pcm, struct txenc_out *out)
 		/* The packet starts len samples before the frame's end. */
 		int32_t off =
 		    (int32_t)(n * clk / hz) - (int32_t)(e->len * clk / hz);
-		int got = codec_encode(e->codec, e->fifo, e->pkt_samples,
-				       e->payload[out->n], MAX_BYTES);
+		bool cn, marker, encoded;
+		int got = encode_one(e, out->n, &cn, &marker, &encoded);
 		take(e, e->pkt_samples);
-		if (got < 0) {
-			err = got;
+		out->encoded += encoded;
+		if (got <= 0) {
+			e->unsent = true;
+			if (got < 0)
+				err = got;
 			continue;
 		}
 		out->pkt[out->n].data = e->payload[out->n];
 		out->pkt[out->n].len = (size_t)got;
 		out->pkt[out->n].ts_off = off;
+		out->pkt[out->n].cn = cn;
+		out->pkt[out->n].marker =
+		    !cn && (marker || (e->unsent && e->silence));
 		out->n++;
+		e->unsent = false;
 	}
 	return err ? err : (int)out->n;
 }

@@ -579,6 +579,8 @@ class RtpEndpoint:
         self.rx_undecodable = 0
         self.rx_unknown_pt = 0
         self.sent = 0
+        self.level_ext = None           # RFC 6464 extension id, None: not sent
+        self.level_dbov = None          # fixed level to send; None: measured
         self.drop_every = 0             # the "network" loses each nth packet (by seq)
         self.opus_fec_loss = 0          # our Opus encoder codes FEC for this loss (%)
         # (on, off): the tone in bursts of `on` 20 ms frames with `off`
@@ -647,6 +649,13 @@ class RtpEndpoint:
                 self.marker_next = True
             self.mode = 'silence'
 
+    def send_levels(self, ext_id, dbov=None):
+        """Carry an RFC 6464 client-to-mixer audio level in every audio
+        packet (RFC 8285 one-byte header, element ext_id): the frame's own
+        level, or dbov (0..127, -dBov) when given."""
+        with self.lock:
+            self.level_ext, self.level_dbov = ext_id, dbov
+
     def stop_sending(self):
         with self.lock:
             self.mode = 'stopped'
@@ -688,6 +697,19 @@ class RtpEndpoint:
         out = array.array('h', (int(round(amp * math.sin(ph + w * i))) for i in range(n)))
         self.phase = math.fmod(ph + w * n, 2.0 * math.pi)
         return out
+
+    def _level_ext(self, pcm):
+        """The RFC 8285 one-byte extension carrying the frame's RFC 6464
+        level (V set when above -50 dBov), or None."""
+        if self.level_ext is None:
+            return None
+        level = self.level_dbov
+        if level is None:
+            e = sum(x * x for x in pcm) / max(1, len(pcm))
+            level = 127 if e <= 0 else int(round(-10 * math.log10(e / 32767.0 ** 2)))
+        level = max(0, min(127, level))
+        vad = 0x80 if level < 50 else 0
+        return (0xBEDE, bytes([(self.level_ext << 4) | 0, vad | level, 0, 0]))
 
     def _inband_frame(self, codec, kp):
         """20 ms of the key's dual tone while it is down, else silence."""
@@ -752,9 +774,11 @@ class RtpEndpoint:
                     self.seq = (self.seq + 1) & 0xFFFF
                 elif codec is not None and remote is not None and mode != 'stopped':
                     try:
-                        payload = codec.encode(self._make_frame(codec))
+                        frame = self._make_frame(codec)
+                        payload = codec.encode(frame)
                         pkt = build_rtp(codec.pt, self.seq, self.ts, self.ssrc, payload,
-                                        marker=self.marker_next)
+                                        marker=self.marker_next,
+                                        extension=self._level_ext(frame))
                         self.marker_next = False
                         if self.drop_every and self.seq % self.drop_every == 0:
                             self.dropped += 1
@@ -825,6 +849,11 @@ class RtpEndpoint:
         t1 = t1 if t1 is not None else time.monotonic()
         with self.lock:
             return [p for p in self.packets if t0 <= p.t <= t1]
+
+    def count_packets(self, t0, t1=None, pt=None):
+        """How many RTP packets (of payload type pt, or any) came in
+        [t0, t1]."""
+        return sum(1 for p in self.packets_between(t0, t1) if pt is None or p.pt == pt)
 
     def analyze(self, freqs, seconds=1.0, end=None, start=None):
         end = end if end is not None else time.monotonic()

@@ -206,13 +206,17 @@ CODECS = {
     'opus': (111, 'opus/48000/2', 48000),
     'G722': (9, 'G722/8000', 8000),
     'GSM': (3, 'GSM/8000', 8000),
+    'CN': (13, 'CN/8000', 8000),            # comfort noise (RFC 3389)
 }
+OPUS_FMTP = 'useinbandfec=1;stereo=0;sprop-stereo=0'
 TE_PT = 101
 
 
 def build_offer(rtp_ip, rtp_port, codecs=('PCMU',), direction='sendrecv',
-                telephone_event=True, sess_id=None, version=1, extra=''):
-    """Build an SDP offer.  `codecs` is a sequence of names from CODECS."""
+                telephone_event=True, sess_id=None, version=1, extra='',
+                opus_fmtp=OPUS_FMTP):
+    """Build an SDP offer.  `codecs` is a sequence of names from CODECS;
+    `extra` (CRLF-terminated lines) is appended to the audio section."""
     sess_id = sess_id or random.randint(10 ** 6, 10 ** 9)
     pts, attrs = [], []
     for c in codecs:
@@ -220,7 +224,7 @@ def build_offer(rtp_ip, rtp_port, codecs=('PCMU',), direction='sendrecv',
         pts.append(str(pt))
         attrs.append('a=rtpmap:%d %s' % (pt, rtpmap))
         if c == 'opus':
-            attrs.append('a=fmtp:%d useinbandfec=1;stereo=0;sprop-stereo=0' % pt)
+            attrs.append('a=fmtp:%d %s' % (pt, opus_fmtp))
     if telephone_event:
         pts.append(str(TE_PT))
         attrs.append('a=rtpmap:%d telephone-event/8000' % TE_PT)

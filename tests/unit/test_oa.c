@@ -438,7 +438,104 @@ static void test_ptime(void)
 	CU_ASSERT_EQUAL(r.ptime_ms, 20);
 }
 
+static void test_extmap(void)
+{
+	uint8_t id = 0;
+	bool vad = false;
+	const char *uri = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
+	char v[128];
+
+	snprintf(v, sizeof(v), "1 %s vad=on", uri);
+	CU_ASSERT_EQUAL(oa_extmap_level(v, &id, &vad), 0);
+	CU_ASSERT_EQUAL(id, 1);
+	CU_ASSERT_TRUE(vad);
+	snprintf(v, sizeof(v), "200/sendonly %s", uri);
+	CU_ASSERT_EQUAL(oa_extmap_level(v, &id, &vad), 0);
+	CU_ASSERT_EQUAL(id, 200);
+	CU_ASSERT_FALSE(vad);
+	CU_ASSERT_EQUAL(
+	    oa_extmap_level("3 urn:ietf:params:rtp-hdrext:toffset", &id, &vad),
+	    -ENOENT);
+	snprintf(v, sizeof(v), "15 %s", uri);
+	CU_ASSERT_EQUAL(oa_extmap_level(v, &id, &vad), -EBADMSG);
+	snprintf(v, sizeof(v), "0 %s", uri);
+	CU_ASSERT_EQUAL(oa_extmap_level(v, &id, &vad), -EBADMSG);
+	snprintf(v, sizeof(v), "4096 %s", uri);
+	CU_ASSERT_EQUAL(oa_extmap_level(v, &id, &vad), -EBADMSG);
+	snprintf(v, sizeof(v), "x %s", uri);
+	CU_ASSERT_EQUAL(oa_extmap_level(v, &id, &vad), -EBADMSG);
+	CU_ASSERT_EQUAL(oa_extmap_level("1", &id, &vad), -EBADMSG);
+	CU_ASSERT_EQUAL(oa_extmap_level("1 ", &id, &vad), -ENOENT);
+
+	CU_ASSERT_TRUE(oa_fmtp_flag("useinbandfec=1; usedtx=1", "usedtx"));
+	CU_ASSERT_TRUE(oa_fmtp_flag("usedtx = 1", "usedtx"));
+	CU_ASSERT_FALSE(oa_fmtp_flag("usedtx=0", "usedtx"));
+	CU_ASSERT_FALSE(oa_fmtp_flag("xusedtx=1", "usedtx"));
+	CU_ASSERT_FALSE(oa_fmtp_flag("usedtx=10", "usedtx"));
+	CU_ASSERT_FALSE(oa_fmtp_flag("", "usedtx"));
+}
+
+/* What an offer says of silence reaches the answer and the stream. */
+static void test_silence(void)
+{
+	struct oa_desc d;
+	struct oa_result r;
+	struct stream_params p;
+	struct oa_local l = {.addr = "127.0.0.1", .port = 20000};
+	char buf[2048];
+
+	CU_ASSERT_EQUAL_FATAL(
+	    parse(HDR "m=audio 4000 RTP/AVP 0 13 101\r\n"
+		      "a=rtpmap:101 telephone-event/8000\r\n"
+		      "a=extmap:5 urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+		      " vad=on\r\n",
+		  &d),
+	    0);
+	CU_ASSERT_EQUAL(d.level_ext_id, 5);
+	CU_ASSERT_TRUE(d.level_vad);
+	CU_ASSERT_EQUAL_FATAL(oa_answer(&d, OA_SRTP_OPTIONAL, &r), 0);
+	CU_ASSERT_EQUAL(r.cn_pt, 13);
+	CU_ASSERT_EQUAL(r.level_ext_id, 5);
+	CU_ASSERT_FALSE(r.dtx);
+	CU_ASSERT_TRUE_FATAL(oa_render_answer(buf, sizeof(buf), &l, &d, &r) >
+			     0);
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(buf, "m=audio 20000 RTP/AVP 0 101 13\r\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "a=rtpmap:13 CN/8000\r\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(
+	    buf, "a=extmap:5 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n"));
+	CU_ASSERT_EQUAL(oa_stream_params(&d, &r, &p), 0);
+	CU_ASSERT_EQUAL(p.cn_pt, 13);
+	CU_ASSERT_EQUAL(p.level_ext_id, 5);
+
+	/* Opus with usedtx=1: DTX, no CN (it has a 48 kHz clock) */
+	CU_ASSERT_EQUAL_FATAL(parse(HDR "m=audio 4000 RTP/AVP 111 13\r\n"
+					"a=rtpmap:111 opus/48000/2\r\n"
+					"a=fmtp:111 minptime=10;usedtx=1\r\n",
+				    &d),
+			      0);
+	CU_ASSERT_EQUAL(d.level_ext_id, 0);
+	CU_ASSERT_EQUAL_FATAL(oa_answer(&d, OA_SRTP_OPTIONAL, &r), 0);
+	CU_ASSERT_EQUAL(r.codec, CODEC_OPUS);
+	CU_ASSERT_TRUE(r.dtx);
+	CU_ASSERT_EQUAL(r.cn_pt, 0);
+	CU_ASSERT_TRUE_FATAL(oa_render_answer(buf, sizeof(buf), &l, &d, &r) >
+			     0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "usedtx=1"));
+	CU_ASSERT_PTR_NULL(strstr(buf, "CN/8000"));
+	CU_ASSERT_PTR_NULL(strstr(buf, "extmap"));
+	CU_ASSERT_EQUAL(oa_stream_params(&d, &r, &p), 0);
+	CU_ASSERT_TRUE(p.dtx);
+
+	/* Without CN offered, none answered */
+	CU_ASSERT_EQUAL(answer_for(HDR "m=audio 4000 RTP/AVP 8\r\n", &r), 0);
+	CU_ASSERT_EQUAL(r.cn_pt, 0);
+	CU_ASSERT_FALSE(r.dtx);
+}
+
 static const struct unit_test tests[] = {
+    {"a=extmap and fmtp flags", test_extmap},
+    {"silence in offers and answers", test_silence},
     {"parse basic", test_parse_basic},
     {"parse media-level c= and rtcp", test_parse_media_level_c_and_rtcp},
     {"parse malformed", test_parse_malformed},

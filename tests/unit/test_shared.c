@@ -10,6 +10,9 @@
  * talker falls silent (its hang-over runs out): it becomes a listener of
  * the shared mix too, and the count drops to 4.
  *
+ * What silence becomes (CN for a G.711 listener that negotiated it) is
+ * part of the format: CN listeners and the others never share an encoder.
+ *
  * Prompts (mixer/play.c) are never in the shared encode: a listener a
  * prompt plays to has its own mix and encode while it plays. The room's
  * tones are in it, except for the one they are about. */
@@ -43,6 +46,7 @@ struct phone {
 	uint8_t payload[FRAME_8K];
 	uint32_t ssrc, csrc[RTPPKT_MAX_CSRC];
 	unsigned n_csrc, packets;
+	unsigned cn, packets_cn; /* CN packets; PCMU packets meanwhile */
 	int16_t heard[8000];
 	size_t heard_n;
 };
@@ -108,8 +112,11 @@ static void phone_listen(struct phone *p)
 	struct rtppkt r;
 
 	while ((n = recv(p->ph_rtp, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
-		if (rtppkt_parse(&r, buf, (size_t)n) < 0 ||
-		    r.payload_bytes != FRAME_8K)
+		if (rtppkt_parse(&r, buf, (size_t)n) < 0)
+			continue;
+		if (r.pt == CN_PT)
+			p->cn++;
+		if (r.payload_bytes != FRAME_8K)
 			continue;
 		p->packets++;
 		memcpy(p->payload, r.payload, FRAME_8K);
@@ -355,7 +362,66 @@ static void test_prompts_beside_shared(void)
 	room_close(m, efd);
 }
 
+/* What silence becomes is part of the format: PCMU listeners that asked
+ * for CN share one encoder, the others another. While 0 talks, everyone
+ * hears it (3 encodes a tick: 0's own, one per group); once the room is
+ * silent, the plain listeners still get 50 packets a second and the CN
+ * listeners a CN packet every 400 ms and no audio. */
+static void test_silence_groups(void)
+{
+	struct mixer_params mp = {.room = "silence", .rate_hz = ROOM_HZ};
+	struct mixer *m;
+	int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+	mp.notify_fd = efd;
+	CU_ASSERT_FATAL(mixer_start(&m, &mp) == 0);
+	for (int i = 0; i < N_PHONES; i++) {
+		phone_open(&ph[i], i, CODEC_PCMU, i == 0 ? 700 : 0);
+		struct stream_params sp = {
+		    .rtp_peer = ph[i].ph_addr,
+		    .codec = CODEC_PCMU,
+		    .te_pt = -1,
+		    .ptime_ms = 20,
+		    .cn_pt = i >= 4 ? CN_PT : 0,
+		    .send = true,
+		    .recv = true,
+		};
+		CU_ASSERT_FATAL(stream_apply(ph[i].s, &sp) == 0);
+		struct mixer_cmd c = {.kind = MIXER_ADD,
+				      .part_id = (uint32_t)i,
+				      .stream = ph[i].s};
+		CU_ASSERT(mixer_post(m, &c) == 0);
+	}
+	run(600);
+	double per_tick = encodes_per_tick(m, 1000);
+	CU_ASSERT(per_tick > 2.8 && per_tick < 3.2);
+	for (int i = 1; i < N_PHONES; i++) {
+		CU_ASSERT(ph[i].packets >= 40);
+		CU_ASSERT(unit_tone_amp(ph[i].heard, ph[i].heard_n, 700, 8000) >
+			  0.6 * 8000);
+	}
+	ph[0].f_hz = 0;
+	run(1500); /* 0's hang-over */
+	for (int i = 0; i < N_PHONES; i++) {
+		ph[i].packets_cn = ph[i].packets;
+		ph[i].cn = 0;
+	}
+	run(1000);
+	for (int i = 1; i < N_PHONES; i++) {
+		unsigned audio = ph[i].packets - ph[i].packets_cn;
+		if (i < 4) {
+			CU_ASSERT(audio >= 45);
+			CU_ASSERT_EQUAL(ph[i].cn, 0);
+		} else {
+			CU_ASSERT_EQUAL(audio, 0);
+			CU_ASSERT(ph[i].cn >= 2 && ph[i].cn <= 4);
+		}
+	}
+	room_close(m, efd);
+}
+
 static const struct unit_test tests[] = {
+    {"silence modes make their own groups", test_silence_groups},
     {"speakers' own encodes, one per format for the rest", test_shared_encodes},
     {"the same, every tick fanned out to a pool", test_fanned_out},
     {"prompts and room tones beside the shared encode",

@@ -227,7 +227,38 @@ static void test_power(void)
 	CU_ASSERT(t.power < 0.01 * 0.1);
 }
 
+/* RFC 6464 levels (-dBov) drive the same hysteresis as measured frames,
+ * and give the same smoothed power as a tone at that level. */
+static void test_sent_level(void)
+{
+	struct talk t, m;
+
+	start(&t);
+	start(&m);
+	CU_ASSERT(!talk_update_level(&t, 20));
+	CU_ASSERT_EQUAL(t.level_db, -20);
+	CU_ASSERT(talk_update_level(&t, 20)); /* 40 ms: talking */
+	CU_ASSERT(t.talking);
+	talk_update(&m, tone(-20), FRAME_N);
+	talk_update(&m, tone(-20), FRAME_N);
+	CU_ASSERT(m.power > 0.9f * t.power && m.power < 1.1f * t.power);
+	for (int i = 0; i < 10; i++)
+		CU_ASSERT(!talk_update_level(&t, 45)); /* between: holds */
+	CU_ASSERT(t.talking);
+	int changes = 0;
+	for (int i = 0; i < 30; i++) /* 600 ms of silence */
+		changes += talk_update_level(&t, 127);
+	CU_ASSERT_EQUAL(changes, 1);
+	CU_ASSERT(!t.talking);
+	CU_ASSERT_EQUAL(t.level_db, TALK_SILENCE_DB);
+	talk_update_level(&t, 200); /* out of range: silence */
+	CU_ASSERT_EQUAL(t.level_db, TALK_SILENCE_DB);
+	talk_update_level(&t, 0);
+	CU_ASSERT_EQUAL(t.level_db, 0);
+}
+
 static const struct unit_test tests[] = {
+    {"levels the caller sent", test_sent_level},
     {"smoothed power", test_power},
     {"params and defaults", test_params},
     {"level in dBFS", test_level},

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <string.h>
 
 #define ROOM_HZ 48000
 #define ROOM_N	(ROOM_HZ / 50)
@@ -157,7 +158,111 @@ static void test_rate_change(void)
 	txenc_free(e);
 }
 
+/* Pushes n frames of tone (tone true) or silence; counts the packets,
+ * CN packets and marked packets that came out, and the total bytes. */
+struct pattern {
+	unsigned pkts, cn, marked, encoded;
+	size_t bytes;
+	bool first_marked;
+};
+
+static struct pattern push_run(struct txenc *e, bool tone, unsigned n,
+			       uint64_t *sample)
+{
+	static int16_t pcm[ROOM_N];
+	struct pattern r = {0};
+	struct txenc_out o;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (tone)
+			unit_sine(pcm, ROOM_N, 440, ROOM_HZ, 8000, *sample);
+		else
+			memset(pcm, 0, sizeof(pcm));
+		*sample += ROOM_N;
+		CU_ASSERT(txenc_push(e, pcm, &o) >= 0);
+		r.encoded += o.encoded;
+		for (unsigned k = 0; k < o.n; k++) {
+			if (r.pkts == 0)
+				r.first_marked = o.pkt[k].marker;
+			r.pkts++;
+			r.cn += o.pkt[k].cn;
+			r.marked += o.pkt[k].marker;
+			r.bytes += o.pkt[k].len;
+		}
+	}
+	return r;
+}
+
+/* Opus DTX: a second of silence after speech is a few packets (libopus
+ * stops after about 200 ms and sends an update every 400 ms); speech
+ * comes back at 50 a second, the first one marked. */
+static void test_dtx(void)
+{
+	struct txenc *e;
+	uint64_t sample = 0;
+
+	CU_ASSERT_FATAL(txenc_new(&e, CODEC_OPUS, 20, ROOM_HZ) == 0);
+	CU_ASSERT_EQUAL(txenc_silence(e), TXENC_SILENCE_SEND);
+	CU_ASSERT_EQUAL(txenc_set_silence(e, TXENC_SILENCE_CN), -EINVAL);
+	CU_ASSERT_EQUAL(txenc_set_silence(e, TXENC_SILENCE_DTX), 0);
+	CU_ASSERT_EQUAL(txenc_silence(e), TXENC_SILENCE_DTX);
+	struct pattern r = push_run(e, true, 25, &sample);
+	CU_ASSERT_EQUAL(r.pkts, 25);
+	CU_ASSERT_EQUAL(r.marked, 0);
+	push_run(e, false, 25, &sample); /* libopus's hang-over */
+	r = push_run(e, false, 50, &sample);
+	CU_ASSERT(r.pkts <= 5);
+	CU_ASSERT_EQUAL(r.cn, 0);
+	CU_ASSERT_EQUAL(r.encoded, 50); /* libopus ran for every frame */
+	r = push_run(e, true, 50, &sample);
+	CU_ASSERT_EQUAL(r.pkts, 50);
+	CU_ASSERT_TRUE(r.first_marked);
+	CU_ASSERT_EQUAL(r.marked, 1);
+	txenc_free(e);
+}
+
+/* G.711 CN, 20 and 10 ms packets: one CN packet when silence starts and
+ * every 400 ms, nothing else; the first audio after it is marked. */
+static void check_cn(uint32_t ptime)
+{
+	struct txenc *e;
+	uint64_t sample = 0;
+
+	CU_ASSERT_FATAL(txenc_new(&e, CODEC_PCMU, ptime, ROOM_HZ) == 0);
+	CU_ASSERT_EQUAL(txenc_set_silence(e, TXENC_SILENCE_DTX), -EINVAL);
+	CU_ASSERT_EQUAL(txenc_set_silence(e, TXENC_SILENCE_CN), 0);
+	struct pattern r = push_run(e, true, 10, &sample);
+	CU_ASSERT_EQUAL(r.pkts, 10 * 20 / ptime);
+	CU_ASSERT_EQUAL(r.cn, 0);
+	/* the converter's tail of the tone may still be audio */
+	push_run(e, false, 1, &sample);
+	r = push_run(e, false, 60, &sample); /* 1.2 s */
+	CU_ASSERT_EQUAL(r.encoded, 0);	     /* CN needs no encoder */
+	CU_ASSERT_EQUAL(r.pkts, 3);
+	CU_ASSERT_EQUAL(r.cn, 3);
+	CU_ASSERT_EQUAL(r.bytes, 3);
+	CU_ASSERT_EQUAL(r.marked, 0);
+	r = push_run(e, true, 10, &sample);
+	CU_ASSERT_EQUAL(r.pkts, 10 * 20 / ptime);
+	CU_ASSERT_EQUAL(r.cn, 0);
+	CU_ASSERT_TRUE(r.first_marked);
+	CU_ASSERT_EQUAL(r.marked, 1);
+	/* back to plain packets */
+	CU_ASSERT_EQUAL(txenc_set_silence(e, TXENC_SILENCE_SEND), 0);
+	r = push_run(e, false, 10, &sample);
+	CU_ASSERT_EQUAL(r.pkts, 10 * 20 / ptime);
+	txenc_free(e);
+}
+
+static void test_cn(void)
+{
+	check_cn(20);
+	check_cn(10);
+}
+
 static const struct unit_test tests[] = {
+    {"Opus DTX in silence", test_dtx},
+    {"CN in silence", test_cn},
     {"packet times a codec can send", test_ptime},
     {"room rate 8 -> 48 -> 8 kHz without a seam", test_rate_change},
     {"packets per push, their time and audio", test_packets},
