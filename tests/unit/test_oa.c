@@ -398,7 +398,7 @@ static void test_offer_and_accept(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "a=rtpmap:9 G722/8000\r\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(buf,
 				      "a=rtpmap:111 opus/48000/2\r\na=fmtp:111 "
-				      "useinbandfec=1\r\n"));
+				      "useinbandfec=1;usedtx=1\r\n"));
 	/* A peer answering with G.722 gets it. */
 	struct oa_desc ans;
 	struct oa_result r;
