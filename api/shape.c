@@ -62,8 +62,8 @@ static json_t *tenths(double v)
 static json_t *shape_stats(const struct conf_media_stats *s)
 {
 	return json_pack(
-	    "{s:I,s:I,s:I,s:o,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "packets_in",
-	    (json_int_t)s->packets_in, "packets_out",
+	    "{s:I,s:I,s:I,s:o,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	    "packets_in", (json_int_t)s->packets_in, "packets_out",
 	    (json_int_t)s->packets_out, "packets_lost", (json_int_t)s->lost,
 	    "loss_percent", tenths(s->loss_percent), "jitter_ms",
 	    tenths(s->jitter_ms), "late", (json_int_t)s->late, "discarded",
