@@ -28,6 +28,10 @@ SCENARIOS = [
     ('opus-100-own', ['--codec', 'opus', '--callers', '100', '--rooms', '1', '--speakers', '100',
                       '--probes', '0', '--tutti-args', '--max-speakers 0']),
     ('opus-100-3', ['--codec', 'opus', '--callers', '100', '--rooms', '1', '--speakers', '3']),
+    # the same room with the 97 silent callers in DTX (and offering usedtx=1),
+    # as issue 5 describes it: "the rest silence or DTX"
+    ('opus-100-3-dtx', ['--codec', 'opus', '--callers', '100', '--rooms', '1', '--speakers', '3',
+                        '--quiet', 'dtx']),
     ('opus-2000-3-dtx', ['--codec', 'opus', '--callers', '2000', '--rooms', '1', '--speakers', '3',
                          '--quiet', 'dtx', '--cps', '300']),
     ('g711-500x3', ['--codec', 'pcmu', '--callers', '1500', '--rooms', '500', '--speakers', '1']),
