@@ -107,6 +107,23 @@ static long read_audio(const char *path, enum conf_rec_format fmt,
 	return (long)n;
 }
 
+/* The frames a reader gets from path now, without judging the file: for
+ * waiting until the writer has got that far. */
+static long frames_in(const char *path)
+{
+	SF_INFO info = {0};
+	static int16_t buf[4096];
+	SNDFILE *sf = sf_open(path, SFM_READ, &info);
+	long n = 0;
+	sf_count_t got;
+	if (!sf)
+		return -1;
+	while ((got = sf_readf_short(sf, buf, 4096)) > 0)
+		n += (long)got;
+	sf_close(sf);
+	return n;
+}
+
 /* The frequency from 500 to 1500 Hz, in 5 Hz steps, that is strongest in
  * pcm: the tone a listener hears. */
 static double peak_hz(const int16_t *pcm, size_t n)
@@ -153,11 +170,18 @@ static void writer_round(enum conf_rec_format fmt)
 	for (uint32_t seq = 0; seq < 60; seq++)
 		if (seq < 40 || seq >= 45) /* 40..44 lost by the mixer */
 			push_tone(rec_file_queue(f), seq);
-	usleep(300 * 1000);
-	/* The file on disk already plays what went in: all of it for WAV,
-	 * for Ogg all but the frame the encoder holds (and its pre-skip),
-	 * since more than a second went in and a page was cut. */
+	/* The file on disk comes to play what went in before the file is
+	 * closed: all of it for WAV, for Ogg all but the frame the encoder
+	 * holds (and its pre-skip), since more than a second went in and a
+	 * page was cut. The writer drains every 100 ms; a loaded machine
+	 * (ASan, parallel tests) may take a few rounds: bounded wait. */
 	part_path(name, path, sizeof(path));
+	for (int tries = 0; tries < 100; tries++) {
+		usleep(100 * 1000);
+		if (frames_in(path) >=
+		    (fmt == CONF_REC_WAV ? 60 : 58) * FRAME_N)
+			break;
+	}
 	long n = read_audio(path, fmt, &pcm);
 	if (fmt == CONF_REC_WAV) {
 		CU_ASSERT(n == 60 * FRAME_N);
