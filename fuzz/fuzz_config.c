@@ -113,8 +113,7 @@ static bool same(const struct options *a, const struct options *b)
 	       a->sip_max_size == b->sip_max_size &&
 	       a->session_expires_s == b->session_expires_s &&
 	       a->srtp == b->srtp && a->max_speakers == b->max_speakers &&
-	       a->mix_threads == b->mix_threads &&
-	       a->sip_trace == b->sip_trace;
+	       a->mix_threads == b->mix_threads && a->sip_trace == b->sip_trace;
 }
 
 static bool lines_fit(const char *text)
