@@ -15,6 +15,8 @@
  * over the R changes each way. */
 #include "mixer/mixer_priv.h"
 
+#include "bench/bench_util.h"
+
 #include "core/core.h"
 
 #include <arpa/inet.h>
@@ -40,28 +42,6 @@ struct bench {
 	uint64_t now;
 };
 
-static void die(const char *what)
-{
-	fprintf(stderr, "ratebench: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static int udp_socket(struct sockaddr_in *addr)
-{
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	socklen_t len = sizeof(*addr);
-	int big = 4 << 20;
-
-	memset(addr, 0, sizeof(*addr));
-	addr->sin_family = AF_INET;
-	addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || bind(fd, (struct sockaddr *)addr, len) < 0 ||
-	    getsockname(fd, (struct sockaddr *)addr, &len) < 0)
-		die("socket");
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
-	return fd;
-}
-
 static struct stream *stream_for(struct bench *b, unsigned i,
 				 enum codec_id codec)
 {
@@ -73,9 +53,9 @@ static struct stream *stream_for(struct bench *b, unsigned i,
 				   .send = true,
 				   .recv = true};
 	memcpy(&sp.rtp_peer, &b->drv_addr, sizeof(b->drv_addr));
-	b->fds[i] = udp_socket(&b->addrs[i]);
+	b->fds[i] = bench_udp_socket(&b->addrs[i]);
 	if (stream_new(&s, b->fds[i], -1, 8000, 0x1000 + i, &sp) < 0)
-		die("stream_new");
+		bench_die("stream_new");
 	return s;
 }
 
@@ -84,7 +64,7 @@ static void post(struct bench *b, enum mixer_cmd_kind kind, uint32_t id,
 {
 	struct mixer_cmd c = {.kind = kind, .part_id = id, .stream = s};
 	if (mixer_post(b->m, &c) < 0)
-		die("mixer_post");
+		bench_die("mixer_post");
 }
 
 /* One tick: every PCMU participant's packet, then tick_run, timed. */
@@ -117,18 +97,6 @@ static double tick(struct bench *b)
 	return us;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, size_t n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 struct change {
 	double steady, prep_max, warm, commit;
 	unsigned prep_ticks;
@@ -142,7 +110,7 @@ static struct change measure(struct bench *b, struct stream *opus, uint32_t hz)
 	double steady[STEADY];
 	for (int i = 0; i < STEADY; i++)
 		steady[i] = tick(b);
-	c.steady = median(steady, STEADY);
+	c.steady = bench_median(steady, STEADY);
 	post(b, opus ? MIXER_ADD : MIXER_REMOVE, MAX_PARTS + 1, opus);
 	for (int i = 0; i < 200 && b->m->p.rate_hz != hz; i++) {
 		double us = tick(b);
@@ -156,7 +124,7 @@ static struct change measure(struct bench *b, struct stream *opus, uint32_t hz)
 		}
 	}
 	if (b->m->p.rate_hz != hz)
-		die("the rate did not change");
+		bench_die("the rate did not change");
 	return c;
 }
 
@@ -170,14 +138,14 @@ static void print(const char *what, struct change *c, int reps)
 		v[3][k] = c[k].warm;
 		v[4][k] = c[k].commit;
 	}
-	double st = median(v[0], (size_t)reps);
-	double pm = median(v[2], (size_t)reps);
-	double w = median(v[3], (size_t)reps);
-	double cm = median(v[4], (size_t)reps);
+	double st = bench_median(v[0], (size_t)reps);
+	double pm = bench_median(v[2], (size_t)reps);
+	double w = bench_median(v[3], (size_t)reps);
+	double cm = bench_median(v[4], (size_t)reps);
 	printf("| %s | %.0f | %.0f | %.0f (%.1fx) | %.0f (%.1fx) | %.0f "
 	       "(%.1fx) |\n",
-	       what, st, median(v[1], (size_t)reps), pm, pm / st, w, w / st, cm,
-	       cm / st);
+	       what, st, bench_median(v[1], (size_t)reps), pm, pm / st, w,
+	       w / st, cm, cm / st);
 }
 
 int main(int argc, char **argv)
@@ -210,7 +178,7 @@ int main(int argc, char **argv)
 	struct codec *enc;
 	int16_t pcm[160];
 	if (codec_new(&enc, CODEC_PCMU) < 0)
-		die("codec");
+		bench_die("codec");
 	for (int i = 0; i < 160; i++)
 		pcm[i] = (int16_t)(8000 * sin(2 * M_PI * 700 * i / 8000.0));
 	codec_encode(enc, pcm, 160, b.tone, sizeof(b.tone));
@@ -221,8 +189,8 @@ int main(int argc, char **argv)
 	struct mixer_params mp = {
 	    .room = "ratebench", .rate_hz = 8000, .notify_fd = -1};
 	if (mixer_create(&b.m, &mp) < 0)
-		die("mixer_create");
-	b.drv = udp_socket(&b.drv_addr);
+		bench_die("mixer_create");
+	b.drv = bench_udp_socket(&b.drv_addr);
 	b.now = 1000000000ull;
 	for (unsigned i = 0; i < b.parts; i++)
 		b.s[i] = stream_for(&b, i, CODEC_PCMU);

@@ -47,6 +47,8 @@
  * mixer, so run it on an otherwise idle one. */
 #include "mixer/mixer.h"
 
+#include "bench/bench_util.h"
+
 #include "core/core.h"
 
 #include <arpa/inet.h>
@@ -101,29 +103,6 @@ struct room {
 	atomic_bool stop;
 };
 
-static void die(const char *what)
-{
-	fprintf(stderr, "roombench: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static int udp_socket(struct sockaddr_in *addr)
-{
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	socklen_t len = sizeof(*addr);
-	int big = 4 << 20;
-
-	memset(addr, 0, sizeof(*addr));
-	addr->sin_family = AF_INET;
-	addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || bind(fd, (struct sockaddr *)addr, len) < 0 ||
-	    getsockname(fd, (struct sockaddr *)addr, &len) < 0)
-		die("socket");
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
-	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
-	return fd;
-}
-
 /* LOOP frames of a tone at f_hz (or silence), encoded as the room would. */
 static struct frames *encode(enum codec_id id, double f_hz)
 {
@@ -134,7 +113,7 @@ static struct frames *encode(enum codec_id id, double f_hz)
 	struct frames *f = calloc(1, sizeof(*f));
 
 	if (!f || codec_new(&c, id) < 0)
-		die("codec");
+		bench_die("codec");
 	for (int k = 0; k < LOOP; k++) {
 		for (size_t i = 0; i < n; i++)
 			pcm[i] =
@@ -145,7 +124,7 @@ static struct frames *encode(enum codec_id id, double f_hz)
 		int len =
 		    codec_encode(c, pcm, n, f->data[k], sizeof(f->data[k]));
 		if (len < 0)
-			die("encode");
+			bench_die("encode");
 		f->len[k] = (size_t)len;
 	}
 	codec_free(c);
@@ -218,11 +197,11 @@ static void room_open(struct room *r, const struct bcase *c)
 	memset(r, 0, sizeof(*r));
 	r->c = *c;
 	r->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	r->drv = udp_socket(&r->drv_addr);
+	r->drv = bench_udp_socket(&r->drv_addr);
 	r->tone = encode(c->codec, 700);
 	r->silence = encode(c->codec, 0);
 	if (c->threads > 1 && mixpool_new(&r->pool, c->threads - 1) < 0)
-		die("mixpool_new");
+		bench_die("mixpool_new");
 	struct mixer_params mp = {.room = "bench",
 				  .rate_hz = c->rate_hz ? c->rate_hz : 8000,
 				  .notify_fd = r->efd,
@@ -230,7 +209,7 @@ static void room_open(struct room *r, const struct bcase *c)
 				  .pin_rate = c->rate_hz != 0,
 				  .pool = r->pool};
 	if (mixer_start(&r->m, &mp) < 0)
-		die("mixer_start");
+		bench_die("mixer_start");
 	struct stream_params sp = {
 	    .codec = c->codec,
 	    .pt = c->codec == CODEC_OPUS ? 111 : 0,
@@ -243,10 +222,10 @@ static void room_open(struct room *r, const struct bcase *c)
 	    .cn_pt = c->dtx && c->codec == CODEC_PCMU ? CN_PT : 0};
 	memcpy(&sp.rtp_peer, &r->drv_addr, sizeof(r->drv_addr));
 	for (unsigned i = 0; i < c->parts; i++) {
-		r->fds[i] = udp_socket(&r->addrs[i]);
+		r->fds[i] = bench_udp_socket(&r->addrs[i]);
 		if (stream_new(&r->s[i], r->fds[i], -1, mp.rate_hz, 0x1000 + i,
 			       &sp) < 0)
-			die("stream_new");
+			bench_die("stream_new");
 		struct mixer_cmd cmd = {
 		    .kind = MIXER_ADD, .part_id = i, .stream = r->s[i]};
 		while (mixer_post(r->m, &cmd) == -ENOSPC)
@@ -324,7 +303,7 @@ static void wait_removed(struct room *r, uint32_t part_id)
 				return;
 		usleep(1000);
 	}
-	die("churn: the stream did not come back");
+	bench_die("churn: the stream did not come back");
 }
 
 /* The measured seconds; with churn_s, a silent Opus caller joins and
@@ -336,7 +315,7 @@ static void measure(struct room *r, const struct bcase *c)
 		return;
 	}
 	struct sockaddr_in addr;
-	int fd = udp_socket(&addr);
+	int fd = bench_udp_socket(&addr);
 	struct stream *s;
 	struct stream_params sp = {.codec = CODEC_OPUS,
 				   .pt = 111,
@@ -346,17 +325,17 @@ static void measure(struct room *r, const struct bcase *c)
 				   .recv = true};
 	memcpy(&sp.rtp_peer, &r->drv_addr, sizeof(r->drv_addr));
 	if (stream_new(&s, fd, -1, 8000, 0x9999, &sp) < 0)
-		die("stream_new");
+		bench_die("stream_new");
 	uint32_t id = MAX_PARTS + 1;
 	for (double t = 0; t < c->seconds; t += 2 * c->churn_s) {
 		struct mixer_cmd add = {
 		    .kind = MIXER_ADD, .part_id = id, .stream = s};
 		struct mixer_cmd rm = {.kind = MIXER_REMOVE, .part_id = id};
 		if (mixer_post(r->m, &add) < 0)
-			die("churn: add");
+			bench_die("churn: add");
 		sleep_s(c->churn_s);
 		if (mixer_post(r->m, &rm) < 0)
-			die("churn: remove");
+			bench_die("churn: remove");
 		wait_removed(r, id);
 		sleep_s(c->churn_s);
 	}
@@ -373,7 +352,7 @@ static struct result run_case(const struct bcase *c)
 
 	room_open(&r, c);
 	if (pthread_create(&th, NULL, driver, &r))
-		die("pthread_create");
+		bench_die("pthread_create");
 	sleep_s(1.5); /* jitter buffers settle, speakers chosen */
 	mixer_get_stats(r.m, &a);
 	uint64_t cpu0 = mixer_cpu_ns();
@@ -434,18 +413,6 @@ static void header(int md)
 		       "late%");
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* A PCMU room at 8 kHz, and pinned at 48 kHz, in turn. */
 static void compare_rates(struct bcase c, int reps, int md)
 {
@@ -463,8 +430,10 @@ static void compare_rates(struct bcase c, int reps, int md)
 			tick[r][k] = res.tick_us;
 		}
 	}
-	double c8 = median(cpu[0], reps), c48 = median(cpu[1], reps);
-	double t8 = median(tick[0], reps), t48 = median(tick[1], reps);
+	double c8 = bench_median(cpu[0], (size_t)reps),
+	       c48 = bench_median(cpu[1], (size_t)reps);
+	double t8 = bench_median(tick[0], (size_t)reps),
+	       t48 = bench_median(tick[1], (size_t)reps);
 	printf("\nmedians of %d runs, pcmu N=%u talking=%u: cpu us/participant "
 	       "%.2f at 8 kHz, %.2f at 48 kHz (48/8 = %.2fx); tick us %.0f "
 	       "at 8 kHz, %.0f at 48 kHz (48/8 = %.2fx)\n",
