@@ -44,9 +44,9 @@ int ctl_list_parts(const struct room *r, struct conf_reply *rep)
 static struct participant *find_part(struct room *r, uint32_t id,
 				     struct conf_reply *rep)
 {
-	for (struct participant *p = r->parts; p; p = p->next)
-		if (p->id == id && room_part_visible(p))
-			return p;
+	struct participant *p = room_find_part(r, id);
+	if (p && room_part_visible(p))
+		return p;
 	ctl_fail(rep, -ENOENT, "no such participant");
 	return NULL;
 }

@@ -17,6 +17,7 @@
 #include "conference/conference.h"
 #include "conference/confinfo.h"
 #include "conference/oa.h"
+#include "conference/part_index.h"
 #include "core/core.h"
 #include "mixer/mixer.h"
 #include "rtp/rtp.h"
@@ -93,6 +94,9 @@ struct room {
 	 * here to say which room they want. Never found by name, listed or
 	 * announced. */
 	bool lobby;
+	/* Participants leaving whose MIXER_REMOVE found the mixer's queue
+	 * full: room_on_media_events() posts them again. */
+	unsigned unposted_removes;
 	/* The mixer's tick count when last looked at, and when it last
 	 * moved (0: not yet looked at): room_stats_stalled(). */
 	uint64_t watch_ticks, watch_ns;
@@ -129,6 +133,7 @@ struct conference {
 	char focus_host[80]; /* host[:port] of our conference URIs */
 	char focus_addr[64]; /* the host alone, without brackets */
 	uint32_t next_part_id;
+	struct part_index parts_by_id; /* every room's participants */
 	bool stopping;
 	/* Of the mixers that have stopped, so that totals never go back. */
 	struct mixer_stats retired_stats;
@@ -165,6 +170,8 @@ int room_lobby(struct conference *c, const char *number, struct room **out);
 int room_move(struct participant *p, const char *to);
 /* p is seen: admitted and not leaving. */
 bool room_part_visible(const struct participant *p);
+/* The participant of r with this id, or NULL. */
+struct participant *room_find_part(struct room *r, uint32_t id);
 /* -EPERM locked, -EBUSY full. */
 int room_may_join(const struct room *r);
 /* Ends an on-demand room that a refused call made and nobody joined. */

@@ -215,6 +215,13 @@ int room_participant_new(struct room *r, const char *bind_host,
 	}
 	p->room = r;
 	p->id = ++r->conf->next_part_id;
+	err = part_index_put(&r->conf->parts_by_id, p);
+	if (err) {
+		portpool_release(r->conf->ports, p->rtp_fd, p->rtcp_fd,
+				 p->rtp_port);
+		free(p);
+		return err;
+	}
 	p->ssrc = new_ssrc(r);
 	p->joined_ns = mono_now_ns();
 	p->status = CI_PENDING;
@@ -330,6 +337,7 @@ static void participant_free(struct participant *p)
 {
 	struct room *r = p->room;
 	unlink_part(p);
+	part_index_del(&r->conf->parts_by_id, p->id);
 	atomic_fetch_sub(&r->conf->n_parts, 1);
 
 	room_stats_summary(p);
@@ -363,21 +371,21 @@ void room_leave(struct participant *p, enum ci_disconnection how,
 	/* A full queue is retried from room_on_media_events(). */
 	if (mixer_post(p->room->mixer, &cmd) == 0)
 		p->in_mixer = false;
+	else
+		p->room->unposted_removes++;
 }
 
-static struct participant *find_part(struct room *r, uint32_t id)
+struct participant *room_find_part(struct room *r, uint32_t id)
 {
-	for (struct participant *p = r->parts; p; p = p->next)
-		if (p->id == id)
-			return p;
-	return NULL;
+	struct participant *p = part_index_get(&r->conf->parts_by_id, id);
+	return p && p->room == r ? p : NULL;
 }
 
 /* Talking on or off: subscribers hear of it unless the participant is
  * already on its way out (its departure says enough) or not let in. */
 static void on_talking(struct room *r, const struct mixer_event *ev)
 {
-	struct participant *p = find_part(r, ev->part_id);
+	struct participant *p = room_find_part(r, ev->part_id);
 	if (!p || p->talking == ev->talking)
 		return;
 	p->talking = ev->talking;
@@ -396,7 +404,7 @@ static void on_talking(struct room *r, const struct mixer_event *ev)
 
 static void on_stats(struct room *r, const struct mixer_event *ev)
 {
-	struct participant *p = find_part(r, ev->part_id);
+	struct participant *p = room_find_part(r, ev->part_id);
 	if (p) {
 		p->stats = ev->stats;
 		room_stats_check_timeout(p);
@@ -475,7 +483,7 @@ int room_move(struct participant *p, const char *to)
 /* Keys and prompts played out go to the dialogue of the participant. */
 static void on_dialogue(struct room *r, const struct mixer_event *ev)
 {
-	struct participant *p = find_part(r, ev->part_id);
+	struct participant *p = room_find_part(r, ev->part_id);
 	if (!p)
 		return;
 	if (ev->kind == MIXER_EV_DTMF)
@@ -506,7 +514,7 @@ static void room_drain(struct room *r)
 			rec_on_mixer_stopped(r->conf, r);
 		if (ev.kind != MIXER_EV_REMOVED)
 			continue;
-		struct participant *p = find_part(r, ev.part_id);
+		struct participant *p = room_find_part(r, ev.part_id);
 		if (!p) {
 			stream_free(ev.stream);
 			continue;
@@ -529,12 +537,17 @@ static void room_drain(struct room *r)
 
 static void retry_removes(struct room *r)
 {
+	if (!r->unposted_removes)
+		return; /* the common case: no walk of a big room every tick */
+	r->unposted_removes = 0;
 	for (struct participant *p = r->parts; p; p = p->next) {
 		if (!p->leaving || !p->in_mixer)
 			continue;
 		struct mixer_cmd cmd = {.kind = MIXER_REMOVE, .part_id = p->id};
 		if (mixer_post(r->mixer, &cmd) == 0)
 			p->in_mixer = false;
+		else
+			r->unposted_removes++;
 	}
 }
 
@@ -592,7 +605,7 @@ void room_destroy_all(struct conference *c)
 				rec_on_mixer_stopped(c, r);
 			if (ev.kind != MIXER_EV_REMOVED)
 				continue;
-			struct participant *p = find_part(r, ev.part_id);
+			struct participant *p = room_find_part(r, ev.part_id);
 			if (p) {
 				p->stream = ev.stream;
 				p->in_mixer = false;

@@ -297,6 +297,16 @@ int codec_conceal(struct codec *c, int16_t *pcm, size_t n)
 	}
 }
 
+int codec_decoder_restart(struct codec *c)
+{
+	if (!c || !(c->use & CODEC_DECODE))
+		return -EINVAL;
+	if (c->desc->id != CODEC_OPUS)
+		return 0; /* G.711's and G.722's PLC histories refill */
+	int err = opus_decoder_ctl(c->dec, OPUS_RESET_STATE);
+	return err == OPUS_OK ? 0 : opus_errno(err);
+}
+
 int codec_decode_fec(struct codec *c, const uint8_t *in, size_t len,
 		     int16_t *pcm, size_t n)
 {

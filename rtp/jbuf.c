@@ -68,6 +68,7 @@ struct jbuf {
 	unsigned conceal_frames;
 	bool synced;	 /* a packet has set the timeline since the reset */
 	bool playing;	 /* jbuf_get has run since the timeline was set */
+	bool idle;	 /* nothing came for long: SpeexDSP left alone */
 	uint32_t base;	 /* RTP timestamp - base = local timestamp */
 	uint32_t ref_ts; /* local: first packet, then next to play */
 	uint32_t ssrc;
@@ -138,6 +139,7 @@ void jbuf_reset(struct jbuf *jb)
 	jitter_buffer_reset(jb->spx);
 	jb->synced = false;
 	jb->playing = false;
+	jb->idle = false;
 	jb->n_missing = 0;
 	jb->n_ahead = 0;
 	jb->lost_valid = false;
@@ -292,7 +294,9 @@ int jbuf_put(struct jbuf *jb, const struct rtppkt *p)
 		jb->st.dropped++;
 		return -EMSGSIZE;
 	}
-	if (!jb->synced) {
+	/* After a long silence the timeline starts again from this packet,
+	 * as SpeexDSP would (it resets on a put after 20 misses). */
+	if (!jb->synced || jb->idle) {
 		start(jb, p);
 		return store(jb, p);
 	}
@@ -362,6 +366,8 @@ enum jbuf_status jbuf_get(struct jbuf *jb, uint8_t *buf, size_t cap,
 
 	if (!jb || !jb->synced)
 		return JBUF_EMPTY;
+	if (jb->idle)
+		return JBUF_EMPTY;
 	if (hold(jb))
 		return JBUF_MISSING;
 	sp.data = (char *)jb->scratch;
@@ -391,8 +397,15 @@ enum jbuf_status jbuf_get(struct jbuf *jb, uint8_t *buf, size_t cap,
 	}
 	/* MISSING, or INSERTION (SpeexDSP deepens the buffer by a frame). */
 	jb->n_missing++;
-	if (jb->n_missing > jb->conceal_frames && !available(jb))
+	if (jb->n_missing > jb->conceal_frames && !available(jb)) {
+		/* Empty after more misses than SpeexDSP keeps its timeline
+		 * for: asking it every 20 ms (four scans of its 200 slots
+		 * each time) only costs, and the next packet restarts the
+		 * timeline either way (jbuf_put). A silent caller in a big
+		 * room is most callers. */
+		jb->idle = jb->n_missing > JBUF_SPX_LOST_RESET;
 		return JBUF_EMPTY;
+	}
 	jb->st.missing++;
 	return JBUF_MISSING;
 }

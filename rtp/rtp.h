@@ -136,6 +136,10 @@ int codec_decode(struct codec *c, const uint8_t *in, size_t len, int16_t *pcm,
 /* Conceals n samples of a lost frame (Opus PLC; G.711 and G.722 repeat
  * and fade). */
 int codec_conceal(struct codec *c, int16_t *pcm, size_t n);
+/* Forgets what was decoded before: the next packet decodes as a fresh
+ * decoder's first (Opus after a DTX run: a decoder that last heard speech
+ * long ago would cross-fade from it). No-op for the other codecs. */
+int codec_decoder_restart(struct codec *c);
 /* Opus in-band FEC: n samples of the frame lost just before the packet in
  * (the next one, still to be decoded at its turn), from the redundant copy
  * in it; libopus conceals what the copy does not cover. -ENOTSUP for

@@ -176,6 +176,7 @@ int stream_apply(struct stream *s, const struct stream_params *p)
 		media_free(&s->m);
 		s->m = m;
 		s->quiet.warm_len = 0; /* another codec's payload */
+		s->quiet.gap = false;
 		s->marker = true;
 		s->src.have_transit = false;
 	}

@@ -11,6 +11,11 @@
  * packet (RFC 3389) is silence at its level, never decoded, and so are
  * the packet times after it until audio comes again: a sender sends CN
  * only now and then, and what it did not send is no loss to conceal.
+ * An Opus DTX packet (at most 2 bytes: no frame data, RFC 6716 3.2.1) is
+ * the same: silence, and so is the gap until the next one, some 400 ms
+ * later. Neither is measured nor concealed: in a big room most callers
+ * are in DTX, and concealing and measuring each of them every 20 ms cost
+ * as much as the rest of their tick (a room of 2,000: docs/benchmarks.md).
  *
  * Decoder state: Opus predicts each frame from the ones before, and a
  * decoder that simply skips packets resumes badly: the first frame after
@@ -42,6 +47,7 @@ void stream_quiet_init(struct stream *s)
 	s->quiet.pull_level = -1;
 	s->quiet.last_level = -1;
 	s->quiet.warm_len = 0;
+	s->quiet.gap = false;
 }
 
 uint32_t stream_quiet_tag(const struct stream *s, const struct rtppkt *p,
@@ -74,6 +80,13 @@ static void note_level(struct stream_quiet *q, int level)
 	q->last_level = level;
 }
 
+/* Opus DTX: no frame data, or a frame of at most one byte; libopus
+ * would decode it as a loss. */
+static bool dtx_packet(const struct stream *s, enum jbuf_status st, size_t len)
+{
+	return st == JBUF_FRAME && s->m.desc->id == CODEC_OPUS && len <= 2;
+}
+
 static bool quiet(const struct stream_quiet *q, int level)
 {
 	return level >= 0 && -level < q->skip_below_db;
@@ -84,13 +97,20 @@ bool stream_quiet_take(struct stream *s, enum jbuf_status st, size_t len,
 {
 	struct stream_quiet *q = &s->quiet;
 	uint32_t tag = st == JBUF_FRAME ? jbuf_tag(s->m.jb) : 0;
+	bool dtx = dtx_packet(s, st, len);
 	int level = tag & TAG_LEVEL ? (int)(tag & 0x7f) : -1;
 
+	if (dtx)
+		tag |= TAG_CN | TAG_LEVEL | 127; /* silence, as CN says */
 	if (st != JBUF_FRAME) /* lost: as loud as the packet before */
 		level = q->last_level;
+	else if (dtx)
+		level = 127;
 	note_level(q, level);
 	if (st == JBUF_FRAME)
 		q->after_cn = tag & TAG_CN;
+	if (dtx)
+		q->gap = true;
 	if (st == JBUF_FRAME && (tag & TAG_CN)) {
 		s->st.dtx++;
 	} else if (q->after_cn) {
@@ -114,15 +134,23 @@ void stream_quiet_warm(struct stream *s, int16_t *dst, size_t cap)
 {
 	struct stream_quiet *q = &s->quiet;
 
-	if (!q->warm_len)
+	if (!q->warm_len && !q->gap)
 		return;
-	if (s->m.desc->id == CODEC_OPUS) {
+	/* After skipped quiet packets: one frame of concealment tells the
+	 * decoder of the gap, then the last skipped packet. After a DTX run
+	 * (nothing to decode, seconds perhaps): a fresh decoder, as the
+	 * talker's own encoder restarts from silence; a concealed frame
+	 * there left the first frame 10 dB low (test_stream_quiet). */
+	if (s->m.desc->id == CODEC_OPUS && q->warm_len) {
 		size_t n =
 		    s->m.rx_pkt_samples < cap ? s->m.rx_pkt_samples : cap;
 		(void)codec_conceal(s->m.codec, dst, n);
 		(void)codec_decode(s->m.codec, q->warm, q->warm_len, dst, cap);
+	} else if (q->gap) {
+		(void)codec_decoder_restart(s->m.codec);
 	}
 	q->warm_len = 0;
+	q->gap = false;
 }
 
 int stream_rx_level(const struct stream *s)

@@ -415,14 +415,6 @@ void stream_read_rtcp(struct stream *s, uint64_t now_ns)
 
 /* Takes whole packets out of the jitter buffer until the FIFO holds want
  * samples or the buffer is empty. */
-/* An Opus packet of at most 2 bytes holds no frame data, or a frame of at
- * most one byte: libopus decodes it as a loss (RFC 6716 3.2.1), and a
- * sender in DTX sends such packets while its caller is silent. */
-static bool dtx(const struct media *m, size_t len)
-{
-	return m->desc->id == CODEC_OPUS && len <= 2;
-}
-
 /* Opus in-band FEC: a lost packet whose successor is here already and
  * carries a copy of it (the successor is decoded again at its turn).
  * True when n samples were recovered into dst.
@@ -450,8 +442,9 @@ static bool rx_fec(struct stream *s, int16_t *dst, size_t n)
 	return true;
 }
 
-/* One packet's worth (n samples at dst): silence for a DTX packet, not
- * worth a decode; the decoded payload; lost, the next packet's FEC copy;
+/* One packet's worth (n samples at dst): silence for a DTX or CN packet
+ * and the gap after it, or a quiet one (stream_quiet.c), not worth a
+ * decode; the decoded payload; lost, the next packet's FEC copy;
  * or, lost or undecodable, concealment. Returns the samples written. */
 static size_t rx_packet(struct stream *s, enum jbuf_status st, size_t len,
 			int16_t *dst, size_t room)
@@ -461,11 +454,6 @@ static size_t rx_packet(struct stream *s, enum jbuf_status st, size_t len,
 
 	if (stream_quiet_take(s, st, len, dst, n))
 		return n;
-	if (st == JBUF_FRAME && dtx(m, len)) {
-		memset(dst, 0, n * sizeof(*dst));
-		s->st.dtx++;
-		return n;
-	}
 	if (st == JBUF_FRAME) {
 		stream_quiet_warm(s, dst, room);
 		int got = codec_decode(m->codec, s->payload, len, dst, room);

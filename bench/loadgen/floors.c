@@ -9,6 +9,16 @@
  * that their ports are known to the callers, who are then pointed at
  * them.
  *
+ * The UDP relay is the same child, but as a bridge sends: every 20 ms one
+ * packet to every caller it has heard from (one sendto per caller, from
+ * the caller's own socket, as tutti does), whatever the callers send,
+ * which it reads and drops. Its packets are the speakers' track, so they
+ * are as big as a mix. In a room where everyone sends every 20 ms it
+ * moves what the echo moves; in a room of callers in DTX, who send a
+ * packet every 400 ms, the echo sends next to nothing while a bridge
+ * still sends 50 packets a second to each: that is the floor the relay
+ * measures.
+ *
  * The libopus floor is what one participant's decode and encode of a 20 ms
  * frame cost at tutti's settings (rtp/codec.c: 48 kHz mono, VOIP, 32 kb/s,
  * complexity 5, in-band FEC with 10 % expected loss, voice signal), timed
@@ -60,7 +70,81 @@ static void echo_loop(int ep, const int *fds)
 	}
 }
 
-pid_t echo_spawn(struct lg *g)
+static int64_t mono_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+/* One packet of g's speakers' track, in caller c's stream (its SSRC,
+ * payload type, its own sequence and timestamp). */
+static size_t relay_packet(const struct lg *g, const struct caller *c,
+			   uint32_t k, uint8_t *out)
+{
+	const struct track *t = g->tones ? &g->tone[0] : &g->speech;
+	size_t i = t->n ? k % t->n : 0;
+	size_t len = t->n ? t->len[i] : 0;
+	uint16_t seq = (uint16_t)k;
+	uint32_t ts = k * (audio_clock_hz(g) / 50);
+	out[0] = 0x80;
+	out[1] = c->pt;
+	out[2] = (uint8_t)(seq >> 8);
+	out[3] = (uint8_t)seq;
+	for (int b = 0; b < 4; b++) {
+		out[4 + b] = (uint8_t)(ts >> (24 - 8 * b));
+		out[8 + b] = (uint8_t)(c->ssrc >> (24 - 8 * b));
+	}
+	if (len)
+		memcpy(out + 12, t->pkt[i], len);
+	return 12 + len;
+}
+
+static void relay_loop(const struct lg *g, int ep, const int *fds)
+{
+	static uint8_t buf[BATCH][PKT];
+	uint8_t out[PKT];
+	struct sockaddr_in from[BATCH];
+	struct mmsghdr m[BATCH];
+	struct iovec iov[BATCH];
+	struct epoll_event ev[256];
+	struct sockaddr_in *peer = calloc((size_t)g->callers, sizeof(*peer));
+	if (!peer)
+		return;
+	int64_t next = mono_ns() + 20000000;
+	for (uint32_t k = 0;;) {
+		int64_t wait_ms = (next - mono_ns()) / 1000000;
+		int n = epoll_wait(ep, ev, 256, wait_ms > 0 ? (int)wait_ms : 0);
+		for (int e = 0; e < n; e++) {
+			uint32_t i = ev[e].data.u32;
+			memset(m, 0, sizeof(m));
+			for (int b = 0; b < BATCH; b++) {
+				iov[b] = (struct iovec){buf[b], PKT};
+				m[b].msg_hdr.msg_iov = &iov[b];
+				m[b].msg_hdr.msg_iovlen = 1;
+				m[b].msg_hdr.msg_name = &from[b];
+				m[b].msg_hdr.msg_namelen = sizeof(from[b]);
+			}
+			int got =
+			    recvmmsg(fds[i], m, BATCH, MSG_DONTWAIT, NULL);
+			if (got > 0)
+				peer[i] = from[got - 1];
+		}
+		if (mono_ns() < next)
+			continue;
+		for (int i = 0; i < g->callers; i++) {
+			if (!peer[i].sin_port)
+				continue;
+			size_t len = relay_packet(g, &g->c[i], k, out);
+			sendto(fds[i], out, len, MSG_DONTWAIT,
+			       (struct sockaddr *)&peer[i], sizeof(peer[i]));
+		}
+		k++;
+		next += 20000000;
+	}
+}
+
+pid_t echo_spawn(struct lg *g, bool relay)
 {
 	int *fds = calloc((size_t)g->callers, sizeof(*fds));
 	int ep = epoll_create1(0), rcv = 256 << 10;
@@ -84,7 +168,10 @@ pid_t echo_spawn(struct lg *g)
 	pid_t pid = fork();
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGTERM); /* not outliving loadgen */
-		echo_loop(ep, fds);
+		if (relay)
+			relay_loop(g, ep, fds);
+		else
+			echo_loop(ep, fds);
 		_exit(0);
 	}
 	for (int i = 0; i < g->callers; i++)

@@ -148,7 +148,9 @@ extern const double metrics_le_ms[8];
 struct metrics_snap metrics_fetch(const struct lg *g);
 
 /* floors.c */
-pid_t echo_spawn(struct lg *g); /* points every caller's media at it */
+/* Points every caller's media at it: a UDP echo, or (relay) a process that
+ * sends every caller heard one packet every 20 ms (floors.c). */
+pid_t echo_spawn(struct lg *g, bool relay);
 void echo_stop(pid_t pid);
 double opus_floor_us(const struct lg *g); /* decode + encode, one frame */
 

@@ -11,7 +11,9 @@
  * seconds, then for --window seconds during which the server's CPU, its
  * ticks and what every caller receives are measured; the calls are hung
  * up. Then the same callers send the same packets to a UDP echo for as
- * long and its CPU is measured, and libopus decode + encode is timed.
+ * long and its CPU is measured, then to a UDP relay (one packet to every
+ * caller every 20 ms, as a bridge sends: floors.c), and libopus decode +
+ * encode is timed.
  * A readable report goes to stdout, ending with one line "LOADGEN {...}"
  * (JSON) for scripts. Exit status 0 when every call was set up and hung
  * up without a SIP error, else 1; 2 for bad usage. */
@@ -33,7 +35,8 @@
 struct figures {
 	int up, failed;
 	double setup_s;
-	double cpu_us, echo_us, opus_us; /* per participant per tick */
+	double cpu_us, echo_us, relay_us,
+	    opus_us; /* per participant per tick */
 	double ticks, late, hist[8];
 	double rate_med, rate_min, loss_pct, jit_med_ms, jit_max_ms;
 	uint64_t lost, expected;
@@ -42,7 +45,7 @@ struct figures {
 	double tone_snr_min[MAX_TONES], tone_db[MAX_TONES];
 	uint64_t probe_lost;
 	int probes;
-	double echo_rate_med;
+	double echo_rate_med, relay_rate_med;
 	double self_us;	  /* loadgen's own CPU in the server phase */
 	double served_us; /* server CPU per participant per tick it ran */
 	uint64_t echo_lost;
@@ -218,8 +221,11 @@ static double pct(double *v, size_t n, double p)
 	return v[k < n ? k : n - 1];
 }
 
-static void receive_figures(struct lg *g, struct figures *fg, bool echo)
+enum phase { PHASE_SERVER, PHASE_ECHO, PHASE_RELAY };
+
+static void receive_figures(struct lg *g, struct figures *fg, enum phase ph)
 {
+	bool echo = ph != PHASE_SERVER;
 	double *rate = calloc((size_t)g->callers, sizeof(double));
 	double *jit = calloc((size_t)g->callers, sizeof(double));
 	size_t n = 0;
@@ -239,6 +245,10 @@ static void receive_figures(struct lg *g, struct figures *fg, bool echo)
 		n++;
 		if (c->probe && !echo)
 			fg->probe_lost += l;
+	}
+	if (ph == PHASE_RELAY) {
+		fg->relay_rate_med = pct(rate, n, 0.5);
+		goto out;
 	}
 	if (echo) {
 		fg->echo_rate_med = pct(rate, n, 0.5);
@@ -358,7 +368,7 @@ static int server_phase(struct lg *g, struct figures *fg)
 	}
 	sleep_s(0.3); /* what is in flight arrives */
 	media_stop(g);
-	receive_figures(g, fg, false);
+	receive_figures(g, fg, PHASE_SERVER);
 	tone_figures(g, fg);
 	return 0;
 }
@@ -379,25 +389,25 @@ static void hang_up(struct lg *g)
 	sip_stop(g);
 }
 
-static void echo_phase(struct lg *g, struct figures *fg)
+/* A floor: the callers' media to a UDP echo, or to a relay, and its CPU
+ * per participant per tick. */
+static double floor_phase(struct lg *g, struct figures *fg, enum phase ph)
 {
 	reset_rx(g);
-	pid_t pid = echo_spawn(g);
-	if (pid <= 0) {
-		fg->echo_us = NAN;
-		return;
-	}
+	pid_t pid = echo_spawn(g, ph == PHASE_RELAY);
+	if (pid <= 0)
+		return NAN;
 	g->echo_phase = true;
 	if (media_start(g)) {
 		echo_stop(pid);
-		fg->echo_us = NAN;
-		return;
+		return NAN;
 	}
-	fg->echo_us = measured_cpu_us(g, pid, 2.0, NULL, NULL);
+	double us = measured_cpu_us(g, pid, 2.0, NULL, NULL);
 	sleep_s(0.3);
 	media_stop(g);
 	echo_stop(pid);
-	receive_figures(g, fg, true);
+	receive_figures(g, fg, ph);
+	return us;
 }
 
 static double tick_p999_ms(const struct figures *fg)
@@ -468,6 +478,9 @@ static void report(struct lg *g, struct figures *fg, const char *label)
 	printf("udp echo floor %.2f us per participant per tick  (server/echo "
 	       "%.2fx)\n",
 	       fg->echo_us, srv / fg->echo_us);
+	printf("udp relay floor %.2f us per participant per tick  "
+	       "(server/relay %.2fx)\n",
+	       fg->relay_us, srv / fg->relay_us);
 	if (fg->opus_us > 0)
 		printf("libopus floor  %.1f us decode+encode per participant "
 		       "per tick  (server/libopus %.3fx)\n",
@@ -493,6 +506,8 @@ static void report(struct lg *g, struct figures *fg, const char *label)
 		       fg->probes);
 	printf("echo phase     %.1f pkt/s per caller median, lost %llu\n",
 	       fg->echo_rate_med, (unsigned long long)fg->echo_lost);
+	printf("relay phase    %.1f pkt/s per caller median\n",
+	       fg->relay_rate_med);
 	char line[2048];
 	int n = snprintf(
 	    line, sizeof(line),
@@ -500,7 +515,7 @@ static void report(struct lg *g, struct figures *fg, const char *label)
 	    "\"rooms\":%d,\"speakers\":%d,\"tones\":%s,\"quiet\":\"%s\","
 	    "\"up\":%d,\"failed\":%d,\"sip_errors\":%d,"
 	    "\"cpu_us\":%.3f,\"served_us\":%.3f,\"self_us\":%.3f,\"echo_us\":%."
-	    "3f,\"opus_us\":%."
+	    "3f,\"relay_us\":%.3f,\"opus_us\":%."
 	    "3f,"
 	    "\"ticks\":%.0f,\"late_ticks\":%.0f,\"tick_p999_ms\":%g,"
 	    "\"rate_med\":%.2f,\"rate_min\":%.2f,\"lost\":%llu,"
@@ -510,10 +525,11 @@ static void report(struct lg *g, struct figures *fg, const char *label)
 	    label, cod, g->callers, g->rooms, g->speakers,
 	    g->tones ? "true" : "false", quiet, fg->up, fg->failed,
 	    g->sip_errors, fg->cpu_us, fg->served_us, fg->self_us, fg->echo_us,
-	    fg->opus_us, fg->ticks, fg->late, p999, fg->rate_med, fg->rate_min,
-	    (unsigned long long)fg->lost, (unsigned long long)fg->expected,
-	    fg->jit_med_ms, fg->jit_max_ms, fg->delay_med_ms, fg->delay_p99_ms,
-	    fg->ndelays, fg->probes, (unsigned long long)fg->probe_lost);
+	    fg->relay_us, fg->opus_us, fg->ticks, fg->late, p999, fg->rate_med,
+	    fg->rate_min, (unsigned long long)fg->lost,
+	    (unsigned long long)fg->expected, fg->jit_med_ms, fg->jit_max_ms,
+	    fg->delay_med_ms, fg->delay_p99_ms, fg->ndelays, fg->probes,
+	    (unsigned long long)fg->probe_lost);
 	for (int t = 0;
 	     t < g->ntones && fg->probes && n > 0 && n < (int)sizeof(line) - 16;
 	     t++)
@@ -567,10 +583,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	hang_up(&g);
-	if (echo)
-		echo_phase(&g, &fg);
-	else
-		fg.echo_us = NAN;
+	fg.echo_us = fg.relay_us = NAN;
+	if (echo) {
+		fg.echo_us = floor_phase(&g, &fg, PHASE_ECHO);
+		fg.relay_us = floor_phase(&g, &fg, PHASE_RELAY);
+	}
 	fg.opus_us = opus_floor_us(&g);
 	report(&g, &fg, label);
 	status = fg.failed || g.sip_errors ? 1 : 0;

@@ -43,7 +43,7 @@ SCENARIOS = [
     ('delay-opus', ['--codec', 'opus', '--callers', '10', '--rooms', '1', '--speakers', '3']),
 ]
 
-FIELDS = ['up', 'cpu_us', 'served_us', 'echo_us', 'opus_us', 'self_us', 'late_ticks',
+FIELDS = ['up', 'cpu_us', 'served_us', 'echo_us', 'relay_us', 'opus_us', 'self_us', 'late_ticks',
           'tick_p999_ms', 'rate_med', 'lost', 'jitter_max_ms', 'delay_med_ms', 'delay_p99_ms']
 
 

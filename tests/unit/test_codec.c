@@ -190,7 +190,17 @@ static void test_opus_plc_and_errors(void)
 	CU_ASSERT_EQUAL(codec_decode(c, pay, 0, out, 960), -EBADMSG);
 	CU_ASSERT_EQUAL(codec_decode(c, pay, (size_t)n, out, 480), -ENOSPC);
 	CU_ASSERT_EQUAL(codec_encode(c, in, 100, pay, sizeof(pay)), -EINVAL);
+	/* a restarted decoder decodes the next packet as a fresh one does */
+	struct codec *fresh;
+	int16_t ref[960];
+	CU_ASSERT_EQUAL_FATAL(codec_new(&fresh, CODEC_OPUS), 0);
+	CU_ASSERT_EQUAL(codec_decoder_restart(c), 0);
+	CU_ASSERT_EQUAL(codec_decode(c, pay, (size_t)n, out, 960), 960);
+	CU_ASSERT_EQUAL(codec_decode(fresh, pay, (size_t)n, ref, 960), 960);
+	CU_ASSERT_EQUAL(memcmp(out, ref, sizeof(out)), 0);
+	codec_free(fresh);
 	codec_free(c);
+	CU_ASSERT_EQUAL(codec_decoder_restart(NULL), -EINVAL);
 
 	CU_ASSERT_EQUAL(codec_new(&c, CODEC_NONE), -EINVAL);
 	codec_free(NULL);
@@ -212,6 +222,7 @@ static void test_one_direction(void)
 		CU_ASSERT_EQUAL(codec_decode(c, pkt, (size_t)n, pcm, 960),
 				-EINVAL);
 		CU_ASSERT_EQUAL(codec_conceal(c, pcm, 160), -EINVAL);
+		CU_ASSERT_EQUAL(codec_decoder_restart(c), -EINVAL);
 		codec_free(c);
 		CU_ASSERT_FATAL(codec_new_for(&c, ids[i], CODEC_DECODE) == 0);
 		CU_ASSERT_EQUAL(codec_encode(c, pcm, 160, pkt, sizeof(pkt)),

@@ -389,6 +389,16 @@ static void test_silence_then_resume(void)
 		CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, k)), 0);
 		CU_ASSERT_EQUAL(pull(jb), k);
 	}
+	/* and again, with a loss just after: missing, not empty */
+	for (int i = 0; i < 30; i++)
+		CU_ASSERT_EQUAL(pull(jb), i < 5 ? -1 : -2);
+	k += 30;
+	CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, k)), 0);
+	CU_ASSERT_EQUAL(pull(jb), k);
+	CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, k + 2)), 0);
+	CU_ASSERT_EQUAL(pull(jb), -1);
+	CU_ASSERT_EQUAL(pull(jb), k + 2);
+	k += 3;
 	/* A sender whose timestamps stood still during the silence. */
 	for (int i = 0; i < 50; i++)
 		pull(jb);
