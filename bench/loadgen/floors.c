@@ -41,31 +41,42 @@
 #define BATCH 16
 #define PKT   1600
 
-static void echo_loop(int ep, const int *fds)
-{
-	static uint8_t buf[BATCH][PKT];
+/* A batch of receive buffers for recvmmsg, each with its sender. */
+struct rx_batch {
+	uint8_t buf[BATCH][PKT];
 	struct sockaddr_in from[BATCH];
 	struct mmsghdr m[BATCH];
 	struct iovec iov[BATCH];
+};
+
+/* Reads up to BATCH packets from fd into b: how many, or <= 0. */
+static int rx_batch_read(struct rx_batch *b, int fd)
+{
+	memset(b->m, 0, sizeof(b->m));
+	for (int k = 0; k < BATCH; k++) {
+		b->iov[k] = (struct iovec){b->buf[k], PKT};
+		b->m[k].msg_hdr.msg_iov = &b->iov[k];
+		b->m[k].msg_hdr.msg_iovlen = 1;
+		b->m[k].msg_hdr.msg_name = &b->from[k];
+		b->m[k].msg_hdr.msg_namelen = sizeof(b->from[k]);
+	}
+	return recvmmsg(fd, b->m, BATCH, MSG_DONTWAIT, NULL);
+}
+
+static void echo_loop(int ep, const int *fds)
+{
+	static struct rx_batch b;
 	struct epoll_event ev[256];
 	for (;;) {
 		int n = epoll_wait(ep, ev, 256, 1000);
 		for (int e = 0; e < n; e++) {
 			int fd = fds[ev[e].data.u32];
-			memset(m, 0, sizeof(m));
-			for (int k = 0; k < BATCH; k++) {
-				iov[k] = (struct iovec){buf[k], PKT};
-				m[k].msg_hdr.msg_iov = &iov[k];
-				m[k].msg_hdr.msg_iovlen = 1;
-				m[k].msg_hdr.msg_name = &from[k];
-				m[k].msg_hdr.msg_namelen = sizeof(from[k]);
-			}
-			int got = recvmmsg(fd, m, BATCH, MSG_DONTWAIT, NULL);
+			int got = rx_batch_read(&b, fd);
 			if (got <= 0)
 				continue;
 			for (int k = 0; k < got; k++)
-				iov[k].iov_len = m[k].msg_len;
-			sendmmsg(fd, m, (unsigned)got, 0);
+				b.iov[k].iov_len = b.m[k].msg_len;
+			sendmmsg(fd, b.m, (unsigned)got, 0);
 		}
 	}
 }
@@ -102,11 +113,8 @@ static size_t relay_packet(const struct lg *g, const struct caller *c,
 
 static void relay_loop(const struct lg *g, int ep, const int *fds)
 {
-	static uint8_t buf[BATCH][PKT];
+	static struct rx_batch b;
 	uint8_t out[PKT];
-	struct sockaddr_in from[BATCH];
-	struct mmsghdr m[BATCH];
-	struct iovec iov[BATCH];
 	struct epoll_event ev[256];
 	struct sockaddr_in *peer = calloc((size_t)g->callers, sizeof(*peer));
 	if (!peer)
@@ -117,18 +125,9 @@ static void relay_loop(const struct lg *g, int ep, const int *fds)
 		int n = epoll_wait(ep, ev, 256, wait_ms > 0 ? (int)wait_ms : 0);
 		for (int e = 0; e < n; e++) {
 			uint32_t i = ev[e].data.u32;
-			memset(m, 0, sizeof(m));
-			for (int b = 0; b < BATCH; b++) {
-				iov[b] = (struct iovec){buf[b], PKT};
-				m[b].msg_hdr.msg_iov = &iov[b];
-				m[b].msg_hdr.msg_iovlen = 1;
-				m[b].msg_hdr.msg_name = &from[b];
-				m[b].msg_hdr.msg_namelen = sizeof(from[b]);
-			}
-			int got =
-			    recvmmsg(fds[i], m, BATCH, MSG_DONTWAIT, NULL);
+			int got = rx_batch_read(&b, fds[i]);
 			if (got > 0)
-				peer[i] = from[got - 1];
+				peer[i] = b.from[got - 1];
 		}
 		if (mono_ns() < next)
 			continue;
