@@ -301,9 +301,10 @@ class G722:
 class Codec:
     """name: PCMU, PCMA, G722 or opus.  `rate` is the PCM sample rate used on
     our side, `clock` the RTP clock (G.722: 16000 and 8000).  fec_loss_perc:
-    an Opus encoder codes in-band FEC for that expected loss."""
+    an Opus encoder codes in-band FEC for that expected loss.  ptime_ms: the
+    audio in each packet we send (10-60 ms)."""
 
-    def __init__(self, name, pt, fec_loss_perc=0):
+    def __init__(self, name, pt, fec_loss_perc=0, ptime_ms=20):
         self.name = name
         self.pt = pt
         self.fec_loss_perc = fec_loss_perc
@@ -326,8 +327,8 @@ class Codec:
             self._enc, self._dec = self._opus_enc, self._opus_dec
         else:
             raise ValueError('unsupported codec %s' % name)
-        self.frame = self.rate // 50          # samples per 20 ms
-        self.ts_step = self.clock // 50
+        self.frame = self.rate * ptime_ms // 1000     # samples per packet
+        self.ts_step = self.clock * ptime_ms // 1000
 
     def _opus_enc(self, pcm):
         if self._encoder is None:
@@ -628,7 +629,8 @@ class RtpEndpoint:
                 self.tx_codec.close()
                 self.tx_codec = None
             if self.tx_codec is None:
-                self.tx_codec = Codec(codec_name, pt, fec_loss_perc=self.opus_fec_loss)
+                self.tx_codec = Codec(codec_name, pt, fec_loss_perc=self.opus_fec_loss,
+                                      ptime_ms=int(round(self.ptime * 1000)))
             self.remote = (remote[0], int(remote[1]))
             rx_map = rx_map or {pt: codec_name}
             for p, n in rx_map.items():
