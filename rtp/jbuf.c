@@ -16,6 +16,14 @@
  *     lateness and deepens the buffer, but can never play them;
  *   - say EMPTY rather than MISSING when nothing has arrived yet, or when
  *     the sender has been silent for longer than concealment is worth.
+ * A sender in DTX or CN sends a packet now and then (Opus: every 400 ms)
+ * and nothing between. Asking SpeexDSP for each missing frame there costs
+ * four scans of its 200 slots, for most callers of a big room, and
+ * counts towards the 20 misses after which it forgets its delay
+ * estimate. jbuf_pause() stops the buffer's clock instead: the next packet
+ * is rebased by the frames that went by (or to the playout point, never
+ * before it), so SpeexDSP sees a stream without the gap and keeps what it
+ * learnt of the network.
  * Timestamps are rebased so that the first packet after a (re)start sits
  * at JBUF_TS0: RTP timestamp wrap-around is then invisible to SpeexDSP.
  * We never feed SpeexDSP a packet that starts before its playout point nor
@@ -66,11 +74,13 @@ struct jbuf {
 	JitterBuffer *spx;
 	uint32_t frame_ts, max_ts, runaway_ts;
 	unsigned conceal_frames;
-	bool synced;	 /* a packet has set the timeline since the reset */
-	bool playing;	 /* jbuf_get has run since the timeline was set */
-	bool idle;	 /* nothing came for long: SpeexDSP left alone */
-	uint32_t base;	 /* RTP timestamp - base = local timestamp */
-	uint32_t ref_ts; /* local: first packet, then next to play */
+	bool synced;  /* a packet has set the timeline since the reset */
+	bool playing; /* jbuf_get has run since the timeline was set */
+	bool idle;    /* nothing came for long: SpeexDSP left alone */
+	bool pause_asked, paused; /* jbuf_pause: asked, clock stopped */
+	uint32_t paused_frames;	  /* gets while paused */
+	uint32_t base;		  /* RTP timestamp - base = local timestamp */
+	uint32_t ref_ts;	  /* local: first packet, then next to play */
 	uint32_t ssrc;
 	uint16_t max_seq;	     /* highest sequence number seen */
 	uint64_t seen;		     /* bit i: max_seq - i was taken */
@@ -140,6 +150,8 @@ void jbuf_reset(struct jbuf *jb)
 	jb->synced = false;
 	jb->playing = false;
 	jb->idle = false;
+	jb->pause_asked = false;
+	jb->paused = false;
 	jb->n_missing = 0;
 	jb->n_ahead = 0;
 	jb->lost_valid = false;
@@ -284,6 +296,24 @@ static int late(struct jbuf *jb, const struct rtppkt *p)
 	return -EBADMSG;
 }
 
+void jbuf_pause(struct jbuf *jb)
+{
+	if (jb && jb->synced)
+		jb->pause_asked = true;
+}
+
+/* The first packet after a pause: its timestamp moves back by the frames
+ * that went by, so that it comes next, at the playout point or after it
+ * by what the sender's clock says beyond our count, never before it. */
+static void unpause(struct jbuf *jb, const struct rtppkt *p)
+{
+	uint32_t base = jb->base + jb->paused_frames * jb->frame_ts;
+	if (ts_diff(p->ts - base, jb->ref_ts) < 0)
+		base = p->ts - jb->ref_ts;
+	jb->base = base;
+	jb->paused = false;
+}
+
 int jbuf_put(struct jbuf *jb, const struct rtppkt *p)
 {
 	int32_t d;
@@ -306,6 +336,8 @@ int jbuf_put(struct jbuf *jb, const struct rtppkt *p)
 		jb->st.dropped++;
 		return -EALREADY;
 	}
+	if (jb->paused)
+		unpause(jb, p);
 
 	d = ts_diff(p->ts - jb->base, jb->ref_ts);
 	if (d > (int32_t)jb->runaway_ts || d < -(int32_t)jb->runaway_ts)
@@ -366,6 +398,15 @@ enum jbuf_status jbuf_get(struct jbuf *jb, uint8_t *buf, size_t cap,
 
 	if (!jb || !jb->synced)
 		return JBUF_EMPTY;
+	if (jb->pause_asked) {
+		jb->pause_asked = false;
+		jb->paused = jb->playing && !available(jb);
+		jb->paused_frames = 0;
+	}
+	if (jb->paused) {
+		jb->paused_frames++;
+		return JBUF_EMPTY;
+	}
 	if (jb->idle)
 		return JBUF_EMPTY;
 	if (hold(jb))

@@ -309,6 +309,11 @@ int jbuf_peek_next(struct jbuf *jb, uint8_t *buf, size_t cap, size_t *len);
  * SpeexDSP's margin, so that its delay estimate keeps the frame), so that
  * the packet after a lost one is here in time for its FEC. Once. */
 void jbuf_hold_for_fec(struct jbuf *jb);
+/* The frame jbuf_get just returned said the sender goes quiet (Opus DTX,
+ * RFC 3389 CN): if nothing more is buffered at the next get, the buffer's
+ * clock stops (JBUF_EMPTY, SpeexDSP not asked) until a packet comes, which
+ * then takes up the timeline where it stopped. */
+void jbuf_pause(struct jbuf *jb);
 /* The tag (struct rtppkt's) of the packet jbuf_get last returned. */
 uint32_t jbuf_tag(const struct jbuf *jb);
 

@@ -15,7 +15,9 @@
  * has heard the frames after it, and it is silenced when a digit sounded
  * in it, in the frames after it, or in the frame just before it (the
  * tail of a tone that the receiver took a moment to end). Callers with
- * telephone-event, or another codec, are not delayed.
+ * telephone-event, or another codec, are not delayed. When the caller's
+ * audio stops (DTX, CN, nothing sent), what is held still comes out, the
+ * next ticks, not seconds later before its next packet.
  *
  * Mixer thread, on a stream it holds; set-up and free by whoever builds
  * and frees the stream. Allocates only in stream_dtmf_setup(). */
@@ -72,6 +74,7 @@ int stream_dtmf_setup(struct stream *s)
 	if (err)
 		stream_dtmf_free(s);
 	d->oldest = 0;
+	d->pending = 0;
 	d->heard = 0;
 	return err;
 }
@@ -113,6 +116,20 @@ void stream_dtmf_inband(struct stream *s, int16_t *pcm, size_t n)
 		memset(pcm, 0, n * sizeof(*pcm));
 	else
 		memcpy(pcm, tmp, n * sizeof(*pcm));
+	d->pending = STREAM_DTMF_HOLD;
+}
+
+bool stream_dtmf_drain(struct stream *s, int16_t *pcm, size_t n)
+{
+	struct stream_dtmf *d = &s->dtmf;
+
+	if (!d->band || !d->pending || n != BAND_FRAME_N)
+		return false;
+	unsigned left = d->pending - 1;
+	memset(pcm, 0, n * sizeof(*pcm));
+	stream_dtmf_inband(s, pcm, n); /* silence in, the oldest out */
+	d->pending = left;
+	return true;
 }
 
 int stream_digit_peek(struct stream *s, uint64_t now_ns, struct digit *out)

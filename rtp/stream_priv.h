@@ -72,6 +72,7 @@ struct stream_dtmf {
 	int16_t *held;	  /* STREAM_DTMF_HOLD + 1 frames at 8 kHz */
 	unsigned oldest;  /* index of the oldest held frame */
 	uint32_t heard;	  /* bit i: tones heard i frames ago */
+	unsigned pending; /* held frames not yet let out after the last */
 };
 
 /* Silence on receive (rtp/stream_quiet.c): RFC 6464 levels and CN carried
@@ -162,6 +163,9 @@ void stream_dtmf_event(struct stream *s, const struct rtppkt *p,
  * silenced if a digit's tones were in or next to it. Only when listening
  * in-band (s->dtmf.band). */
 void stream_dtmf_inband(struct stream *s, int16_t *pcm, size_t n);
+/* When nothing was received: lets the next held frame out into pcm (true),
+ * if any is left. */
+bool stream_dtmf_drain(struct stream *s, int16_t *pcm, size_t n);
 /* ---- stream_quiet.c ------------------------------------------------------ */
 
 void stream_quiet_init(struct stream *s);

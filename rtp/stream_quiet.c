@@ -15,7 +15,8 @@
  * the same: silence, and so is the gap until the next one, some 400 ms
  * later. Neither is measured nor concealed: in a big room most callers
  * are in DTX, and concealing and measuring each of them every 20 ms cost
- * as much as the rest of their tick (a room of 2,000: docs/benchmarks.md).
+ * as much as the rest of their tick (a room of 2,000: docs/benchmarks.md);
+ * nor is the jitter buffer asked for the frames in between (jbuf_pause).
  *
  * Decoder state: Opus predicts each frame from the ones before, and a
  * decoder that simply skips packets resumes badly: the first frame after
@@ -113,6 +114,7 @@ bool stream_quiet_take(struct stream *s, enum jbuf_status st, size_t len,
 		q->gap = true;
 	if (st == JBUF_FRAME && (tag & TAG_CN)) {
 		s->st.dtx++;
+		jbuf_pause(s->m.jb); /* until its next packet */
 	} else if (q->after_cn) {
 		/* the gap between CN packets is silence, not a loss */
 	} else if (quiet(q, level)) {

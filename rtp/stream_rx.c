@@ -500,8 +500,13 @@ const int16_t *stream_pull_codec(struct stream *s, size_t *n)
 	stream_quiet_pull(s);
 	if (s->p.recv)
 		rx_fill(s, fn);
-	if (!s->p.recv || m->rx.len == 0)
-		return NULL;
+	if (!s->p.recv || m->rx.len == 0) {
+		if (!s->p.recv || !stream_dtmf_drain(s, m->frame, fn))
+			return NULL;
+		m->has_frame = true;
+		*n = fn;
+		return m->frame;
+	}
 	if (m->rx.len < fn) {
 		memset(m->rx.buf + m->rx.len, 0,
 		       (fn - m->rx.len) * sizeof(int16_t));

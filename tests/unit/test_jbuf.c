@@ -412,6 +412,55 @@ static void test_silence_then_resume(void)
 	jbuf_free(jb);
 }
 
+/* A sender in DTX: a packet, then nothing for 19 frames, then the next.
+ * Paused after the first, the buffer says EMPTY without counting missing
+ * frames, and the next packet plays at the next get, whether its
+ * timestamp is as far on as the frames that went by, one frame short of
+ * that (it must not count as late) or one beyond (it waits one frame). */
+static void test_pause(void)
+{
+	struct src s = {.ssrc = SSRC};
+	struct jbuf *jb = mk();
+	struct jbuf_stats st;
+	uint32_t k = 0;
+
+	/* s.seq0 and s.ts0 move so that packet k is the next in sequence
+	 * (contiguous, as DTX senders number them) at the time we choose */
+	for (; k < 5; k++) {
+		jbuf_put(jb, pkt(&s, k));
+		CU_ASSERT_EQUAL(pull(jb), k);
+	}
+	jbuf_stats(jb, &st);
+	uint64_t missing = st.missing, late = st.late, resets = st.resets;
+	static const int skew[] = {0, -1, 1, 0};
+	for (int run = 0; run < 4; run++) {
+		jbuf_pause(jb); /* the packet just taken was DTX */
+		for (int i = 0; i < 19; i++)
+			CU_ASSERT_EQUAL(pull(jb), -2);
+		/* 20 frames after the last (plus the skew), next in sequence */
+		s.ts0 += (uint32_t)(19 + skew[run]) * FRAME;
+		CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, k)), 0);
+		if (skew[run] > 0)
+			CU_ASSERT_EQUAL(pull(jb), -1);
+		CU_ASSERT_EQUAL(pull(jb), k);
+		/* and the stream goes on from there as usual */
+		for (int i = 1; i <= 3; i++) {
+			CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, k + i)), 0);
+			CU_ASSERT_EQUAL(pull(jb), k + i);
+		}
+		k += 4;
+	}
+	jbuf_stats(jb, &st);
+	CU_ASSERT_EQUAL(st.late, late);
+	CU_ASSERT_EQUAL(st.resets, resets);
+	CU_ASSERT(st.missing <= missing + 1); /* the one frame of skew +1 */
+	/* nothing pauses while a packet is waiting */
+	jbuf_put(jb, pkt(&s, k));
+	jbuf_pause(jb);
+	CU_ASSERT_EQUAL(pull(jb), k);
+	jbuf_free(jb);
+}
+
 /* A steady sender over a jittery path: each packet takes 0 to 3 frames.
  * The buffer adapts: nearly every frame is played, in order. */
 static void test_jitter_adapts(void)
@@ -488,6 +537,7 @@ static const struct unit_test tests[] = {
     {"runaway resets", test_runaway_resets},
     {"timestamp wrap-around", test_timestamp_wrap},
     {"silence then resume", test_silence_then_resume},
+    {"paused in DTX", test_pause},
     {"jitter adapts", test_jitter_adapts},
     {"sizes and arguments", test_sizes_and_args},
     {NULL, NULL},

@@ -228,6 +228,38 @@ static void test_inband_cut_out(void)
 	rig_close(&r);
 }
 
+/* The caller stops sending (CN, DTX, silence suppression): the 40 ms held
+ * back come out on the next two pulls, then nothing; when it sends again
+ * a second later, its new audio comes after silence, never the old
+ * frames. */
+static void test_inband_drained(void)
+{
+	struct rig r;
+	static int16_t tone[G711_N], quiet[G711_N];
+	int16_t room[ROOM_N];
+	unit_sine(tone, G711_N, 400, 8000, 6000, 0);
+	rig_open(&r, -1);
+	for (int i = 0; i < 10; i++)
+		frame(&r, tone, room);
+	CU_ASSERT(amp_at(room, 400) > 4000);
+	for (int i = 0; i < 50; i++) {
+		r.ts += G711_N; /* nothing sent */
+		stream_read_rtp(r.s, r.now_ns);
+		int got = stream_pull(r.s, room);
+		r.now_ns += FRAME_NS;
+		if (i < 2) { /* the two held frames */
+			CU_ASSERT(got == 1 && amp_at(room, 400) > 4000);
+		} else if (i >= 10) { /* after the jitter buffer's own tail */
+			CU_ASSERT_EQUAL(got, 0);
+		}
+	}
+	frame(&r, quiet, room);
+	CU_ASSERT(amp_at(room, 400) < 100); /* was the old tone */
+	frame(&r, quiet, room);
+	CU_ASSERT(amp_at(room, 400) < 100);
+	rig_close(&r);
+}
+
 /* With telephone-event negotiated, tones in the audio are the caller's
  * business: no in-band listening, no delay. */
 static void test_inband_off_with_te(void)
@@ -300,6 +332,7 @@ static const struct unit_test tests[] = {
     {"rfc 4733 end packets lost", test_rfc4733_lost_end},
     {"in-band digit cut out of the room", test_inband_cut_out},
     {"no in-band listening with telephone-event", test_inband_off_with_te},
+    {"held audio comes out when the caller stops", test_inband_drained},
     {"queue full, codec change", test_queue_full_and_change},
     {NULL, NULL},
 };
