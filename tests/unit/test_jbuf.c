@@ -368,6 +368,16 @@ static void test_timestamp_wrap(void)
 	jbuf_free(jb);
 }
 
+/* Packets 0 to n-1, each taken as it comes; returns n. */
+static uint32_t steady(struct jbuf *jb, struct src *s, uint32_t n)
+{
+	for (uint32_t k = 0; k < n; k++) {
+		jbuf_put(jb, pkt(s, k));
+		CU_ASSERT_EQUAL(pull(jb), k);
+	}
+	return n;
+}
+
 static void test_silence_then_resume(void)
 {
 	struct src s = {.seq0 = 1, .ts0 = 1, .ssrc = SSRC};
@@ -375,10 +385,7 @@ static void test_silence_then_resume(void)
 	struct jbuf_stats st;
 	uint32_t k = 0;
 
-	for (; k < 5; k++) {
-		jbuf_put(jb, pkt(&s, k));
-		CU_ASSERT_EQUAL(pull(jb), k);
-	}
+	k = steady(jb, &s, 5);
 	/* One second of nothing; the sender's timestamps run on. */
 	for (int i = 0; i < 50; i++) {
 		long r = pull(jb);
@@ -426,10 +433,7 @@ static void test_pause(void)
 
 	/* s.seq0 and s.ts0 move so that packet k is the next in sequence
 	 * (contiguous, as DTX senders number them) at the time we choose */
-	for (; k < 5; k++) {
-		jbuf_put(jb, pkt(&s, k));
-		CU_ASSERT_EQUAL(pull(jb), k);
-	}
+	k = steady(jb, &s, 5);
 	jbuf_stats(jb, &st);
 	uint64_t missing = st.missing, late = st.late, resets = st.resets;
 	static const int skew[] = {0, -1, 1, 0};
