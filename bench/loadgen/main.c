@@ -44,6 +44,7 @@ struct figures {
 	    opus_us; /* per participant per tick */
 	double ticks, late, hist[8];
 	double rate_med, rate_min, loss_pct, jit_med_ms, jit_max_ms;
+	int short_callers; /* below 90 % of the median rate */
 	uint64_t lost, expected;
 	double delay_med_ms, delay_p99_ms;
 	size_t ndelays;
@@ -262,6 +263,20 @@ static void receive_figures(struct lg *g, struct figures *fg, enum phase ph)
 	fg->loss_pct = expected ? 100.0 * (double)lost / (double)expected : NAN;
 	fg->rate_med = pct(rate, n, 0.5);
 	fg->rate_min = pct(rate, n, 0.0 + 1e-12);
+	/* who got clearly less than most: by role, to tell why */
+	for (int i = 0, k = 0; i < g->callers; i++) {
+		struct caller *c = &g->c[i];
+		if (!c->seen)
+			continue;
+		double r = (double)c->rx_window / g->window_s;
+		if (r < 0.9 * fg->rate_med && k++ < 5)
+			fprintf(stderr,
+				"loadgen: caller %d (room %d, %s%s) got %.1f "
+				"pkt/s\n",
+				i, c->room, c->speaker ? "speaker" : "listener",
+				c->probe ? ", probe" : "", r);
+		fg->short_callers += r < 0.9 * fg->rate_med;
+	}
 	fg->jit_med_ms = pct(jit, n, 0.5);
 	fg->jit_max_ms = pct(jit, n, 1.0);
 out:
@@ -493,10 +508,11 @@ static void report(struct lg *g, struct figures *fg, const char *label)
 	for (int k = 0; k < 8; k++)
 		printf(" %.0f", fg->hist[k] - (k ? fg->hist[k - 1] : 0));
 	printf(")\n");
-	printf("received       %.1f pkt/s per caller median (min %.1f), loss "
-	       "%llu of %llu (%.3f%%)\n",
-	       fg->rate_med, fg->rate_min, (unsigned long long)fg->lost,
-	       (unsigned long long)fg->expected, fg->loss_pct);
+	printf("received       %.1f pkt/s per caller median (min %.1f, %d "
+	       "below 90%%), loss %llu of %llu (%.3f%%)\n",
+	       fg->rate_med, fg->rate_min, fg->short_callers,
+	       (unsigned long long)fg->lost, (unsigned long long)fg->expected,
+	       fg->loss_pct);
 	printf("jitter         %.2f ms median, %.2f ms max (RFC 3550)\n",
 	       fg->jit_med_ms, fg->jit_max_ms);
 	printf("added delay    %.1f ms median, %.1f ms p99 (%zu markers)\n",
