@@ -536,7 +536,8 @@ static void report(struct lg *g, struct figures *fg, const char *label)
 	    "3f,\"relay_us\":%.3f,\"opus_us\":%."
 	    "3f,"
 	    "\"ticks\":%.0f,\"late_ticks\":%.0f,\"tick_p999_ms\":%g,"
-	    "\"rate_med\":%.2f,\"rate_min\":%.2f,\"lost\":%llu,"
+	    "\"rate_med\":%.2f,\"rate_min\":%.2f,\"short_callers\":%d,"
+	    "\"lost\":%llu,"
 	    "\"expected\":%llu,\"jitter_med_ms\":%.3f,\"jitter_max_ms\":%.3f,"
 	    "\"delay_med_ms\":%.2f,\"delay_p99_ms\":%.2f,\"markers\":%zu,"
 	    "\"probes\":%d,\"probe_lost\":%llu,\"tone_snr_db\":[",
@@ -544,7 +545,7 @@ static void report(struct lg *g, struct figures *fg, const char *label)
 	    g->tones ? "true" : "false", quiet, fg->up, fg->failed,
 	    g->sip_errors, fg->cpu_us, fg->served_us, fg->self_us, fg->echo_us,
 	    fg->relay_us, fg->opus_us, fg->ticks, fg->late, p999, fg->rate_med,
-	    fg->rate_min, (unsigned long long)fg->lost,
+	    fg->rate_min, fg->short_callers, (unsigned long long)fg->lost,
 	    (unsigned long long)fg->expected, fg->jit_med_ms, fg->jit_max_ms,
 	    fg->delay_med_ms, fg->delay_p99_ms, fg->ndelays, fg->probes,
 	    (unsigned long long)fg->probe_lost);
