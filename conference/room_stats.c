@@ -71,6 +71,7 @@ void room_stats_add(struct mixer_stats *t, const struct mixer_stats *st)
 	t->packets_lost += st->packets_lost;
 	t->concealed += st->concealed;
 	t->fec_recovered += st->fec_recovered;
+	t->undecoded += st->undecoded;
 	t->dropped_foreign += st->dropped_foreign;
 	t->dropped_srtp += st->dropped_srtp;
 	t->dropped_malformed += st->dropped_malformed;

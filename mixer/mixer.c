@@ -332,6 +332,7 @@ void mixer_get_stats(const struct mixer *m, struct mixer_stats *out)
 	out->packets_lost = ld(&m->packets_lost);
 	out->concealed = ld(&m->concealed);
 	out->fec_recovered = ld(&m->fec_recovered);
+	out->undecoded = ld(&m->undecoded);
 	out->dropped_foreign = ld(&m->dropped_foreign);
 	out->dropped_srtp = ld(&m->dropped_srtp);
 	out->dropped_malformed = ld(&m->dropped_malformed);

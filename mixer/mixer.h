@@ -316,6 +316,7 @@ struct mixer_stats {
 	 * (about each second) and when they leave. */
 	uint64_t packets_in, packets_out, packets_lost, concealed;
 	uint64_t fec_recovered;
+	uint64_t undecoded; /* silence not decoded: DTX, CN, quiet levels */
 	/* Packets dropped unheard: from a stranger's address (RTP bleed),
 	 * SRTP that did not authenticate, and malformed ones. */
 	uint64_t dropped_foreign, dropped_srtp, dropped_malformed;

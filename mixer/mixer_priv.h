@@ -155,7 +155,7 @@ struct mixer {
 	_Atomic uint64_t tick_hist[MIXER_TICK_HIST_N];
 	_Atomic uint64_t rec_frames, rec_dropped;
 	_Atomic uint64_t packets_in, packets_out, packets_lost, concealed;
-	_Atomic uint64_t fec_recovered;
+	_Atomic uint64_t fec_recovered, undecoded;
 	_Atomic uint64_t dropped_foreign, dropped_srtp, dropped_malformed;
 	_Atomic uint64_t encodes;
 	_Atomic uint64_t fanned_ticks;

@@ -78,6 +78,7 @@ static void sum(struct mixer *m, struct part *pt,
 	add(&m->packets_lost, grown(now->lost, &was->lost));
 	add(&m->concealed, grown(now->concealed, &was->concealed));
 	add(&m->fec_recovered, grown(now->fec_recovered, &was->fec_recovered));
+	add(&m->undecoded, grown(now->undecoded, &was->undecoded));
 	add(&m->dropped_foreign, grown(now->foreign, &was->foreign));
 	add(&m->dropped_srtp, grown(now->srtp_failed, &was->srtp_failed));
 	add(&m->dropped_malformed, grown(now->malformed, &was->malformed));

@@ -56,6 +56,7 @@ static void test_add(void)
 				 .packets_lost = 12,
 				 .concealed = 13,
 				 .fec_recovered = 6,
+				 .undecoded = 8,
 				 .encodes = 14,
 				 .participants = 3};
 
@@ -69,6 +70,7 @@ static void test_add(void)
 	CU_ASSERT_EQUAL(t.packets_lost, 12);
 	CU_ASSERT_EQUAL(t.concealed, 13);
 	CU_ASSERT_EQUAL(t.fec_recovered, 6);
+	CU_ASSERT_EQUAL(t.undecoded, 8);
 	CU_ASSERT_EQUAL(t.encodes, 14);
 	CU_ASSERT_EQUAL(t.participants, 9); /* a gauge: not summed */
 }
