@@ -27,7 +27,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import Harness, Caller, http_call, log     # noqa: E402
+from harness import Harness, Caller, http_call, log, metric     # noqa: E402
 from sipua import build_offer, OPUS_FMTP                 # noqa: E402
 from confsub import fetch, local                        # noqa: E402
 
@@ -110,14 +110,6 @@ def room_levels(h, t):
     an = b.rtp.analyze([440], 1.0)
     h.check(an.dbfs[440] > -20, 'B hears A (440 Hz)', '%.1f dBFS' % an.dbfs[440])
     return undecoded
-
-
-def metric(port, name):
-    r = http_call(port, 'GET', '/metrics')
-    for ln in r.body.decode().splitlines():
-        if ln.startswith(name + ' '):
-            return float(ln.split()[1])
-    return None
 
 
 def room_dtx_cn(h, t):
