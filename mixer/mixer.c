@@ -110,8 +110,10 @@ static void *mixer_thread(void *arg)
 			} else if (w->rtcp) {
 				stream_read_rtcp(w->part->stream,
 						 mono_now_ns());
-			} else {
+				shared_fec_heard(m, w->part);
+			} else { /* RTCP may come muxed */
 				stream_read_rtp(w->part->stream, mono_now_ns());
+				shared_fec_heard(m, w->part);
 			}
 		}
 		if (timer)

@@ -72,8 +72,9 @@ struct part {
 	struct talk talk;	      /* what the detector says */
 	struct limit lim;	      /* its own mix's, when lim_own */
 	struct encgroup *group;	      /* the shared encoder of its format */
-	bool lim_own;  /* it heard its own mix last tick, not the shared */
-	bool reported; /* talking, as last queued in an event */
+	unsigned fec_loss; /* its stream's stream_fec_loss, as last seen */
+	bool lim_own;	   /* it heard its own mix last tick, not the shared */
+	bool reported;	   /* talking, as last queued in an event */
 	const int16_t *frame; /* this tick's, at the codec rate; NULL: none */
 	size_t frame_n;
 	bool received;	       /* this tick's frame carries its audio */
@@ -112,7 +113,8 @@ struct mixer {
 	struct limit shared_lim, shared_lim_was;  /* after, before this tick */
 	struct encgroup groups[MIXER_MAX_GROUPS]; /* shared encoders */
 	size_t n_groups;
-	uint64_t tick_no;	       /* ticks sent, from 1 */
+	bool fec_dirty;	  /* a listener's FEC loss or the members changed */
+	uint64_t tick_no; /* ticks sent, from 1 */
 	struct part *gone, *gone_tail; /* removed, event not yet queued */
 	uint32_t challenger;	       /* select.c: who would take a place */
 	unsigned challenge_ticks;      /* and for how long it has been louder */
@@ -235,6 +237,13 @@ bool shared_send(struct mixer *m, struct part *pt, const uint32_t *csrc,
  * shared_send() only reads the encoder's packets. */
 void shared_encode(struct mixer *m, struct part *pt);
 void shared_free(struct mixer *m);
+/* After pt's stream read RTCP: notes whether its FEC loss changed. */
+void shared_fec_heard(struct mixer *m, struct part *pt);
+/* Sets each shared encoder's FEC loss to the worst of its listeners'
+ * when anything changed (shared_fec_heard, members); from cmds.c. */
+void shared_fec_apply(struct mixer *m);
+/* The FEC loss of the encoder that served pt on the last tick. */
+unsigned shared_fec_loss_of(const struct part *pt);
 
 /* Applies a MIXER_PLAY or MIXER_PLAY_STOP (play.c). */
 void play_cmd(struct mixer *m, const struct mixer_cmd *c);

@@ -7,8 +7,11 @@
  * quarter more CPU than one coding for none (docs/benchmarks.md), so a
  * listener on a clean path should not pay for it. The "fraction lost" of
  * a report block about our stream (RFC 3550 6.4.1, in 1/256ths, over the
- * interval since the listener's last report, about 5 s) is smoothed (each
- * report moves the estimate half way; the first sets it) and mapped to a
+ * interval since the listener's last report, about 5 s, so already an
+ * average over some 250 packets) is smoothed a little (each report moves
+ * the estimate three quarters of the way to it; the first sets it), so
+ * that one odd report does not decide alone while a path that has become
+ * clean turns FEC off within a few reports, and mapped to a
  * few settings: 0 (no FEC), then 10, 15, 20 and 25%. 10% is the least
  * that makes libopus 1.3 code FEC at our rate at all (5% leaves too little
  * rate for it; rtp/codec.c); above 25% the primary coding loses more than
@@ -36,9 +39,9 @@ static const struct {
 	uint16_t enter, stay;
 } steps[] = {
     {0, 0, 0},
-    /* any loss: one report of 1/256 takes a clean estimate to half of
-     * that; off again after two clean reports */
-    {10, 8, 4},
+    /* any loss: one report of 1/256 takes a clean estimate to 3/4 of
+     * that; off again after one clean report */
+    {10, 12, 6},
     {15, Q(100) + 1, Q(70) + 1},
     {20, Q(150) + 1, Q(120) + 1},
     {FECLOSS_MAX, Q(200) + 1, Q(170) + 1},
@@ -78,7 +81,7 @@ unsigned fecloss_step(unsigned cur_perc, unsigned est)
 bool fecloss_report(struct fecloss *f, uint8_t fraction_lost)
 {
 	unsigned x = (unsigned)fraction_lost << 4;
-	f->est = f->heard ? (uint16_t)((f->est + x) / 2) : (uint16_t)x;
+	f->est = f->heard ? (uint16_t)((f->est + 3 * x) / 4) : (uint16_t)x;
 	f->heard = true;
 	unsigned perc = fecloss_step(f->perc, f->est);
 	if (perc == f->perc)

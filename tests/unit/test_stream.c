@@ -825,22 +825,22 @@ static void test_fec_from_reports(void)
 	CU_ASSERT_EQUAL(stream_tx_fec_loss(r.s), 0);
 	phone_rr(&r, 0x12345678u, 128); /* about someone else */
 	CU_ASSERT_EQUAL(stream_fec_loss(r.s), 0);
-	phone_rr(&r, LOCAL_SSRC, 64); /* 25%: estimate 12.5% */
-	CU_ASSERT_EQUAL(stream_fec_loss(r.s), 15);
-	CU_ASSERT_EQUAL(stream_tx_fec_loss(r.s), 15);
+	phone_rr(&r, LOCAL_SSRC, 64); /* 25%: estimate 18.75% */
+	CU_ASSERT_EQUAL(stream_fec_loss(r.s), 20);
+	CU_ASSERT_EQUAL(stream_tx_fec_loss(r.s), 20);
 	struct stream_params p = r.p;
 	p.codec = CODEC_PCMU;
 	p.pt = 0;
 	CU_ASSERT(stream_apply(r.s, &p) == 0);
 	CU_ASSERT_EQUAL(stream_tx_fec_loss(r.s), 0); /* G.711: no FEC */
-	CU_ASSERT_EQUAL(stream_fec_loss(r.s), 15);
+	CU_ASSERT_EQUAL(stream_fec_loss(r.s), 20);
 	CU_ASSERT(stream_apply(r.s, &r.p) == 0);
-	CU_ASSERT_EQUAL(stream_tx_fec_loss(r.s), 15);
+	CU_ASSERT_EQUAL(stream_tx_fec_loss(r.s), 20);
 	/* garbage on the RTCP port changes nothing */
 	uint8_t junk[] = {0x81, 201, 0, 7, 1, 2, 3};
 	sendto_addr(r.ph.rtcp, junk, sizeof(junk), &r.rtcp_addr);
 	stream_read_rtcp(r.s, r.now_ns);
-	CU_ASSERT_EQUAL(stream_fec_loss(r.s), 15);
+	CU_ASSERT_EQUAL(stream_fec_loss(r.s), 20);
 	rig_close(&r);
 }
 
