@@ -370,6 +370,16 @@ static void test_prompts_beside_shared(void)
  * hears it (3 encodes a tick: 0's own, one per group); once the room is
  * silent, the plain listeners still get 50 packets a second and the CN
  * listeners a CN packet every 400 ms and no audio. */
+/* Phone i's stream takes sp (towards the phone) and joins m. */
+static void phone_join(struct mixer *m, int i, struct stream_params sp)
+{
+	sp.rtp_peer = ph[i].ph_addr;
+	CU_ASSERT_FATAL(stream_apply(ph[i].s, &sp) == 0);
+	struct mixer_cmd c = {
+	    .kind = MIXER_ADD, .part_id = (uint32_t)i, .stream = ph[i].s};
+	CU_ASSERT(mixer_post(m, &c) == 0);
+}
+
 static void test_silence_groups(void)
 {
 	struct mixer_params mp = {.room = "silence", .rate_hz = ROOM_HZ};
@@ -380,20 +390,15 @@ static void test_silence_groups(void)
 	CU_ASSERT_FATAL(mixer_start(&m, &mp) == 0);
 	for (int i = 0; i < N_PHONES; i++) {
 		phone_open(&ph[i], i, CODEC_PCMU, i == 0 ? 700 : 0);
-		struct stream_params sp = {
-		    .rtp_peer = ph[i].ph_addr,
-		    .codec = CODEC_PCMU,
-		    .te_pt = -1,
-		    .ptime_ms = 20,
-		    .cn_pt = i >= 4 ? CN_PT : 0,
-		    .send = true,
-		    .recv = true,
-		};
-		CU_ASSERT_FATAL(stream_apply(ph[i].s, &sp) == 0);
-		struct mixer_cmd c = {.kind = MIXER_ADD,
-				      .part_id = (uint32_t)i,
-				      .stream = ph[i].s};
-		CU_ASSERT(mixer_post(m, &c) == 0);
+		phone_join(m, i,
+			   (struct stream_params){
+			       .codec = CODEC_PCMU,
+			       .te_pt = -1,
+			       .ptime_ms = 20,
+			       .cn_pt = i >= 4 ? CN_PT : 0,
+			       .send = true,
+			       .recv = true,
+			   });
 	}
 	run(600);
 	double per_tick = encodes_per_tick(m, 1000);
@@ -479,25 +484,19 @@ static void test_fec_worst(void)
 
 	mp.notify_fd = efd;
 	CU_ASSERT_FATAL(mixer_start(&m, &mp) == 0);
-	for (int i = 0; i < N_PHONES; i++) {
+	for (int i = 0; i < N_PHONES; i++) /* room_close closes all */
 		phone_open(&ph[i], i, CODEC_PCMU, 0);
-		struct stream_params sp = {
-		    .rtp_peer = ph[i].ph_addr,
-		    .codec = CODEC_OPUS,
-		    .pt = 111,
-		    .te_pt = -1,
-		    .ptime_ms = 20,
-		    .rtcp_mux = true,
-		    .send = true,
-		    .recv = true,
-		};
-		CU_ASSERT_FATAL(stream_apply(ph[i].s, &sp) == 0);
-		struct mixer_cmd c = {.kind = MIXER_ADD,
-				      .part_id = (uint32_t)i,
-				      .stream = ph[i].s};
-		if (i < N)
-			CU_ASSERT(mixer_post(m, &c) == 0);
-	}
+	for (int i = 0; i < N; i++)
+		phone_join(m, i,
+			   (struct stream_params){
+			       .codec = CODEC_OPUS,
+			       .pt = 111,
+			       .te_pt = -1,
+			       .ptime_ms = 20,
+			       .rtcp_mux = true,
+			       .send = true,
+			       .recv = true,
+			   });
 	CU_ASSERT(fec_all(m, N, FECLOSS_UNKNOWN));
 	for (int i = 0; i < N - 1; i++)
 		phone_rr(i, 0);
