@@ -73,7 +73,7 @@ static json_t *shape_stats(const struct conf_media_stats *s)
 	    (json_int_t)s->foreign, "srtp_failed", (json_int_t)s->srtp_failed,
 	    "latched", (json_int_t)s->latched, "undecoded_silence",
 	    (json_int_t)s->undecoded, "fec_loss_percent",
-	    (json_int_t)s->fec_loss);
+	    (json_int_t)s->fec_loss_pct);
 }
 
 json_t *shape_part(const struct conf_part_info *p)

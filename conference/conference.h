@@ -112,7 +112,7 @@ struct conf_media_stats {
 	uint64_t foreign, srtp_failed, latched;
 	uint64_t
 	    undecoded; /* silence taken without a decode (DTX, CN, levels) */
-	unsigned fec_loss; /* Opus FEC coded for this % of loss; 0: none */
+	unsigned fec_loss_pct; /* Opus FEC coded for this % of loss; 0: none */
 };
 
 struct conf_part_info {

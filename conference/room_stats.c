@@ -32,7 +32,7 @@ void room_stats_info(const struct participant *p, struct conf_media_stats *out)
 	    .srtp_failed = s->srtp_failed,
 	    .latched = s->latched,
 	    .undecoded = s->undecoded,
-	    .fec_loss = s->fec_loss,
+	    .fec_loss_pct = s->fec_loss_pct,
 	};
 }
 

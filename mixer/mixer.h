@@ -272,8 +272,9 @@ struct mixer_part_stats {
 	uint64_t latched;     /* times the peer's address was latched */
 	uint64_t last_rx_ns;  /* a packet last taken from the peer; 0: never */
 	uint64_t undecoded;   /* silence not decoded: DTX, CN, quiet levels */
-	unsigned fec_loss;    /* % of loss the Opus encoder serving it codes FEC
-				 for (rtp/fecloss.c); 0: none */
+	/* the loss (percent) the Opus encoder serving it codes FEC for
+	 * (rtp/fecloss.c); 0: none */
+	unsigned fec_loss_pct;
 };
 
 /* s's figures. Any thread, on a stream it holds (the signalling thread

@@ -72,9 +72,9 @@ struct part {
 	struct talk talk;	      /* what the detector says */
 	struct limit lim;	      /* its own mix's, when lim_own */
 	struct encgroup *group;	      /* the shared encoder of its format */
-	unsigned fec_loss; /* its stream's stream_fec_loss, as last seen */
-	bool lim_own;	   /* it heard its own mix last tick, not the shared */
-	bool reported;	   /* talking, as last queued in an event */
+	unsigned fec_loss_pct; /* its stream's stream_fec_loss, as last seen */
+	bool lim_own;  /* it heard its own mix last tick, not the shared */
+	bool reported; /* talking, as last queued in an event */
 	const int16_t *frame; /* this tick's, at the codec rate; NULL: none */
 	size_t frame_n;
 	bool received;	       /* this tick's frame carries its audio */
@@ -113,8 +113,9 @@ struct mixer {
 	struct limit shared_lim, shared_lim_was;  /* after, before this tick */
 	struct encgroup groups[MIXER_MAX_GROUPS]; /* shared encoders */
 	size_t n_groups;
-	bool fec_dirty;	  /* a listener's FEC loss or the members changed */
-	uint64_t tick_no; /* ticks sent, from 1 */
+	/* a listener's FEC loss or the members changed (shared.c) */
+	bool fec_dirty;
+	uint64_t tick_no;	       /* ticks sent, from 1 */
 	struct part *gone, *gone_tail; /* removed, event not yet queued */
 	uint32_t challenger;	       /* select.c: who would take a place */
 	unsigned challenge_ticks;      /* and for how long it has been louder */

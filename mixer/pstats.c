@@ -40,7 +40,7 @@ void mixer_part_stats_of(struct mixer_part_stats *out, const struct stream *s)
 	    .latched = st.latched,
 	    .last_rx_ns = st.last_rx_ns,
 	    .undecoded = st.dtx + st.quiet,
-	    .fec_loss = stream_tx_fec_loss(s),
+	    .fec_loss_pct = stream_tx_fec_loss(s),
 	};
 }
 
@@ -104,7 +104,7 @@ void pstats_tick(struct mixer *m)
 		struct mixer_event ev = {.kind = MIXER_EV_STATS,
 					 .part_id = pt->id};
 		mixer_part_stats_of(&ev.stats, pt->stream);
-		ev.stats.fec_loss = shared_fec_loss_of(pt);
+		ev.stats.fec_loss_pct = shared_fec_loss_of(pt);
 		sum(m, pt, &ev.stats);
 		if (!events_push(m, &ev))
 			continue; /* stats_in stays 1: next tick */

@@ -53,7 +53,7 @@ static struct encgroup *find(struct mixer *m, const struct stream *s)
 
 void shared_prepare(struct mixer *m, struct part *pt)
 {
-	pt->fec_loss = stream_fec_loss(pt->stream);
+	pt->fec_loss_pct = stream_fec_loss(pt->stream);
 	m->fec_dirty = true;
 	pt->group = find(m, pt->stream);
 	if (pt->group || m->n_groups == MIXER_MAX_GROUPS)
@@ -112,8 +112,8 @@ bool shared_send(struct mixer *m, struct part *pt, const uint32_t *csrc,
 void shared_fec_heard(struct mixer *m, struct part *pt)
 {
 	unsigned perc = stream_fec_loss(pt->stream);
-	if (perc != pt->fec_loss) {
-		pt->fec_loss = perc;
+	if (perc != pt->fec_loss_pct) {
+		pt->fec_loss_pct = perc;
 		m->fec_dirty = true;
 	}
 }
@@ -132,8 +132,8 @@ void shared_fec_apply(struct mixer *m)
 			continue;
 		size_t g = (size_t)(pt->group - m->groups);
 		used[g] = true;
-		if (pt->fec_loss > worst[g])
-			worst[g] = pt->fec_loss;
+		if (pt->fec_loss_pct > worst[g])
+			worst[g] = pt->fec_loss_pct;
 	}
 	for (size_t g = 0; g < m->n_groups; g++)
 		if (used[g] && m->groups[g].enc)

@@ -24,7 +24,7 @@ static void test_info(void)
 		      .concealed = 101,
 		      .fec_recovered = 7,
 		      .jitter_us = 2450,
-		      .fec_loss = 15},
+		      .fec_loss_pct = 15},
 	};
 	struct conf_media_stats s;
 
@@ -36,7 +36,7 @@ static void test_info(void)
 	CU_ASSERT_EQUAL(s.discarded, 2);
 	CU_ASSERT_EQUAL(s.concealed, 101);
 	CU_ASSERT_EQUAL(s.fec_recovered, 7);
-	CU_ASSERT_EQUAL(s.fec_loss, 15);
+	CU_ASSERT_EQUAL(s.fec_loss_pct, 15);
 	CU_ASSERT_DOUBLE_EQUAL(s.loss_percent, 10.0, 1e-9);
 	CU_ASSERT_DOUBLE_EQUAL(s.jitter_ms, 2.45, 1e-9);
 

@@ -457,7 +457,7 @@ static bool fec_all(struct mixer *m, int n, unsigned want)
 	run(1300);
 	while (mixer_poll(m, &ev) == 0)
 		if (ev.kind == MIXER_EV_STATS && ev.part_id < N_PHONES) {
-			got[ev.part_id] = ev.stats.fec_loss;
+			got[ev.part_id] = ev.stats.fec_loss_pct;
 			seen[ev.part_id] = true;
 		}
 	bool all = true;
