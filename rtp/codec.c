@@ -39,9 +39,10 @@
  * is above its threshold for the band (decide_fec): at 32 kb/s and
  * complexity 5 a 5% loss leaves too little for fullband and no FEC comes
  * out; at 10% it narrows to super-wideband (12 kHz) and codes FEC in every
- * speech frame (tests/unit/test_codec_loss.c counts them). */
-#define OPUS_LOSS_PERC	 FECLOSS_UNKNOWN /* until reports say (fecloss.c) */
-#define OPUS_MAX_SAMPLES 5760		 /* 120 ms at 48 kHz */
+ * speech frame (tests/unit/test_codec_loss.c counts them). A new encoder
+ * expects that much until its listeners' reports say (rtp/fecloss.c). */
+#define OPUS_LOSS_PERC	 FECLOSS_UNKNOWN
+#define OPUS_MAX_SAMPLES 5760 /* 120 ms at 48 kHz */
 #define OPUS_MAX_BYTES	 1275
 #define G722_BITRATE	 64000 /* the one RTP uses (RFC 3551 4.5.2) */
 

@@ -116,8 +116,9 @@ struct stream {
 	bool marker;
 	uint32_t octets_out;
 	uint64_t next_rtcp_ns;
-	struct fecloss fec; /* from the peer's reports about what we send */
-	uint32_t lsr;	    /* middle of the last SR's NTP time; 0: none */
+	/* from the peer's reports about what we send */
+	struct fecloss fec;
+	uint32_t lsr; /* middle of the last SR's NTP time; 0: none */
 	uint64_t lsr_at_ns;
 	uint64_t rng;
 	char cname[32];
