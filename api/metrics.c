@@ -77,6 +77,10 @@ static void conference_figures(FILE *f, const struct conf_metrics *m)
 	one(f, "tutti_fec_recovered_frames_total", "counter",
 	    "Lost packets decoded from the next packet's in-band FEC.",
 	    m->fec_recovered);
+	one(f, "tutti_undecoded_silence_total", "counter",
+	    "Packets taken as silence without a decode: Opus DTX, CN, and "
+	    "RFC 6464 levels that said silence.",
+	    m->undecoded);
 	one(f, "tutti_encodes_total", "counter",
 	    "Packets encoded: each speaker's own mix, one per format for the "
 	    "rest.",

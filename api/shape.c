@@ -62,7 +62,7 @@ static json_t *tenths(double v)
 static json_t *shape_stats(const struct conf_media_stats *s)
 {
 	return json_pack(
-	    "{s:I,s:I,s:I,s:o,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	    "{s:I,s:I,s:I,s:o,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 	    "packets_in", (json_int_t)s->packets_in, "packets_out",
 	    (json_int_t)s->packets_out, "packets_lost", (json_int_t)s->lost,
 	    "loss_percent", tenths(s->loss_percent), "jitter_ms",
@@ -72,7 +72,8 @@ static json_t *shape_stats(const struct conf_media_stats *s)
 	    (json_int_t)s->fec_recovered, "foreign_dropped",
 	    (json_int_t)s->foreign, "srtp_failed", (json_int_t)s->srtp_failed,
 	    "latched", (json_int_t)s->latched, "undecoded_silence",
-	    (json_int_t)s->undecoded);
+	    (json_int_t)s->undecoded, "fec_loss_percent",
+	    (json_int_t)s->fec_loss_pct);
 }
 
 json_t *shape_part(const struct conf_part_info *p)

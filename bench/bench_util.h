@@ -1,4 +1,4 @@
-/* bench_util.h: what the mixer benches (roombench, ratebench) share:
+/* bench_util.h: what the benches (roombench, ratebench, fecbench) share:
  * dying with a reason, a loopback UDP socket with room for bursts, and
  * the median of a run's figures. */
 #ifndef TUTTI_BENCH_UTIL_H

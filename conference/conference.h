@@ -112,6 +112,7 @@ struct conf_media_stats {
 	uint64_t foreign, srtp_failed, latched;
 	uint64_t
 	    undecoded; /* silence taken without a decode (DTX, CN, levels) */
+	unsigned fec_loss_pct; /* Opus FEC coded for this % of loss; 0: none */
 };
 
 struct conf_part_info {
@@ -137,6 +138,7 @@ struct conf_metrics {
 	uint64_t tick_ns_sum;
 	uint64_t packets_in, packets_out, packets_lost, concealed;
 	uint64_t fec_recovered;
+	uint64_t undecoded; /* silence taken without a decode */
 	/* dropped unheard: a stranger's, unauthenticated SRTP, malformed */
 	uint64_t dropped_foreign, dropped_srtp, dropped_malformed;
 	uint64_t encodes; /* speakers' own mixes, one per format for the rest */

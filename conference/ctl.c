@@ -114,6 +114,7 @@ static void metrics(struct conference *c, struct conf_reply *rep)
 	m->packets_lost = st.packets_lost;
 	m->concealed = st.concealed;
 	m->fec_recovered = st.fec_recovered;
+	m->undecoded = st.undecoded;
 	m->dropped_foreign = st.dropped_foreign;
 	m->dropped_srtp = st.dropped_srtp;
 	m->dropped_malformed = st.dropped_malformed;

@@ -32,6 +32,7 @@ void room_stats_info(const struct participant *p, struct conf_media_stats *out)
 	    .srtp_failed = s->srtp_failed,
 	    .latched = s->latched,
 	    .undecoded = s->undecoded,
+	    .fec_loss_pct = s->fec_loss_pct,
 	};
 }
 
@@ -71,6 +72,7 @@ void room_stats_add(struct mixer_stats *t, const struct mixer_stats *st)
 	t->packets_lost += st->packets_lost;
 	t->concealed += st->concealed;
 	t->fec_recovered += st->fec_recovered;
+	t->undecoded += st->undecoded;
 	t->dropped_foreign += st->dropped_foreign;
 	t->dropped_srtp += st->dropped_srtp;
 	t->dropped_malformed += st->dropped_malformed;

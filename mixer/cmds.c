@@ -137,6 +137,7 @@ static void cmd_remove(struct mixer *m, uint32_t id)
 	pstats_sum(m, pt);
 	hand_back(m, pt);
 	m->rate_dirty = true;
+	m->fec_dirty = true; /* its shared encoder may code for less */
 }
 
 static void cmd_update(struct mixer *m, const struct mixer_cmd *c)
@@ -204,6 +205,7 @@ void cmds_apply(struct mixer *m)
 		else if (c.kind == MIXER_PLAY || c.kind == MIXER_PLAY_STOP)
 			play_cmd(m, &c);
 	}
+	shared_fec_apply(m);
 	atomic_store_explicit(&m->participants, (unsigned)m->n_parts,
 			      memory_order_relaxed);
 }

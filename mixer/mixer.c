@@ -110,8 +110,10 @@ static void *mixer_thread(void *arg)
 			} else if (w->rtcp) {
 				stream_read_rtcp(w->part->stream,
 						 mono_now_ns());
-			} else {
+				shared_fec_heard(m, w->part);
+			} else { /* RTCP may come muxed */
 				stream_read_rtp(w->part->stream, mono_now_ns());
+				shared_fec_heard(m, w->part);
 			}
 		}
 		if (timer)
@@ -332,6 +334,7 @@ void mixer_get_stats(const struct mixer *m, struct mixer_stats *out)
 	out->packets_lost = ld(&m->packets_lost);
 	out->concealed = ld(&m->concealed);
 	out->fec_recovered = ld(&m->fec_recovered);
+	out->undecoded = ld(&m->undecoded);
 	out->dropped_foreign = ld(&m->dropped_foreign);
 	out->dropped_srtp = ld(&m->dropped_srtp);
 	out->dropped_malformed = ld(&m->dropped_malformed);

@@ -272,6 +272,9 @@ struct mixer_part_stats {
 	uint64_t latched;     /* times the peer's address was latched */
 	uint64_t last_rx_ns;  /* a packet last taken from the peer; 0: never */
 	uint64_t undecoded;   /* silence not decoded: DTX, CN, quiet levels */
+	/* the loss (percent) the Opus encoder serving it codes FEC for
+	 * (rtp/fecloss.c); 0: none */
+	unsigned fec_loss_pct;
 };
 
 /* s's figures. Any thread, on a stream it holds (the signalling thread
@@ -316,6 +319,7 @@ struct mixer_stats {
 	 * (about each second) and when they leave. */
 	uint64_t packets_in, packets_out, packets_lost, concealed;
 	uint64_t fec_recovered;
+	uint64_t undecoded; /* silence not decoded: DTX, CN, quiet levels */
 	/* Packets dropped unheard: from a stranger's address (RTP bleed),
 	 * SRTP that did not authenticate, and malformed ones. */
 	uint64_t dropped_foreign, dropped_srtp, dropped_malformed;

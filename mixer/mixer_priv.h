@@ -72,6 +72,7 @@ struct part {
 	struct talk talk;	      /* what the detector says */
 	struct limit lim;	      /* its own mix's, when lim_own */
 	struct encgroup *group;	      /* the shared encoder of its format */
+	unsigned fec_loss_pct; /* its stream's stream_fec_loss, as last seen */
 	bool lim_own;  /* it heard its own mix last tick, not the shared */
 	bool reported; /* talking, as last queued in an event */
 	const int16_t *frame; /* this tick's, at the codec rate; NULL: none */
@@ -112,6 +113,8 @@ struct mixer {
 	struct limit shared_lim, shared_lim_was;  /* after, before this tick */
 	struct encgroup groups[MIXER_MAX_GROUPS]; /* shared encoders */
 	size_t n_groups;
+	/* a listener's FEC loss or the members changed (shared.c) */
+	bool fec_dirty;
 	uint64_t tick_no;	       /* ticks sent, from 1 */
 	struct part *gone, *gone_tail; /* removed, event not yet queued */
 	uint32_t challenger;	       /* select.c: who would take a place */
@@ -155,7 +158,7 @@ struct mixer {
 	_Atomic uint64_t tick_hist[MIXER_TICK_HIST_N];
 	_Atomic uint64_t rec_frames, rec_dropped;
 	_Atomic uint64_t packets_in, packets_out, packets_lost, concealed;
-	_Atomic uint64_t fec_recovered;
+	_Atomic uint64_t fec_recovered, undecoded;
 	_Atomic uint64_t dropped_foreign, dropped_srtp, dropped_malformed;
 	_Atomic uint64_t encodes;
 	_Atomic uint64_t fanned_ticks;
@@ -235,6 +238,13 @@ bool shared_send(struct mixer *m, struct part *pt, const uint32_t *csrc,
  * shared_send() only reads the encoder's packets. */
 void shared_encode(struct mixer *m, struct part *pt);
 void shared_free(struct mixer *m);
+/* After pt's stream read RTCP: notes whether its FEC loss changed. */
+void shared_fec_heard(struct mixer *m, struct part *pt);
+/* Sets each shared encoder's FEC loss to the worst of its listeners'
+ * when anything changed (shared_fec_heard, members); from cmds.c. */
+void shared_fec_apply(struct mixer *m);
+/* The FEC loss of the encoder that served pt on the last tick. */
+unsigned shared_fec_loss_of(const struct part *pt);
 
 /* Applies a MIXER_PLAY or MIXER_PLAY_STOP (play.c). */
 void play_cmd(struct mixer *m, const struct mixer_cmd *c);

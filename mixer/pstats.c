@@ -40,6 +40,7 @@ void mixer_part_stats_of(struct mixer_part_stats *out, const struct stream *s)
 	    .latched = st.latched,
 	    .last_rx_ns = st.last_rx_ns,
 	    .undecoded = st.dtx + st.quiet,
+	    .fec_loss_pct = stream_tx_fec_loss(s),
 	};
 }
 
@@ -78,6 +79,7 @@ static void sum(struct mixer *m, struct part *pt,
 	add(&m->packets_lost, grown(now->lost, &was->lost));
 	add(&m->concealed, grown(now->concealed, &was->concealed));
 	add(&m->fec_recovered, grown(now->fec_recovered, &was->fec_recovered));
+	add(&m->undecoded, grown(now->undecoded, &was->undecoded));
 	add(&m->dropped_foreign, grown(now->foreign, &was->foreign));
 	add(&m->dropped_srtp, grown(now->srtp_failed, &was->srtp_failed));
 	add(&m->dropped_malformed, grown(now->malformed, &was->malformed));
@@ -102,6 +104,7 @@ void pstats_tick(struct mixer *m)
 		struct mixer_event ev = {.kind = MIXER_EV_STATS,
 					 .part_id = pt->id};
 		mixer_part_stats_of(&ev.stats, pt->stream);
+		ev.stats.fec_loss_pct = shared_fec_loss_of(pt);
 		sum(m, pt, &ev.stats);
 		if (!events_push(m, &ev))
 			continue; /* stats_in stays 1: next tick */

@@ -25,6 +25,15 @@
  * far end packets of another encoder's history: Opus makes a small
  * transition there, G.711 none.
  *
+ * Opus FEC (rtp/fecloss.c): a shared encoder codes in-band FEC for the
+ * worst loss its listeners report, members who speak included (they hear
+ * it again when they stop). One listener on a bad path thus costs the
+ * room one encode's worth of FEC, while coding for less would leave that
+ * listener unprotected. The worst is found again only when a listener's
+ * setting changed (a report crossed a step, which fecloss.c's hysteresis
+ * keeps rare) or the members did, once in that tick, and libopus is told
+ * only when the result differs (txenc_set_fec_loss).
+ *
  * Mixer thread (mixer_free() frees them after the thread has ended). */
 #include "mixer/mixer_priv.h"
 
@@ -44,6 +53,8 @@ static struct encgroup *find(struct mixer *m, const struct stream *s)
 
 void shared_prepare(struct mixer *m, struct part *pt)
 {
+	pt->fec_loss_pct = stream_fec_loss(pt->stream);
+	m->fec_dirty = true;
 	pt->group = find(m, pt->stream);
 	if (pt->group || m->n_groups == MIXER_MAX_GROUPS)
 		return;
@@ -96,4 +107,43 @@ bool shared_send(struct mixer *m, struct part *pt, const uint32_t *csrc,
 	stream_push_encoded(pt->stream, encoded(m, pt->group), csrc, n_csrc,
 			    now_ns);
 	return true;
+}
+
+void shared_fec_heard(struct mixer *m, struct part *pt)
+{
+	unsigned perc = stream_fec_loss(pt->stream);
+	if (perc != pt->fec_loss_pct) {
+		pt->fec_loss_pct = perc;
+		m->fec_dirty = true;
+	}
+}
+
+void shared_fec_apply(struct mixer *m)
+{
+	unsigned worst[MIXER_MAX_GROUPS] = {0};
+	bool used[MIXER_MAX_GROUPS] = {0};
+
+	if (!m->fec_dirty)
+		return;
+	m->fec_dirty = false;
+	for (size_t i = 0; i < m->n_parts; i++) {
+		const struct part *pt = m->parts[i];
+		if (!pt->group)
+			continue;
+		size_t g = (size_t)(pt->group - m->groups);
+		used[g] = true;
+		if (pt->fec_loss_pct > worst[g])
+			worst[g] = pt->fec_loss_pct;
+	}
+	for (size_t g = 0; g < m->n_groups; g++)
+		if (used[g] && m->groups[g].enc)
+			/* a valid setting on an Opus encoder: cannot fail */
+			(void)txenc_set_fec_loss(m->groups[g].enc, worst[g]);
+}
+
+unsigned shared_fec_loss_of(const struct part *pt)
+{
+	if (!pt->lim_own && pt->group && pt->group->enc)
+		return txenc_fec_loss(pt->group->enc);
+	return stream_tx_fec_loss(pt->stream);
 }

@@ -39,8 +39,9 @@
  * is above its threshold for the band (decide_fec): at 32 kb/s and
  * complexity 5 a 5% loss leaves too little for fullband and no FEC comes
  * out; at 10% it narrows to super-wideband (12 kHz) and codes FEC in every
- * speech frame (tests/unit/test_codec_loss.c counts them). */
-#define OPUS_LOSS_PERC	 10
+ * speech frame (tests/unit/test_codec_loss.c counts them). A new encoder
+ * expects that much until its listeners' reports say (rtp/fecloss.c). */
+#define OPUS_LOSS_PERC	 FECLOSS_UNKNOWN
 #define OPUS_MAX_SAMPLES 5760 /* 120 ms at 48 kHz */
 #define OPUS_MAX_BYTES	 1275
 #define G722_BITRATE	 64000 /* the one RTP uses (RFC 3551 4.5.2) */
@@ -349,6 +350,16 @@ bool codec_opus_has_fec(const uint8_t *in, size_t len)
 	if (in[0] & 0x4) /* stereo: the side channel's flags follow */
 		lbrr = lbrr || ((frames[0][0] >> (6 - 2 * silk_frames)) & 1);
 	return lbrr;
+}
+
+int codec_set_fec_loss(struct codec *c, unsigned perc)
+{
+	if (!c || c->desc->id != CODEC_OPUS || !(c->use & CODEC_ENCODE) ||
+	    perc > 100)
+		return -EINVAL;
+	int err =
+	    opus_encoder_ctl(c->enc, OPUS_SET_PACKET_LOSS_PERC((int)perc));
+	return err == OPUS_OK ? 0 : opus_errno(err);
 }
 
 int codec_set_dtx(struct codec *c, bool on)

@@ -153,6 +153,32 @@ bool codec_opus_has_fec(const uint8_t *in, size_t len);
  * as packets of at most 2 bytes, which need not be sent. -EINVAL for
  * another codec or a decoder. */
 int codec_set_dtx(struct codec *c, bool on);
+/* The packet loss (percent, 0..100) an Opus encoder expects and codes
+ * in-band FEC for; 0 codes none. A new encoder expects FECLOSS_UNKNOWN.
+ * -EINVAL for another codec, a decoder or a bad percentage. */
+int codec_set_fec_loss(struct codec *c, unsigned perc);
+
+/* ---- Opus FEC strength from receiver reports (rtp/fecloss.c) ------------- */
+
+/* The settings: 0 (no FEC), 10, 15, 20 or FECLOSS_MAX percent; a listener
+ * that has not reported gets FECLOSS_UNKNOWN. */
+#define FECLOSS_UNKNOWN 10
+#define FECLOSS_MAX	25
+
+struct fecloss {
+	uint16_t est; /* smoothed fraction lost, in 1/4096ths */
+	uint8_t perc; /* the setting */
+	bool heard;   /* a report came */
+};
+
+void fecloss_init(struct fecloss *f);
+/* Takes a report block's fraction lost (RFC 3550 6.4.1, 1/256ths) about
+ * our stream; true when the setting (f->perc) changed. */
+bool fecloss_report(struct fecloss *f, uint8_t fraction_lost);
+/* The setting for the smoothed loss est (1/4096ths) when it was cur_perc:
+ * up as soon as est reaches a step's threshold, down only once est has
+ * fallen well below it. */
+unsigned fecloss_step(unsigned cur_perc, unsigned est);
 
 /* ---- comfort noise (rtp/cn.c, RFC 3389) ---------------------------------- */
 
@@ -242,6 +268,11 @@ uint32_t txenc_room_rate_hz(const struct txenc *e);
  * Opus's; CN needs an 8 kHz RTP clock). */
 int txenc_set_silence(struct txenc *e, enum txenc_silence mode);
 enum txenc_silence txenc_silence(const struct txenc *e);
+/* Sets the loss an Opus encoder codes in-band FEC for (codec_set_fec_loss;
+ * nothing when it is already that, and for other codecs, which code no
+ * FEC); txenc_fec_loss says it (0 for other codecs). */
+int txenc_set_fec_loss(struct txenc *e, unsigned perc);
+unsigned txenc_fec_loss(const struct txenc *e);
 
 /* ---- resampling (rtp/resamp.c) ------------------------------------------- */
 
@@ -548,6 +579,13 @@ void stream_rx_skip_quiet(struct stream *s, int below_db);
 /* What the stream's encoder makes of silence (the shared encoders of a
  * room are keyed by it too). */
 enum txenc_silence stream_tx_silence(const struct stream *s);
+/* The loss (percent) the peer's RTCP reports about what we send call for
+ * an Opus encoder to code in-band FEC for (rtp/fecloss.c: FECLOSS_UNKNOWN
+ * until it reports); the stream's own encoder codes for it (its
+ * stream_tx_fec_loss; 0 for codecs without FEC), and a room's shared
+ * encoder for the worst of its listeners. */
+unsigned stream_fec_loss(const struct stream *s);
+unsigned stream_tx_fec_loss(const struct stream *s);
 /* Encodes 20 ms of mix at the room rate and sends it (when sending is
  * enabled), carrying csrc as the CSRC list. Sends RTCP every ~5 s.
  * Returns the frames encoded (packets made, and Opus DTX frames left

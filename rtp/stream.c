@@ -126,6 +126,7 @@ int stream_new(struct stream **out, int rtp_fd, int rtcp_fd,
 	}
 	s->p = *p;
 	s->sdp_peer = p->rtp_peer;
+	fecloss_init(&s->fec);
 	stream_quiet_init(s);
 	err = stream_dtmf_setup(s);
 	if (err) {
@@ -175,6 +176,8 @@ int stream_apply(struct stream *s, const struct stream_params *p)
 			return err;
 		media_free(&s->m);
 		s->m = m;
+		/* the peer's reports still hold: never fails for a valid one */
+		(void)txenc_set_fec_loss(s->m.tx, s->fec.perc);
 		s->quiet.warm_len = 0; /* another codec's payload */
 		s->quiet.gap = false;
 		s->marker = true;

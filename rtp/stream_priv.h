@@ -118,6 +118,8 @@ struct stream {
 	bool marker;
 	uint32_t octets_out;
 	uint64_t next_rtcp_ns;
+	/* from the peer's reports about what we send */
+	struct fecloss fec;
 	uint32_t lsr; /* middle of the last SR's NTP time; 0: none */
 	uint64_t lsr_at_ns;
 	uint64_t rng;
@@ -146,6 +148,11 @@ int32_t stream_rx_cum_lost(const struct source *r);
 /* Fills b, the report block for the peer, and moves the interval marks. */
 void stream_rx_report_block(struct stream *s, struct rtcp_report_block *b,
 			    uint64_t now_ns);
+
+/* ---- stream_tx.c --------------------------------------------------------- */
+
+/* Takes what the peer reports about what we send (RTCP report blocks). */
+void stream_tx_report(struct stream *s, const struct rtcpkt_info *in);
 
 /* ---- stream_dtmf.c ------------------------------------------------------- */
 

@@ -163,6 +163,28 @@ static void frame_done(struct stream *s, uint64_t now_ns)
 	}
 }
 
+/* The peer's block about our SSRC says how much of what we send it loses:
+ * our encoder codes FEC for that (rtp/fecloss.c). Blocks about other
+ * sources (another sender the peer hears) are not ours. */
+void stream_tx_report(struct stream *s, const struct rtcpkt_info *in)
+{
+	for (unsigned i = 0; i < in->n_blocks; i++)
+		if (in->block[i].ssrc == s->local_ssrc &&
+		    fecloss_report(&s->fec, in->block[i].fraction_lost))
+			/* a valid setting: cannot fail */
+			(void)txenc_set_fec_loss(s->m.tx, s->fec.perc);
+}
+
+unsigned stream_fec_loss(const struct stream *s)
+{
+	return s->fec.perc;
+}
+
+unsigned stream_tx_fec_loss(const struct stream *s)
+{
+	return txenc_fec_loss(s->m.tx);
+}
+
 int stream_push(struct stream *s, const int16_t *pcm, const uint32_t *csrc,
 		unsigned n_csrc, uint64_t now_ns)
 {

@@ -49,6 +49,7 @@ struct txenc {
 	int16_t *fifo;
 	size_t len, cap;
 	enum txenc_silence silence;
+	unsigned fec_loss_pct; /* Opus: the loss it codes FEC for */
 	struct cn_tx cn;
 	bool unsent; /* a packet time went unsent since the last packet */
 	uint8_t payload[TXENC_MAX_PKTS][MAX_BYTES];
@@ -82,6 +83,7 @@ int txenc_new(struct txenc **out, enum codec_id codec, uint32_t ptime_ms,
 		return -ENOMEM;
 	uint32_t hz = d->pcm_rate_hz;
 	e->desc = d;
+	e->fec_loss_pct = codec == CODEC_OPUS ? FECLOSS_UNKNOWN : 0;
 	e->room_rate_hz = room_rate_hz;
 	e->ptime_ms = tx_ptime(codec, ptime_ms);
 	e->pkt_samples = hz / 1000 * e->ptime_ms;
@@ -195,6 +197,21 @@ int txenc_set_silence(struct txenc *e, enum txenc_silence mode)
 enum txenc_silence txenc_silence(const struct txenc *e)
 {
 	return e->silence;
+}
+
+int txenc_set_fec_loss(struct txenc *e, unsigned perc)
+{
+	if (e->desc->id != CODEC_OPUS || perc == e->fec_loss_pct)
+		return 0;
+	int err = codec_set_fec_loss(e->codec, perc);
+	if (!err)
+		e->fec_loss_pct = perc;
+	return err;
+}
+
+unsigned txenc_fec_loss(const struct txenc *e)
+{
+	return e->fec_loss_pct;
 }
 
 /* One packet time from the FIFO into payload[i]: its length, 0 when

@@ -214,7 +214,8 @@ double opus_floor_us(const struct lg *g)
 	opus_encoder_ctl(e, OPUS_SET_BITRATE(32000));
 	opus_encoder_ctl(e, OPUS_SET_COMPLEXITY(5));
 	opus_encoder_ctl(e, OPUS_SET_INBAND_FEC(1));
-	opus_encoder_ctl(e, OPUS_SET_PACKET_LOSS_PERC(10)); /* as rtp/codec.c */
+	/* as tutti codes for listeners that send no RTCP (rtp/fecloss.c) */
+	opus_encoder_ctl(e, OPUS_SET_PACKET_LOSS_PERC(10));
 	opus_encoder_ctl(e, OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE));
 	const size_t frames = 1500; /* 30 s of audio */
 	int16_t pcm[960];

@@ -412,6 +412,15 @@ def http_call(port, method, path, body=None, ctype='application/json', token=Non
         conn.close()
 
 
+def metric(port, name):
+    """The value of an unlabelled line of tutti's /metrics, or None."""
+    r = http_call(port, 'GET', '/metrics')
+    for ln in r.body.decode().splitlines():
+        if ln.startswith(name + ' '):
+            return float(ln.split()[1])
+    return None
+
+
 # --------------------------------------------------------------------------
 # a caller = SIP UA + RTP endpoint
 # --------------------------------------------------------------------------

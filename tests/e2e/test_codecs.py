@@ -35,7 +35,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import Harness, Caller, http_call, log     # noqa: E402
+from harness import Harness, Caller, http_call, log, metric     # noqa: E402
 
 FREQS = {'G': 1100, 'U': 440, 'O': 1700}
 CODECS = {'G': 'G722', 'U': 'PCMU', 'O': 'opus'}
@@ -177,14 +177,6 @@ def check_loss(h, t, room, s, lis, fec):
         h.check(st.get('concealed_frames', 0) >= lost * 0.5,
                 '%s: losses concealed' % s.name, repr(st))
     return rec
-
-
-def metric(port, name):
-    r = http_call(port, 'GET', '/metrics')
-    for ln in r.body.decode().splitlines():
-        if ln.startswith(name + ' '):
-            return float(ln.split()[1])
-    return None
 
 
 def main():

@@ -26,7 +26,7 @@ SUMMARY = re.compile(r'part=(\d+) ended after ([0-9.]+) s: codec (\S+), packets 
                      r'late (\d+), discarded (\d+), concealed (\d+), fec recovered (\d+)')
 STATS_KEYS = ['packets_in', 'packets_out', 'packets_lost', 'loss_percent', 'jitter_ms',
               'late', 'discarded', 'concealed_frames', 'fec_recovered_frames', 'foreign_dropped',
-              'srtp_failed', 'latched', 'undecoded_silence']
+              'srtp_failed', 'latched', 'undecoded_silence', 'fec_loss_percent']
 
 
 def metrics(h, port):

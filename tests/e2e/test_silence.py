@@ -9,7 +9,8 @@ extension; both send it in every packet.  A talks (a 440 Hz tone, its
 level measured), B sends silence (level 127).  B must not be talking, in
 the API and in conference-info (tutti:speaking), A must be; B's packets
 must be taken as silence without a decode (the API's undecoded_silence
-counts them), and L, a PCMU listener without levels, must hear A's tone.
+counts them, and /metrics' tutti_undecoded_silence_total at least as
+many), and L, a PCMU listener without levels, must hear A's tone.
 
 Room 2 (DTX and CN): D calls with Opus and usedtx=1, E with PCMU and
 CN/8000, F with PCMU; all three are silent at first.  D must receive far
@@ -26,7 +27,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import Harness, Caller, http_call, log     # noqa: E402
+from harness import Harness, Caller, http_call, log, metric     # noqa: E402
 from sipua import build_offer, OPUS_FMTP                 # noqa: E402
 from confsub import fetch, local                        # noqa: E402
 
@@ -108,6 +109,7 @@ def room_levels(h, t):
     h.check(an.dbfs[440] > -20, 'L hears A (440 Hz)', '%.1f dBFS' % an.dbfs[440])
     an = b.rtp.analyze([440], 1.0)
     h.check(an.dbfs[440] > -20, 'B hears A (440 Hz)', '%.1f dBFS' % an.dbfs[440])
+    return undecoded
 
 
 def room_dtx_cn(h, t):
@@ -170,7 +172,12 @@ def room_dtx_cn(h, t):
 def main():
     with Harness('test_silence', time_limit=80) as h:
         t = h.start_tutti()
-        room_levels(h, t)
+        undecoded = room_levels(h, t)
+        time.sleep(1.2)     # the room totals lag the participants by a second
+        m = metric(t.http_port, 'tutti_undecoded_silence_total')
+        h.check(m is not None and m >= undecoded,
+                '/metrics counts the packets left undecoded',
+                '%r vs B\'s %d' % (m, undecoded))
         room_dtx_cn(h, t)
         code, dt = t.terminate()
         h.check(code == 0, 'tutti exits 0', str(code))

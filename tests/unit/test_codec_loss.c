@@ -281,7 +281,7 @@ static void test_opus_fec(void)
 	int16_t in[N];
 	struct codec *enc, *dr, *dp, *df;
 
-	/* Our encoder as it sends: FEC on, 5% loss expected. */
+	/* Our encoder as it starts: FEC on, FECLOSS_UNKNOWN (10%) expected. */
 	CU_ASSERT_FATAL(codec_new_for(&enc, CODEC_OPUS, CODEC_ENCODE) == 0);
 	unsigned with_fec = 0, could = 0;
 	for (size_t f = 0; f < FRAMES; f++) {
@@ -355,12 +355,89 @@ static void test_opus_fec(void)
 	codec_free(df);
 }
 
+/* Encodes frames [from, to) of the voice with enc; counts the packets
+ * after speech that carry FEC (of could) and checks, at frame lost, what a
+ * decoder asked for FEC makes of the next packet: the concealment a twin
+ * decoder makes when the packet has none, something else when it has. */
+static unsigned fec_packets(struct codec *enc, size_t from, size_t to,
+			    size_t lost, unsigned *could)
+{
+	enum { N = 960 };
+	uint8_t pay[1500];
+	int16_t in[N], a[N], b[N];
+	struct codec *da, *db;
+	unsigned with = 0;
+
+	CU_ASSERT_FATAL(codec_new(&da, CODEC_OPUS) == 0);
+	CU_ASSERT_FATAL(codec_new(&db, CODEC_OPUS) == 0);
+	*could = 0;
+	for (size_t f = from; f < to; f++) {
+		voice(in, N, f * N);
+		int len = codec_encode(enc, in, N, pay, sizeof(pay));
+		CU_ASSERT_FATAL(len > 0);
+		bool fec = codec_opus_has_fec(pay, (size_t)len);
+		if (f > from && voiced(f - 1) && voiced(f)) {
+			(*could)++;
+			with += fec;
+		}
+		if (f == lost)
+			continue; /* neither decoder gets it */
+		if (f == lost + 1) {
+			CU_ASSERT(
+			    codec_decode_fec(da, pay, (size_t)len, a, N) == N);
+			CU_ASSERT(codec_conceal(db, b, N) == N);
+			CU_ASSERT_EQUAL(memcmp(a, b, sizeof(a)) != 0, fec);
+		}
+		CU_ASSERT(codec_decode(da, pay, (size_t)len, a, N) == N);
+		CU_ASSERT(codec_decode(db, pay, (size_t)len, b, N) == N);
+	}
+	codec_free(da);
+	codec_free(db);
+	return with;
+}
+
+/* The expected loss an encoder is told (from its listeners' reports,
+ * rtp/fecloss.c) decides whether its packets carry FEC at all: none at 0,
+ * in nearly every packet after speech at 10%, and none again once set back
+ * to 0, on the same encoder mid-stream. */
+static void test_opus_fec_follows_loss(void)
+{
+	struct codec *enc, *dec;
+	unsigned could, with;
+
+	CU_ASSERT_FATAL(codec_new_for(&enc, CODEC_OPUS, CODEC_ENCODE) == 0);
+	CU_ASSERT_EQUAL(codec_set_fec_loss(enc, 0), 0);
+	with = fec_packets(enc, 0, 48, 21, &could);
+	printf("\n  expecting 0%%: %u of %u packets carry FEC", with, could);
+	CU_ASSERT(could >= 30);
+	CU_ASSERT_EQUAL(with, 0);
+	CU_ASSERT_EQUAL(codec_set_fec_loss(enc, 10), 0);
+	with = fec_packets(enc, 48, 96, 69, &could);
+	printf("\n  expecting 10%%: %u of %u", with, could);
+	CU_ASSERT(with >= could * 9 / 10);
+	CU_ASSERT_EQUAL(codec_set_fec_loss(enc, 0), 0);
+	with = fec_packets(enc, 96, 144, 117, &could);
+	printf("\n  back to 0%%: %u of %u", with, could);
+	CU_ASSERT_EQUAL(with, 0);
+	/* only an Opus encoder takes it, and only a percentage */
+	CU_ASSERT_EQUAL(codec_set_fec_loss(enc, 101), -EINVAL);
+	CU_ASSERT_EQUAL(codec_set_fec_loss(NULL, 10), -EINVAL);
+	codec_free(enc);
+	CU_ASSERT_FATAL(codec_new_for(&dec, CODEC_OPUS, CODEC_DECODE) == 0);
+	CU_ASSERT_EQUAL(codec_set_fec_loss(dec, 10), -EINVAL);
+	codec_free(dec);
+	CU_ASSERT_FATAL(codec_new(&enc, CODEC_PCMU) == 0);
+	CU_ASSERT_EQUAL(codec_set_fec_loss(enc, 10), -EINVAL);
+	codec_free(enc);
+}
+
 static const struct unit_test tests[] = {
     {"g722 in the table", test_g722_table},
     {"g722 keeps tones in both bands", test_g722_round_trip},
     {"plc of every codec: no click, fade", test_plc_every_codec},
     {"g722 plc on the 16 kHz signal", test_g722_plc_representation},
     {"opus fec beats plc", test_opus_fec},
+    {"opus fec only when loss is expected", test_opus_fec_follows_loss},
     {NULL, NULL},
 };
 

@@ -808,7 +808,7 @@ static void test_stats(void)
 		log_event(&ev);
 	struct mixer_stats st;
 	mixer_get_stats(m, &st);
-	uint64_t in = 0, out = 0, lost = 0, concealed = 0, fec = 0;
+	uint64_t in = 0, out = 0, lost = 0, concealed = 0, fec = 0, und = 0;
 	for (int i = 0; i < N_LEGS; i++) {
 		mixer_part_stats_of(&fin[i], legs[i].s);
 		in += fin[i].packets_in;
@@ -816,12 +816,14 @@ static void test_stats(void)
 		lost += fin[i].lost;
 		concealed += fin[i].concealed;
 		fec += fin[i].fec_recovered;
+		und += fin[i].undecoded;
 	}
 	CU_ASSERT_EQUAL(st.packets_in, in);
 	CU_ASSERT_EQUAL(st.packets_out, out);
 	CU_ASSERT_EQUAL(st.packets_lost, lost);
 	CU_ASSERT_EQUAL(st.concealed, concealed);
 	CU_ASSERT_EQUAL(st.fec_recovered, fec);
+	CU_ASSERT_EQUAL(st.undecoded, und);
 	CU_ASSERT_EQUAL(fin[1].lost, 0);
 	mixer_free(m);
 

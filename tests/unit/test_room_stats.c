@@ -23,7 +23,8 @@ static void test_info(void)
 		      .discarded = 2,
 		      .concealed = 101,
 		      .fec_recovered = 7,
-		      .jitter_us = 2450},
+		      .jitter_us = 2450,
+		      .fec_loss_pct = 15},
 	};
 	struct conf_media_stats s;
 
@@ -35,6 +36,7 @@ static void test_info(void)
 	CU_ASSERT_EQUAL(s.discarded, 2);
 	CU_ASSERT_EQUAL(s.concealed, 101);
 	CU_ASSERT_EQUAL(s.fec_recovered, 7);
+	CU_ASSERT_EQUAL(s.fec_loss_pct, 15);
 	CU_ASSERT_DOUBLE_EQUAL(s.loss_percent, 10.0, 1e-9);
 	CU_ASSERT_DOUBLE_EQUAL(s.jitter_ms, 2.45, 1e-9);
 
@@ -56,6 +58,7 @@ static void test_add(void)
 				 .packets_lost = 12,
 				 .concealed = 13,
 				 .fec_recovered = 6,
+				 .undecoded = 8,
 				 .encodes = 14,
 				 .participants = 3};
 
@@ -69,6 +72,7 @@ static void test_add(void)
 	CU_ASSERT_EQUAL(t.packets_lost, 12);
 	CU_ASSERT_EQUAL(t.concealed, 13);
 	CU_ASSERT_EQUAL(t.fec_recovered, 6);
+	CU_ASSERT_EQUAL(t.undecoded, 8);
 	CU_ASSERT_EQUAL(t.encodes, 14);
 	CU_ASSERT_EQUAL(t.participants, 9); /* a gauge: not summed */
 }

@@ -13,6 +13,9 @@
  * What silence becomes (CN for a G.711 listener that negotiated it) is
  * part of the format: CN listeners and the others never share an encoder.
  *
+ * Opus FEC: a shared encoder codes for the worst loss its listeners report
+ * in RTCP; the participants' statistics say what codes for them.
+ *
  * Prompts (mixer/play.c) are never in the shared encode: a listener a
  * prompt plays to has its own mix and encode while it plays. The room's
  * tones are in it, except for the one they are about. */
@@ -367,6 +370,16 @@ static void test_prompts_beside_shared(void)
  * hears it (3 encodes a tick: 0's own, one per group); once the room is
  * silent, the plain listeners still get 50 packets a second and the CN
  * listeners a CN packet every 400 ms and no audio. */
+/* Phone i's stream takes sp (towards the phone) and joins m. */
+static void phone_join(struct mixer *m, int i, struct stream_params sp)
+{
+	sp.rtp_peer = ph[i].ph_addr;
+	CU_ASSERT_FATAL(stream_apply(ph[i].s, &sp) == 0);
+	struct mixer_cmd c = {
+	    .kind = MIXER_ADD, .part_id = (uint32_t)i, .stream = ph[i].s};
+	CU_ASSERT(mixer_post(m, &c) == 0);
+}
+
 static void test_silence_groups(void)
 {
 	struct mixer_params mp = {.room = "silence", .rate_hz = ROOM_HZ};
@@ -377,20 +390,15 @@ static void test_silence_groups(void)
 	CU_ASSERT_FATAL(mixer_start(&m, &mp) == 0);
 	for (int i = 0; i < N_PHONES; i++) {
 		phone_open(&ph[i], i, CODEC_PCMU, i == 0 ? 700 : 0);
-		struct stream_params sp = {
-		    .rtp_peer = ph[i].ph_addr,
-		    .codec = CODEC_PCMU,
-		    .te_pt = -1,
-		    .ptime_ms = 20,
-		    .cn_pt = i >= 4 ? CN_PT : 0,
-		    .send = true,
-		    .recv = true,
-		};
-		CU_ASSERT_FATAL(stream_apply(ph[i].s, &sp) == 0);
-		struct mixer_cmd c = {.kind = MIXER_ADD,
-				      .part_id = (uint32_t)i,
-				      .stream = ph[i].s};
-		CU_ASSERT(mixer_post(m, &c) == 0);
+		phone_join(m, i,
+			   (struct stream_params){
+			       .codec = CODEC_PCMU,
+			       .te_pt = -1,
+			       .ptime_ms = 20,
+			       .cn_pt = i >= 4 ? CN_PT : 0,
+			       .send = true,
+			       .recv = true,
+			   });
 	}
 	run(600);
 	double per_tick = encodes_per_tick(m, 1000);
@@ -420,8 +428,93 @@ static void test_silence_groups(void)
 	room_close(m, efd);
 }
 
+/* Phone i's RR (muxed, to the stream's RTP socket) saying it lost
+ * fraction/256 of what it got. */
+static void phone_rr(int i, uint8_t fraction)
+{
+	struct rtcpkt_info rr = {.ssrc = 0xee000000u + (uint32_t)i,
+				 .n_blocks = 1};
+	uint8_t buf[200];
+
+	rr.block[0] = (struct rtcp_report_block){
+	    .ssrc = stream_local_ssrc(ph[i].s), .fraction_lost = fraction};
+	int len = rtcpkt_build(buf, sizeof(buf), &rr, "phone");
+	CU_ASSERT_FATAL(len > 0);
+	sendto(ph[i].ph_rtp, buf, (size_t)len, 0,
+	       (const struct sockaddr *)&ph[i].s_addr,
+	       sizeof(struct sockaddr_in));
+}
+
+/* After a second and a bit, every participant's statistics have come
+ * again: the FEC loss each of the first n last said; true when all say
+ * want. */
+static bool fec_all(struct mixer *m, int n, unsigned want)
+{
+	struct mixer_event ev;
+	unsigned got[N_PHONES];
+	bool seen[N_PHONES] = {0};
+
+	run(1300);
+	while (mixer_poll(m, &ev) == 0)
+		if (ev.kind == MIXER_EV_STATS && ev.part_id < N_PHONES) {
+			got[ev.part_id] = ev.stats.fec_loss_pct;
+			seen[ev.part_id] = true;
+		}
+	bool all = true;
+	for (int i = 0; i < n; i++) {
+		CU_ASSERT(seen[i]);
+		all = all && seen[i] && got[i] == want;
+		if (seen[i] && got[i] != want)
+			printf("\n  phone %d: fec %u, want %u", i, got[i],
+			       want);
+	}
+	return all;
+}
+
+/* Four Opus listeners share one encoder: it codes FEC at the default
+ * until all have reported, for none once all report no loss, for the
+ * worst when one reports loss, and for none again when that one's loss
+ * has gone. */
+static void test_fec_worst(void)
+{
+	struct mixer_params mp = {.room = "fec", .rate_hz = ROOM_HZ};
+	struct mixer *m;
+	int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	enum { N = 4 };
+
+	mp.notify_fd = efd;
+	CU_ASSERT_FATAL(mixer_start(&m, &mp) == 0);
+	for (int i = 0; i < N_PHONES; i++) /* room_close closes all */
+		phone_open(&ph[i], i, CODEC_PCMU, 0);
+	for (int i = 0; i < N; i++)
+		phone_join(m, i,
+			   (struct stream_params){
+			       .codec = CODEC_OPUS,
+			       .pt = 111,
+			       .te_pt = -1,
+			       .ptime_ms = 20,
+			       .rtcp_mux = true,
+			       .send = true,
+			       .recv = true,
+			   });
+	CU_ASSERT(fec_all(m, N, FECLOSS_UNKNOWN));
+	for (int i = 0; i < N - 1; i++)
+		phone_rr(i, 0);
+	CU_ASSERT(fec_all(m, N, FECLOSS_UNKNOWN)); /* one has not said */
+	phone_rr(N - 1, 0);
+	CU_ASSERT(fec_all(m, N, 0));
+	phone_rr(2, 64); /* 25%: estimate 18.75% */
+	CU_ASSERT(fec_all(m, N, 20));
+	CU_ASSERT_EQUAL(stream_fec_loss(ph[1].s), 0); /* its own: clean */
+	for (int k = 0; k < 4; k++)
+		phone_rr(2, 0);
+	CU_ASSERT(fec_all(m, N, 0));
+	room_close(m, efd);
+}
+
 static const struct unit_test tests[] = {
     {"silence modes make their own groups", test_silence_groups},
+    {"opus fec for the worst of a shared encoder's listeners", test_fec_worst},
     {"speakers' own encodes, one per format for the rest", test_shared_encodes},
     {"the same, every tick fanned out to a pool", test_fanned_out},
     {"prompts and room tones beside the shared encode",

@@ -796,6 +796,54 @@ static void test_peer_gone(void)
 	rig_close(&r);
 }
 
+/* The phone's RR about source ssrc, saying it lost fraction/256. */
+static void phone_rr(struct rig *r, uint32_t ssrc, uint8_t fraction)
+{
+	struct rtcpkt_info rr = {.ssrc = PHONE_SSRC, .n_blocks = 1};
+	uint8_t buf[200];
+
+	rr.block[0] =
+	    (struct rtcp_report_block){.ssrc = ssrc, .fraction_lost = fraction};
+	int len = rtcpkt_build(buf, sizeof(buf), &rr, "phone");
+	CU_ASSERT_FATAL(len > 0);
+	sendto_addr(r->ph.rtcp, buf, (size_t)len, &r->rtcp_addr);
+	stream_read_rtcp(r->s, r->now_ns);
+}
+
+/* What the phone reports about our stream sets the Opus FEC our encoder
+ * codes (rtp/fecloss.c); reports about other sources do not; a codec
+ * change keeps what the reports said. */
+static void test_fec_from_reports(void)
+{
+	struct rig r;
+
+	rig_open(&r, CODEC_OPUS, 111, 20);
+	CU_ASSERT_EQUAL(stream_fec_loss(r.s), FECLOSS_UNKNOWN);
+	CU_ASSERT_EQUAL(stream_tx_fec_loss(r.s), FECLOSS_UNKNOWN);
+	phone_rr(&r, LOCAL_SSRC, 0);
+	CU_ASSERT_EQUAL(stream_fec_loss(r.s), 0);
+	CU_ASSERT_EQUAL(stream_tx_fec_loss(r.s), 0);
+	phone_rr(&r, 0x12345678u, 128); /* about someone else */
+	CU_ASSERT_EQUAL(stream_fec_loss(r.s), 0);
+	phone_rr(&r, LOCAL_SSRC, 64); /* 25%: estimate 18.75% */
+	CU_ASSERT_EQUAL(stream_fec_loss(r.s), 20);
+	CU_ASSERT_EQUAL(stream_tx_fec_loss(r.s), 20);
+	struct stream_params p = r.p;
+	p.codec = CODEC_PCMU;
+	p.pt = 0;
+	CU_ASSERT(stream_apply(r.s, &p) == 0);
+	CU_ASSERT_EQUAL(stream_tx_fec_loss(r.s), 0); /* G.711: no FEC */
+	CU_ASSERT_EQUAL(stream_fec_loss(r.s), 20);
+	CU_ASSERT(stream_apply(r.s, &r.p) == 0);
+	CU_ASSERT_EQUAL(stream_tx_fec_loss(r.s), 20);
+	/* garbage on the RTCP port changes nothing */
+	uint8_t junk[] = {0x81, 201, 0, 7, 1, 2, 3};
+	sendto_addr(r.ph.rtcp, junk, sizeof(junk), &r.rtcp_addr);
+	stream_read_rtcp(r.s, r.now_ns);
+	CU_ASSERT_EQUAL(stream_fec_loss(r.s), 20);
+	rig_close(&r);
+}
+
 static void test_codec_change(void)
 {
 	struct rig r;
@@ -882,6 +930,7 @@ static const struct unit_test tests[] = {
     {"rtcp mux", test_rtcp_mux},
     {"peer gone", test_peer_gone},
     {"codec change", test_codec_change},
+    {"opus fec from the peer's reports", test_fec_from_reports},
     {NULL, NULL},
 };
 

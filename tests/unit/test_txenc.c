@@ -260,6 +260,33 @@ static void test_cn(void)
 	check_cn(10);
 }
 
+/* The loss an Opus encoder codes FEC for: FECLOSS_UNKNOWN until told,
+ * then what it is told; codecs without FEC say 0 and take any. */
+static void test_fec_loss(void)
+{
+	struct txenc *e;
+	struct txenc_out o;
+	int16_t pcm[ROOM_N];
+
+	unit_sine(pcm, ROOM_N, 440, ROOM_HZ, 8000, 0);
+	CU_ASSERT_FATAL(txenc_new(&e, CODEC_OPUS, 20, ROOM_HZ) == 0);
+	CU_ASSERT_EQUAL(txenc_fec_loss(e), FECLOSS_UNKNOWN);
+	CU_ASSERT_EQUAL(txenc_set_fec_loss(e, 0), 0);
+	CU_ASSERT_EQUAL(txenc_fec_loss(e), 0);
+	CU_ASSERT_EQUAL(txenc_push(e, pcm, &o), 1);
+	CU_ASSERT_EQUAL(txenc_set_fec_loss(e, 20), 0);
+	CU_ASSERT_EQUAL(txenc_fec_loss(e), 20);
+	CU_ASSERT_EQUAL(txenc_set_fec_loss(e, 101), -EINVAL);
+	CU_ASSERT_EQUAL(txenc_fec_loss(e), 20);
+	CU_ASSERT_EQUAL(txenc_push(e, pcm, &o), 1);
+	txenc_free(e);
+	CU_ASSERT_FATAL(txenc_new(&e, CODEC_PCMU, 20, ROOM_HZ) == 0);
+	CU_ASSERT_EQUAL(txenc_fec_loss(e), 0);
+	CU_ASSERT_EQUAL(txenc_set_fec_loss(e, 10), 0);
+	CU_ASSERT_EQUAL(txenc_fec_loss(e), 0);
+	txenc_free(e);
+}
+
 static const struct unit_test tests[] = {
     {"Opus DTX in silence", test_dtx},
     {"CN in silence", test_cn},
@@ -267,6 +294,7 @@ static const struct unit_test tests[] = {
     {"room rate 8 -> 48 -> 8 kHz without a seam", test_rate_change},
     {"packets per push, their time and audio", test_packets},
     {"drop", test_drop},
+    {"opus fec loss setting", test_fec_loss},
     {NULL, NULL},
 };
 
