@@ -243,6 +243,10 @@ enum txenc_silence txenc_silence(const struct txenc *e);
 
 struct resamp;
 int resamp_new(struct resamp **out, uint32_t in_hz, uint32_t out_hz);
+/* As resamp_new, at SpeexDSP's quality 0-10 (resamp_new: 3, for speech
+ * that people hear; a detector's input may need less). */
+int resamp_new_quality(struct resamp **out, uint32_t in_hz, uint32_t out_hz,
+		       int quality);
 void resamp_free(struct resamp *r); /* NULL-safe */
 /* Converts in_n samples; returns samples written to out (at most cap). */
 int resamp_run(struct resamp *r, const int16_t *in, size_t in_n, int16_t *out,
@@ -414,15 +418,17 @@ int dtmfev_expire(struct dtmfev *t, uint64_t now_ns, struct digit *out);
 int dtmfinfo_parse(const char *ctype, const char *body, size_t len,
 		   struct digit *out);
 
-/* In-band DTMF, spandsp's receiver, on 8 kHz audio. */
+/* In-band DTMF, spandsp's receiver, on audio at in_hz (8 kHz or more:
+ * brought down to the receiver's 8 kHz first). -EINVAL, -ENOMEM. */
 struct dtmfband;
-int dtmfband_new(struct dtmfband **out);
+int dtmfband_new(struct dtmfband **out, uint32_t in_hz);
 void dtmfband_free(struct dtmfband *b); /* NULL-safe */
-/* Listens to n samples at 8 kHz; digits that ended in them go to out (at
+/* Listens to n samples at in_hz; digits that ended in them go to out (at
  * most cap, more are dropped) and their number is returned. */
 size_t dtmfband_feed(struct dtmfband *b, const int16_t *pcm, size_t n,
 		     struct digit *out, size_t cap);
-/* n samples were lost (concealed): keeps the receiver's timing. */
+/* n samples (at in_hz) were lost (concealed): keeps the receiver's
+ * timing. */
 void dtmfband_lost(struct dtmfband *b, size_t n);
 /* True when a digit's tones were present in the last samples fed. */
 bool dtmfband_heard(const struct dtmfband *b);

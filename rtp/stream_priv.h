@@ -56,7 +56,7 @@ struct media {
 };
 
 /* Key presses (rtp/stream_dtmf.c): RFC 4733 events, or in-band tones of
- * a G.711 caller without them, queued until the mixer takes them. In-band
+ * a caller without them, queued until the mixer takes them. In-band
  * audio is held back STREAM_DTMF_HOLD frames, so that a frame can still
  * be silenced once the detector, which needs 30 ms or so, has heard a
  * digit in it. */
@@ -69,7 +69,8 @@ struct stream_dtmf {
 	struct digit ring[STREAM_DIGITS];
 	unsigned head, count;
 	uint64_t dropped; /* presses that found the queue full */
-	int16_t *held;	  /* STREAM_DTMF_HOLD + 1 frames at 8 kHz */
+	int16_t *held;	  /* STREAM_DTMF_HOLD + 1 frames at the codec rate */
+	size_t frame_n;	  /* samples in one held frame; 0 when none */
 	unsigned oldest;  /* index of the oldest held frame */
 	uint32_t heard;	  /* bit i: tones heard i frames ago */
 };
@@ -148,7 +149,7 @@ void stream_rx_report_block(struct stream *s, struct rtcp_report_block *b,
 /* ---- stream_dtmf.c ------------------------------------------------------- */
 
 /* (Re)builds the key press state for the stream's parameters: the RFC 4733
- * clock, and in-band listening for G.711 without telephone-event. */
+ * clock, and in-band listening when there is no telephone-event. */
 int stream_dtmf_setup(struct stream *s);
 void stream_dtmf_free(struct stream *s);
 /* The peer restarted (new SSRC or sequence): forget the event state. */
@@ -156,7 +157,8 @@ void stream_dtmf_restart(struct stream *s);
 /* A telephone-event packet from the peer. */
 void stream_dtmf_event(struct stream *s, const struct rtppkt *p,
 		       uint64_t now_ns);
-/* Listens to 20 ms of the peer's audio at 8 kHz (n samples) and replaces
+/* Listens to 20 ms of the peer's audio at the codec rate (n samples) and
+ * replaces
  * it, in place, with the frame held back STREAM_DTMF_HOLD frames ago,
  * silenced if a digit's tones were in or next to it. Only when listening
  * in-band (s->dtmf.band). */
