@@ -32,7 +32,8 @@ struct rtppkt {
 	size_t payload_bytes;
 	/* The header extension's profile word and elements (RFC 8285),
 	 * pointing into the parsed buffer; ext NULL when there is none.
-	 * Never built: rtppkt_build sends no extension. */
+	 * rtppkt_build writes one when ext is set: ext_bytes, padding
+	 * included, a multiple of 4 (rtpext_build makes such a block). */
 	uint16_t ext_profile;
 	const uint8_t *ext;
 	size_t ext_bytes;
@@ -45,7 +46,9 @@ struct rtppkt {
  * located (not walked: rtpext_find), padding removed. -EBADMSG on anything
  * malformed. */
 int rtppkt_parse(struct rtppkt *out, const uint8_t *buf, size_t len);
-/* Writes header + payload into buf; returns the packet length or -ENOSPC. */
+/* Writes header (and extension) + payload into buf; returns the packet
+ * length, -ENOSPC, or -EINVAL (an extension not a whole number of 32-bit
+ * words). */
 int rtppkt_build(uint8_t *buf, size_t cap, const struct rtppkt *p);
 /* True when the first bytes look like RTCP (RFC 5761 4: PT 192..223). */
 bool rtppkt_is_rtcp(const uint8_t *buf, size_t len);
@@ -63,6 +66,27 @@ int rtpext_find(const struct rtppkt *p, unsigned id, const uint8_t **data,
  * rtpext_find; -EBADMSG for an empty element. */
 int rtpext_audio_level(const struct rtppkt *p, unsigned id, uint8_t *level_dbov,
 		       bool *vad);
+
+/* One element to write: id and its bytes. */
+struct rtpext_elem {
+	uint8_t id;
+	uint8_t len;
+	const uint8_t *data;
+};
+/* Writes the elements of an extension block into buf (the bytes after
+ * the profile and length words), padded with zeros to a 32-bit boundary,
+ * and its profile into *profile: the one-byte form (0xBEDE) when every id
+ * is 1-14 and every element 1-16 bytes, else the two-byte form (0x1000;
+ * ids 1-255, 0-255 bytes). Returns the bytes written, a multiple of 4;
+ * -EINVAL for an id 0 or none at all; -ENOSPC when cap is short. */
+int rtpext_build(uint8_t *buf, size_t cap, const struct rtpext_elem *e,
+		 size_t n, uint16_t *profile);
+/* The mixer-to-client audio levels (RFC 6465), one byte per CSRC in the
+ * CSRC list's order, each 0 then the level in -dBov (0-127; 127 is
+ * silence): writes one element with id (as rtpext_build, alone) and
+ * returns its size; -EINVAL for no levels or more than RTPPKT_MAX_CSRC. */
+int rtpext_csrc_levels(uint8_t *buf, size_t cap, unsigned id,
+		       const uint8_t *level_dbov, size_t n, uint16_t *profile);
 
 /* ---- RTCP (rtp/rtcpkt.c) ------------------------------------------------- */
 
@@ -451,6 +475,9 @@ struct stream_params {
 	uint8_t level_ext_id;
 	uint8_t cn_pt;
 	bool dtx;
+	/* The id of the RFC 6465 csrc-audio-level extension the peer asked
+	 * us to send (0: none; rtp/stream_levels.c). */
+	uint8_t csrc_level_id;
 	bool send; /* we send the mix to the peer */
 	bool recv; /* the peer's audio is mixed into the room */
 	bool rtcp_mux;
@@ -551,6 +578,13 @@ enum txenc_silence stream_tx_silence(const struct stream *s);
  * unsent), or a negative errno. */
 int stream_push(struct stream *s, const int16_t *pcm, const uint32_t *csrc,
 		unsigned n_csrc, uint64_t now_ns);
+/* True when the peer asked for RFC 6465 levels (and we send to it). */
+bool stream_tx_wants_levels(const struct stream *s);
+/* The levels in -dBov (0-127) of this tick's contributors, one per CSRC
+ * passed to the next stream_push or stream_push_encoded, in that order;
+ * they go, as an RFC 6465 header extension, into the packets that push
+ * sends, and are forgotten after it. Ignored when the peer did not ask. */
+void stream_tx_levels(struct stream *s, const uint8_t *level_dbov, unsigned n);
 /* As stream_push, for 20 ms that an encoder of the same codec and packet
  * time (stream_tx_format) shared among listeners has already encoded: o
  * (NULL or o->n 0 when it completed no packet this time). Only the RTP

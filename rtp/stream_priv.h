@@ -122,6 +122,12 @@ struct stream {
 	uint64_t rng;
 	char cname[32];
 
+	/* RFC 6465 levels for this tick's packets (stream_levels.c), one
+	 * per CSRC; and the extension block written from them. */
+	uint8_t tx_levels[RTPPKT_MAX_CSRC];
+	uint8_t n_tx_levels;
+	uint8_t tx_ext[4 + RTPPKT_MAX_CSRC + 3];
+
 	uint8_t pkt[RTPPKT_MAX_BYTES];
 	uint8_t payload[RTPPKT_MAX_BYTES];
 	struct mmsghdr msg[STREAM_BATCH];
@@ -185,6 +191,14 @@ bool stream_quiet_take(struct stream *s, enum jbuf_status st, size_t len,
 void stream_quiet_warm(struct stream *s, int16_t *dst, size_t cap);
 /* What the stream's parameters make of silence in what we send. */
 enum txenc_silence stream_quiet_tx_mode(const struct stream_params *p);
+
+/* ---- stream_levels.c ----------------------------------------------------- */
+
+/* Adds this tick's RFC 6465 levels to pkt, when the peer asked for them
+ * and pkt's CSRC list is the one they were given for. */
+void stream_levels_ext(struct stream *s, struct rtppkt *pkt);
+/* The tick's packets are out: its levels are forgotten. */
+void stream_levels_done(struct stream *s);
 
 /* Sets up (or, for new keys, replaces) the SRTP contexts p asks for;
  * plain RTP frees them (stream_srtp.c). */
