@@ -9,10 +9,10 @@
  * are listened to as well: one without telephone-event (a rare SIP phone;
  * WebRTC always offers it) could otherwise never give a PIN, and what it
  * costs (the conversion, the receiver, the 40 ms hold below, about 5 us a
- * frame in all) falls on that caller alone. Opus at a fair bitrate (the
- * 24-32 kb/s of a phone) keeps the two tones' levels and twist; at
- * narrowband bitrates it may blur them, and the receiver then simply
- * hears no key, never a wrong one. Either way, finished
+ * frame in all) falls on that caller alone. Opus at a phone's bitrate
+ * keeps the two tones' levels and twist (tests/unit/test_dtmfband.c
+ * hears every key through it); at the lowest bitrates it may blur them,
+ * and the receiver may then miss a key. Either way, finished
  * presses wait in a small queue until the mixer takes them, so a full
  * event queue on the mixer's side loses nothing; a press that finds this
  * queue full is counted and dropped.
