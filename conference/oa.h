@@ -80,13 +80,15 @@ struct oa_result {
 	int te_pt; /* -1 when no telephone-event */
 	uint32_t te_clock_hz;
 	unsigned ptime_ms;
-	uint8_t level_ext_id;	  /* RFC 6464 levels the peer sends; 0: none */
-	uint8_t csrc_level_id;	  /* RFC 6465 levels we send it; 0: none */
-	bool csrc_level_sendonly; /* answered "/sendonly" (a recvonly offer) */
-	uint8_t cn_pt;		  /* comfort noise (RFC 3389); 0: none */
-	bool dtx;		  /* the peer asked for Opus DTX (usedtx=1) */
-	enum oa_dir our_dir;	  /* direction we answer/offer, from our side */
-	enum oa_dir peer_dir;	  /* the offerer's direction */
+	uint8_t level_ext_id; /* RFC 6464 levels the peer sends; 0: none */
+	uint8_t cn_pt;	      /* comfort noise (RFC 3389); 0: none */
+	bool dtx;	      /* the peer asked for Opus DTX (usedtx=1) */
+	enum oa_dir our_dir;  /* direction we answer/offer, from our side */
+	enum oa_dir peer_dir; /* the offerer's direction */
+	/* RFC 6465 levels we send the peer (0: none), answered "/sendonly"
+	 * when its offer was recvonly */
+	uint8_t csrc_level_id;
+	bool csrc_level_sendonly;
 	bool rtcp_mux;
 	char fmtp[160];			/* fmtp we answer for the codec */
 	bool srtp;			/* SRTP with the two keys below */

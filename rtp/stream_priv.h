@@ -164,9 +164,8 @@ void stream_dtmf_restart(struct stream *s);
 void stream_dtmf_event(struct stream *s, const struct rtppkt *p,
 		       uint64_t now_ns);
 /* Listens to 20 ms of the peer's audio at the codec rate (n samples) and
- * replaces
- * it, in place, with the frame held back STREAM_DTMF_HOLD frames ago,
- * silenced if a digit's tones were in or next to it. Only when listening
+ * replaces it, in place, with the frame held back STREAM_DTMF_HOLD frames
+ * ago, silenced if a digit's tones were in or next to it. Only when listening
  * in-band (s->dtmf.band). */
 void stream_dtmf_inband(struct stream *s, int16_t *pcm, size_t n);
 /* ---- stream_quiet.c ------------------------------------------------------ */
