@@ -1,9 +1,11 @@
 /* ivrbench.c: what the dial-in features cost the media path and the start.
  *
- *   in-band listening   spandsp's DTMF receiver on one G.711 caller's 20 ms
- *                       (160 samples at 8 kHz), plus the 40 ms hold copy:
- *                       what every tick pays per G.711 caller that came
- *                       without telephone-event (rtp/stream_dtmf.c)
+ *   in-band listening   spandsp's DTMF receiver on one caller's 20 ms, plus
+ *                       the 40 ms hold copy: what every tick pays per
+ *                       caller that came without telephone-event
+ *                       (rtp/stream_dtmf.c); at 8 kHz (G.711), 16 kHz
+ *                       (G.722) and 48 kHz (Opus), where the audio is
+ *                       first brought down to 8 kHz (rtp/dtmfband.c)
  *   RFC 4733 event      one telephone-event packet through the tracker
  *   prompt over a mix   one listener's 20 ms at 48 kHz with a prompt added
  *                       (mixer/play.c), and without one (the test alone)
@@ -24,7 +26,6 @@
 
 #define RUNS	  31
 #define BATCH	  2000
-#define FRAME_8K  160
 #define FRAME_48K 960
 #define LOAD_RUNS 5
 
@@ -47,24 +48,25 @@ static double median(double *v, unsigned n)
 	return v[n / 2];
 }
 
-static int16_t noise[FRAME_8K * 64];
+static int16_t noise[FRAME_48K * 64];
 
-static double inband_ns(void)
+static double inband_ns(uint32_t hz)
 {
 	struct dtmfband *b;
-	int16_t held[FRAME_8K * 3], pcm[FRAME_8K];
+	static int16_t held[FRAME_48K * 3], pcm[FRAME_48K];
+	size_t fn = hz / 50, bytes = fn * sizeof(*pcm);
 	double runs[RUNS];
-	if (dtmfband_new(&b))
+	if (dtmfband_new(&b, hz))
 		return -1;
 	for (unsigned r = 0; r < RUNS; r++) {
 		double t0 = now_ns();
 		for (unsigned i = 0; i < BATCH; i++) {
 			struct digit d[4];
-			const int16_t *in = noise + (i % 64) * FRAME_8K;
-			dtmfband_feed(b, in, FRAME_8K, d, 4);
-			memcpy(pcm, in, sizeof(pcm)); /* the hold, as the */
-			memcpy(held + FRAME_8K * 2, held, sizeof(pcm));
-			memcpy(held, pcm, sizeof(pcm)); /* stream does it */
+			const int16_t *in = noise + (i % 64) * fn;
+			dtmfband_feed(b, in, fn, d, 4);
+			memcpy(pcm, in, bytes); /* the hold, as the */
+			memcpy(held + fn * 2, held, bytes);
+			memcpy(held, pcm, bytes); /* stream does it */
 		}
 		runs[r] = (now_ns() - t0) / BATCH;
 	}
@@ -110,7 +112,7 @@ static double play_ns(bool with_prompt)
 	m.n_parts = 1;
 	pt->id = 1;
 	for (unsigned i = 0; i < FRAME_48K * 50; i++)
-		clip_pcm[i] = noise[i % (FRAME_8K * 64)];
+		clip_pcm[i] = noise[i % (FRAME_48K * 64)];
 	for (unsigned r = 0; r < RUNS; r++) {
 		double t0 = now_ns();
 		for (unsigned i = 0; i < BATCH; i++) {
@@ -156,13 +158,16 @@ int main(int argc, char **argv)
 		noise[i] = (int16_t)((int32_t)(x >> 16) % 8000 - 4000);
 	}
 	unsigned spoken = 0;
-	double band = inband_ns(), ev = rfc4733_ns();
+	double band = inband_ns(8000), band16 = inband_ns(16000);
+	double band48 = inband_ns(48000), ev = rfc4733_ns();
 	double with = play_ns(true), without = play_ns(false);
 	double load = load_ms(dir, &spoken);
 	const char *fmt = md ? "| %s | %.0f ns |\n" : "%-36s %10.0f ns\n";
 	if (md)
 		printf("| step | median |\n| --- | --- |\n");
 	printf(fmt, "in-band listening, per caller and tick", band);
+	printf(fmt, "in-band listening, G.722 (16 kHz)", band16);
+	printf(fmt, "in-band listening, Opus (48 kHz)", band48);
 	printf(fmt, "RFC 4733 event, per packet", ev);
 	printf(fmt, "prompt over a mix, per listener", with);
 	printf(fmt, "no prompt, per listener", without);

@@ -5,7 +5,11 @@
  * G.722, PCMU, PCMA), plus telephone-event, CN/8000 when offered with an
  * 8 kHz RTP clock, and the RFC 6464 audio level extension under the
  * offer's id when offered (we only receive levels; Opus answers usedtx=1,
- * since DTX packets are silence we need not decode). A single codec per
+ * since DTX packets are silence we need not decode). RFC 6465's levels of
+ * the contributors (csrc-audio-level) we only send: an offer that would
+ * receive them (sendrecv, recvonly or no direction) is answered under its
+ * id, "/sendonly" to a recvonly one (RFC 8285 6), and one that would only
+ * send them, or maps them to the RFC 6464 id, gets nothing. A single codec per
  * call keeps the stream unambiguous for the mixer. Every m= line of the
  * offer is answered, those we do not use with port 0. Signalling thread;
  * no state. */
@@ -19,11 +23,12 @@
 #include <string.h>
 #include <strings.h>
 
-#define TE_PT_8K  101
-#define TE_PT_48K 102
-#define OPUS_PT	  111
-#define LEVEL_ID  1 /* the audio level's extension id in our offers */
-#define LEVEL_URI "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+#define TE_PT_8K       101
+#define TE_PT_48K      102
+#define OPUS_PT	       111
+#define LEVEL_ID       1 /* the audio level's extension id in our offers */
+#define LEVEL_URI      "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+#define CSRC_LEVEL_URI "urn:ietf:params:rtp-hdrext:csrc-audio-level"
 
 /* SPEC 3: wideband first, then G.711. */
 static const enum codec_id preference[] = {CODEC_OPUS, CODEC_G722, CODEC_PCMU,
@@ -153,6 +158,17 @@ static void fill_result(struct oa_result *r, const struct oa_desc *d,
 	fill_silence(r, d, f, c);
 }
 
+/* The contributors' levels (RFC 6465) the offerer would receive. */
+static void answer_csrc_levels(struct oa_result *r, const struct oa_desc *d)
+{
+	if (!d->csrc_level_id || d->csrc_level_id == d->level_ext_id ||
+	    (d->csrc_level_dir != OA_SENDRECV &&
+	     d->csrc_level_dir != OA_RECVONLY))
+		return;
+	r->csrc_level_id = d->csrc_level_id;
+	r->csrc_level_sendonly = d->csrc_level_dir == OA_RECVONLY;
+}
+
 int oa_answer(const struct oa_desc *offer, enum oa_srtp srtp,
 	      struct oa_result *out)
 {
@@ -164,6 +180,7 @@ int oa_answer(const struct oa_desc *offer, enum oa_srtp srtp,
 		const struct oa_format *f = find_codec(offer, preference[i]);
 		if (f) {
 			fill_result(out, offer, f, preference[i]);
+			answer_csrc_levels(out, offer);
 			return choose_keys(offer, out);
 		}
 	}
@@ -290,6 +307,10 @@ static int put_audio_answer(char *buf, size_t cap, size_t *len,
 	if (!err && r->level_ext_id)
 		err = put(buf, cap, len, "a=extmap:%u %s\r\n", r->level_ext_id,
 			  LEVEL_URI);
+	if (!err && r->csrc_level_id)
+		err = put(
+		    buf, cap, len, "a=extmap:%u%s %s\r\n", r->csrc_level_id,
+		    r->csrc_level_sendonly ? "/sendonly" : "", CSRC_LEVEL_URI);
 	if (!err)
 		err = put(buf, cap, len, "a=ptime:%u\r\n", r->ptime_ms);
 	if (!err && r->rtcp_mux)
@@ -393,6 +414,7 @@ int oa_stream_params(const struct oa_desc *remote, const struct oa_result *r,
 	p.te_clock_hz = r->te_clock_hz;
 	p.ptime_ms = r->ptime_ms;
 	p.level_ext_id = r->level_ext_id;
+	p.csrc_level_id = r->csrc_level_id;
 	p.cn_pt = r->cn_pt;
 	p.dtx = r->dtx;
 	/* We send when the peer receives; the peer is heard in the room only

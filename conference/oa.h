@@ -61,6 +61,10 @@ struct oa_desc {
 	/* a=extmap of the RFC 6464 audio level (0: none), and vad=on */
 	uint8_t level_ext_id;
 	bool level_vad;
+	/* a=extmap of RFC 6465's contributor levels (0: none), and its
+	 * direction as the describing side gives it (sendrecv if none) */
+	uint8_t csrc_level_id;
+	enum oa_dir csrc_level_dir;
 	unsigned n_formats;
 	struct oa_format fmt[OA_MAX_FORMATS];
 	/* Every m= line in order; audio_index says which one is ours. */
@@ -81,6 +85,10 @@ struct oa_result {
 	bool dtx;	      /* the peer asked for Opus DTX (usedtx=1) */
 	enum oa_dir our_dir;  /* direction we answer/offer, from our side */
 	enum oa_dir peer_dir; /* the offerer's direction */
+	/* RFC 6465 levels we send the peer (0: none), answered "/sendonly"
+	 * when its offer was recvonly */
+	uint8_t csrc_level_id;
+	bool csrc_level_sendonly;
 	bool rtcp_mux;
 	char fmtp[160];			/* fmtp we answer for the codec */
 	bool srtp;			/* SRTP with the two keys below */
@@ -140,6 +148,9 @@ const char *oa_dir_name(enum oa_dir d);
  * the RFC 6464 audio level; -ENOENT for another extension; -EBADMSG when
  * the id is not 1-14 or 16-255. */
 int oa_extmap_level(const char *value, uint8_t *id, bool *vad);
+/* The same for RFC 6465's csrc-audio-level, with the direction the value
+ * gives (OA_SENDRECV when none); -EBADMSG for an unknown direction. */
+int oa_extmap_csrc_level(const char *value, uint8_t *id, enum oa_dir *dir);
 /* True when the fmtp parameters say key=1 (usedtx=1). */
 bool oa_fmtp_flag(const char *fmtp, const char *key);
 /* The CN/8000 format of a description (RFC 3389; static 13), or NULL. */

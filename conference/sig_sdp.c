@@ -189,12 +189,19 @@ static int copy_audio(struct oa_desc *d, const sdp_session_t *s,
 		d->rtcp_port = (uint16_t)v;
 	}
 	d->rtcp_mux = sdp_attribute_find(m->m_attributes, "rtcp-mux") != NULL;
-	/* the audio level extension (RFC 6464); other extensions we skip */
-	for (a = m->m_attributes; a && !d->level_ext_id; a = a->a_next)
+	/* the audio level extensions (RFC 6464, 6465); others we skip */
+	for (a = m->m_attributes; a; a = a->a_next)
 		if (a->a_name && strcasecmp(a->a_name, "extmap") == 0 &&
-		    a->a_value)
-			(void)oa_extmap_level(a->a_value, &d->level_ext_id,
-					      &d->level_vad);
+		    a->a_value) {
+			if (!d->level_ext_id)
+				(void)oa_extmap_level(a->a_value,
+						      &d->level_ext_id,
+						      &d->level_vad);
+			if (!d->csrc_level_id)
+				(void)oa_extmap_csrc_level(a->a_value,
+							   &d->csrc_level_id,
+							   &d->csrc_level_dir);
+		}
 	return 0;
 }
 

@@ -2,10 +2,10 @@
  *
  * Promises checked: the parser never reads outside the datagram (ASan),
  * a parsed payload lies inside it, at most 15 CSRCs come out, and what
- * parses builds back into a packet that parses to the same fields (the
- * header extension and padding are not rebuilt, so the payload is
- * compared, not the bytes). The RTCP test on the same bytes must agree
- * with the packet type it reads. The header extension (RFC 8285) lies
+ * parses builds back into a packet that parses to the same fields, its
+ * header extension block included (padding is not rebuilt, so the
+ * payload is compared, not the bytes). The RTCP test on the same bytes must
+ * agree with the packet type it reads. The header extension (RFC 8285) lies
  * inside the datagram, before the payload; every element found in it
  * lies inside the extension, and a level read from it is 0..127. */
 #include "fuzz/fuzz.h"
@@ -18,20 +18,25 @@
 
 static void round_trip(const struct rtppkt *p)
 {
-	static uint8_t buf[12 + 4 * RTPPKT_MAX_CSRC + RTPPKT_MAX_BYTES];
+	static uint8_t
+	    buf[12 + 4 * RTPPKT_MAX_CSRC + 4 + 4 * 65535 + RTPPKT_MAX_BYTES];
 	struct rtppkt q;
 	int n = rtppkt_build(buf, sizeof(buf), p);
+	size_t ext = p->ext ? 4 + p->ext_bytes : 0;
 
 	if (p->payload_bytes > RTPPKT_MAX_BYTES) {
 		FUZZ_CHECK(T, n == -ENOSPC);
 		return;
 	}
-	FUZZ_CHECK(T, n == (int)(12 + 4 * p->n_csrc + p->payload_bytes));
+	FUZZ_CHECK(T, n == (int)(12 + 4 * p->n_csrc + ext + p->payload_bytes));
 	FUZZ_CHECK(T, rtppkt_parse(&q, buf, (size_t)n) == 0);
 	FUZZ_CHECK(T, q.pt == p->pt && q.marker == p->marker &&
 			  q.seq == p->seq && q.ts == p->ts &&
 			  q.ssrc == p->ssrc && q.n_csrc == p->n_csrc);
 	FUZZ_CHECK(T, !memcmp(q.csrc, p->csrc, sizeof(q.csrc)));
+	FUZZ_CHECK(T, !q.ext == !p->ext && q.ext_bytes == p->ext_bytes &&
+			  q.ext_profile == p->ext_profile);
+	FUZZ_CHECK(T, !p->ext_bytes || !memcmp(q.ext, p->ext, p->ext_bytes));
 	FUZZ_CHECK(T, q.payload_bytes == p->payload_bytes);
 	FUZZ_CHECK(T, !p->payload_bytes ||
 			  !memcmp(q.payload, p->payload, p->payload_bytes));

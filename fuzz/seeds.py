@@ -61,6 +61,10 @@ def rtp_seeds():
     put('rtp', 'level_two_byte', rtp(111, 5, 1920, 5, b'\x78' * 40,
                                      ext=b'\x01\x01\x7f\x00\xc8\x00\x00\x00',
                                      profile=0x1000))
+    # a mixed packet as tutti sends it: two CSRCs and their RFC 6465
+    # levels under id 3, one byte each, padded to a word
+    put('rtp', 'csrc_levels', rtp(0, 6, 640, 9, b'\xff' * 160, csrcs=(2, 3),
+                                  ext=b'\x31\x0b\x1b\x00'))
     put('rtp', 'padding', rtp(0, 3, 480, 5, b'\x7f' * 160, pad=4))
     put('rtp', 'rtcp_muxed', rtcp_hdr(0, 201, struct.pack('!I', 9)))
 

@@ -81,6 +81,7 @@ struct part {
 	bool selected;	       /* a speaker (select.c) */
 	enum fade fade;	       /* this tick's, on its frame */
 	bool contributing;     /* in this tick's mix */
+	uint8_t level_dbov;    /* its frame's level in the mix (levels.c) */
 	struct limit lim_next; /* rate.c: lim at the next rate */
 	bool lim_next_set;     /* it was run this tick */
 	int16_t *pcm_next;     /* rate.c: this tick's frame at the next rate */
@@ -135,6 +136,7 @@ struct mixer {
 	/* send_mixes' for its items: every speaker as CSRCs, the time */
 	uint32_t csrc_all[RTPPKT_MAX_CSRC];
 	unsigned n_csrc_all;
+	uint8_t level_all[RTPPKT_MAX_CSRC]; /* their levels (levels.c) */
 	uint64_t send_ns;
 
 	/* The room rate (rate.c): m->p.rate_hz and frame_n are the rate
@@ -245,6 +247,14 @@ void shared_fec_heard(struct mixer *m, struct part *pt);
 void shared_fec_apply(struct mixer *m);
 /* The FEC loss of the encoder that served pt on the last tick. */
 unsigned shared_fec_loss_of(const struct part *pt);
+
+/* Measures this tick's speakers' levels in the mix, and lays them out
+ * for csrc_all (levels.c): after csrc_all is made, before any send. */
+void levels_measure(struct mixer *m);
+/* Hands pt's stream the levels of csrc (n_csrc of them, the CSRC list of
+ * its next push), when it negotiated RFC 6465 levels (levels.c). */
+void levels_send(const struct mixer *m, struct part *pt, const uint32_t *csrc,
+		 unsigned n_csrc);
 
 /* Applies a MIXER_PLAY or MIXER_PLAY_STOP (play.c). */
 void play_cmd(struct mixer *m, const struct mixer_cmd *c);

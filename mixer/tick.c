@@ -15,7 +15,8 @@
  * encoded once per codec and packet time (shared.c). A listen gain is
  * applied by the listener's own limiter, before its knee; a deaf
  * participant is sent silence. The CSRC list of a participant's packets
- * names the other contributors' local SSRCs (none when deaf).
+ * names the other contributors' local SSRCs (none when deaf), with their
+ * levels (RFC 6465, levels.c) for a listener who asked for them.
  * Detection sees the frame as decoded, at the codec's rate, before any
  * gain, muted or not; a participant with nothing received (packets
  * stopped, concealment over, on hold) counts as silence, so it stops
@@ -198,6 +199,7 @@ static void send_mix(void *ctx, size_t i, unsigned slot)
 
 	if (hears_shared(m, pt)) {
 		pt->lim_own = false;
+		levels_send(m, pt, m->csrc_all, m->n_csrc_all);
 		if (!shared_send(m, pt, m->csrc_all, m->n_csrc_all, m->send_ns))
 			send_own(m, pt, m->shared_out, m->csrc_all,
 				 m->n_csrc_all, m->send_ns);
@@ -206,6 +208,7 @@ static void send_mix(void *ctx, size_t i, unsigned slot)
 	int16_t *buf = m->own + (size_t)slot * m->frame_n;
 	const int16_t *mix = play_over(m, pt, own_mix(m, pt, buf), buf);
 	unsigned n = pt->ctl.deaf ? 0 : csrc_list(m, pt, csrc);
+	levels_send(m, pt, csrc, n);
 	send_own(m, pt, mix, csrc, n, m->send_ns);
 }
 
@@ -214,6 +217,7 @@ static void send_mix(void *ctx, size_t i, unsigned slot)
 static void send_mixes(struct mixer *m, uint64_t now_ns)
 {
 	m->n_csrc_all = csrc_list(m, NULL, m->csrc_all);
+	levels_measure(m);
 	m->send_ns = now_ns;
 	m->tick_no++;
 	if (m->fan_out)

@@ -47,10 +47,17 @@ struct resamp {
 
 int resamp_new(struct resamp **out, uint32_t in_hz, uint32_t out_hz)
 {
+	return resamp_new_quality(out, in_hz, out_hz, RESAMP_QUALITY);
+}
+
+int resamp_new_quality(struct resamp **out, uint32_t in_hz, uint32_t out_hz,
+		       int quality)
+{
 	struct resamp *r;
 	int err;
 
-	if (!out || !in_hz || !out_hz || in_hz > INT_MAX || out_hz > INT_MAX)
+	if (!out || !in_hz || !out_hz || in_hz > INT_MAX || out_hz > INT_MAX ||
+	    quality < 0 || quality > 10)
 		return -EINVAL;
 	r = calloc(1, sizeof(*r));
 	if (!r)
@@ -58,8 +65,7 @@ int resamp_new(struct resamp **out, uint32_t in_hz, uint32_t out_hz)
 	r->in_hz = in_hz;
 	r->out_hz = out_hz;
 	if (in_hz != out_hz) {
-		r->st = speex_resampler_init(1, in_hz, out_hz, RESAMP_QUALITY,
-					     &err);
+		r->st = speex_resampler_init(1, in_hz, out_hz, quality, &err);
 		if (!r->st) {
 			err = err == RESAMPLER_ERR_ALLOC_FAILED ? -ENOMEM
 								: -EINVAL;

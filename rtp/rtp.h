@@ -32,7 +32,8 @@ struct rtppkt {
 	size_t payload_bytes;
 	/* The header extension's profile word and elements (RFC 8285),
 	 * pointing into the parsed buffer; ext NULL when there is none.
-	 * Never built: rtppkt_build sends no extension. */
+	 * rtppkt_build writes one when ext is set: ext_bytes, padding
+	 * included, a multiple of 4 (rtpext_build makes such a block). */
 	uint16_t ext_profile;
 	const uint8_t *ext;
 	size_t ext_bytes;
@@ -45,7 +46,9 @@ struct rtppkt {
  * located (not walked: rtpext_find), padding removed. -EBADMSG on anything
  * malformed. */
 int rtppkt_parse(struct rtppkt *out, const uint8_t *buf, size_t len);
-/* Writes header + payload into buf; returns the packet length or -ENOSPC. */
+/* Writes header (and extension) + payload into buf; returns the packet
+ * length, -ENOSPC, or -EINVAL (an extension not a whole number of 32-bit
+ * words). */
 int rtppkt_build(uint8_t *buf, size_t cap, const struct rtppkt *p);
 /* True when the first bytes look like RTCP (RFC 5761 4: PT 192..223). */
 bool rtppkt_is_rtcp(const uint8_t *buf, size_t len);
@@ -63,6 +66,27 @@ int rtpext_find(const struct rtppkt *p, unsigned id, const uint8_t **data,
  * rtpext_find; -EBADMSG for an empty element. */
 int rtpext_audio_level(const struct rtppkt *p, unsigned id, uint8_t *level_dbov,
 		       bool *vad);
+
+/* One element to write: id and its bytes. */
+struct rtpext_elem {
+	uint8_t id;
+	uint8_t len;
+	const uint8_t *data;
+};
+/* Writes the elements of an extension block into buf (the bytes after
+ * the profile and length words), padded with zeros to a 32-bit boundary,
+ * and its profile into *profile: the one-byte form (0xBEDE) when every id
+ * is 1-14 and every element 1-16 bytes, else the two-byte form (0x1000;
+ * ids 1-255, 0-255 bytes). Returns the bytes written, a multiple of 4;
+ * -EINVAL for an id 0 or none at all; -ENOSPC when cap is short. */
+int rtpext_build(uint8_t *buf, size_t cap, const struct rtpext_elem *e,
+		 size_t n, uint16_t *profile);
+/* The mixer-to-client audio levels (RFC 6465), one byte per CSRC in the
+ * CSRC list's order, each 0 then the level in -dBov (0-127; 127 is
+ * silence): writes one element with id (as rtpext_build, alone) and
+ * returns its size; -EINVAL for no levels or more than RTPPKT_MAX_CSRC. */
+int rtpext_csrc_levels(uint8_t *buf, size_t cap, unsigned id,
+		       const uint8_t *level_dbov, size_t n, uint16_t *profile);
 
 /* ---- RTCP (rtp/rtcpkt.c) ------------------------------------------------- */
 
@@ -278,6 +302,10 @@ unsigned txenc_fec_loss(const struct txenc *e);
 
 struct resamp;
 int resamp_new(struct resamp **out, uint32_t in_hz, uint32_t out_hz);
+/* As resamp_new, at SpeexDSP's quality 0-10 (resamp_new: 3, for speech
+ * that people hear; a detector's input may need less). */
+int resamp_new_quality(struct resamp **out, uint32_t in_hz, uint32_t out_hz,
+		       int quality);
 void resamp_free(struct resamp *r); /* NULL-safe */
 /* Converts in_n samples; returns samples written to out (at most cap). */
 int resamp_run(struct resamp *r, const int16_t *in, size_t in_n, int16_t *out,
@@ -454,15 +482,17 @@ int dtmfev_expire(struct dtmfev *t, uint64_t now_ns, struct digit *out);
 int dtmfinfo_parse(const char *ctype, const char *body, size_t len,
 		   struct digit *out);
 
-/* In-band DTMF, spandsp's receiver, on 8 kHz audio. */
+/* In-band DTMF, spandsp's receiver, on audio at in_hz (8 kHz or more:
+ * brought down to the receiver's 8 kHz first). -EINVAL, -ENOMEM. */
 struct dtmfband;
-int dtmfband_new(struct dtmfband **out);
+int dtmfband_new(struct dtmfband **out, uint32_t in_hz);
 void dtmfband_free(struct dtmfband *b); /* NULL-safe */
-/* Listens to n samples at 8 kHz; digits that ended in them go to out (at
+/* Listens to n samples at in_hz; digits that ended in them go to out (at
  * most cap, more are dropped) and their number is returned. */
 size_t dtmfband_feed(struct dtmfband *b, const int16_t *pcm, size_t n,
 		     struct digit *out, size_t cap);
-/* n samples were lost (concealed): keeps the receiver's timing. */
+/* n samples (at in_hz) were lost (concealed): keeps the receiver's
+ * timing. */
 void dtmfband_lost(struct dtmfband *b, size_t n);
 /* True when a digit's tones were present in the last samples fed. */
 bool dtmfband_heard(const struct dtmfband *b);
@@ -485,6 +515,9 @@ struct stream_params {
 	uint8_t level_ext_id;
 	uint8_t cn_pt;
 	bool dtx;
+	/* The id of the RFC 6465 csrc-audio-level extension the peer asked
+	 * us to send (0: none; rtp/stream_levels.c). */
+	uint8_t csrc_level_id;
 	bool send; /* we send the mix to the peer */
 	bool recv; /* the peer's audio is mixed into the room */
 	bool rtcp_mux;
@@ -592,6 +625,13 @@ unsigned stream_tx_fec_loss(const struct stream *s);
  * unsent), or a negative errno. */
 int stream_push(struct stream *s, const int16_t *pcm, const uint32_t *csrc,
 		unsigned n_csrc, uint64_t now_ns);
+/* True when the peer asked for RFC 6465 levels (and we send to it). */
+bool stream_tx_wants_levels(const struct stream *s);
+/* The levels in -dBov (0-127) of this tick's contributors, one per CSRC
+ * passed to the next stream_push or stream_push_encoded, in that order;
+ * they go, as an RFC 6465 header extension, into the packets that push
+ * sends, and are forgotten after it. Ignored when the peer did not ask. */
+void stream_tx_levels(struct stream *s, const uint8_t *level_dbov, unsigned n);
 /* As stream_push, for 20 ms that an encoder of the same codec and packet
  * time (stream_tx_format) shared among listeners has already encoded: o
  * (NULL or o->n 0 when it completed no packet this time). Only the RTP

@@ -1,5 +1,6 @@
-/* rtpext.c: RTP header extension elements (RFC 8285), and the one we read,
- * the client-to-mixer audio level (RFC 6464).
+/* rtpext.c: RTP header extension elements (RFC 8285): the one we read,
+ * the client-to-mixer audio level (RFC 6464), and the one we write, the
+ * mixer-to-client levels of the contributors (RFC 6465).
  *
  * rtppkt_parse() has already checked that the extension block lies inside
  * the packet; this walks the elements of its one-byte (profile 0xBEDE) or
@@ -10,10 +11,19 @@
  * Written by hand: the header is a few bytes, and the libraries we link
  * do not expose a parser for it.
  *
+ * Writing: rtpext_build() lays elements out in the one-byte form when
+ * they fit it (ids 1-14, 1-16 bytes: what every endpoint reads, and one
+ * header byte per element), else in the two-byte form, and pads the block
+ * with zero bytes (padding, RFC 8285 4.2) to the 32-bit words that RFC
+ * 3550 5.3.1's length counts. RFC 6465 3's element is one byte per CSRC,
+ * each a zero bit and the level in -dBov; since there are at most 15
+ * CSRCs, it always fits a one-byte element of an id up to 14.
+ *
  * Plain functions without state: any thread may call them. */
 #include "rtp/rtp.h"
 
 #include <errno.h>
+#include <string.h>
 
 #define PROFILE_ONE_BYTE      0xbede
 #define PROFILE_TWO_BYTE      0x1000
@@ -103,4 +113,61 @@ int rtpext_audio_level(const struct rtppkt *p, unsigned id, uint8_t *level_dbov,
 	if (vad)
 		*vad = d[0] >> 7;
 	return 0;
+}
+
+/* The form the elements fit: one-byte unless an id or a length says. */
+static bool fits_one_byte(const struct rtpext_elem *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (e[i].id >= ONE_BYTE_STOP || e[i].len < 1 || e[i].len > 16)
+			return false;
+	return true;
+}
+
+int rtpext_build(uint8_t *buf, size_t cap, const struct rtpext_elem *e,
+		 size_t n, uint16_t *profile)
+{
+	if (!buf || !e || !n || !profile)
+		return -EINVAL;
+	bool one = fits_one_byte(e, n);
+	size_t off = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t head = one ? 1 : 2;
+		if (e[i].id == 0 || (e[i].len && !e[i].data))
+			return -EINVAL;
+		if (cap - off < head + e[i].len)
+			return -ENOSPC;
+		if (one) {
+			buf[off] = (uint8_t)(e[i].id << 4 | (e[i].len - 1));
+		} else {
+			buf[off] = e[i].id;
+			buf[off + 1] = e[i].len;
+		}
+		off += head;
+		if (e[i].len)
+			memcpy(buf + off, e[i].data, e[i].len);
+		off += e[i].len;
+	}
+	size_t padded = (off + 3) & ~(size_t)3;
+	if (padded > cap)
+		return -ENOSPC;
+	memset(buf + off, 0, padded - off);
+	*profile = one ? PROFILE_ONE_BYTE : PROFILE_TWO_BYTE;
+	return (int)padded;
+}
+
+int rtpext_csrc_levels(uint8_t *buf, size_t cap, unsigned id,
+		       const uint8_t *level_dbov, size_t n, uint16_t *profile)
+{
+	uint8_t v[RTPPKT_MAX_CSRC];
+
+	if (!level_dbov || n == 0 || n > RTPPKT_MAX_CSRC || id == 0 || id > 255)
+		return -EINVAL;
+	/* RFC 6465 3: the first bit of each level is 0 (no voice activity
+	 * flag here, unlike RFC 6464). */
+	for (size_t i = 0; i < n; i++)
+		v[i] = level_dbov[i] > 127 ? 127 : level_dbov[i];
+	struct rtpext_elem e = {
+	    .id = (uint8_t)id, .len = (uint8_t)n, .data = v};
+	return rtpext_build(buf, cap, &e, 1, profile);
 }

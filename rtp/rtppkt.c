@@ -96,12 +96,16 @@ int rtppkt_parse(struct rtppkt *out, const uint8_t *buf, size_t len)
 
 int rtppkt_build(uint8_t *buf, size_t cap, const struct rtppkt *p)
 {
-	size_t hdr, total;
+	size_t hdr, total, csrc_end;
 
 	if (!buf || !p || p->pt > 0x7f || p->n_csrc > RTPPKT_MAX_CSRC ||
 	    (!p->payload && p->payload_bytes))
 		return -EINVAL;
-	hdr = RTP_HDR_BYTES + 4 * (size_t)p->n_csrc;
+	/* RFC 3550 5.3.1: the length word counts 32-bit words. */
+	if (p->ext && (p->ext_bytes % 4 || p->ext_bytes / 4 > 0xffff))
+		return -EINVAL;
+	csrc_end = RTP_HDR_BYTES + 4 * (size_t)p->n_csrc;
+	hdr = csrc_end + (p->ext ? 4 + p->ext_bytes : 0);
 	if (p->payload_bytes > RTPPKT_MAX_BYTES || cap < hdr ||
 	    cap - hdr < p->payload_bytes)
 		return -ENOSPC;
@@ -110,13 +114,19 @@ int rtppkt_build(uint8_t *buf, size_t cap, const struct rtppkt *p)
 	/* The payload may already sit in buf (encoded in place): move first. */
 	if (p->payload_bytes)
 		memmove(buf + hdr, p->payload, p->payload_bytes);
-	buf[0] = (uint8_t)(RTP_VERSION << 6 | p->n_csrc);
+	buf[0] = (uint8_t)(RTP_VERSION << 6 | (p->ext ? 0x10 : 0) | p->n_csrc);
 	buf[1] = (uint8_t)((p->marker ? 0x80 : 0) | p->pt);
 	wr16(buf + 2, p->seq);
 	wr32(buf + 4, p->ts);
 	wr32(buf + 8, p->ssrc);
 	for (unsigned i = 0; i < p->n_csrc; i++)
 		wr32(buf + RTP_HDR_BYTES + 4 * i, p->csrc[i]);
+	if (p->ext) {
+		wr16(buf + csrc_end, p->ext_profile);
+		wr16(buf + csrc_end + 2, (uint16_t)(p->ext_bytes / 4));
+		if (p->ext_bytes)
+			memcpy(buf + csrc_end + 4, p->ext, p->ext_bytes);
+	}
 	return (int)total;
 }
 

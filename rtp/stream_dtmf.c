@@ -2,9 +2,17 @@
  *
  * RFC 4733 telephone-event packets go to an event tracker (rtp/dtmfev.c)
  * at the negotiated clock; they were never audio and never reach the
- * jitter buffer. A G.711 caller that did not negotiate telephone-event can
- * only press keys in-band, as tones in its audio: its decoded 8 kHz audio
- * goes through spandsp's receiver (rtp/dtmfband.c). Either way, finished
+ * jitter buffer. A caller that did not negotiate telephone-event can only
+ * press keys in-band, as tones in its audio: its decoded audio goes
+ * through spandsp's receiver (rtp/dtmfband.c), G.711's as it is, G.722's
+ * (16 kHz) and Opus's (48 kHz) brought down to 8 kHz first. Opus callers
+ * are listened to as well: one without telephone-event (a rare SIP phone;
+ * WebRTC always offers it) could otherwise never give a PIN, and what it
+ * costs (the conversion, the receiver, the 40 ms hold below, about 5 us a
+ * frame in all) falls on that caller alone. Opus at a phone's bitrate
+ * keeps the two tones' levels and twist (tests/unit/test_dtmfband.c
+ * hears every key through it); at the lowest bitrates it may blur them,
+ * and the receiver may then miss a key. Either way, finished
  * presses wait in a small queue until the mixer takes them, so a full
  * event queue on the mixer's side loses nothing; a press that finds this
  * queue full is counted and dropped.
@@ -15,9 +23,10 @@
  * has heard the frames after it, and it is silenced when a digit sounded
  * in it, in the frames after it, or in the frame just before it (the
  * tail of a tone that the receiver took a moment to end). Callers with
- * telephone-event, or another codec, are not delayed. When the caller's
- * audio stops (DTX, CN, nothing sent), what is held still comes out, the
- * next ticks, not seconds later before its next packet.
+ * telephone-event are not delayed. Frames are held at the codec's rate.
+ * When the caller's audio stops (DTX, CN, nothing sent), what is held
+ * still comes out, the next ticks, not seconds later before its next
+ * packet.
  *
  * Mixer thread, on a stream it holds; set-up and free by whoever builds
  * and frees the stream. Allocates only in stream_dtmf_setup(). */
@@ -27,7 +36,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BAND_FRAME_N 160 /* 20 ms at 8 kHz */
 /* Frames to silence around a digit: the held ones, the one being fed,
  * and one after the receiver stopped hearing it. */
 #define HEARD_MASK ((1u << (STREAM_DTMF_HOLD + 2)) - 1)
@@ -50,27 +58,24 @@ void stream_dtmf_free(struct stream *s)
 	free(s->dtmf.held);
 	s->dtmf.band = NULL;
 	s->dtmf.held = NULL;
-}
-
-static bool inband_wanted(const struct stream *s)
-{
-	return s->p.te_pt < 0 &&
-	       (s->p.codec == CODEC_PCMU || s->p.codec == CODEC_PCMA);
+	s->dtmf.frame_n = 0;
 }
 
 int stream_dtmf_setup(struct stream *s)
 {
 	struct stream_dtmf *d = &s->dtmf;
+	uint32_t hz = s->m.desc->pcm_rate_hz;
 	dtmfev_init(&d->ev, s->p.te_clock_hz);
-	if (!inband_wanted(s)) {
-		stream_dtmf_free(s);
-		return 0;
+	if (s->p.te_pt >= 0 || (d->band && d->frame_n != hz / 50)) {
+		stream_dtmf_free(s); /* none wanted, or at another rate */
+		if (s->p.te_pt >= 0)
+			return 0;
 	}
 	if (d->band)
 		return 0;
-	d->held =
-	    calloc((STREAM_DTMF_HOLD + 1) * BAND_FRAME_N, sizeof(*d->held));
-	int err = d->held ? dtmfband_new(&d->band) : -ENOMEM;
+	d->frame_n = hz / 50;
+	d->held = calloc((STREAM_DTMF_HOLD + 1) * d->frame_n, sizeof(*d->held));
+	int err = d->held ? dtmfband_new(&d->band, hz) : -ENOMEM;
 	if (err)
 		stream_dtmf_free(s);
 	d->oldest = 0;
@@ -99,7 +104,7 @@ void stream_dtmf_event(struct stream *s, const struct rtppkt *p,
 void stream_dtmf_inband(struct stream *s, int16_t *pcm, size_t n)
 {
 	struct stream_dtmf *d = &s->dtmf;
-	if (!d->band || n != BAND_FRAME_N)
+	if (!d->band || n != d->frame_n)
 		return;
 	struct digit dg[4];
 	size_t got = dtmfband_feed(d->band, pcm, n, dg, 4);
@@ -107,8 +112,8 @@ void stream_dtmf_inband(struct stream *s, int16_t *pcm, size_t n)
 	d->heard = d->heard << 1 | dtmfband_heard(d->band);
 
 	/* Slot HOLD is scratch: the new frame goes where the oldest was. */
-	int16_t *oldest = d->held + (size_t)d->oldest * BAND_FRAME_N;
-	int16_t *tmp = d->held + (size_t)STREAM_DTMF_HOLD * BAND_FRAME_N;
+	int16_t *oldest = d->held + (size_t)d->oldest * n;
+	int16_t *tmp = d->held + (size_t)STREAM_DTMF_HOLD * n;
 	memcpy(tmp, oldest, n * sizeof(*pcm));
 	memcpy(oldest, pcm, n * sizeof(*pcm));
 	d->oldest = (d->oldest + 1) % STREAM_DTMF_HOLD;
@@ -123,7 +128,7 @@ bool stream_dtmf_drain(struct stream *s, int16_t *pcm, size_t n)
 {
 	struct stream_dtmf *d = &s->dtmf;
 
-	if (!d->band || !d->pending || n != BAND_FRAME_N)
+	if (!d->band || !d->pending || n != d->frame_n)
 		return false;
 	unsigned left = d->pending - 1;
 	memset(pcm, 0, n * sizeof(*pcm));

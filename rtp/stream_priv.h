@@ -56,7 +56,7 @@ struct media {
 };
 
 /* Key presses (rtp/stream_dtmf.c): RFC 4733 events, or in-band tones of
- * a G.711 caller without them, queued until the mixer takes them. In-band
+ * a caller without them, queued until the mixer takes them. In-band
  * audio is held back STREAM_DTMF_HOLD frames, so that a frame can still
  * be silenced once the detector, which needs 30 ms or so, has heard a
  * digit in it. */
@@ -69,7 +69,8 @@ struct stream_dtmf {
 	struct digit ring[STREAM_DIGITS];
 	unsigned head, count;
 	uint64_t dropped; /* presses that found the queue full */
-	int16_t *held;	  /* STREAM_DTMF_HOLD + 1 frames at 8 kHz */
+	int16_t *held;	  /* STREAM_DTMF_HOLD + 1 frames at the codec rate */
+	size_t frame_n;	  /* samples in one held frame; 0 when none */
 	unsigned oldest;  /* index of the oldest held frame */
 	uint32_t heard;	  /* bit i: tones heard i frames ago */
 	unsigned pending; /* held frames not yet let out after the last */
@@ -125,6 +126,12 @@ struct stream {
 	uint64_t rng;
 	char cname[32];
 
+	/* RFC 6465 levels for this tick's packets (stream_levels.c), one
+	 * per CSRC; and the extension block written from them. */
+	uint8_t tx_levels[RTPPKT_MAX_CSRC];
+	uint8_t n_tx_levels;
+	uint8_t tx_ext[4 + RTPPKT_MAX_CSRC + 3];
+
 	uint8_t pkt[RTPPKT_MAX_BYTES];
 	uint8_t payload[RTPPKT_MAX_BYTES];
 	struct mmsghdr msg[STREAM_BATCH];
@@ -157,7 +164,7 @@ void stream_tx_report(struct stream *s, const struct rtcpkt_info *in);
 /* ---- stream_dtmf.c ------------------------------------------------------- */
 
 /* (Re)builds the key press state for the stream's parameters: the RFC 4733
- * clock, and in-band listening for G.711 without telephone-event. */
+ * clock, and in-band listening when there is no telephone-event. */
 int stream_dtmf_setup(struct stream *s);
 void stream_dtmf_free(struct stream *s);
 /* The peer restarted (new SSRC or sequence): forget the event state. */
@@ -165,9 +172,9 @@ void stream_dtmf_restart(struct stream *s);
 /* A telephone-event packet from the peer. */
 void stream_dtmf_event(struct stream *s, const struct rtppkt *p,
 		       uint64_t now_ns);
-/* Listens to 20 ms of the peer's audio at 8 kHz (n samples) and replaces
- * it, in place, with the frame held back STREAM_DTMF_HOLD frames ago,
- * silenced if a digit's tones were in or next to it. Only when listening
+/* Listens to 20 ms of the peer's audio at the codec rate (n samples) and
+ * replaces it, in place, with the frame held back STREAM_DTMF_HOLD frames
+ * ago, silenced if a digit's tones were in or next to it. Only when listening
  * in-band (s->dtmf.band). */
 void stream_dtmf_inband(struct stream *s, int16_t *pcm, size_t n);
 /* When nothing was received: lets the next held frame out into pcm (true),
@@ -195,6 +202,14 @@ bool stream_quiet_take(struct stream *s, enum jbuf_status st, size_t len,
 void stream_quiet_warm(struct stream *s, int16_t *dst, size_t cap);
 /* What the stream's parameters make of silence in what we send. */
 enum txenc_silence stream_quiet_tx_mode(const struct stream_params *p);
+
+/* ---- stream_levels.c ----------------------------------------------------- */
+
+/* Adds this tick's RFC 6465 levels to pkt, when the peer asked for them
+ * and pkt's CSRC list is the one they were given for. */
+void stream_levels_ext(struct stream *s, struct rtppkt *pkt);
+/* The tick's packets are out: its levels are forgotten. */
+void stream_levels_done(struct stream *s);
 
 /* Sets up (or, for new keys, replaces) the SRTP contexts p asks for;
  * plain RTP frees them (stream_srtp.c). */

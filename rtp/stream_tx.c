@@ -74,6 +74,7 @@ static void send_packet(struct stream *s, uint32_t ts, uint8_t pt, bool marker,
 		memcpy(pkt.csrc, csrc, pkt.n_csrc * sizeof(*csrc));
 	else
 		pkt.n_csrc = 0;
+	stream_levels_ext(s, &pkt);
 	int len = rtppkt_build(s->pkt, sizeof(s->pkt), &pkt);
 	if (len < 0)
 		return;
@@ -153,6 +154,7 @@ static uint64_t rtcp_interval(struct stream *s, uint64_t base_ns)
  * hold continues in time), and RTCP goes out when due. */
 static void frame_done(struct stream *s, uint64_t now_ns)
 {
+	stream_levels_done(s);
 	s->ts += s->m.desc->rtp_clock_hz / 50;
 	if (!s->next_rtcp_ns) {
 		s->next_rtcp_ns =

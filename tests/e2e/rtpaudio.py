@@ -375,7 +375,7 @@ def build_rtp(pt, seq, ts, ssrc, payload, marker=False, csrcs=(), version=2,
 
 class RtpHeader:
     __slots__ = ('version', 'padding', 'ext', 'cc', 'marker', 'pt', 'seq', 'ts', 'ssrc',
-                 'csrcs', 'payload')
+                 'csrcs', 'payload', 'ext_profile', 'ext_data')
 
 
 def parse_rtp(data):
@@ -397,10 +397,12 @@ def parse_rtp(data):
     if len(data) < off:
         return None
     h.csrcs = tuple(struct.unpack('!%dI' % h.cc, data[12:off])) if h.cc else ()
+    h.ext_profile, h.ext_data = None, None
     if h.ext:
         if len(data) < off + 4:
             return None
-        _, words = struct.unpack('!HH', data[off:off + 4])
+        h.ext_profile, words = struct.unpack('!HH', data[off:off + 4])
+        h.ext_data = data[off + 4:off + 4 + 4 * words]
         off += 4 + 4 * words
         if len(data) < off:
             return None
@@ -414,9 +416,46 @@ def parse_rtp(data):
     return h
 
 
+def ext_elements(profile, data):
+    """The elements of an RFC 8285 header extension block: {id: bytes}
+    (one-byte form 0xBEDE, or two-byte 0x100x); None when malformed or
+    of another profile."""
+    if profile is None or data is None:
+        return None
+    two = (profile & 0xFFF0) == 0x1000
+    if profile != 0xBEDE and not two:
+        return None
+    out, i = {}, 0
+    while i < len(data):
+        if data[i] == 0:                # padding
+            i += 1
+            continue
+        if two:
+            if i + 2 > len(data):
+                return None
+            eid, n = data[i], data[i + 1]
+            i += 2
+        else:
+            eid, n = data[i] >> 4, (data[i] & 0x0F) + 1
+            if eid == 15:
+                break
+            i += 1
+        if i + n > len(data):
+            return None
+        out[eid] = bytes(data[i:i + n])
+        i += n
+    return out
+
+
 class RxPacket:
     __slots__ = ('t', 'pt', 'ssrc', 'seq', 'ts', 'csrcs', 'marker', 'size', 'src', 'decoded',
-                 'payload')
+                 'payload', 'ext_profile', 'ext_data')
+
+    def ext(self):
+        """The header extension's elements, {id: bytes}; {} without one."""
+        if self.ext_profile is None:
+            return {}
+        return ext_elements(self.ext_profile, self.ext_data)
 
     def __repr__(self):
         return 'RxPacket(t=%.3f pt=%d ssrc=%08x seq=%d csrcs=%s size=%d)' % (
@@ -828,6 +867,7 @@ class RtpEndpoint:
         p.t, p.pt, p.ssrc, p.seq, p.ts = now, h.pt, h.ssrc, h.seq, h.ts
         p.csrcs, p.marker, p.size, p.src = h.csrcs, h.marker, len(data), src
         p.payload = h.payload
+        p.ext_profile, p.ext_data = h.ext_profile, h.ext_data
         p.decoded = False
         codec = self.rx_codecs.get(h.pt)
         pcm = None

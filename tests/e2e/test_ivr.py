@@ -33,7 +33,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import (Harness, Caller, log, http_call, free_port, wait_for,  # noqa: E402
-                     LOOPBACK)
+                     free_rtp_range, LOOPBACK)
 from rtpaudio import DTMF_FREQS, DTMF_LOW, DTMF_HIGH                     # noqa: E402
 
 PIN, MOD_PIN = '2468', '1357'
@@ -178,7 +178,10 @@ def sipp_info(h, t, room):
     xml = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'sipp', 'info_pin.xml')
     cmd = [sipp, '%s:%d' % (LOOPBACK, t.sip_port), '-sf', xml, '-s', room, '-m', '1',
            '-l', '1', '-i', LOOPBACK, '-mi', LOOPBACK, '-p', str(free_port(tcp=False)),
-           '-mp', str(free_port(tcp=False) & ~1), '-cp', str(free_port(tcp=False)),
+           # sipp binds audio and video RTP/RTCP from -mp: four free
+           # ports below the ephemeral range, where no other test's
+           # kernel-chosen socket lands between the check and the bind
+           '-mp', str(free_rtp_range(4)[0]), '-cp', str(free_port(tcp=False)),
            '-timeout', '20s', '-timeout_error', '-nostdin', '-trace_err',
            '-error_file', os.path.join(t.dir, 'sipp_info_errors.log')]
     log('running: %s' % ' '.join(cmd))

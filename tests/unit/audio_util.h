@@ -1,9 +1,9 @@
 /* audio_util.h: what the audio tests (test_stream.c, test_mixer.c,
  * test_codec.c, test_resamp.c) share: a sine generator, a Goertzel filter
- * to judge a tone as a listener would hear it, an RMS level, and a loopback
- * UDP socket for a "phone". Frequencies come before rates everywhere:
- * (f_hz, rate_hz). Header-only; the socket helper fails the test through
- * CU_ASSERT_FATAL. */
+ * to judge a tone as a listener would hear it, an RMS level, a loopback
+ * UDP socket for a "phone", a phone's PCMU tone packet and a 20 ms pace.
+ * Frequencies come before rates everywhere: (f_hz, rate_hz). Header-only; the
+ * socket helper fails the test through CU_ASSERT_FATAL. */
 #ifndef TUTTI_AUDIO_UTIL_H
 #define TUTTI_AUDIO_UTIL_H
 
@@ -15,6 +15,9 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
+
+#include "rtp/rtp.h"
 
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
@@ -71,6 +74,49 @@ static inline int unit_udp_socket(struct sockaddr_storage *addr)
 	memset(addr, 0, sizeof(*addr));
 	memcpy(addr, &sin, sizeof(sin));
 	return fd;
+}
+
+/* Sends 20 ms of a PCMU tone (160 samples of f_hz at amp, from *sample
+ * on) as one RTP packet from fd to *to, under ssrc; *sample, *seq and *ts
+ * move on. enc is a PCMU encoder. */
+static inline void
+unit_send_pcmu_tone(int fd, const struct sockaddr_storage *to,
+		    struct codec *enc, double f_hz, double amp, uint32_t ssrc,
+		    uint64_t *sample, uint16_t *seq, uint32_t *ts)
+{
+	int16_t pcm[160];
+	uint8_t pkt[200], payload[160];
+
+	unit_sine(pcm, 160, f_hz, 8000, amp, *sample);
+	*sample += 160;
+	codec_encode(enc, pcm, 160, payload, sizeof(payload));
+	struct rtppkt r = {.pt = 0,
+			   .seq = (*seq)++,
+			   .ts = *ts,
+			   .ssrc = ssrc,
+			   .payload = payload,
+			   .payload_bytes = 160};
+	*ts += 160;
+	int len = rtppkt_build(pkt, sizeof(pkt), &r);
+	sendto(fd, pkt, (size_t)len, 0, (const struct sockaddr *)to,
+	       sizeof(struct sockaddr_in));
+}
+
+/* Calls each() every 20 ms of real time (absolute deadlines on
+ * CLOCK_MONOTONIC) for ms. */
+static inline void unit_every_20ms(int ms, void (*each)(void))
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	for (int k = 0; k < ms / 20; k++) {
+		each();
+		t.tv_nsec += 20000000;
+		if (t.tv_nsec >= 1000000000) {
+			t.tv_nsec -= 1000000000;
+			t.tv_sec++;
+		}
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL);
+	}
 }
 
 #endif

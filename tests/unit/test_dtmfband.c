@@ -1,12 +1,18 @@
 /* test_dtmfband.c: in-band key presses heard in 8 kHz audio: digits made
  * by spandsp's own generator, through G.711 and back; how long a press
  * lasted; when its tones are present (so that the stream can keep them
- * out of the mix); and sounds that are no digits at all. */
+ * out of the mix); and sounds that are no digits at all. Then at 16 kHz
+ * through a real G.722 encode and decode (spandsp's) and at 48 kHz through
+ * Opus: the digits are heard, and speech-like and music-like sounds, and
+ * tones above 4 kHz whose mirrors would be a key after a careless
+ * decimation, are not. */
 #include "rtp/rtp.h"
 
 #include "tests/unit/audio_util.h"
 #include "tests/unit/unit.h"
 
+#include <errno.h>
+#include <math.h>
 #include <spandsp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,13 +52,79 @@ static void hear(struct dtmfband *b, const int16_t *pcm, size_t n, char *keys,
 	}
 }
 
+/* Keys as dual tones at rate_hz, each on_ms then off_ms of silence, the
+ * low tone at low_dbfs and the high one 2 dB above (a phone's twist). */
+static int16_t *tones_at(const char *keys, int on_ms, int off_ms,
+			 uint32_t rate_hz, double low_dbfs, size_t n)
+{
+	static const char pad[] = "123A456B789C*0#D";
+	static const double row[] = {697, 770, 852, 941};
+	static const double col[] = {1209, 1336, 1477, 1633};
+	int16_t *pcm = calloc(n, sizeof(*pcm));
+	int16_t *a = calloc(n, sizeof(*a)), *b = calloc(n, sizeof(*b));
+	size_t on = rate_hz * (size_t)on_ms / 1000;
+	size_t step = rate_hz * (size_t)(on_ms + off_ms) / 1000, at = 0;
+	double amp = 32767 * pow(10, low_dbfs / 20);
+	CU_ASSERT_FATAL(pcm && a && b);
+	for (const char *k = keys; *k && at + on <= n; k++, at += step) {
+		size_t i = (size_t)(strchr(pad, *k) - pad);
+		unit_sine(a, on, row[i / 4], rate_hz, amp, 0);
+		unit_sine(b, on, col[i % 4], rate_hz, amp * 1.26, 0);
+		for (size_t j = 0; j < on; j++)
+			pcm[at + j] = (int16_t)(a[j] + b[j]);
+	}
+	free(a);
+	free(b);
+	return pcm;
+}
+
+/* pcm (n samples at the codec's rate) encoded and decoded 20 ms at a
+ * time, as a caller's audio reaches the stream. */
+static int16_t *through(enum codec_id id, const int16_t *pcm, size_t n,
+			size_t frame_n)
+{
+	struct codec *c;
+	int16_t *back = calloc(n, sizeof(*back));
+	uint8_t enc[1500];
+	CU_ASSERT_FATAL(back && codec_new(&c, id) == 0);
+	for (size_t f = 0; f + frame_n <= n; f += frame_n) {
+		int len = codec_encode(c, pcm + f, frame_n, enc, sizeof(enc));
+		CU_ASSERT_FATAL(len > 0);
+		CU_ASSERT_EQUAL(
+		    codec_decode(c, enc, (size_t)len, back + f, frame_n),
+		    (int)frame_n);
+	}
+	codec_free(c);
+	return back;
+}
+
+/* Feeds pcm at rate_hz in 20 ms frames into a new receiver; the keys heard
+ * go to keys (cap 32), the last one's length to *last_ms. */
+static void hear_at(uint32_t rate_hz, const int16_t *pcm, size_t n, char *keys,
+		    uint32_t *last_ms)
+{
+	struct dtmfband *b;
+	size_t fn = rate_hz / 50;
+	CU_ASSERT_FATAL(dtmfband_new(&b, rate_hz) == 0);
+	for (size_t f = 0; f + fn <= n; f += fn) {
+		struct digit d[4];
+		size_t got = dtmfband_feed(b, pcm + f, fn, d, 4);
+		for (size_t i = 0; i < got && strlen(keys) < 31; i++) {
+			keys[strlen(keys)] = d[i].key;
+			if (last_ms)
+				*last_ms = d[i].duration_ms;
+		}
+	}
+	dtmfband_free(b);
+}
+
 static void test_digits(void)
 {
 	struct dtmfband *b;
 	char keys[32] = "";
 	size_t n = 8000 * 3;
 	int16_t *pcm = make_digits("1234567890*#ABCD", 60, 60, n);
-	CU_ASSERT_FATAL(dtmfband_new(&b) == 0);
+	CU_ASSERT_FATAL(dtmfband_new(&b, 8000) == 0);
 	hear(b, pcm, n, keys, NULL, NULL);
 	CU_ASSERT_STRING_EQUAL(keys, "1234567890*#ABCD");
 	dtmfband_free(b);
@@ -71,7 +143,7 @@ static void test_duration_and_presence(void)
 	int16_t *pcm = calloc(n, sizeof(*pcm));
 	int16_t *tone = make_digits("5", 200, 100, 1600);
 	memcpy(pcm + 1600, tone, 1600 * sizeof(*pcm)); /* 200..400 ms */
-	CU_ASSERT_FATAL(dtmfband_new(&b) == 0);
+	CU_ASSERT_FATAL(dtmfband_new(&b, 8000) == 0);
 	hear(b, pcm, n, keys, heard, &ms);
 	CU_ASSERT_STRING_EQUAL(keys, "5");
 	CU_ASSERT(ms >= 160 && ms <= 240);
@@ -107,7 +179,7 @@ static void test_through_g711(void)
 		    codec_decode(c, enc, (size_t)len, back + f, FRAME_N),
 		    FRAME_N);
 	}
-	CU_ASSERT_FATAL(dtmfband_new(&b) == 0);
+	CU_ASSERT_FATAL(dtmfband_new(&b, 8000) == 0);
 	hear(b, back, n, keys, NULL, NULL);
 	CU_ASSERT_STRING_EQUAL(keys, "90#");
 	dtmfband_free(b);
@@ -123,7 +195,7 @@ static void test_not_digits(void)
 	char keys[16] = "";
 	size_t n = 8000 * 2;
 	int16_t *pcm = calloc(n, sizeof(*pcm));
-	CU_ASSERT_FATAL(dtmfband_new(&b) == 0);
+	CU_ASSERT_FATAL(dtmfband_new(&b, 8000) == 0);
 	hear(b, pcm, n, keys, NULL, NULL);
 	unit_sine(pcm, n, 1000, 8000, 12000, 0);
 	hear(b, pcm, n, keys, NULL, NULL);
@@ -155,7 +227,7 @@ static void test_lost_and_odd(void)
 	char keys[8] = "";
 	struct digit d[4];
 	int16_t *pcm = make_digits("7", 100, 100, 1600);
-	CU_ASSERT_FATAL(dtmfband_new(&b) == 0);
+	CU_ASSERT_FATAL(dtmfband_new(&b, 8000) == 0);
 	CU_ASSERT_EQUAL(dtmfband_feed(b, pcm, 0, d, 4), 0);
 	hear(b, pcm, 640, keys, NULL, NULL); /* 80 ms of the tone */
 	dtmfband_lost(b, 800);
@@ -168,12 +240,168 @@ static void test_lost_and_odd(void)
 	free(pcm);
 }
 
+/* A G.722 caller's keys, at a phone's level and 15 dB quieter. */
+static void test_through_g722(void)
+{
+	size_t n = 16000 * 4;
+	for (int quiet = 0; quiet < 2; quiet++) {
+		char keys[32] = "";
+		int16_t *pcm = tones_at("1234567890*#ABCD", 80, 80, 16000,
+					quiet ? -25 : -10, n);
+		int16_t *back = through(CODEC_G722, pcm, n, 320);
+		hear_at(16000, back, n, keys, NULL);
+		CU_ASSERT_STRING_EQUAL(keys, "1234567890*#ABCD");
+		free(pcm);
+		free(back);
+	}
+}
+
+/* Its length is counted in time, not in samples fed: 200 ms at 16 kHz
+ * is 200 ms. */
+static void test_g722_duration(void)
+{
+	char keys[32] = "";
+	uint32_t ms = 0;
+	size_t n = 16000;
+	int16_t *pcm = tones_at("5", 200, 100, 16000, -10, n);
+	int16_t *back = through(CODEC_G722, pcm, n, 320);
+	hear_at(16000, back, n, keys, &ms);
+	CU_ASSERT_STRING_EQUAL(keys, "5");
+	CU_ASSERT(ms >= 160 && ms <= 240);
+	free(pcm);
+	free(back);
+}
+
+/* An Opus caller without telephone-event (48 kHz). */
+static void test_through_opus(void)
+{
+	char keys[32] = "";
+	size_t n = 48000 * 3;
+	int16_t *pcm = tones_at("147*2580369#", 100, 100, 48000, -10, n);
+	int16_t *back = through(CODEC_OPUS, pcm, n, 960);
+	hear_at(48000, back, n, keys, NULL);
+	CU_ASSERT_STRING_EQUAL(keys, "147*2580369#");
+	free(pcm);
+	free(back);
+}
+
+/* Speech-like: a voice whose pitch glides between 90 and 230 Hz, its
+ * harmonics shaped by three formants that move from vowel to vowel every
+ * 150 ms, with short pauses. */
+static void speech_like(int16_t *pcm, size_t n, uint32_t rate_hz)
+{
+	static const double formants[][3] = {{730, 1090, 2440},
+					     {270, 2290, 3010},
+					     {300, 870, 2240},
+					     {530, 1840, 2480},
+					     {640, 1190, 2390}};
+	double phase = 0;
+	for (size_t i = 0; i < n; i++) {
+		double t = (double)i / rate_hz;
+		size_t v = (size_t)(t / 0.15) % 5;
+		double f0 = 160 + 70 * sin(2 * M_PI * 1.3 * t);
+		double x = 0;
+		phase += 2 * M_PI * f0 / rate_hz;
+		for (int h = 1; h * f0 < rate_hz / 2.0 && h < 40; h++) {
+			double g = 0;
+			for (int k = 0; k < 3; k++) {
+				double d = (h * f0 - formants[v][k]) / 120;
+				g += exp(-d * d) / (k + 1);
+			}
+			x += (g + 0.02) * sin(h * phase) / h;
+		}
+		bool pause = fmod(t, 0.9) > 0.75;
+		pcm[i] = pause ? 0 : (int16_t)lrint(6000 * x);
+	}
+}
+
+/* Music-like: triads of notes with their harmonics, a new chord every
+ * 250 ms, some of whose notes lie close to the DTMF frequencies. */
+static void music_like(int16_t *pcm, size_t n, uint32_t rate_hz)
+{
+	static const double chords[][3] = {
+	    {261.6, 329.6, 392.0},  {349.2, 440.0, 523.3},
+	    {698.5, 880.0, 1174.7}, {392.0, 493.9, 587.3},
+	    {659.3, 830.6, 987.8},  {440.0, 554.4, 659.3}};
+	for (size_t i = 0; i < n; i++) {
+		double t = (double)i / rate_hz;
+		size_t c = (size_t)(t / 0.25) % 6;
+		double x = 0;
+		for (int k = 0; k < 3; k++)
+			for (int h = 1; h <= 6; h++)
+				x += sin(2 * M_PI * chords[c][k] * h * t) /
+				     (h * h);
+		pcm[i] = (int16_t)lrint(5000 * x);
+	}
+}
+
+/* Nothing in speech, music, or the mirrors of a key above 4 kHz (7303
+ * and 6791 Hz would fold onto 697 and 1209 Hz, a "1", if the audio were
+ * decimated without a low-pass), through G.722. */
+static void test_g722_not_digits(void)
+{
+	size_t n = 16000 * 6;
+	int16_t *pcm = calloc(n, sizeof(*pcm));
+	int16_t *hi = calloc(n, sizeof(*hi));
+	CU_ASSERT_FATAL(pcm && hi);
+	for (int kind = 0; kind < 3; kind++) {
+		char keys[32] = "";
+		if (kind == 0)
+			speech_like(pcm, n, 16000);
+		else if (kind == 1)
+			music_like(pcm, n, 16000);
+		if (kind == 2) {
+			unit_sine(pcm, n, 7303, 16000, 9000, 0);
+			unit_sine(hi, n, 6791, 16000, 11000, 0);
+			for (size_t i = 0; i < n; i++)
+				pcm[i] = (int16_t)(pcm[i] + hi[i]);
+		}
+		CU_ASSERT(unit_rms(pcm, n) > 1000); /* not silence */
+		int16_t *back = through(CODEC_G722, pcm, n, 320);
+		hear_at(16000, back, n, keys, NULL);
+		CU_ASSERT_STRING_EQUAL(keys, "");
+		free(back);
+	}
+	free(pcm);
+	free(hi);
+}
+
+/* Rates below the receiver's are refused; lost audio at 16 kHz. */
+static void test_rates(void)
+{
+	struct dtmfband *b = NULL;
+	CU_ASSERT_EQUAL(dtmfband_new(&b, 4000), -EINVAL);
+	CU_ASSERT_EQUAL(dtmfband_new(&b, 0), -EINVAL);
+	CU_ASSERT_EQUAL(dtmfband_new(NULL, 16000), -EINVAL);
+	CU_ASSERT_PTR_NULL(b);
+	CU_ASSERT_FATAL(dtmfband_new(&b, 16000) == 0);
+	int16_t *pcm = tones_at("9", 100, 100, 16000, -10, 3200);
+	struct digit d[4];
+	char keys[4] = "";
+	CU_ASSERT_EQUAL(dtmfband_feed(b, pcm, 1280, d, 4), 0); /* 80 ms */
+	dtmfband_lost(b, 1600);
+	CU_ASSERT_EQUAL(dtmfband_feed(b, pcm + 2880, 33, d, 4), 0);
+	for (size_t f = 1600; f + 320 <= 3200; f += 320) {
+		size_t got = dtmfband_feed(b, pcm + f, 320, d, 4);
+		if (got)
+			keys[0] = d[0].key;
+	}
+	CU_ASSERT_STRING_EQUAL(keys, "9");
+	dtmfband_free(b);
+	free(pcm);
+}
+
 static const struct unit_test tests[] = {
     {"all sixteen keys", test_digits},
     {"duration and presence", test_duration_and_presence},
     {"through G.711", test_through_g711},
     {"sounds that are not digits", test_not_digits},
     {"lost audio, odd lengths", test_lost_and_odd},
+    {"G.722: all keys, loud and quiet", test_through_g722},
+    {"G.722: a press's length", test_g722_duration},
+    {"Opus at 48 kHz", test_through_opus},
+    {"G.722: speech, music and mirrors", test_g722_not_digits},
+    {"rates; lost audio at 16 kHz", test_rates},
     {NULL, NULL},
 };
 

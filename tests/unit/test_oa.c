@@ -1,5 +1,6 @@
 /* test_oa.c: SDP offer/answer: parsing hostile and ordinary offers, the
- * codec choice matrix, directions, and the SDP we write. */
+ * codec choice matrix, directions, the header extensions we take (RFC
+ * 6464) and send (RFC 6465), and the SDP we write. */
 #include "conference/oa.h"
 
 #include <errno.h>
@@ -533,9 +534,104 @@ static void test_silence(void)
 	CU_ASSERT_FALSE(r.dtx);
 }
 
+#define CSRC_URI "urn:ietf:params:rtp-hdrext:csrc-audio-level"
+
+/* The answer to an offer with extmap line x (PCMU), rendered into buf;
+ * the stream's csrc_level_id to *id. */
+static void csrc_answer(const char *x, char *buf, size_t cap, uint8_t *id)
+{
+	char sdp[512];
+	struct oa_desc d;
+	struct oa_result r;
+	struct stream_params p;
+	struct oa_local l = {.addr = "127.0.0.1", .port = 20000};
+	snprintf(sdp, sizeof(sdp), HDR "m=audio 4000 RTP/AVP 0\r\n%s", x);
+	CU_ASSERT_EQUAL_FATAL(parse(sdp, &d), 0);
+	CU_ASSERT_EQUAL_FATAL(oa_answer(&d, OA_SRTP_OPTIONAL, &r), 0);
+	CU_ASSERT_TRUE_FATAL(oa_render_answer(buf, cap, &l, &d, &r) > 0);
+	CU_ASSERT_EQUAL_FATAL(oa_stream_params(&d, &r, &p), 0);
+	*id = p.csrc_level_id;
+}
+
+/* RFC 6465: an offer that would receive the contributors' levels is
+ * answered under its id (beside RFC 6464's), "/sendonly" to a recvonly
+ * offer; one that would only send them, or gives them RFC 6464's id, is
+ * not; and an answer to our own offer never turns them on. */
+static void test_csrc_levels(void)
+{
+	char buf[2048];
+	uint8_t id = 0;
+	enum oa_dir dir = OA_INACTIVE;
+
+	csrc_answer("a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n"
+		    "a=extmap:3 " CSRC_URI "\r\n",
+		    buf, sizeof(buf), &id);
+	CU_ASSERT_EQUAL(id, 3);
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "a=extmap:3 " CSRC_URI "\r\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(
+	    buf, "a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n"));
+
+	csrc_answer("a=extmap:4/recvonly " CSRC_URI "\r\n", buf, sizeof(buf),
+		    &id);
+	CU_ASSERT_EQUAL(id, 4);
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(buf, "a=extmap:4/sendonly " CSRC_URI "\r\n"));
+
+	csrc_answer("a=extmap:200/sendrecv " CSRC_URI "\r\n", buf, sizeof(buf),
+		    &id);
+	CU_ASSERT_EQUAL(id, 200);
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "a=extmap:200 " CSRC_URI "\r\n"));
+
+	const char *none[] = {
+	    "a=extmap:4/sendonly " CSRC_URI "\r\n",
+	    "a=extmap:4/inactive " CSRC_URI "\r\n",
+	    "a=extmap:2 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n"
+	    "a=extmap:2 " CSRC_URI "\r\n",
+	    "a=extmap:4/sideways " CSRC_URI "\r\n",
+	    "a=extmap:15 " CSRC_URI "\r\n",
+	    ""};
+	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+		csrc_answer(none[i], buf, sizeof(buf), &id);
+		CU_ASSERT_EQUAL(id, 0);
+		CU_ASSERT_PTR_NULL(strstr(buf, CSRC_URI));
+	}
+
+	/* The parser: direction given back, outputs untouched on failure. */
+	id = 9;
+	CU_ASSERT_EQUAL(oa_extmap_csrc_level("7/RecvOnly " CSRC_URI, &id, &dir),
+			0);
+	CU_ASSERT_EQUAL(id, 7);
+	CU_ASSERT_EQUAL(dir, OA_RECVONLY);
+	CU_ASSERT_EQUAL(oa_extmap_csrc_level("8 " CSRC_URI " x=1", &id, &dir),
+			0);
+	CU_ASSERT_EQUAL(dir, OA_SENDRECV);
+	CU_ASSERT_EQUAL(
+	    oa_extmap_csrc_level(
+		"5 urn:ietf:params:rtp-hdrext:ssrc-audio-level", &id, &dir),
+	    -ENOENT);
+	CU_ASSERT_EQUAL(oa_extmap_csrc_level("5/ " CSRC_URI, &id, &dir),
+			-EBADMSG);
+	CU_ASSERT_EQUAL(oa_extmap_csrc_level("5 " CSRC_URI, &id, NULL),
+			-EINVAL);
+	CU_ASSERT_EQUAL(id, 8);
+	CU_ASSERT_EQUAL(dir, OA_SENDRECV);
+
+	/* An answer to our offer that names them: we did not offer them. */
+	struct oa_desc d;
+	struct oa_result r;
+	CU_ASSERT_EQUAL_FATAL(parse(HDR "m=audio 4000 RTP/AVP 0\r\n"
+					"a=extmap:3 " CSRC_URI "\r\n",
+				    &d),
+			      0);
+	CU_ASSERT_EQUAL(d.csrc_level_id, 3);
+	CU_ASSERT_EQUAL_FATAL(oa_accept_answer(&d, NULL, &r), 0);
+	CU_ASSERT_EQUAL(r.csrc_level_id, 0);
+}
+
 static const struct unit_test tests[] = {
     {"a=extmap and fmtp flags", test_extmap},
     {"silence in offers and answers", test_silence},
+    {"RFC 6465 levels in offers and answers", test_csrc_levels},
     {"parse basic", test_parse_basic},
     {"parse media-level c= and rtcp", test_parse_media_level_c_and_rtcp},
     {"parse malformed", test_parse_malformed},

@@ -160,12 +160,36 @@ static void test_room_aligned(void)
 	CU_ASSERT_EQUAL(resamp_new_room(&r, 0, 48000, true, 8000), -EINVAL);
 }
 
+/* A detector's converter (quality 1, rtp/dtmfband.c): 16 kHz down to
+ * 8 kHz keeps a 1 kHz tone and takes more than 50 dB off one at 7 kHz,
+ * which would otherwise fold onto 1 kHz. Qualities outside 0-10 are
+ * refused. */
+static void test_quality(void)
+{
+	struct resamp *r = NULL;
+	static int16_t in[16000], out[8000];
+	CU_ASSERT_EQUAL(resamp_new_quality(&r, 16000, 8000, -1), -EINVAL);
+	CU_ASSERT_EQUAL(resamp_new_quality(&r, 16000, 8000, 11), -EINVAL);
+	CU_ASSERT_PTR_NULL(r);
+	for (int k = 0; k < 2; k++) {
+		double f = k ? 7000 : 1000;
+		CU_ASSERT_FATAL(resamp_new_quality(&r, 16000, 8000, 1) == 0);
+		unit_sine(in, 16000, f, 16000, 10000, 0);
+		for (size_t i = 0; i < 50; i++)
+			resamp_exact(r, in + i * 320, 320, out + i * 160, 160);
+		double a = unit_tone_amp(out + 800, 7200, 1000, 8000);
+		CU_ASSERT(k ? a < 10000 / 316.0 : a > 9000);
+		resamp_free(r);
+	}
+}
+
 static const struct unit_test tests[] = {
     {"room converters: the same delay at every room rate", test_room_aligned},
     {"8k to 48k to 8k keeps a tone", test_up_and_down},
     {"copy and limits", test_copy_and_limits},
     {"reset: as new", test_reset},
     {"a whole clip", test_clip},
+    {"a detector's quality", test_quality},
     {NULL, NULL},
 };
 

@@ -87,24 +87,10 @@ static void phone_close(struct phone *p)
 
 static void phone_talk(struct phone *p)
 {
-	int16_t pcm[FRAME_8K];
-	uint8_t pkt[200], payload[FRAME_8K];
-
-	if (!p->f_hz)
-		return;
-	unit_sine(pcm, FRAME_8K, p->f_hz, 8000, 8000, p->sample);
-	p->sample += FRAME_8K;
-	codec_encode(p->enc, pcm, FRAME_8K, payload, sizeof(payload));
-	struct rtppkt r = {.pt = 0,
-			   .seq = p->seq++,
-			   .ts = p->ts,
-			   .ssrc = 0xdd000000u + (uint32_t)p->f_hz,
-			   .payload = payload,
-			   .payload_bytes = FRAME_8K};
-	p->ts += FRAME_8K;
-	int len = rtppkt_build(pkt, sizeof(pkt), &r);
-	sendto(p->ph_rtp, pkt, (size_t)len, 0,
-	       (const struct sockaddr *)&p->s_addr, sizeof(struct sockaddr_in));
+	if (p->f_hz)
+		unit_send_pcmu_tone(p->ph_rtp, &p->s_addr, p->enc, p->f_hz,
+				    8000, 0xdd000000u + (uint32_t)p->f_hz,
+				    &p->sample, &p->seq, &p->ts);
 }
 
 /* Keeps the last packet; decodes PCMU into heard (the last second). */
@@ -136,23 +122,18 @@ static void phone_listen(struct phone *p)
 	}
 }
 
+static void each_tick(void)
+{
+	for (int i = 0; i < N_PHONES; i++) {
+		phone_talk(&ph[i]);
+		phone_listen(&ph[i]);
+	}
+}
+
 /* Real time for ms: talkers send every 20 ms, everyone listens. */
 static void run(int ms)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	for (int k = 0; k < ms / 20; k++) {
-		for (int i = 0; i < N_PHONES; i++) {
-			phone_talk(&ph[i]);
-			phone_listen(&ph[i]);
-		}
-		t.tv_nsec += 20000000;
-		if (t.tv_nsec >= 1000000000) {
-			t.tv_nsec -= 1000000000;
-			t.tv_sec++;
-		}
-		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL);
-	}
+	unit_every_20ms(ms, each_tick);
 	for (int i = 0; i < N_PHONES; i++)
 		phone_listen(&ph[i]);
 }

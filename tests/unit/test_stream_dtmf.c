@@ -3,8 +3,10 @@
  * events become digits and never audio; a G.711 phone without
  * telephone-event presses keys as tones, which become digits and are cut
  * out of what the room hears (held back 40 ms); a phone with
- * telephone-event is not listened to in-band; and a full queue of
- * presses drops the newest. The stream's clock is simulated. */
+ * telephone-event is not listened to in-band; a G.722 phone without it
+ * (16 kHz, after a codec change from G.711) is listened to and cut out
+ * just the same; and a full queue of presses drops the newest. The
+ * stream's clock is simulated. */
 #include "rtp/rtp.h"
 
 #include "tests/unit/audio_util.h"
@@ -26,6 +28,8 @@ struct rig {
 	int fd, phone;
 	struct sockaddr_storage addr, phone_addr;
 	struct codec *codec;
+	uint8_t pt;
+	size_t frame_n; /* 20 ms at the codec's rate */
 	struct stream *s;
 	uint16_t seq;
 	uint32_t ts;
@@ -38,6 +42,7 @@ static void rig_open(struct rig *r, int te_pt)
 	r->fd = unit_udp_socket(&r->addr);
 	r->phone = unit_udp_socket(&r->phone_addr);
 	CU_ASSERT_FATAL(codec_new(&r->codec, CODEC_PCMU) == 0);
+	r->frame_n = G711_N;
 	struct stream_params p = {.rtp_peer = r->phone_addr,
 				  .rtcp_peer = r->phone_addr,
 				  .codec = CODEC_PCMU,
@@ -78,14 +83,15 @@ static void send_pkt(struct rig *r, uint8_t pt, uint32_t ts,
 			 sizeof(struct sockaddr_in)) == n);
 }
 
-/* One 20 ms frame of G.711 audio from the phone, then the stream reads
- * and pulls it into room (48 kHz). */
-static void frame(struct rig *r, const int16_t *pcm8k, int16_t *room)
+/* One 20 ms frame of audio from the phone (G.711 unless the rig was
+ * switched to G.722), then the stream reads and pulls it into room
+ * (48 kHz). */
+static void frame(struct rig *r, const int16_t *pcm, int16_t *room)
 {
 	uint8_t enc[G711_N];
-	int len = codec_encode(r->codec, pcm8k, G711_N, enc, sizeof(enc));
+	int len = codec_encode(r->codec, pcm, r->frame_n, enc, sizeof(enc));
 	CU_ASSERT_FATAL(len == G711_N);
-	send_pkt(r, 0, r->ts, enc, (size_t)len);
+	send_pkt(r, r->pt, r->ts, enc, (size_t)len);
 	r->ts += G711_N;
 	stream_read_rtp(r->s, r->now_ns);
 	int16_t scratch[ROOM_N];
@@ -327,12 +333,64 @@ static void test_queue_full_and_change(void)
 	rig_close(&r);
 }
 
+/* A G.722 phone without telephone-event (a re-INVITE from G.711): a "5"
+ * as dual tones at 16 kHz, through G.722, between stretches of a 400 Hz
+ * tone. The digit is heard, and the room hears none of its 770 and 1336
+ * Hz but the 400 Hz tone, 40 ms late. */
+static void test_inband_g722(void)
+{
+	struct rig r;
+	enum { FRAMES = 60, N = 320, KEY_AT = 20 * N + 160, KEY_N = 8 * N };
+	static int16_t phone[FRAMES * N], lo[KEY_N], hi[KEY_N];
+	static int16_t room[FRAMES][ROOM_N];
+	char keys[8] = "";
+	unit_sine(phone, FRAMES * N, 400, 16000, 6000, 0);
+	unit_sine(lo, KEY_N, 770, 16000, 7000, 0);
+	unit_sine(hi, KEY_N, 1336, 16000, 9000, 0);
+	for (size_t i = 0; i < KEY_N; i++)
+		phone[KEY_AT + i] = (int16_t)(lo[i] + hi[i]);
+	rig_open(&r, -1);
+	struct stream_params p = {.rtp_peer = r.phone_addr,
+				  .rtcp_peer = r.phone_addr,
+				  .codec = CODEC_G722,
+				  .pt = 9,
+				  .te_pt = -1,
+				  .ptime_ms = 20,
+				  .send = true,
+				  .recv = true};
+	CU_ASSERT_FATAL(stream_apply(r.s, &p) == 0);
+	codec_free(r.codec);
+	CU_ASSERT_FATAL(codec_new(&r.codec, CODEC_G722) == 0);
+	r.pt = 9;
+	r.frame_n = N;
+	for (int i = 0; i < FRAMES; i++)
+		frame(&r, phone + i * N, room[i]);
+	take(&r, keys, sizeof(keys));
+	CU_ASSERT_STRING_EQUAL(keys, "5");
+	int tone_frames = 0;
+	/* Frame 2, the first heard, is G.722's start from a zeroed state,
+	 * a little broadband; the key is at frames 20-29. */
+	for (int i = 3; i < FRAMES; i++) {
+		double a = amp_at(room[i], 770), b = amp_at(room[i], 1336);
+		CU_ASSERT(a < 60 && b < 60);
+		if (a >= 60 || b >= 60)
+			printf("\n  frame %d: 770 Hz %.0f, 1336 Hz %.0f\n", i,
+			       a, b);
+		tone_frames += amp_at(room[i], 400) > 4000;
+	}
+	CU_ASSERT(tone_frames >= FRAMES - 3 - 9 - 2 - 4);
+	CU_ASSERT(amp_at(room[1], 400) < 100);
+	CU_ASSERT(amp_at(room[3], 400) > 4000);
+	rig_close(&r);
+}
+
 static const struct unit_test tests[] = {
     {"rfc 4733 presses, audio untouched", test_rfc4733},
     {"rfc 4733 end packets lost", test_rfc4733_lost_end},
     {"in-band digit cut out of the room", test_inband_cut_out},
     {"no in-band listening with telephone-event", test_inband_off_with_te},
     {"held audio comes out when the caller stops", test_inband_drained},
+    {"G.722 in-band digit cut out of the room", test_inband_g722},
     {"queue full, codec change", test_queue_full_and_change},
     {NULL, NULL},
 };

@@ -42,7 +42,11 @@ static void rig_open(struct rig *r, enum codec_id id, uint8_t pt,
 	    .rtcp_peer = r->phone_addr,
 	    .codec = id,
 	    .pt = pt,
-	    .te_pt = -1,
+	    /* telephone-event, as callers that send levels offer it: no
+	     * in-band key listening, whose 40 ms hold (rtp/stream_dtmf.c)
+	     * would shift what a pull returns */
+	    .te_pt = 101,
+	    .te_clock_hz = 8000,
 	    .ptime_ms = 20,
 	    .level_ext_id = level_id,
 	    .cn_pt = cn_pt,
