@@ -1,6 +1,6 @@
-/* bench_util.h: what the benches (roombench, ratebench, fecbench) share:
- * dying with a reason, a loopback UDP socket with room for bursts, and
- * the median of a run's figures. */
+/* bench_util.h: what the benches (roombench, ratebench, fecbench,
+ * sendbench) share: dying with a reason, a loopback UDP socket with room
+ * for bursts, and the median of a run's figures. */
 #ifndef TUTTI_BENCH_UTIL_H
 #define TUTTI_BENCH_UTIL_H
 

@@ -1,0 +1,178 @@
+/* sendbench.c: what the kernel takes to send one RTP-sized packet to each
+ * of N callers every 20 ms on loopback, three ways:
+ *
+ *   sendto     one unconnected socket per caller (what tutti does: the
+ *              socket must also hear, count and drop strangers' packets,
+ *              RTP bleed, and latch to a caller's real address);
+ *   send       the same sockets connected to their callers (the route is
+ *              looked up once, not per packet);
+ *   sendmmsg   one socket for every caller, all N packets in one call
+ *              (a design with one shared port).
+ *
+ * usage: sendbench [callers (2000)] [ticks per run (100)] [runs (5)]
+ *
+ * The callers are a child process with one socket each, read with epoll
+ * and recvmmsg as loadgen does, so the sender pays what it pays on
+ * loopback: the receiver's queueing and wake-up as well as its own send.
+ * The sender's CPU (getrusage) per packet, each way in turn in every run;
+ * medians of the runs and their ratios to sendto. This is the floor under
+ * any bridge's cost per listener on this machine (docs/benchmarks.md). */
+#include "bench/bench_util.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PKT_BYTES 100 /* 12 of RTP header, 88 of Opus at 32 kb/s or so */
+#define TICK_NS	  20000000L
+#define WAYS	  3
+
+static const char *const way_name[WAYS] = {"sendto", "send", "sendmmsg"};
+
+static double cpu_us(void)
+{
+	struct rusage r;
+	getrusage(RUSAGE_SELF, &r);
+	return (double)r.ru_utime.tv_sec * 1e6 + (double)r.ru_utime.tv_usec +
+	       (double)r.ru_stime.tv_sec * 1e6 + (double)r.ru_stime.tv_usec;
+}
+
+static void receive_forever(const int *rx, int n)
+{
+	int ep = epoll_create1(0);
+	if (ep < 0)
+		bench_die("epoll_create1");
+	for (int i = 0; i < n; i++) {
+		struct epoll_event e = {.events = EPOLLIN,
+					.data.u32 = (uint32_t)i};
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, rx[i], &e))
+			bench_die("epoll_ctl");
+	}
+	static char buf[8][256];
+	struct mmsghdr m[8];
+	struct iovec io[8];
+	struct epoll_event ev[256];
+	for (;;) {
+		int got = epoll_wait(ep, ev, 256, -1);
+		for (int k = 0; k < got; k++) {
+			memset(m, 0, sizeof(m));
+			for (int j = 0; j < 8; j++) {
+				io[j] = (struct iovec){buf[j], sizeof(buf[j])};
+				m[j].msg_hdr.msg_iov = &io[j];
+				m[j].msg_hdr.msg_iovlen = 1;
+			}
+			recvmmsg(rx[ev[k].data.u32], m, 8, MSG_DONTWAIT, NULL);
+		}
+	}
+}
+
+static void sleep_until(struct timespec *t, long add_ns)
+{
+	t->tv_nsec += add_ns;
+	while (t->tv_nsec >= 1000000000L) {
+		t->tv_nsec -= 1000000000L;
+		t->tv_sec++;
+	}
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, t, NULL))
+		;
+}
+
+int main(int argc, char **argv)
+{
+	int n = argc > 1 ? atoi(argv[1]) : 2000;
+	int ticks = argc > 2 ? atoi(argv[2]) : 100;
+	int runs = argc > 3 ? atoi(argv[3]) : 5;
+	if (n < 1 || ticks < 1 || runs < 1 || runs > 99) {
+		fprintf(stderr, "usage: sendbench [callers] [ticks] [runs]\n");
+		return 2;
+	}
+	struct rlimit rl;
+	if (!getrlimit(RLIMIT_NOFILE, &rl)) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	int *rx = calloc((size_t)n, sizeof(*rx));
+	int *tx = calloc((size_t)n, sizeof(*tx));
+	int *conn = calloc((size_t)n, sizeof(*conn));
+	struct sockaddr_in *to = calloc((size_t)n, sizeof(*to));
+	struct mmsghdr *mm = calloc((size_t)n, sizeof(*mm));
+	if (!rx || !tx || !conn || !to || !mm)
+		bench_die("calloc");
+	struct sockaddr_in own;
+	for (int i = 0; i < n; i++) {
+		rx[i] = bench_udp_socket(&to[i]);
+		tx[i] = bench_udp_socket(&own);
+		conn[i] = bench_udp_socket(&own);
+		if (connect(conn[i], (struct sockaddr *)&to[i], sizeof(to[i])))
+			bench_die("connect");
+	}
+	pid_t child = fork();
+	if (child < 0)
+		bench_die("fork");
+	if (child == 0)
+		receive_forever(rx, n);
+	for (int i = 0; i < n; i++)
+		close(rx[i]);
+
+	char pkt[PKT_BYTES];
+	memset(pkt, 0x55, sizeof(pkt));
+	struct iovec io = {pkt, sizeof(pkt)};
+	for (int i = 0; i < n; i++) {
+		mm[i].msg_hdr.msg_name = &to[i];
+		mm[i].msg_hdr.msg_namelen = sizeof(to[i]);
+		mm[i].msg_hdr.msg_iov = &io;
+		mm[i].msg_hdr.msg_iovlen = 1;
+	}
+	double us[WAYS][99];
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	for (int r = 0; r < runs; r++) {
+		for (int w = 0; w < WAYS; w++) {
+			double c0 = cpu_us();
+			for (int k = 0; k < ticks; k++) {
+				if (w == 0)
+					for (int i = 0; i < n; i++)
+						sendto(
+						    tx[i], pkt, sizeof(pkt),
+						    MSG_DONTWAIT,
+						    (struct sockaddr *)&to[i],
+						    sizeof(to[i]));
+				else if (w == 1)
+					for (int i = 0; i < n; i++)
+						send(conn[i], pkt, sizeof(pkt),
+						     MSG_DONTWAIT);
+				else
+					for (int off = 0; off < n;) {
+						int s = sendmmsg(
+						    tx[0], mm + off,
+						    (unsigned)(n - off),
+						    MSG_DONTWAIT);
+						if (s <= 0)
+							break;
+						off += s;
+					}
+				sleep_until(&t, TICK_NS);
+			}
+			us[w][r] = (cpu_us() - c0) / ((double)ticks * n);
+		}
+	}
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	double med[WAYS];
+	printf("sendbench: %d callers, %d ticks of 20 ms per run, %d runs; "
+	       "sender CPU per packet, medians\n",
+	       n, ticks, runs);
+	for (int w = 0; w < WAYS; w++)
+		med[w] = bench_median(us[w], (size_t)runs);
+	for (int w = 0; w < WAYS; w++)
+		printf("  %-9s %.2f us  (%.2fx sendto)\n", way_name[w], med[w],
+		       med[w] / med[0]);
+	return 0;
+}
