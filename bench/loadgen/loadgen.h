@@ -90,7 +90,6 @@ struct lg {
 	enum lg_quiet quiet;
 	int callers, rooms, speakers, probes, cps;
 	bool tones, marker;
-	int nice; /* loadgen's own, after starting the server (--nice) */
 	double warmup_s, window_s;
 	const char *tutti_bin, *fixture8, *fixture48, *tutti_extra;
 	char rtp_ports[32];

@@ -5,12 +5,7 @@
  *           [--quiet silence|dtx|none] [--tones] [--no-marker]
  *           [--probes P] [--cps C] [--warmup S] [--window S] [--no-echo]
  *           [--rtp-ports LO-HI] [--tutti-args "..."] [--fixture-dir DIR]
- *           [--label NAME] [--nice N]
- *
- * --nice N lowers loadgen's own priority (not the server's it starts): on
- * a machine too small for a separate load generator, the server's ticks
- * then run when they are due, as they would with the callers elsewhere;
- * what loadgen does late shows in the jitter it reports.
+ *           [--label NAME]
  *
  * Phases: the calls are set up (C per second); media flows for --warmup
  * seconds, then for --window seconds during which the server's CPU, its
@@ -66,8 +61,7 @@ static void usage(void)
 	      "[--probes P]\n"
 	      "  [--cps C] [--warmup S] [--window S] [--no-echo] "
 	      "[--rtp-ports LO-HI]\n"
-	      "  [--tutti-args \"...\"] [--fixture-dir DIR] [--label NAME] "
-	      "[--nice N]\n",
+	      "  [--tutti-args \"...\"] [--fixture-dir DIR] [--label NAME]\n",
 	      stderr);
 }
 
@@ -83,18 +77,27 @@ static int parse(struct lg *g, int argc, char **argv, bool *echo,
 {
 	static char f8[512], f48[512];
 	const char *dir = LOADGEN_FIXTURE_DIR;
-	static const struct option opts[] = {
-	    {"tutti", 1, 0, 't'},	{"pid", 1, 0, 'p'},
-	    {"sip", 1, 0, 's'},		{"http", 1, 0, 'h'},
-	    {"codec", 1, 0, 'c'},	{"callers", 1, 0, 'n'},
-	    {"rooms", 1, 0, 'r'},	{"speakers", 1, 0, 'S'},
-	    {"quiet", 1, 0, 'q'},	{"tones", 0, 0, 'T'},
-	    {"no-marker", 0, 0, 'M'},	{"probes", 1, 0, 'P'},
-	    {"cps", 1, 0, 'C'},		{"warmup", 1, 0, 'w'},
-	    {"window", 1, 0, 'W'},	{"no-echo", 0, 0, 'E'},
-	    {"rtp-ports", 1, 0, 'R'},	{"tutti-args", 1, 0, 'A'},
-	    {"fixture-dir", 1, 0, 'F'}, {"label", 1, 0, 'L'},
-	    {"nice", 1, 0, 'N'},	{0, 0, 0, 0}};
+	static const struct option opts[] = {{"tutti", 1, 0, 't'},
+					     {"pid", 1, 0, 'p'},
+					     {"sip", 1, 0, 's'},
+					     {"http", 1, 0, 'h'},
+					     {"codec", 1, 0, 'c'},
+					     {"callers", 1, 0, 'n'},
+					     {"rooms", 1, 0, 'r'},
+					     {"speakers", 1, 0, 'S'},
+					     {"quiet", 1, 0, 'q'},
+					     {"tones", 0, 0, 'T'},
+					     {"no-marker", 0, 0, 'M'},
+					     {"probes", 1, 0, 'P'},
+					     {"cps", 1, 0, 'C'},
+					     {"warmup", 1, 0, 'w'},
+					     {"window", 1, 0, 'W'},
+					     {"no-echo", 0, 0, 'E'},
+					     {"rtp-ports", 1, 0, 'R'},
+					     {"tutti-args", 1, 0, 'A'},
+					     {"fixture-dir", 1, 0, 'F'},
+					     {"label", 1, 0, 'L'},
+					     {0, 0, 0, 0}};
 	int o;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
@@ -154,11 +157,6 @@ static int parse(struct lg *g, int argc, char **argv, bool *echo,
 			break;
 		case 'E':
 			*echo = false;
-			break;
-		case 'N':
-			g->nice = atoi(optarg);
-			if (g->nice < 0 || g->nice > 19)
-				return -1;
 			break;
 		case 'R':
 			snprintf(g->rtp_ports, sizeof(g->rtp_ports), "%s",
@@ -595,11 +593,6 @@ int main(int argc, char **argv)
 	assign_roles(&g);
 	if (g.tutti_bin && server_spawn(&g))
 		goto out;
-	/* Linux's nice is per thread: set here, after the server was
-	 * started at its own priority, it holds for every thread and
-	 * process loadgen makes from now on. */
-	if (g.nice && setpriority(PRIO_PROCESS, 0, g.nice))
-		perror("loadgen: setpriority");
 	if (media_sockets(&g) || sip_start(&g))
 		goto out;
 	if (server_phase(&g, &fg)) {

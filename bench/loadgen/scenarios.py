@@ -3,7 +3,7 @@
 several times by bench/loadgen against a tutti it starts, and the medians.
 
 usage: bench/loadgen/scenarios.py [--build build] [--runs 3] [--window 10]
-                                  [--only NAME[,NAME]] [--out FILE] [--nice N]
+                                  [--only NAME[,NAME]] [--out FILE]
 
 Every run is one loadgen process, which starts its own tutti, measures it,
 then the UDP echo and libopus floors in the same run, and stops it; the
@@ -47,11 +47,9 @@ FIELDS = ['up', 'cpu_us', 'served_us', 'echo_us', 'relay_us', 'opus_us', 'self_u
           'tick_p999_ms', 'rate_med', 'lost', 'jitter_max_ms', 'delay_med_ms', 'delay_p99_ms']
 
 
-def run(build, name, args, window, out, nice=0):
+def run(build, name, args, window, out):
     cmd = [os.path.join(build, 'bench', 'loadgen'), '--tutti', os.path.join(build, 'tutti'),
            '--window', str(window), '--warmup', '5', '--label', name] + args
-    if nice:
-        cmd += ['--nice', str(nice)]
     print('$ ' + ' '.join(cmd), flush=True)
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     sys.stdout.write(p.stdout)
@@ -75,15 +73,13 @@ def main():
     ap.add_argument('--window', type=float, default=10)
     ap.add_argument('--only', default='')
     ap.add_argument('--out', default='/tmp/loadgen-scenarios.jsonl')
-    ap.add_argument('--nice', type=int, default=0,
-                    help="loadgen's own nice value (the server keeps its own)")
     a = ap.parse_args()
     only = set(a.only.split(',')) if a.only else None
     results = {}
     for name, args in SCENARIOS:
         if only and name not in only:
             continue
-        results[name] = [r for r in (run(a.build, name, args, a.window, a.out, a.nice)
+        results[name] = [r for r in (run(a.build, name, args, a.window, a.out)
                                      for _ in range(a.runs)) if r]
     print('\nmedians over runs')
     print('%-16s %s' % ('scenario', ' '.join('%9s' % f[:9] for f in FIELDS)))
