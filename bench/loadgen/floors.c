@@ -121,8 +121,12 @@ static void relay_loop(const struct lg *g, int ep, const int *fds)
 		return;
 	int64_t next = mono_ns() + 20000000;
 	for (uint32_t k = 0;;) {
-		int64_t wait_ms = (next - mono_ns()) / 1000000;
-		int n = epoll_wait(ep, ev, 256, wait_ms > 0 ? (int)wait_ms : 0);
+		/* rounded up: a wait of 0 in the tick's last millisecond
+		 * would spin, and the floor would count the spinning */
+		int64_t wait_ns = next - mono_ns();
+		int wait_ms =
+		    wait_ns > 0 ? (int)((wait_ns + 999999) / 1000000) : 0;
+		int n = epoll_wait(ep, ev, 256, wait_ms);
 		for (int e = 0; e < n; e++) {
 			uint32_t i = ev[e].data.u32;
 			int got = rx_batch_read(&b, fds[i]);
