@@ -71,7 +71,6 @@ static void *signalling_main(void *arg)
 	ctlq_close(c->ctlq); /* nobody will serve requests any more */
 	rec_shutdown(c);     /* files closed before the mixers stop */
 	room_destroy_all(c);
-	part_index_free(&c->parts_by_id);
 	ivr_shutdown(c);       /* the clips, once no mixer can play them */
 	mixpool_free(c->pool); /* once no mixer runs */
 	c->pool = NULL;

@@ -619,4 +619,5 @@ void room_destroy_all(struct conference *c)
 			participant_free(r->parts);
 		room_free(r);
 	}
+	part_index_free(&c->parts_by_id); /* empty now: its table too */
 }
