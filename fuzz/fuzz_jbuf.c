@@ -13,7 +13,9 @@
  * bounds (ASan). With an odd maximum delay (in 20 ms steps) the buffer
  * also keeps packets for Opus FEC and holds a frame for it: after a
  * missing frame, the packet it shows as the next is one that was put and
- * accepted, byte for byte, within the caller's buffer.
+ * accepted, byte for byte, within the caller's buffer. A get may also
+ * say the frame it returned was DTX (jbuf_pause), and the promises hold
+ * across the pauses.
  *
  * Input: three bytes of parameters (clock, frame length, maximum delay),
  * then one opcode byte per step: put (with its deltas) or get. */
@@ -138,6 +140,8 @@ static void get(struct run *r, struct fuzz_in *in, uint8_t op)
 	sent[id].played = true;
 	r->have_last = true;
 	r->last_ts = sent[id].ts;
+	if (op & 0x10)
+		jbuf_pause(r->jb); /* as if it were Opus DTX or CN */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

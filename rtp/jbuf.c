@@ -304,13 +304,17 @@ void jbuf_pause(struct jbuf *jb)
 
 /* The first packet after a pause: its timestamp moves back by the frames
  * that went by, so that it comes next, at the playout point or after it
- * by what the sender's clock says beyond our count, never before it. */
+ * by what the sender's clock says beyond our count, never before it. A
+ * packet older than the playout point is late, as ever, and the pause
+ * goes on. */
 static void unpause(struct jbuf *jb, const struct rtppkt *p)
 {
-	uint32_t base = jb->base + jb->paused_frames * jb->frame_ts;
-	if (ts_diff(p->ts - base, jb->ref_ts) < 0)
-		base = p->ts - jb->ref_ts;
-	jb->base = base;
+	int32_t d = ts_diff(p->ts - jb->base, jb->ref_ts);
+	uint32_t shift = jb->paused_frames * jb->frame_ts;
+
+	if (d < 0)
+		return;
+	jb->base += (uint32_t)d < shift ? (uint32_t)d : shift;
 	jb->paused = false;
 }
 
@@ -324,12 +328,14 @@ int jbuf_put(struct jbuf *jb, const struct rtppkt *p)
 		jb->st.dropped++;
 		return -EMSGSIZE;
 	}
-	/* After a long silence the timeline starts again from this packet,
-	 * as SpeexDSP would (it resets on a put after 20 misses). */
-	if (!jb->synced || jb->idle) {
+	if (!jb->synced) {
 		start(jb, p);
 		return store(jb, p);
 	}
+	/* After a long silence the timeline starts again from this packet,
+	 * as SpeexDSP would (it resets on a put after 20 misses). */
+	if (jb->idle)
+		return resync(jb, p);
 	if (p->ssrc != jb->ssrc || seq_jumped(jb, p->seq))
 		return resync(jb, p);
 	if (seq_seen(jb, p->seq)) {
