@@ -98,20 +98,17 @@ bool stream_quiet_take(struct stream *s, enum jbuf_status st, size_t len,
 {
 	struct stream_quiet *q = &s->quiet;
 	uint32_t tag = st == JBUF_FRAME ? jbuf_tag(s->m.jb) : 0;
-	bool dtx = dtx_packet(s, st, len);
-	int level = tag & TAG_LEVEL ? (int)(tag & 0x7f) : -1;
 
-	if (dtx)
-		tag |= TAG_CN | TAG_LEVEL | 127; /* silence, as CN says */
+	if (dtx_packet(s, st, len))
+		tag = TAG_CN | TAG_LEVEL | 127; /* silence, as CN says */
+	int level = tag & TAG_LEVEL ? (int)(tag & 0x7f) : -1;
 	if (st != JBUF_FRAME) /* lost: as loud as the packet before */
 		level = q->last_level;
-	else if (dtx)
-		level = 127;
 	note_level(q, level);
 	if (st == JBUF_FRAME)
 		q->after_cn = tag & TAG_CN;
-	if (dtx)
-		q->gap = true;
+	if (tag & TAG_CN)
+		q->gap = true; /* a decoder restart, for Opus only */
 	if (st == JBUF_FRAME && (tag & TAG_CN)) {
 		s->st.dtx++;
 		jbuf_pause(s->m.jb); /* until its next packet */
