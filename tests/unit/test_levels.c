@@ -342,4 +342,4 @@ static const struct unit_test tests[] = {
     {NULL, NULL},
 };
 
-UNIT_MAIN("levels", tests)
+UNIT_MAIN_APART("levels", tests)

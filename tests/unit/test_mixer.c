@@ -909,4 +909,4 @@ static const struct unit_test tests[] = {
     {NULL, NULL},
 };
 
-UNIT_MAIN("mixer", tests)
+UNIT_MAIN_APART("mixer", tests)

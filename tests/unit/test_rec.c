@@ -559,4 +559,4 @@ static const struct unit_test tests[] = {
     {NULL, NULL},
 };
 
-UNIT_MAIN("rec", tests)
+UNIT_MAIN_APART("rec", tests)

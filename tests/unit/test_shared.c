@@ -503,4 +503,4 @@ static const struct unit_test tests[] = {
     {NULL, NULL},
 };
 
-UNIT_MAIN("shared", tests)
+UNIT_MAIN_APART("shared", tests)
