@@ -211,9 +211,9 @@ void events_notify(struct mixer *m);
  * -EAGAIN when nothing is left (events.c). */
 int events_leftover(struct mixer *m, struct mixer_event *ev);
 
-/* Sends each participant's statistics about once a second, in turn
- * (pstats.c). */
-void pstats_tick(struct mixer *m);
+/* Sends each participant's statistics about once a second, in turn, and
+ * at the same moment lets its stale loss reports go (pstats.c). */
+void pstats_tick(struct mixer *m, uint64_t now_ns);
 /* Adds what pt's stream counted since the last call to the room totals;
  * on its removal, and from the signalling thread for what the stopped
  * thread still held (pstats.c). */

@@ -8,7 +8,9 @@
  * leaves the event for the next tick. At the same moments, and when the
  * participant leaves, what its stream counted since the last time is added
  * to the room's totals (struct mixer_stats), so that /metrics counts every
- * packet once, never goes back and lags by a second at most. A loss count
+ * packet once, never goes back and lags by a second at most. At the same
+ * moments a listener whose RTCP reports stopped is back to the FEC of one
+ * that never reported (rtp/fecloss.c), its shared encoder too. A loss count
  * that falls (a late packet counted as lost arrives, RFC 3550 A.3) is not
  * taken back from the totals.
  *
@@ -93,7 +95,7 @@ void pstats_sum(struct mixer *m, struct part *pt)
 	sum(m, pt, &now);
 }
 
-void pstats_tick(struct mixer *m)
+void pstats_tick(struct mixer *m, uint64_t now_ns)
 {
 	for (size_t i = 0; i < m->n_parts; i++) {
 		struct part *pt = m->parts[i];
@@ -101,6 +103,8 @@ void pstats_tick(struct mixer *m)
 			pt->stats_in--;
 			continue;
 		}
+		if (stream_fec_expire(pt->stream, now_ns))
+			shared_fec_heard(m, pt);
 		struct mixer_event ev = {.kind = MIXER_EV_STATS,
 					 .part_id = pt->id};
 		mixer_part_stats_of(&ev.stats, pt->stream);

@@ -247,6 +247,6 @@ void tick_run(struct mixer *m, uint64_t now_ns)
 	play_events(m);
 	events_hand_back(m);
 	events_rec_stopped(m);
-	pstats_tick(m);
+	pstats_tick(m, now_ns);
 	events_notify(m);
 }

@@ -23,7 +23,10 @@
  * A listener who has not reported (yet, or never: RTCP is optional to
  * many SIP phones) gets FECLOSS_UNKNOWN, the fixed 10% every encoder had
  * before: without a report nothing says the path is clean, and the first
- * report, a few seconds into the call, settles it.
+ * report, a few seconds into the call, settles it. A listener whose
+ * reports stop (FECLOSS_STALE_NS, six of the usual 5 s intervals) is back
+ * to not having reported: its last report may say a path was clean that
+ * has since become bad enough to lose the reports themselves.
  *
  * Pure state, no allocation; the owner's thread. */
 #include "rtp/rtp.h"
@@ -78,14 +81,24 @@ unsigned fecloss_step(unsigned cur_perc, unsigned est)
 	return steps[cur].perc;
 }
 
-bool fecloss_report(struct fecloss *f, uint8_t fraction_lost)
+bool fecloss_report(struct fecloss *f, uint8_t fraction_lost, uint64_t now_ns)
 {
 	unsigned x = (unsigned)fraction_lost << 4;
 	f->est = f->heard ? (uint16_t)((f->est + 3 * x) / 4) : (uint16_t)x;
 	f->heard = true;
+	f->last_ns = now_ns;
 	unsigned perc = fecloss_step(f->perc, f->est);
 	if (perc == f->perc)
 		return false;
 	f->perc = (uint8_t)perc;
 	return true;
+}
+
+bool fecloss_expire(struct fecloss *f, uint64_t now_ns)
+{
+	if (!f->heard || now_ns - f->last_ns <= FECLOSS_STALE_NS)
+		return false;
+	unsigned was = f->perc;
+	fecloss_init(f);
+	return f->perc != was;
 }

@@ -185,20 +185,26 @@ int codec_set_fec_loss(struct codec *c, unsigned perc);
 /* ---- Opus FEC strength from receiver reports (rtp/fecloss.c) ------------- */
 
 /* The settings: 0 (no FEC), 10, 15, 20 or FECLOSS_MAX percent; a listener
- * that has not reported gets FECLOSS_UNKNOWN. */
-#define FECLOSS_UNKNOWN 10
-#define FECLOSS_MAX	25
+ * that has not reported, or not for FECLOSS_STALE_NS, gets
+ * FECLOSS_UNKNOWN. */
+#define FECLOSS_UNKNOWN	 10
+#define FECLOSS_MAX	 25
+#define FECLOSS_STALE_NS (30 * 1000000000ull)
 
 struct fecloss {
-	uint16_t est; /* smoothed fraction lost, in 1/4096ths */
-	uint8_t perc; /* the setting */
-	bool heard;   /* a report came */
+	uint64_t last_ns; /* when the last report came */
+	uint16_t est;	  /* smoothed fraction lost, in 1/4096ths */
+	uint8_t perc;	  /* the setting */
+	bool heard;	  /* a report came */
 };
 
 void fecloss_init(struct fecloss *f);
 /* Takes a report block's fraction lost (RFC 3550 6.4.1, 1/256ths) about
- * our stream; true when the setting (f->perc) changed. */
-bool fecloss_report(struct fecloss *f, uint8_t fraction_lost);
+ * our stream, come at now_ns; true when the setting (f->perc) changed. */
+bool fecloss_report(struct fecloss *f, uint8_t fraction_lost, uint64_t now_ns);
+/* Forgets the reports when the last is more than FECLOSS_STALE_NS old at
+ * now_ns; true when the setting changed (back to FECLOSS_UNKNOWN). */
+bool fecloss_expire(struct fecloss *f, uint64_t now_ns);
 /* The setting for the smoothed loss est (1/4096ths) when it was cur_perc:
  * up as soon as est reaches a step's threshold, down only once est has
  * fallen well below it. */
@@ -619,6 +625,10 @@ enum txenc_silence stream_tx_silence(const struct stream *s);
  * encoder for the worst of its listeners. */
 unsigned stream_fec_loss(const struct stream *s);
 unsigned stream_tx_fec_loss(const struct stream *s);
+/* A peer whose reports stopped (FECLOSS_STALE_NS before now_ns) is back
+ * to FECLOSS_UNKNOWN, and so is the stream's own encoder; true when that
+ * changed its stream_fec_loss. Owner's thread. */
+bool stream_fec_expire(struct stream *s, uint64_t now_ns);
 /* Encodes 20 ms of mix at the room rate and sends it (when sending is
  * enabled), carrying csrc as the CSRC list. Sends RTCP every ~5 s.
  * Returns the frames encoded (packets made, and Opus DTX frames left

@@ -159,7 +159,8 @@ void stream_rx_report_block(struct stream *s, struct rtcp_report_block *b,
 /* ---- stream_tx.c --------------------------------------------------------- */
 
 /* Takes what the peer reports about what we send (RTCP report blocks). */
-void stream_tx_report(struct stream *s, const struct rtcpkt_info *in);
+void stream_tx_report(struct stream *s, const struct rtcpkt_info *in,
+		      uint64_t now_ns);
 
 /* ---- stream_dtmf.c ------------------------------------------------------- */
 

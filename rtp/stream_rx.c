@@ -267,7 +267,7 @@ static void on_rtcp(struct stream *s, const uint8_t *buf, size_t len,
 		s->lsr = (uint32_t)(info.ntp >> 16);
 		s->lsr_at_ns = now_ns;
 	}
-	stream_tx_report(s, &info);
+	stream_tx_report(s, &info, now_ns);
 }
 
 /* ---- where packets may come from ------------------------------------------

@@ -168,13 +168,22 @@ static void frame_done(struct stream *s, uint64_t now_ns)
 /* The peer's block about our SSRC says how much of what we send it loses:
  * our encoder codes FEC for that (rtp/fecloss.c). Blocks about other
  * sources (another sender the peer hears) are not ours. */
-void stream_tx_report(struct stream *s, const struct rtcpkt_info *in)
+void stream_tx_report(struct stream *s, const struct rtcpkt_info *in,
+		      uint64_t now_ns)
 {
 	for (unsigned i = 0; i < in->n_blocks; i++)
 		if (in->block[i].ssrc == s->local_ssrc &&
-		    fecloss_report(&s->fec, in->block[i].fraction_lost))
+		    fecloss_report(&s->fec, in->block[i].fraction_lost, now_ns))
 			/* a valid setting: cannot fail */
 			(void)txenc_set_fec_loss(s->m.tx, s->fec.perc);
+}
+
+bool stream_fec_expire(struct stream *s, uint64_t now_ns)
+{
+	if (!fecloss_expire(&s->fec, now_ns))
+		return false;
+	(void)txenc_set_fec_loss(s->m.tx, s->fec.perc);
+	return true;
 }
 
 unsigned stream_fec_loss(const struct stream *s)

@@ -812,7 +812,7 @@ static void phone_rr(struct rig *r, uint32_t ssrc, uint8_t fraction)
 
 /* What the phone reports about our stream sets the Opus FEC our encoder
  * codes (rtp/fecloss.c); reports about other sources do not; a codec
- * change keeps what the reports said. */
+ * change keeps what the reports said; reports that stop are forgotten. */
 static void test_fec_from_reports(void)
 {
 	struct rig r;
@@ -841,6 +841,13 @@ static void test_fec_from_reports(void)
 	sendto_addr(r.ph.rtcp, junk, sizeof(junk), &r.rtcp_addr);
 	stream_read_rtcp(r.s, r.now_ns);
 	CU_ASSERT_EQUAL(stream_fec_loss(r.s), 20);
+	/* the reports stop: FECLOSS_UNKNOWN again, for the encoder too */
+	CU_ASSERT_FALSE(stream_fec_expire(r.s, r.now_ns + FECLOSS_STALE_NS));
+	CU_ASSERT_EQUAL(stream_tx_fec_loss(r.s), 20);
+	CU_ASSERT_TRUE(
+	    stream_fec_expire(r.s, r.now_ns + FECLOSS_STALE_NS + 1000000));
+	CU_ASSERT_EQUAL(stream_fec_loss(r.s), FECLOSS_UNKNOWN);
+	CU_ASSERT_EQUAL(stream_tx_fec_loss(r.s), FECLOSS_UNKNOWN);
 	rig_close(&r);
 }
 
