@@ -9,7 +9,9 @@
  * the contributors (csrc-audio-level) we only send: an offer that would
  * receive them (sendrecv, recvonly or no direction) is answered under its
  * id, "/sendonly" to a recvonly one (RFC 8285 6), and one that would only
- * send them, or maps them to the RFC 6464 id, gets nothing. A single codec per
+ * send them, or maps them to the RFC 6464 id, gets nothing. Our own offer
+ * (late offer, dial-out) offers them "/sendonly", and an answer that would
+ * receive them turns them on the same way. A single codec per
  * call keeps the stream unambiguous for the mixer. Every m= line of the
  * offer is answered, those we do not use with port 0. Signalling thread;
  * no state. */
@@ -27,6 +29,7 @@
 #define TE_PT_48K      102
 #define OPUS_PT	       111
 #define LEVEL_ID       1 /* the audio level's extension id in our offers */
+#define CSRC_LEVEL_ID  2 /* and the contributors' levels' */
 #define LEVEL_URI      "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 #define CSRC_LEVEL_URI "urn:ietf:params:rtp-hdrext:csrc-audio-level"
 
@@ -158,7 +161,8 @@ static void fill_result(struct oa_result *r, const struct oa_desc *d,
 	fill_silence(r, d, f, c);
 }
 
-/* The contributors' levels (RFC 6465) the offerer would receive. */
+/* The contributors' levels (RFC 6465) the peer would receive, as the
+ * offerer or as the answerer to our offer. */
 static void answer_csrc_levels(struct oa_result *r, const struct oa_desc *d)
 {
 	if (!d->csrc_level_id || d->csrc_level_id == d->level_ext_id ||
@@ -221,6 +225,7 @@ int oa_accept_answer(const struct oa_desc *answer,
 			if (c && format_is(&answer->fmt[i], c)) {
 				fill_result(out, answer, &answer->fmt[i],
 					    preference[k]);
+				answer_csrc_levels(out, answer);
 				return answer_keys(answer, ours, out);
 			}
 		}
@@ -369,9 +374,10 @@ int oa_render_offer(char *buf, size_t cap, const struct oa_local *local,
 			  "a=fmtp:%d 0-16\r\n"
 			  "a=rtpmap:%d telephone-event/8000\r\n"
 			  "a=fmtp:%d 0-16\r\na=rtpmap:%d CN/8000\r\n"
-			  "a=extmap:%d %s\r\na=ptime:20\r\n",
+			  "a=extmap:%d %s\r\na=extmap:%d/sendonly %s\r\n"
+			  "a=ptime:20\r\n",
 			  TE_PT_48K, TE_PT_48K, TE_PT_8K, TE_PT_8K, CN_PT,
-			  LEVEL_ID, LEVEL_URI);
+			  LEVEL_ID, LEVEL_URI, CSRC_LEVEL_ID, CSRC_LEVEL_URI);
 	if (!err && ours)
 		err = put_crypto(buf, cap, &len, ours);
 	if (!err)

@@ -554,8 +554,9 @@ class Dialog:
             self.state = 'terminated'
         return resp
 
-    def make_answer(self, offer, rtp_ip, rtp_port, codecs, direction='sendrecv'):
-        """Answer an SDP offer from the bridge (late offer) with our first codec it has."""
+    def make_answer(self, offer, rtp_ip, rtp_port, codecs, direction='sendrecv', extra=()):
+        """Answer an SDP offer from the bridge (late offer) with our first codec it has;
+        `extra`: more a= lines for the audio section."""
         chosen = None
         for c in codecs:
             for pt in offer.payloads:
@@ -577,7 +578,7 @@ class Dialog:
             pts.append(te)
             attrs.append('a=rtpmap:%d telephone-event/8000' % te)
         lines.append('m=audio %d RTP/AVP %s' % (rtp_port, ' '.join(map(str, pts))))
-        lines += attrs + ['a=ptime:20', 'a=%s' % direction]
+        lines += attrs + list(extra) + ['a=ptime:20', 'a=%s' % direction]
         # keep the rest of the call consistent: record what we answered with
         self.local_sdp = '\r\n'.join(lines) + '\r\n'
         self.offer_params = dict(rtp_ip=rtp_ip, rtp_port=rtp_port, codecs=(c,),
@@ -918,16 +919,19 @@ class SipUA:
             return
         offer = SdpInfo(msg.body.decode('utf-8', 'replace')) if msg.body else None
         dlg.answer = offer
-        body = dlg.make_answer(offer, cfg['rtp_ip'], cfg['rtp_port'], cfg.get('codecs', ('PCMU',)))
+        body = dlg.make_answer(offer, cfg['rtp_ip'], cfg['rtp_port'], cfg.get('codecs', ('PCMU',)),
+                               extra=cfg.get('extra', ()))
         dlg.final_bytes = self._respond(msg, 200, 'OK', addr, body=body, to_tag=dlg.local_tag)
         dlg.established = True
         dlg.state = 'confirmed'
 
-    def auto_answer(self, rtp_ip=None, rtp_port=None, codecs=('PCMU',), status=200, ring=True):
-        """Answer calls from the bridge: 180, then `status` (200 with an SDP answer).
+    def auto_answer(self, rtp_ip=None, rtp_port=None, codecs=('PCMU',), status=200, ring=True,
+                    extra=()):
+        """Answer calls from the bridge: 180, then `status` (200 with an SDP answer,
+        `extra` a= lines added to its audio section).
         Each new call's Dialog is put on self.incoming."""
         self.answer_cfg = dict(rtp_ip=rtp_ip, rtp_port=rtp_port, codecs=codecs, status=status,
-                               ring=ring)
+                               ring=ring, extra=extra)
 
     # -- public API ----------------------------------------------------------
     def room_uri(self, room):

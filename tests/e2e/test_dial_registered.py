@@ -9,11 +9,15 @@ registers her UA's contact with digest credentials and answers calls.  bob,
 in a room, REFERs the conference URI to alice's address of record on the
 bridge (sip:alice@<bridge host>:<bridge port>): the bridge's INVITE reaches
 alice at her registered contact, she answers, the REFER's sipfrags end in
-200, and bob and alice hear each other's tones.  A REFER to a user who is
+200, and bob and alice hear each other's tones.  The bridge's offer offers
+RFC 6465's speakers' levels (csrc-audio-level, "/sendonly"); alice's answer
+takes them, and every packet she gets carries bob's level beside his CSRC,
+within 3 dB of his tone's.  A REFER to a user who is
 not registered reports 404, and so does one to alice once she has
 unregistered (Expires: 0).
 """
 
+import math
 import os
 import sys
 import time
@@ -27,6 +31,34 @@ from rtpaudio import RtpEndpoint                            # noqa: E402
 
 USERS = {'alice': 'looking-glass'}
 BOB_HZ, ALICE_HZ = 1000, 700
+BOB_DBFS = -12.0        # Caller's tone, peak
+CSRC_URI = 'urn:ietf:params:rtp-hdrext:csrc-audio-level'
+
+
+def check_levels(h, inv, artp, t0, t1):
+    """The offer's csrc-audio-level, and one level per CSRC in what alice got."""
+    body = inv.body.decode('utf-8', 'replace')
+    ids = [ln.split()[0].split(':')[1].split('/') for ln in body.splitlines()
+           if ln.startswith('a=extmap:') and CSRC_URI in ln]
+    h.check(len(ids) == 1 and ids[0][1:] == ['sendonly'],
+            "the bridge's offer offers the speakers' levels to send", repr(ids))
+    ext_id = int(ids[0][0]) if ids else 0
+    want = -(BOB_DBFS + 20 * math.log10(math.sqrt(0.5)))     # RMS, -dBov
+    pkts = [p for p in artp.packets_between(t0, t1) if p.pt == 0]
+    bad, levels = [], []
+    for p in pkts:
+        lv = (p.ext() or {}).get(ext_id)
+        if not p.csrcs or lv is None or len(lv) != len(p.csrcs):
+            bad.append(p)
+        else:
+            levels.append(lv[0] & 0x7f)
+    h.check(len(pkts) >= 40 and not bad,
+            'every packet alice gets carries a level per CSRC (element %d)' % ext_id,
+            '%d packets, %d without' % (len(pkts), len(bad)))
+    worst = max((abs(x - want) for x in levels), default=99)
+    h.check(levels and worst <= 3.0, "beside bob's CSRC, bob's level (%.1f -dBov)" % want,
+            'median %s, worst off by %.1f dB' % (sorted(levels)[len(levels) // 2]
+                                                 if levels else None, worst))
 
 
 def refer(h, bob, ruri, target, what):
@@ -60,6 +92,8 @@ def check_dial(h, t, bob, alice, artp, ruri, aor):
     artp.configure((a.conn, a.port), 'PCMU', 0, rx_map={0: 'PCMU'})
     artp.send_tone(ALICE_HZ)
     time.sleep(2.0)
+    now = time.monotonic()
+    check_levels(h, inv, artp, now - 1.5, now)
     an = artp.analyze([BOB_HZ, ALICE_HZ], 1.0)
     h.check(an.dbfs[BOB_HZ] > -35, 'alice (dialed at her contact) hears bob',
             '%.1f dBFS' % an.dbfs[BOB_HZ])
@@ -83,7 +117,8 @@ def main():
         alice = Registrant(h, t, 'alice', USERS['alice'])
         artp = RtpEndpoint('alice', log=log)
         h.on_cleanup(artp.close)
-        alice.ua.auto_answer(LOOPBACK, artp.port, ('PCMU',))
+        alice.ua.auto_answer(LOOPBACK, artp.port, ('PCMU',),
+                             extra=('a=extmap:2/recvonly %s' % CSRC_URI,))
         r, _ = alice.register(expires=300)
         h.check(r.status == 200 and alice.contact in contacts_of(r),
                 'alice registers her contact', r.summary())

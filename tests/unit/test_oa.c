@@ -556,7 +556,8 @@ static void csrc_answer(const char *x, char *buf, size_t cap, uint8_t *id)
 /* RFC 6465: an offer that would receive the contributors' levels is
  * answered under its id (beside RFC 6464's), "/sendonly" to a recvonly
  * offer; one that would only send them, or gives them RFC 6464's id, is
- * not; and an answer to our own offer never turns them on. */
+ * not. Our own offer offers them to send, and an answer that would
+ * receive them turns them on. */
 static void test_csrc_levels(void)
 {
 	char buf[2048];
@@ -616,16 +617,41 @@ static void test_csrc_levels(void)
 	CU_ASSERT_EQUAL(id, 8);
 	CU_ASSERT_EQUAL(dir, OA_SENDRECV);
 
-	/* An answer to our offer that names them: we did not offer them. */
+	/* Our offer, and answers to it. */
+	struct oa_local l = {.addr = "127.0.0.1", .port = 20000};
+	CU_ASSERT_TRUE_FATAL(
+	    oa_render_offer(buf, sizeof(buf), &l, OA_SENDRECV, NULL) > 0);
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(buf, "a=extmap:2/sendonly " CSRC_URI "\r\n"));
 	struct oa_desc d;
-	struct oa_result r;
-	CU_ASSERT_EQUAL_FATAL(parse(HDR "m=audio 4000 RTP/AVP 0\r\n"
-					"a=extmap:3 " CSRC_URI "\r\n",
-				    &d),
-			      0);
-	CU_ASSERT_EQUAL(d.csrc_level_id, 3);
-	CU_ASSERT_EQUAL_FATAL(oa_accept_answer(&d, NULL, &r), 0);
-	CU_ASSERT_EQUAL(r.csrc_level_id, 0);
+	CU_ASSERT_EQUAL_FATAL(parse(buf, &d), 0);
+	CU_ASSERT_EQUAL(d.csrc_level_id, 2);
+	CU_ASSERT_EQUAL(d.csrc_level_dir, OA_SENDONLY);
+	const struct {
+		const char *x;
+		uint8_t id;
+	} answers[] = {
+	    {"a=extmap:2/recvonly " CSRC_URI "\r\n", 2},
+	    {"a=extmap:2 " CSRC_URI "\r\n", 2},
+	    {"a=extmap:2/sendonly " CSRC_URI "\r\n", 0},
+	    {"a=extmap:2/inactive " CSRC_URI "\r\n", 0},
+	    {"a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n"
+	     "a=extmap:1/recvonly " CSRC_URI "\r\n",
+	     0},
+	    {"", 0},
+	};
+	for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
+		char sdp[512];
+		struct oa_result r;
+		struct stream_params p;
+		snprintf(sdp, sizeof(sdp), HDR "m=audio 4000 RTP/AVP 0\r\n%s",
+			 answers[i].x);
+		CU_ASSERT_EQUAL_FATAL(parse(sdp, &d), 0);
+		CU_ASSERT_EQUAL_FATAL(oa_accept_answer(&d, NULL, &r), 0);
+		CU_ASSERT_EQUAL(r.csrc_level_id, answers[i].id);
+		CU_ASSERT_EQUAL_FATAL(oa_stream_params(&d, &r, &p), 0);
+		CU_ASSERT_EQUAL(p.csrc_level_id, answers[i].id);
+	}
 }
 
 static const struct unit_test tests[] = {
