@@ -15,7 +15,8 @@
  * missing frame, the packet it shows as the next is one that was put and
  * accepted, byte for byte, within the caller's buffer. A get may also
  * say the frame it returned was DTX (jbuf_pause), and the promises hold
- * across the pauses.
+ * across the pauses; a packet may be offered to jbuf_absorb first (as
+ * the next DTX packet of a run is), and one it takes is never played.
  *
  * Input: three bytes of parameters (clock, frame length, maximum delay),
  * then one opcode byte per step: put (with its deltas) or get. */
@@ -61,10 +62,10 @@ static void stats_grew(struct run *r)
 	struct jbuf_stats s;
 
 	jbuf_stats(r->jb, &s);
-	FUZZ_CHECK(T, s.put >= r->st.put && s.late >= r->st.late &&
-			  s.dropped >= r->st.dropped &&
-			  s.missing >= r->st.missing &&
-			  s.resets >= r->st.resets);
+	FUZZ_CHECK(
+	    T, s.put >= r->st.put && s.late >= r->st.late &&
+		   s.dropped >= r->st.dropped && s.missing >= r->st.missing &&
+		   s.resets >= r->st.resets && s.absorbed >= r->st.absorbed);
 	if (s.resets != r->st.resets)
 		r->have_last = false; /* a new timeline */
 	r->st = s;
@@ -95,6 +96,16 @@ static void put(struct run *r, struct fuzz_in *in, uint8_t op)
 		p.payload_bytes = RTPPKT_MAX_BYTES - 8 + fuzz_below(in, 16);
 	fill(payload, p.payload_bytes, id);
 	p.payload = payload;
+	if (op & 0x04) {
+		err = jbuf_absorb(r->jb, &p);
+		FUZZ_CHECK(T, err == 0 || err == -EAGAIN);
+		if (err == 0) {
+			sent[id] = (struct sent){.ts = p.ts};
+			r->n_sent++;
+			stats_grew(r);
+			return;
+		}
+	}
 	err = jbuf_put(r->jb, &p);
 	/* -EALREADY: a duplicate of a packet the buffer holds */
 	FUZZ_CHECK(T, err == 0 || err == -EBADMSG || err == -ENOSPC ||

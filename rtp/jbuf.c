@@ -318,6 +318,19 @@ static void unpause(struct jbuf *jb, const struct rtppkt *p)
 	jb->paused = false;
 }
 
+int jbuf_absorb(struct jbuf *jb, const struct rtppkt *p)
+{
+	if (!jb || !p || !jb->paused || jb->idle || p->ssrc != jb->ssrc ||
+	    seq_jumped(jb, p->seq) || seq_seen(jb, p->seq))
+		return -EAGAIN;
+	int32_t d = ts_diff(p->ts - jb->base, jb->ref_ts);
+	if (d < 0 || d > (int32_t)jb->runaway_ts)
+		return -EAGAIN;
+	seq_mark(jb, p->seq);
+	jb->st.absorbed++;
+	return 0;
+}
+
 int jbuf_put(struct jbuf *jb, const struct rtppkt *p)
 {
 	int32_t d;

@@ -379,11 +379,18 @@ void jbuf_hold_for_fec(struct jbuf *jb);
  * clock stops (JBUF_EMPTY, SpeexDSP not asked) until a packet comes, which
  * then takes up the timeline where it stopped. */
 void jbuf_pause(struct jbuf *jb);
+/* A packet that is silence like the one the pause began with (the next
+ * Opus DTX packet, some 400 ms later): taken as seen (a duplicate of it is
+ * refused), never played, and the pause goes on, so SpeexDSP is neither
+ * given it nor asked for it. -EAGAIN when it must be put as any packet
+ * (the clock is not stopped; another source; late or a jump). */
+int jbuf_absorb(struct jbuf *jb, const struct rtppkt *p);
 /* The tag (struct rtppkt's) of the packet jbuf_get last returned. */
 uint32_t jbuf_tag(const struct jbuf *jb);
 
 struct jbuf_stats {
 	uint64_t put, late, dropped, missing, resets;
+	uint64_t absorbed; /* jbuf_absorb */
 };
 void jbuf_stats(const struct jbuf *jb, struct jbuf_stats *out);
 

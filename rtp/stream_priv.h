@@ -188,6 +188,10 @@ void stream_quiet_init(struct stream *s);
  * level (when negotiated and present), or CN's level for a CN packet. */
 uint32_t stream_quiet_tag(const struct stream *s, const struct rtppkt *p,
 			  bool cn);
+/* An arriving Opus DTX packet while the jitter buffer is paused for the
+ * DTX run it continues: true when it was counted and taken without going
+ * into the buffer (jbuf_absorb). */
+bool stream_quiet_absorb(struct stream *s, const struct rtppkt *p);
 /* A pull begins. */
 void stream_quiet_pull(struct stream *s);
 /* One packet's worth (n samples) the jitter buffer gave (st, len; the

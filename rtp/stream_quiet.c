@@ -88,6 +88,20 @@ static bool dtx_packet(const struct stream *s, enum jbuf_status st, size_t len)
 	return st == JBUF_FRAME && s->m.desc->id == CODEC_OPUS && len <= 2;
 }
 
+/* The DTX packets of a run after its first come every 400 ms or so while
+ * the jitter buffer is paused: each would unpause it, wait out its delay
+ * in SpeexDSP (a get, four scans of its slots, each frame) and pause it
+ * again, to play the silence already playing. They are counted and taken
+ * as seen instead (jbuf_absorb); anything else goes in as usual. */
+bool stream_quiet_absorb(struct stream *s, const struct rtppkt *p)
+{
+	if (!dtx_packet(s, JBUF_FRAME, p->payload_bytes) ||
+	    jbuf_absorb(s->m.jb, p) < 0)
+		return false;
+	s->st.dtx++;
+	return true;
+}
+
 static bool quiet(const struct stream_quiet *q, int level)
 {
 	return level >= 0 && -level < q->skip_below_db;

@@ -251,8 +251,11 @@ static void on_rtp(struct stream *s, const uint8_t *buf, size_t len,
 	jitter_update(&s->src, pkt.ts,
 		      arrival_ts(now_ns, s->m.desc->rtp_clock_hz));
 	pkt.tag = stream_quiet_tag(s, &pkt, cn); /* level, CN: stream_quiet.c */
-	if (s->p.recv)
-		count_refused(s, jbuf_put(s->m.jb, &pkt));
+	if (!s->p.recv)
+		return;
+	if (stream_quiet_absorb(s, &pkt))
+		return;
+	count_refused(s, jbuf_put(s->m.jb, &pkt));
 }
 
 static void on_rtcp(struct stream *s, const uint8_t *buf, size_t len,

@@ -465,6 +465,56 @@ static void test_pause(void)
 	jbuf_free(jb);
 }
 
+/* While paused, the run's next DTX packets are absorbed: never played,
+ * seen (a duplicate is refused), and the clock stays stopped, so the
+ * packet that ends the run is played next with no loss, late or reset.
+ * Not paused, or out of order: -EAGAIN, for jbuf_put. */
+static void test_absorb(void)
+{
+	struct src s = {.ssrc = SSRC};
+	struct jbuf *jb = mk();
+	struct jbuf_stats st;
+
+	uint32_t k = steady(jb, &s, 5);
+	CU_ASSERT_EQUAL(jbuf_absorb(jb, pkt(&s, k)), -EAGAIN); /* playing */
+	jbuf_stats(jb, &st);
+	uint64_t missing = st.missing, late = st.late, resets = st.resets;
+	jbuf_pause(jb); /* the packet just taken was DTX */
+	for (int run = 0; run < 3; run++) {
+		for (int i = 0; i < 19; i++)
+			CU_ASSERT_EQUAL(pull(jb), -2);
+		/* the next DTX packet, 20 frames after the last, in sequence */
+		s.ts0 += 19 * FRAME;
+		CU_ASSERT_EQUAL(jbuf_absorb(jb, pkt(&s, k)), 0);
+		CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, k)), -EALREADY);
+		CU_ASSERT_EQUAL(jbuf_absorb(jb, pkt(&s, k)), -EAGAIN);
+		CU_ASSERT_EQUAL(pull(jb), -2);
+		k++;
+	}
+	/* one older than the playout point, another source: not absorbed */
+	CU_ASSERT_EQUAL(jbuf_absorb(jb, pkt(&s, k - 4)), -EAGAIN);
+	struct rtppkt other = *pkt(&s, k);
+	other.ssrc ^= 1;
+	CU_ASSERT_EQUAL(jbuf_absorb(jb, &other), -EAGAIN);
+	/* speech again: played at its time, and the stream goes on */
+	for (int i = 0; i < 19; i++)
+		CU_ASSERT_EQUAL(pull(jb), -2);
+	s.ts0 += 19 * FRAME;
+	CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, k)), 0);
+	CU_ASSERT_EQUAL(pull(jb), k);
+	for (int i = 1; i <= 3; i++) {
+		CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, k + i)), 0);
+		CU_ASSERT_EQUAL(pull(jb), k + i);
+	}
+	jbuf_stats(jb, &st);
+	CU_ASSERT_EQUAL(st.absorbed, 3);
+	CU_ASSERT_EQUAL(st.missing, missing);
+	CU_ASSERT_EQUAL(st.late, late);
+	CU_ASSERT_EQUAL(st.resets, resets);
+	CU_ASSERT_EQUAL(jbuf_absorb(NULL, pkt(&s, k)), -EAGAIN);
+	jbuf_free(jb);
+}
+
 /* A steady sender over a jittery path: each packet takes 0 to 3 frames.
  * The buffer adapts: nearly every frame is played, in order. */
 static void test_jitter_adapts(void)
@@ -541,6 +591,7 @@ static const struct unit_test tests[] = {
     {"runaway resets", test_runaway_resets},
     {"timestamp wrap-around", test_timestamp_wrap},
     {"silence then resume", test_silence_then_resume},
+    {"absorb while paused", test_absorb},
     {"paused in DTX", test_pause},
     {"jitter adapts", test_jitter_adapts},
     {"sizes and arguments", test_sizes_and_args},
