@@ -32,6 +32,7 @@ struct store; /* the SQLite room store, store.h */
 
 struct participant {
 	struct participant *next;
+	struct participant **pprev; /* what points at us: unlinked in O(1) */
 	struct room *room;
 	uint32_t id;
 	void *call; /* struct call of sig_call.c; NULL once gone */

@@ -18,10 +18,11 @@
  * Signalling thread only. */
 #include "conference/ivr_priv.h"
 
-unsigned ivr_others(const struct room *r, const struct participant *p)
+unsigned ivr_others(const struct room *r, const struct participant *p,
+		    unsigned cap)
 {
 	unsigned n = 0;
-	for (const struct participant *q = r->parts; q; q = q->next)
+	for (const struct participant *q = r->parts; q && n < cap; q = q->next)
 		n += q != p && q->admitted && !q->leaving;
 	return n;
 }
@@ -51,7 +52,8 @@ static void let_in(struct ivr *v)
 		ivr_room_tone(r, CLIP_TONE_JOIN, p->id);
 	if (o->announce_count) {
 		enum ivr_clip_id ids[4];
-		size_t n = ivr_clips_count(ivr_others(r, p), ids, 4);
+		size_t n =
+		    ivr_clips_count(ivr_others(r, p, IVR_COUNT_CAP), ids, 4);
 		ivr_say(v, ids, n, false, false);
 	}
 }
@@ -127,7 +129,7 @@ void ivr_on_leave(struct participant *p)
 	const struct ivr_options *o = &c->opts->ivr;
 	if (!p->admitted || p->leaving || c->stopping || r->deleted)
 		return;
-	if (o->join_tones && ivr_others(r, p))
+	if (o->join_tones && ivr_others(r, p, 1))
 		ivr_room_tone(r, CLIP_TONE_LEAVE, p->id);
 	if (!p->moderator || !o->end_with_last_moderator)
 		return;

@@ -140,7 +140,11 @@ const struct ivr_options *ivr_opts(const struct ivr *v);
 /* Lets the caller in (as moderator or not): or waits for a moderator, or
  * refuses it when the room was locked meanwhile. */
 void ivr_admit(struct ivr *v, bool moderator);
-/* Admitted participants of r other than p, not leaving. */
-unsigned ivr_others(const struct room *r, const struct participant *p);
+/* Admitted participants of r other than p, not leaving, counted up to
+ * cap (a room of thousands is not walked at every join and leave). */
+unsigned ivr_others(const struct room *r, const struct participant *p,
+		    unsigned cap);
+/* Where the count a caller hears stops mattering ("many other people"). */
+#define IVR_COUNT_CAP 100
 
 #endif

@@ -201,6 +201,29 @@ static uint32_t new_ssrc(const struct room *r)
 	return ssrc;
 }
 
+/* Puts p first in room r's list of participants. */
+static void link_part(struct participant *p, struct room *r)
+{
+	p->next = r->parts;
+	if (p->next)
+		p->next->pprev = &p->next;
+	p->pprev = &r->parts;
+	r->parts = p;
+	r->n_parts++;
+}
+
+/* Takes p out of its room's list of participants: a room of thousands
+ * loses them all at its end, one by one. */
+static void unlink_part(struct participant *p)
+{
+	*p->pprev = p->next;
+	if (p->next)
+		p->next->pprev = p->pprev;
+	p->next = NULL;
+	p->pprev = NULL;
+	p->room->n_parts--;
+}
+
 int room_participant_new(struct room *r, const char *bind_host,
 			 struct participant **out)
 {
@@ -227,9 +250,7 @@ int room_participant_new(struct room *r, const char *bind_host,
 	p->status = CI_PENDING;
 	p->peer_dir = OA_SENDRECV;
 	p->admitted = true; /* a dial-in call makes it wait (sig_call.c) */
-	p->next = r->parts;
-	r->parts = p;
-	r->n_parts++;
+	link_part(p, r);
 	atomic_fetch_add(&r->conf->n_parts, 1);
 	*out = p;
 	return 0;
@@ -320,17 +341,6 @@ void room_release_if_empty(struct room *r)
 {
 	if (r->n_parts == 0 && r->on_demand && !r->conf->stopping)
 		room_free(r);
-}
-
-/* Takes p out of its room's list of participants. */
-static void unlink_part(struct participant *p)
-{
-	struct participant **pp = &p->room->parts;
-	while (*pp && *pp != p)
-		pp = &(*pp)->next;
-	if (*pp)
-		*pp = p->next;
-	p->room->n_parts--;
 }
 
 static void participant_free(struct participant *p)
@@ -432,9 +442,7 @@ static void relink(struct participant *p, struct room *to)
 {
 	unlink_part(p);
 	p->room = to;
-	p->next = to->parts;
-	to->parts = p;
-	to->n_parts++;
+	link_part(p, to);
 	room_set_entity(p, p->entity);
 }
 

@@ -67,6 +67,7 @@ static inline struct sub *sig_obj_sub(struct sig_obj *o)
 struct call {
 	struct sig_obj obj; /* SIG_OBJ_CALL: what our nua handle is bound to */
 	struct call *next;
+	struct call **pprev; /* what points at us: unlinked in O(1) */
 	nua_handle_t *nh;
 	struct participant *part;
 	struct oa_local local;

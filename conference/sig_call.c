@@ -217,6 +217,9 @@ struct call *sig_call_new(nua_handle_t *nh, struct participant *p,
 	call->local.port = p->rtp_port;
 	struct sig *s = p->room->conf->sig;
 	call->next = s->calls;
+	if (call->next)
+		call->next->pprev = &call->next;
+	call->pprev = &s->calls;
 	s->calls = call;
 	s->n_calls++;
 	atomic_fetch_add(&p->room->conf->calls_total, 1);
@@ -227,11 +230,10 @@ struct call *sig_call_new(nua_handle_t *nh, struct participant *p,
 void sig_call_free(struct conference *c, struct call *call)
 {
 	sig_dial_forget_refer(call);
-	struct call **pp = &c->sig->calls;
-	while (*pp && *pp != call)
-		pp = &(*pp)->next;
-	if (*pp) {
-		*pp = call->next;
+	if (call->pprev) { /* in the list (a thousand hang up at once) */
+		*call->pprev = call->next;
+		if (call->next)
+			call->next->pprev = call->pprev;
 		c->sig->n_calls--;
 	}
 	free(call);
