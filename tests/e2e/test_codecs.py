@@ -20,12 +20,15 @@ Both send the tone in bursts of 460 ms with 40 ms pauses: libopus' voice
 detector takes a tone that never pauses for noise after about 0.6 s, and
 codes no FEC for noise. The API's stats for F show FEC recoveries (most of
 its losses) and few concealed frames; N shows none recovered. The listener
-in F's room hears the tone without gaps: no 20 ms packet inside a burst
-(its two neighbours on either side at the tone's level) is more than 6 dB
+in F's room hears the tone without gaps: of the 20 ms packets inside a
+burst (its two neighbours on either side at the tone's level) in the last
+4 s, which hold some 20 of F's losses, at most MAX_GAPS are more than 6 dB
 below that level. (F's tone is coded as speech, SILK, whose concealment of
 a tone dips: before the jitter buffer held a frame for FEC, F's listener
-got single packets 12.6 dB down at its losses. N's is coded by CELT, whose
-concealment of a steady tone does not dip.)
+got single packets 12.6 dB down at every loss. A loss is still concealed
+when the packet after it comes too late to be there at its turn, which a
+loaded CI machine does now and then: one such gap failed a run. N's is
+coded by CELT, whose concealment of a steady tone does not dip.)
 """
 
 import math
@@ -43,7 +46,8 @@ ALL_F = sorted(FREQS.values())
 HEAR_MIN_DBFS = -35.0
 HEAR_MIN_REL = -15.0
 ABSENT_MARGIN = 30.0
-GAP_DB = 6.0          # no received packet of the steady tone this far below the median
+GAP_DB = 6.0          # a received packet of the steady tone this far below the median ...
+MAX_GAPS = 2          # ... at most this often in 4 s (some 20 losses; each one without FEC)
 
 
 def parts_by_user(h, port, room):
@@ -169,7 +173,7 @@ def check_loss(h, t, room, s, lis, fec):
                 '%d of %d lost' % (rec, lost))
         h.check(st.get('concealed_frames', 1 << 30) <= lost * 0.4 + 3,
                 '%s: few frames left to concealment' % s.name, repr(st))
-        h.check(len(lv) >= 150 and med > -20 and not g,
+        h.check(len(lv) >= 150 and med > -20 and len(g) <= MAX_GAPS,
                 '%s\'s listener hears the tone without gaps' % s.name,
                 '%d packets; %d gaps, tone at %.1f dBFS' % (len(lv), len(g), med))
     else:
