@@ -96,7 +96,8 @@ bool fecloss_report(struct fecloss *f, uint8_t fraction_lost, uint64_t now_ns)
 
 bool fecloss_expire(struct fecloss *f, uint64_t now_ns)
 {
-	if (!f->heard || now_ns - f->last_ns <= FECLOSS_STALE_NS)
+	if (!f->heard || now_ns <= f->last_ns ||
+	    now_ns - f->last_ns <= FECLOSS_STALE_NS)
 		return false;
 	unsigned was = f->perc;
 	fecloss_init(f);

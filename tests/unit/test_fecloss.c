@@ -110,6 +110,7 @@ static void test_stale(void)
 	CU_ASSERT_TRUE(fecloss_report(&f, 0, t0)); /* clean: off */
 	CU_ASSERT_FALSE(fecloss_report(&f, 0, t0 + 5 * s));
 	CU_ASSERT_FALSE(fecloss_expire(&f, t0 + 5 * s + FECLOSS_STALE_NS));
+	CU_ASSERT_FALSE(fecloss_expire(&f, t0)); /* before the report */
 	CU_ASSERT_EQUAL(f.perc, 0);
 	CU_ASSERT_TRUE(fecloss_expire(&f, t0 + 5 * s + FECLOSS_STALE_NS + 1));
 	CU_ASSERT_EQUAL(f.perc, FECLOSS_UNKNOWN);
