@@ -26,6 +26,7 @@
 #include "rtp/rtp.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,16 +36,21 @@
 #define PENDING_MAX 4
 #define CHUNK	    160 /* 8 kHz samples converted at once: 20 ms */
 #define QUALITY	    1	/* SpeexDSP's: see above */
+/* dtmfband_suspect: each tone's share of the frame's energy, and the
+ * pair's (a key's pair with some speech or noise under it) */
+#define SUSPECT_TONE 0.15
+#define SUSPECT_PAIR 0.5
 
 struct dtmfband {
 	dtmf_rx_state_t *rx;
-	uint32_t in_hz;	    /* the rate fed */
-	struct resamp *rs;  /* in_hz to 8 kHz; NULL at 8 kHz */
-	int16_t low[CHUNK]; /* the converter's output */
-	char key;	    /* the tone now present, 0 when none */
-	uint64_t at;	    /* samples fed so far */
-	uint64_t start;	    /* of the present tone */
-	bool heard;	    /* tones present in the last feed */
+	uint32_t in_hz;	     /* the rate fed */
+	struct resamp *rs;   /* in_hz to 8 kHz; NULL at 8 kHz */
+	int16_t low[CHUNK];  /* the converter's output */
+	int16_t last[CHUNK]; /* the last 20 ms heard, at 8 kHz */
+	char key;	     /* the tone now present, 0 when none */
+	uint64_t at;	     /* samples fed so far */
+	uint64_t start;	     /* of the present tone */
+	bool heard;	     /* tones present in the last feed */
 	struct digit pending[PENDING_MAX]; /* ended, not yet handed out */
 	size_t n_pending;
 };
@@ -117,6 +123,50 @@ static void hear_8k(struct dtmfband *b, const int16_t *pcm, int n)
 {
 	dtmf_rx(b->rx, pcm, n);
 	b->at += (uint64_t)n;
+	/* the last CHUNK samples, for dtmfband_suspect */
+	if ((size_t)n >= CHUNK) {
+		memcpy(b->last, pcm + n - CHUNK, sizeof(b->last));
+	} else {
+		memmove(b->last, b->last + n,
+			(CHUNK - (size_t)n) * sizeof(*b->last));
+		memcpy(b->last + CHUNK - n, pcm, (size_t)n * sizeof(*pcm));
+	}
+}
+
+/* The power of x at f_hz (Goertzel), in units where a sine of amplitude
+ * a over n samples gives (a n / 2)^2. */
+static double power_at(const int16_t *x, size_t n, double f_hz)
+{
+	double c = 2 * cos(2 * M_PI * f_hz / RATE_HZ), s1 = 0, s2 = 0;
+	for (size_t i = 0; i < n; i++) {
+		double s0 = x[i] + c * s1 - s2;
+		s2 = s1;
+		s1 = s0;
+	}
+	return s1 * s1 + s2 * s2 - c * s1 * s2;
+}
+
+bool dtmfband_suspect(const struct dtmfband *b)
+{
+	static const double low[] = {697, 770, 852, 941},
+			    high[] = {1209, 1336, 1477, 1633};
+	double energy = 0, lo = 0, hi = 0;
+
+	for (size_t i = 0; i < CHUNK; i++)
+		energy += (double)b->last[i] * b->last[i];
+	/* below -50 dBFS or so: nothing anyone would hear as a key */
+	if (energy < CHUNK * 100.0 * 100.0)
+		return false;
+	for (size_t i = 0; i < 4; i++) {
+		double l = power_at(b->last, CHUNK, low[i]);
+		double h = power_at(b->last, CHUNK, high[i]);
+		lo = l > lo ? l : lo;
+		hi = h > hi ? h : hi;
+	}
+	/* a sine's energy is 2 power / n: each tone's share of the frame */
+	lo = 2 * lo / CHUNK / energy;
+	hi = 2 * hi / CHUNK / energy;
+	return lo > SUSPECT_TONE && hi > SUSPECT_TONE && lo + hi > SUSPECT_PAIR;
 }
 
 size_t dtmfband_feed(struct dtmfband *b, const int16_t *pcm, size_t n,

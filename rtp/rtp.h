@@ -509,6 +509,11 @@ size_t dtmfband_feed(struct dtmfband *b, const int16_t *pcm, size_t n,
 void dtmfband_lost(struct dtmfband *b, size_t n);
 /* True when a digit's tones were present in the last samples fed. */
 bool dtmfband_heard(const struct dtmfband *b);
+/* Whether the last 20 ms fed look like a key's two tones (most of their
+ * energy at one low-group and one high-group frequency), whether or not
+ * the receiver, which needs 30 ms or so, has confirmed one: asked when
+ * what comes next is concealment, which the receiver cannot judge. */
+bool dtmfband_suspect(const struct dtmfband *b);
 
 /* ---- per-participant stream (rtp/stream*.c) --------------------------------
  */

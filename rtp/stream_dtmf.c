@@ -26,7 +26,11 @@
  * telephone-event are not delayed. Frames are held at the codec's rate.
  * When the caller's audio stops (DTX, CN, nothing sent), what is held
  * still comes out, the next ticks, not seconds later before its next
- * packet.
+ * packet. Losses: a concealed frame after one with tones counts as one
+ * with tones (concealment is a distorted copy the receiver may not
+ * confirm), and when concealment begins or ends, a frame that looks like
+ * a key's pair (dtmfband_suspect) counts too: the receiver never saw
+ * enough of that key to confirm it.
  *
  * Mixer thread, on a stream it holds; set-up and free by whoever builds
  * and frees the stream. Allocates only in stream_dtmf_setup(). */
@@ -81,6 +85,7 @@ int stream_dtmf_setup(struct stream *s)
 	d->oldest = 0;
 	d->pending = 0;
 	d->heard = 0;
+	d->lost = 0;
 	return err;
 }
 
@@ -101,15 +106,28 @@ void stream_dtmf_event(struct stream *s, const struct rtppkt *p,
 		queue(&s->dtmf, dg, (size_t)n);
 }
 
-void stream_dtmf_inband(struct stream *s, int16_t *pcm, size_t n)
+void stream_dtmf_inband(struct stream *s, int16_t *pcm, size_t n,
+			bool concealed)
 {
 	struct stream_dtmf *d = &s->dtmf;
 	if (!d->band || n != d->frame_n)
 		return;
 	struct digit dg[4];
+	/* A loss right after a key's first 20 ms, before the receiver could
+	 * confirm it: that frame is still held, and is silenced too. */
+	bool onset = concealed && !(d->heard & 1) && dtmfband_suspect(d->band);
 	size_t got = dtmfband_feed(d->band, pcm, n, dg, 4);
 	queue(d, dg, got);
-	d->heard = d->heard << 1 | dtmfband_heard(d->band);
+	/* Concealment goes on with what came before it: after a key's tone,
+	 * a decaying, distorted copy of it that the receiver may not take for
+	 * the key, and that must not reach the mix either. */
+	/* The first frame after a loss: the receiver lost the tone's start
+	 * and may never confirm what is left of it. */
+	bool resume = !concealed && (d->lost & 1) && dtmfband_suspect(d->band);
+	bool heard = dtmfband_heard(d->band) || onset || resume ||
+		     (concealed && (d->heard & 1));
+	d->heard = d->heard << 1 | heard;
+	d->lost = d->lost << 1 | concealed;
 
 	/* Slot HOLD is scratch: the new frame goes where the oldest was. */
 	int16_t *oldest = d->held + (size_t)d->oldest * n;
@@ -132,7 +150,7 @@ bool stream_dtmf_drain(struct stream *s, int16_t *pcm, size_t n)
 		return false;
 	unsigned left = d->pending - 1;
 	memset(pcm, 0, n * sizeof(*pcm));
-	stream_dtmf_inband(s, pcm, n); /* silence in, the oldest out */
+	stream_dtmf_inband(s, pcm, n, false); /* silence in, the oldest out */
 	d->pending = left;
 	return true;
 }

@@ -49,6 +49,7 @@ struct media {
 	struct fifo rx;
 	int16_t *frame;	       /* the last 20 ms pulled, at the codec rate */
 	bool has_frame;	       /* it carries audio */
+	bool concealed;	       /* some of it was concealed */
 	bool converted;	       /* it went through rs_in */
 	bool converted_before; /* the one before it did */
 	size_t rx_pkt_samples; /* one negotiated ptime at the codec rate */
@@ -73,6 +74,7 @@ struct stream_dtmf {
 	size_t frame_n;	  /* samples in one held frame; 0 when none */
 	unsigned oldest;  /* index of the oldest held frame */
 	uint32_t heard;	  /* bit i: tones heard i frames ago */
+	uint32_t lost;	  /* bit i: concealed i frames ago */
 	unsigned pending; /* held frames not yet let out after the last */
 };
 
@@ -175,9 +177,11 @@ void stream_dtmf_event(struct stream *s, const struct rtppkt *p,
 		       uint64_t now_ns);
 /* Listens to 20 ms of the peer's audio at the codec rate (n samples) and
  * replaces it, in place, with the frame held back STREAM_DTMF_HOLD frames
- * ago, silenced if a digit's tones were in or next to it. Only when listening
- * in-band (s->dtmf.band). */
-void stream_dtmf_inband(struct stream *s, int16_t *pcm, size_t n);
+ * ago, silenced if a digit's tones were in or next to it. A concealed
+ * frame (some of it) after one with tones counts as one with tones. Only
+ * when listening in-band (s->dtmf.band). */
+void stream_dtmf_inband(struct stream *s, int16_t *pcm, size_t n,
+			bool concealed);
 /* When nothing was received: lets the next held frame out into pcm (true),
  * if any is left. */
 bool stream_dtmf_drain(struct stream *s, int16_t *pcm, size_t n);

@@ -475,6 +475,7 @@ static size_t rx_packet(struct stream *s, enum jbuf_status st, size_t len,
 	if (codec_conceal(m->codec, dst, n) < 0)
 		memset(dst, 0, n * sizeof(*dst));
 	s->st.concealed++;
+	m->concealed = true;
 	return n;
 }
 
@@ -501,6 +502,7 @@ const int16_t *stream_pull_codec(struct stream *s, size_t *n)
 	m->converted_before = m->converted;
 	m->converted = false;
 	m->has_frame = false;
+	m->concealed = false;
 	stream_quiet_pull(s);
 	if (s->p.recv)
 		rx_fill(s, fn);
@@ -521,7 +523,7 @@ const int16_t *stream_pull_codec(struct stream *s, size_t *n)
 	/* In-band keys are heard here, and the frame handed on is the one
 	 * held back 40 ms, silenced around a key (stream_dtmf.c): what the
 	 * talker detector and the mix see never carries a key tone. */
-	stream_dtmf_inband(s, m->frame, fn);
+	stream_dtmf_inband(s, m->frame, fn, m->concealed);
 	m->has_frame = true;
 	*n = fn;
 	return m->frame;

@@ -627,6 +627,7 @@ class RtpEndpoint:
         # silent ones between (a voice detector, Opus' among them, takes a
         # tone that never pauses for background noise after a second)
         self.tone_gate = None
+        self.key_late_max = 0.0     # the latest a key's packet left, seconds
         self.frame_no = 0
         self.dropped = 0
         self._stop = threading.Event()
@@ -803,6 +804,8 @@ class RtpEndpoint:
             with self.lock:
                 codec, remote, mode = self.tx_codec, self.remote, self.mode
                 if codec is not None and remote is not None and self.keys:
+                    # how late the keys' packets left (this process starved)
+                    self.key_late_max = max(self.key_late_max, now - nxt)
                     try:
                         pkt = self._key_packet(codec)
                         if pkt is None:     # between keys: the audio goes on

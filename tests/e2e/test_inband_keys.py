@@ -56,9 +56,25 @@ def press(c, keys):
 
 def mutes_itself(h, t, room, c, listener):
     """c presses *6 in-band: the API shows it muted, the listener hears
-    none of the keys and no longer hears c."""
-    t0 = time.monotonic()
-    press(c, '*6')
+    none of the keys and no longer hears c.  A press during which c's own
+    sender was starved (a packet left 40 ms or more late: the machine is
+    loaded) is a network hiccup the test did not mean: c is unmuted and
+    presses again, twice at most.  (tutti keeps the keys out across such
+    hiccups too, test_stream_dtmf, but not always a G.722 or Opus decoder's
+    first frames after one.)"""
+    for attempt in range(3):
+        c.rtp.key_late_max = 0.0
+        t0 = time.monotonic()
+        press(c, '*6')
+        late = c.rtp.key_late_max
+        if late < 0.04 or attempt == 2:
+            break
+        log('%s: a key packet left %.0f ms late (starved sender): again' % (c.name, late * 1000))
+        wait_for(lambda: (part_of(t, room, c.name.lower()) or {}).get('muted'), 4)
+        pid = (part_of(t, room, c.name.lower()) or {}).get('id')
+        http_call(t.http_port, 'PATCH', '/api/v1/rooms/%s/participants/%s' % (room, pid),
+                  {'muted': False})
+        time.sleep(1.0)
     p = wait_for(lambda: (part_of(t, room, c.name.lower()) or {}).get('muted'), 4)
     h.check(bool(p), '%s (%s, no telephone-event) mutes itself with *6 as in-band tones'
             % (c.name, CODECS[c.name]))
