@@ -85,7 +85,7 @@ int stream_dtmf_setup(struct stream *s)
 	d->oldest = 0;
 	d->pending = 0;
 	d->heard = 0;
-	d->lost = 0;
+	d->lost = false;
 	return err;
 }
 
@@ -118,16 +118,16 @@ void stream_dtmf_inband(struct stream *s, int16_t *pcm, size_t n,
 	bool onset = concealed && !(d->heard & 1) && dtmfband_suspect(d->band);
 	size_t got = dtmfband_feed(d->band, pcm, n, dg, 4);
 	queue(d, dg, got);
+	/* The first frame after a loss: the receiver lost the tone's start
+	 * and may never confirm what is left of it. */
+	bool resume = !concealed && d->lost && dtmfband_suspect(d->band);
 	/* Concealment goes on with what came before it: after a key's tone,
 	 * a decaying, distorted copy of it that the receiver may not take for
 	 * the key, and that must not reach the mix either. */
-	/* The first frame after a loss: the receiver lost the tone's start
-	 * and may never confirm what is left of it. */
-	bool resume = !concealed && (d->lost & 1) && dtmfband_suspect(d->band);
 	bool heard = dtmfband_heard(d->band) || onset || resume ||
 		     (concealed && (d->heard & 1));
 	d->heard = d->heard << 1 | heard;
-	d->lost = d->lost << 1 | concealed;
+	d->lost = concealed;
 
 	/* Slot HOLD is scratch: the new frame goes where the oldest was. */
 	int16_t *oldest = d->held + (size_t)d->oldest * n;

@@ -74,7 +74,7 @@ struct stream_dtmf {
 	size_t frame_n;	  /* samples in one held frame; 0 when none */
 	unsigned oldest;  /* index of the oldest held frame */
 	uint32_t heard;	  /* bit i: tones heard i frames ago */
-	uint32_t lost;	  /* bit i: concealed i frames ago */
+	bool lost;	  /* the last frame fed was concealed */
 	unsigned pending; /* held frames not yet let out after the last */
 };
 
