@@ -17,6 +17,8 @@
  * say the frame it returned was DTX (jbuf_pause), and the promises hold
  * across the pauses; a packet may be offered to jbuf_absorb first (as
  * the next DTX packet of a run is), and one it takes is never played.
+ * A late packet that jbuf_late_follows says a decoder may still take in
+ * is newer than the last frame played.
  *
  * Input: three bytes of parameters (clock, frame length, maximum delay),
  * then one opcode byte per step: put (with its deltas) or get. */
@@ -111,6 +113,10 @@ static void put(struct run *r, struct fuzz_in *in, uint8_t op)
 	FUZZ_CHECK(T, err == 0 || err == -EBADMSG || err == -ENOSPC ||
 			  err == -EMSGSIZE || err == -EALREADY);
 	FUZZ_CHECK(T, err != -EMSGSIZE || p.payload_bytes > RTPPKT_MAX_BYTES);
+	/* a late packet a decoder may catch up on comes after what was
+	 * played (and, refused, is never played itself) */
+	if (err == -EBADMSG && jbuf_late_follows(r->jb, &p) && r->have_last)
+		FUZZ_CHECK(T, (int32_t)(p.ts - r->last_ts) > 0);
 	sent[id] = (struct sent){
 	    .ts = p.ts, .len = (uint16_t)p.payload_bytes, .accepted = err == 0};
 	r->n_sent++;

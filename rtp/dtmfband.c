@@ -146,26 +146,35 @@ static double power_at(const int16_t *x, size_t n, double f_hz)
 	return s1 * s1 + s2 * s2 - c * s1 * s2;
 }
 
-bool dtmfband_suspect(const struct dtmfband *b)
+void dtmfband_pair(const struct dtmfband *b, double *lo, double *hi)
 {
 	static const double low[] = {697, 770, 852, 941},
 			    high[] = {1209, 1336, 1477, 1633};
-	double energy = 0, lo = 0, hi = 0;
+	double energy = 0;
 
+	*lo = 0;
+	*hi = 0;
 	for (size_t i = 0; i < CHUNK; i++)
 		energy += (double)b->last[i] * b->last[i];
 	/* below -50 dBFS or so: nothing anyone would hear as a key */
 	if (energy < CHUNK * 100.0 * 100.0)
-		return false;
+		return;
 	for (size_t i = 0; i < 4; i++) {
 		double l = power_at(b->last, CHUNK, low[i]);
 		double h = power_at(b->last, CHUNK, high[i]);
-		lo = l > lo ? l : lo;
-		hi = h > hi ? h : hi;
+		*lo = l > *lo ? l : *lo;
+		*hi = h > *hi ? h : *hi;
 	}
 	/* a sine's energy is 2 power / n: each tone's share of the frame */
-	lo = 2 * lo / CHUNK / energy;
-	hi = 2 * hi / CHUNK / energy;
+	*lo = 2 * *lo / CHUNK / energy;
+	*hi = 2 * *hi / CHUNK / energy;
+}
+
+bool dtmfband_suspect(const struct dtmfband *b)
+{
+	double lo, hi;
+
+	dtmfband_pair(b, &lo, &hi);
 	return lo > SUSPECT_TONE && hi > SUSPECT_TONE && lo + hi > SUSPECT_PAIR;
 }
 

@@ -91,6 +91,8 @@ struct jbuf {
 	bool hold_armed, held;	/* jbuf_hold_for_fec: asked, done */
 	bool lost_valid;	/* the last get was a frame lost ... */
 	uint32_t lost_ts;	/* ... at this local time */
+	bool follow_valid;	/* only losses since the last frame played: */
+	uint32_t follow_ts;	/* the local time just after it */
 	uint8_t scratch[RTPPKT_MAX_BYTES];
 };
 
@@ -155,6 +157,7 @@ void jbuf_reset(struct jbuf *jb)
 	jb->n_missing = 0;
 	jb->n_ahead = 0;
 	jb->lost_valid = false;
+	jb->follow_valid = false;
 	if (jb->peek)
 		memset(jb->peek, 0, JBUF_PEEK_SLOTS * sizeof(*jb->peek));
 }
@@ -316,6 +319,17 @@ static void unpause(struct jbuf *jb, const struct rtppkt *p)
 		return;
 	jb->base += (uint32_t)d < shift ? (uint32_t)d : shift;
 	jb->paused = false;
+	jb->follow_valid = false; /* local times moved */
+}
+
+bool jbuf_late_follows(struct jbuf *jb, const struct rtppkt *p)
+{
+	if (!jb || !p || !jb->follow_valid || !jb->synced ||
+	    p->ssrc != jb->ssrc || p->ts - jb->base != jb->follow_ts ||
+	    ts_diff(jb->follow_ts, jb->ref_ts) >= 0) /* not late at all */
+		return false;
+	jb->follow_ts += jb->frame_ts; /* the next late one may follow it */
+	return true;
 }
 
 int jbuf_absorb(struct jbuf *jb, const struct rtppkt *p)
@@ -445,7 +459,10 @@ enum jbuf_status jbuf_get(struct jbuf *jb, uint8_t *buf, size_t cap,
 
 	if (ret == JITTER_BUFFER_OK) {
 		jb->n_missing = 0;
+		jb->follow_valid = false;
 		if (buf && len && sp.len <= cap) {
+			jb->follow_valid = true;
+			jb->follow_ts = sp.timestamp + jb->frame_ts;
 			jb->tag = sp.user_data;
 			memcpy(buf, jb->scratch, sp.len);
 			*len = sp.len;

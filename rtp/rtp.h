@@ -164,6 +164,15 @@ int codec_conceal(struct codec *c, int16_t *pcm, size_t n);
  * decoder's first (Opus after a DTX run: a decoder that last heard speech
  * long ago would cross-fade from it). No-op for the other codecs. */
 int codec_decoder_restart(struct codec *c);
+/* A packet whose turn was concealed, come late but before the packet
+ * after it is decoded: the decoder takes it in and its audio is thrown
+ * away, so that the next packet decodes as the sender coded it; the join
+ * from the concealment stays as it was. Only G.722 (-ENOTSUP for the
+ * others): its ADPCM adapts to every sample, and a decoder that missed 20
+ * ms of them stays off for some 120 ms (10-25 dB SNR) where one that caught
+ * up is at once back to its usual 40 dB (test_codec_loss). G.711 keeps no
+ * such state, and libopus joins its own concealment to the next packet. */
+int codec_catch_up(struct codec *c, const uint8_t *in, size_t len);
 /* Opus in-band FEC: n samples of the frame lost just before the packet in
  * (the next one, still to be decoded at its turn), from the redundant copy
  * in it; libopus conceals what the copy does not cover. -ENOTSUP for
@@ -385,6 +394,11 @@ void jbuf_pause(struct jbuf *jb);
  * given it nor asked for it. -EAGAIN when it must be put as any packet
  * (the clock is not stopped; another source; late or a jump). */
 int jbuf_absorb(struct jbuf *jb, const struct rtppkt *p);
+/* For a packet jbuf_put said was late (-EBADMSG): true when p is the one
+ * right after the last frame jbuf_get returned, with only losses between, so
+ * that a decoder which keeps state may still take it in before the next
+ * (codec_catch_up). Each late packet in turn may follow. */
+bool jbuf_late_follows(struct jbuf *jb, const struct rtppkt *p);
 /* The tag (struct rtppkt's) of the packet jbuf_get last returned. */
 uint32_t jbuf_tag(const struct jbuf *jb);
 
@@ -514,6 +528,11 @@ bool dtmfband_heard(const struct dtmfband *b);
  * the receiver, which needs 30 ms or so, has confirmed one: asked when
  * what comes next is concealment, which the receiver cannot judge. */
 bool dtmfband_suspect(const struct dtmfband *b);
+/* The shares of the last 20 ms's energy at its strongest low-group (lo)
+ * and high-group (hi) DTMF frequency, 0 to 1 (a pure tone pair: about
+ * 0.5 each); both 0 below -50 dBFS or so. dtmfband_suspect asks for
+ * more than 0.15 each and 0.5 together. */
+void dtmfband_pair(const struct dtmfband *b, double *lo, double *hi);
 
 /* ---- per-participant stream (rtp/stream*.c) --------------------------------
  */

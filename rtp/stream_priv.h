@@ -49,7 +49,7 @@ struct media {
 	struct fifo rx;
 	int16_t *frame;	       /* the last 20 ms pulled, at the codec rate */
 	bool has_frame;	       /* it carries audio */
-	bool concealed;	       /* some of it was concealed */
+	bool concealed;	       /* some of it stands in for a loss */
 	bool converted;	       /* it went through rs_in */
 	bool converted_before; /* the one before it did */
 	size_t rx_pkt_samples; /* one negotiated ptime at the codec rate */
@@ -76,6 +76,8 @@ struct stream_dtmf {
 	uint32_t heard;	  /* bit i: tones heard i frames ago */
 	bool lost;	  /* the last frame fed was concealed */
 	unsigned pending; /* held frames not yet let out after the last */
+	unsigned window;  /* frames fed since a loss that a key may arm */
+	bool guard;	  /* a key's pair was seen around a loss */
 };
 
 /* Silence on receive (rtp/stream_quiet.c): RFC 6464 levels and CN carried
@@ -177,9 +179,11 @@ void stream_dtmf_event(struct stream *s, const struct rtppkt *p,
 		       uint64_t now_ns);
 /* Listens to 20 ms of the peer's audio at the codec rate (n samples) and
  * replaces it, in place, with the frame held back STREAM_DTMF_HOLD frames
- * ago, silenced if a digit's tones were in or next to it. A concealed
- * frame (some of it) after one with tones counts as one with tones. Only
- * when listening in-band (s->dtmf.band). */
+ * ago, silenced if a digit's tones were in or next to it. concealed: some
+ * of it stands in for a lost packet (concealment, or Opus FEC's copy);
+ * such a frame after one with tones counts as one with tones, and the
+ * frames after a loss are watched more closely. Only when listening
+ * in-band (s->dtmf.band). */
 void stream_dtmf_inband(struct stream *s, int16_t *pcm, size_t n,
 			bool concealed);
 /* When nothing was received: lets the next held frame out into pcm (true),

@@ -255,7 +255,14 @@ static void on_rtp(struct stream *s, const uint8_t *buf, size_t len,
 		return;
 	if (stream_quiet_absorb(s, &pkt))
 		return;
-	count_refused(s, jbuf_put(s->m.jb, &pkt));
+	int err = jbuf_put(s->m.jb, &pkt);
+	/* Too late to play, not too late for G.722's decoder to catch up
+	 * on: the packets after it then decode cleanly. */
+	if (err == -EBADMSG && s->m.desc->id == CODEC_G722 &&
+	    jbuf_late_follows(s->m.jb, &pkt))
+		(void)codec_catch_up(s->m.codec, pkt.payload,
+				     pkt.payload_bytes);
+	count_refused(s, err);
 }
 
 static void on_rtcp(struct stream *s, const uint8_t *buf, size_t len,

@@ -240,6 +240,50 @@ static void test_late_dropped(void)
 	jbuf_free(jb);
 }
 
+/* jbuf_late_follows: a late packet follows what was played when only
+ * losses lie between (a decoder may then take it in), each late one in
+ * its turn; not one after a frame was played past it, nor one that skips
+ * a lost frame, another source, or after a reset. */
+static void test_late_follows(void)
+{
+	struct src s = {.seq0 = 500, .ts0 = 12345, .ssrc = SSRC};
+	struct src other = {.seq0 = 9, .ts0 = 777, .ssrc = SSRC + 1};
+	struct jbuf *jb = mk();
+
+	for (uint32_t k = 0; k < 8; k++)
+		if (k != 2 && k != 3 && k != 6)
+			CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, k)), 0);
+	CU_ASSERT(!jbuf_late_follows(jb, pkt(&s, 0))); /* nothing played */
+	CU_ASSERT_EQUAL(pull(jb), 0);
+	CU_ASSERT_EQUAL(pull(jb), 1);
+	CU_ASSERT_EQUAL(pull(jb), -1);
+	CU_ASSERT_EQUAL(pull(jb), -1);
+	/* 3 skips the lost 2; then 2 and 3 in turn; 2 only once */
+	CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, 3)), -EBADMSG);
+	CU_ASSERT(!jbuf_late_follows(jb, pkt(&s, 3)));
+	CU_ASSERT(!jbuf_late_follows(jb, pkt(&other, 2)));
+	CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, 2)), -EBADMSG);
+	CU_ASSERT(jbuf_late_follows(jb, pkt(&s, 2)));
+	CU_ASSERT(!jbuf_late_follows(jb, pkt(&s, 2)));
+	CU_ASSERT(jbuf_late_follows(jb, pkt(&s, 3)));
+	/* SpeexDSP deepens its delay after late packets: it may insert a
+	 * frame (MISSING) before 4, 5 and the lost 6 go by, then 7 */
+	long got = -3;
+	for (int i = 0; i < 8 && got != 7; i++)
+		got = pull(jb);
+	CU_ASSERT_EQUAL(got, 7);
+	/* 6 comes after 7 was played: too late even for a decoder */
+	CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, 6)), -EBADMSG);
+	CU_ASSERT(!jbuf_late_follows(jb, pkt(&s, 6)));
+	CU_ASSERT(!jbuf_late_follows(jb, pkt(&s, 8))); /* not late at all */
+	CU_ASSERT(jbuf_put(jb, pkt(&s, 8)) == 0);
+	CU_ASSERT_EQUAL(pull(jb), 8);
+	jbuf_reset(jb);
+	CU_ASSERT(!jbuf_late_follows(jb, pkt(&s, 9)));
+	CU_ASSERT(!jbuf_late_follows(NULL, pkt(&s, 9)));
+	jbuf_free(jb);
+}
+
 static void test_duplicate_dropped(void)
 {
 	struct src s = {.seq0 = 65535, .ts0 = 5, .ssrc = SSRC};
@@ -586,6 +630,7 @@ static const struct unit_test tests[] = {
     {"reorder", test_reorder},
     {"loss is missing", test_loss},
     {"late packet dropped", test_late_dropped},
+    {"a late packet that follows what was played", test_late_follows},
     {"duplicate dropped", test_duplicate_dropped},
     {"delay capped", test_delay_capped},
     {"runaway resets", test_runaway_resets},

@@ -5,8 +5,9 @@
  * out of what the room hears (held back 40 ms); a phone with
  * telephone-event is not listened to in-band; a G.722 phone without it
  * (16 kHz, after a codec change from G.711) is listened to and cut out
- * just the same; and a full queue of presses drops the newest. The
- * stream's clock is simulated. */
+ * just the same; a key pressed while packets stall or come late stays
+ * out of the mix, for every codec; and a full queue of presses drops the
+ * newest. The stream's clock is simulated. */
 #include "rtp/rtp.h"
 
 #include "tests/unit/audio_util.h"
@@ -259,7 +260,8 @@ static void stall_send(struct stall_rig *k, int i)
 	k->r.ts += k->ts_20;
 }
 
-static int inband_stall(struct stall_rig *k, int at, int stall, bool burst)
+static int inband_stall(struct stall_rig *k, int at, int stall, bool burst,
+			double *loudest)
 {
 	struct rig *r = &k->r;
 	int16_t room[ROOM_N];
@@ -282,6 +284,7 @@ static int inband_stall(struct stall_rig *k, int at, int stall, bool burst)
 		double lo = amp_at(room, 770), hi = amp_at(room, 1477);
 		if (lo >= 60 && hi >= 60) {
 			leaks++;
+			*loudest = fmax(*loudest, fmax(lo, hi));
 			printf(
 			    "\n  %s at %d stall %d%s: frame %d: 770 Hz %.0f, "
 			    "1477 Hz %.0f",
@@ -292,9 +295,13 @@ static int inband_stall(struct stall_rig *k, int at, int stall, bool burst)
 	return leaks;
 }
 
-static void stall_codec(enum codec_id id, uint8_t pt)
+/* Frames of the room that carried both of the key's tones, over every
+ * stall; *loudest: the loudest such tone's amplitude. */
+static int stall_codec(enum codec_id id, uint8_t pt, double *loudest)
 {
 	const struct codec_desc *d = codec_by_id(id);
+	int leaks = 0;
+	*loudest = 0;
 	for (int at = 0; at <= 3; at++)
 		for (int stall = 0; stall <= 6; stall++)
 			for (int burst = 0; burst < 2; burst++) {
@@ -330,22 +337,38 @@ static void stall_codec(enum codec_id id, uint8_t pt)
 				codec_free(k.r.codec);
 				CU_ASSERT_FATAL(codec_new(&k.r.codec, id) == 0);
 				k.r.pt = pt;
-				CU_ASSERT_EQUAL(
-				    inband_stall(&k, at, stall, burst), 0);
+				leaks +=
+				    inband_stall(&k, at, stall, burst, loudest);
 				rig_close(&k.r);
 				free(k.phone);
 				free(lo);
 				free(hi);
 			}
+	return leaks;
 }
 
-/* G.711 only: G.722's and Opus's decoders come back from a loss with a
- * few frames of their own (ADPCM state, Opus's prediction) in which what
- * is left of a key is distorted past both the receiver and
- * dtmfband_suspect, and fragments of it still get through there. */
+/* G.722's and Opus's decoders come back from a loss over some frames
+ * (ADPCM state, Opus's prediction and FEC's rough copy) in which what is
+ * left of a key is distorted past both the receiver and dtmfband_suspect:
+ * the guard after a loss (stream_dtmf.c) and, for G.722, the late packets
+ * caught up on (codec_catch_up) keep it out. Before them, of the 56
+ * stalls, G.722 leaked 21 frames (up to 18,603) and Opus 38 (up to
+ * 16,024). What is left: Opus, the whole key lost and the packets after
+ * it late, where the first frame decoded after 120 ms of concealment
+ * carries 4 % of each tone (1,339 and 826 here), too little of either to
+ * tell from speech. */
 static void test_inband_stall(void)
 {
-	stall_codec(CODEC_PCMU, 0);
+	double g711, g722, opus;
+	int leaks711 = stall_codec(CODEC_PCMU, 0, &g711);
+	int leaks722 = stall_codec(CODEC_G722, 9, &g722);
+	int leaks_opus = stall_codec(CODEC_OPUS, 111, &opus);
+	printf("\n  frames with both tones: G.711 %d, G.722 %d, Opus %d "
+	       "(loudest %.0f)",
+	       leaks711, leaks722, leaks_opus, opus);
+	CU_ASSERT_EQUAL(leaks711, 0);
+	CU_ASSERT_EQUAL(leaks722, 0);
+	CU_ASSERT(leaks_opus <= 1 && opus < 2000);
 }
 
 /* The caller stops sending (CN, DTX, silence suppression): the 40 ms held
