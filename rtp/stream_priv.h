@@ -82,7 +82,9 @@ struct stream_dtmf {
 
 /* Silence on receive (rtp/stream_quiet.c): RFC 6464 levels and CN carried
  * through the jitter buffer in the packets' tags, the level of the audio
- * pulled, and the packet last left undecoded (Opus's warm-up). */
+ * pulled, and what was last left undecoded (the warm-up: Opus's last
+ * packet, G.722's last STREAM_WARM_G722 bytes). */
+#define STREAM_WARM_G722 RTPPKT_MAX_BYTES /* 187 ms of G.722 */
 struct stream_quiet {
 	int skip_below_db; /* INT_MIN: decode everything */
 	int level;	   /* -dBov of the last pull; -1 unknown */
