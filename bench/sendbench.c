@@ -7,19 +7,27 @@
  *   send       the same sockets connected to their callers (the route is
  *              looked up once, not per packet);
  *   sendmmsg   one socket for every caller, all N packets in one call
- *              (a design with one shared port).
+ *              (a design with one shared port);
+ *   io_uring   the sockets of sendto, all N sends queued in one ring and
+ *              submitted at once (one system call a tick; only when built
+ *              with liburing).
  *
- * usage: sendbench [callers (2000)] [ticks per run (100)] [runs (5)]
+ * usage: sendbench [--poll-rx] [callers (2000)] [ticks per run (100)]
+ *                  [runs (5)]
  *
  * The callers are a child process with one socket each, read with epoll
  * and recvmmsg as loadgen does, so the sender pays what it pays on
  * loopback: the receiver's queueing and wake-up as well as its own send.
+ * With --poll-rx the child looks every millisecond instead of sleeping in
+ * epoll_wait, so that no packet has a sleeping reader to wake: what is
+ * left is the send and the receiver's queueing.
  * The sender's CPU (getrusage) per packet, each way in turn in every run;
  * medians of the runs and their ratios to sendto. This is the floor under
  * any bridge's cost per listener on this machine (docs/benchmarks.md). */
 #include "bench/bench_util.h"
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,11 +38,21 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifdef HAVE_LIBURING
+#include <liburing.h>
+#endif
+
 #define PKT_BYTES 100 /* 12 of RTP header, 88 of Opus at 32 kb/s or so */
 #define TICK_NS	  20000000L
-#define WAYS	  3
+#define RING	  1024 /* io_uring entries: sends queued per submit */
+#ifdef HAVE_LIBURING
+#define WAYS 4
+#else
+#define WAYS 3
+#endif
 
-static const char *const way_name[WAYS] = {"sendto", "send", "sendmmsg"};
+static const char *const way_name[4] = {"sendto", "send", "sendmmsg",
+					"io_uring"};
 
 static double cpu_us(void)
 {
@@ -44,7 +62,7 @@ static double cpu_us(void)
 	       (double)r.ru_stime.tv_sec * 1e6 + (double)r.ru_stime.tv_usec;
 }
 
-static void receive_forever(const int *rx, int n)
+static void receive_forever(const int *rx, int n, bool poll_rx)
 {
 	int ep = epoll_create1(0);
 	if (ep < 0)
@@ -60,7 +78,9 @@ static void receive_forever(const int *rx, int n)
 	struct iovec io[8];
 	struct epoll_event ev[256];
 	for (;;) {
-		int got = epoll_wait(ep, ev, 256, -1);
+		int got = epoll_wait(ep, ev, 256, poll_rx ? 0 : -1);
+		if (poll_rx && got < 256)
+			usleep(1000);
 		for (int k = 0; k < got; k++) {
 			memset(m, 0, sizeof(m));
 			for (int j = 0; j < 8; j++) {
@@ -84,13 +104,39 @@ static void sleep_until(struct timespec *t, long add_ns)
 		;
 }
 
+#ifdef HAVE_LIBURING
+/* The sends of one tick through the ring, RING at a time. */
+static void uring_tick(struct io_uring *ring, const int *tx, struct msghdr *mh,
+		       int n)
+{
+	for (int off = 0; off < n; off += RING) {
+		int end = n - off < RING ? n : off + RING;
+		for (int i = off; i < end; i++)
+			io_uring_prep_sendmsg(io_uring_get_sqe(ring), tx[i],
+					      &mh[i], MSG_DONTWAIT);
+		io_uring_submit_and_wait(ring, (unsigned)(end - off));
+		struct io_uring_cqe *c;
+		unsigned head, seen = 0;
+		io_uring_for_each_cqe(ring, head, c) seen++;
+		io_uring_cq_advance(ring, seen);
+	}
+}
+#endif
+
 int main(int argc, char **argv)
 {
+	bool poll_rx = argc > 1 && !strcmp(argv[1], "--poll-rx");
+	if (poll_rx) {
+		argv++;
+		argc--;
+	}
 	int n = argc > 1 ? atoi(argv[1]) : 2000;
 	int ticks = argc > 2 ? atoi(argv[2]) : 100;
 	int runs = argc > 3 ? atoi(argv[3]) : 5;
 	if (n < 1 || ticks < 1 || runs < 1 || runs > 99) {
-		fprintf(stderr, "usage: sendbench [callers] [ticks] [runs]\n");
+		fprintf(stderr,
+			"usage: sendbench [--poll-rx] [callers] [ticks] "
+			"[runs]\n");
 		return 2;
 	}
 	struct rlimit rl;
@@ -117,7 +163,7 @@ int main(int argc, char **argv)
 	if (child < 0)
 		bench_die("fork");
 	if (child == 0)
-		receive_forever(rx, n);
+		receive_forever(rx, n, poll_rx);
 	for (int i = 0; i < n; i++)
 		close(rx[i]);
 
@@ -130,6 +176,14 @@ int main(int argc, char **argv)
 		mm[i].msg_hdr.msg_iov = &io;
 		mm[i].msg_hdr.msg_iovlen = 1;
 	}
+#ifdef HAVE_LIBURING
+	struct io_uring ring;
+	struct msghdr *mh = calloc((size_t)n, sizeof(*mh));
+	if (!mh || io_uring_queue_init(RING, &ring, 0) < 0)
+		bench_die("io_uring");
+	for (int i = 0; i < n; i++)
+		mh[i] = mm[i].msg_hdr;
+#endif
 	double us[WAYS][99];
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
@@ -148,6 +202,10 @@ int main(int argc, char **argv)
 					for (int i = 0; i < n; i++)
 						send(conn[i], pkt, sizeof(pkt),
 						     MSG_DONTWAIT);
+#ifdef HAVE_LIBURING
+				else if (w == 3)
+					uring_tick(&ring, tx, mh, n);
+#endif
 				else
 					for (int off = 0; off < n;) {
 						int s = sendmmsg(
@@ -167,8 +225,8 @@ int main(int argc, char **argv)
 	waitpid(child, NULL, 0);
 	double med[WAYS];
 	printf("sendbench: %d callers, %d ticks of 20 ms per run, %d runs; "
-	       "sender CPU per packet, medians\n",
-	       n, ticks, runs);
+	       "sender CPU per packet, medians%s\n",
+	       n, ticks, runs, poll_rx ? "; receiver polls every 1 ms" : "");
 	for (int w = 0; w < WAYS; w++)
 		med[w] = bench_median(us[w], (size_t)runs);
 	for (int w = 0; w < WAYS; w++)

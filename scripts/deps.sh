@@ -15,8 +15,10 @@ apt-get install -y -qq --no-install-recommends \
 	libxml2-dev libinih-dev libsndfile1-dev libopusenc-dev libcunit1-dev \
 	libssl-dev openssl \
 	python3 sip-tester baresip-core libxml2-utils clang-format espeak-ng \
-	debhelper dpkg-dev systemd groff-base clang libclang-rt-dev >/dev/null
+	debhelper dpkg-dev systemd groff-base clang libclang-rt-dev \
+	liburing-dev >/dev/null
 # debhelper and dpkg-dev build the Debian package (tests/e2e/test_deb.py);
 # systemd gives systemd-analyze, -sysusers and -tmpfiles for the unit and
 # package tests; groff-base lints the manual page; clang builds the fuzz
-# targets (fuzz/, docs/fuzzing.md).
+# targets (fuzz/, docs/fuzzing.md); liburing-dev gives bench/sendbench its
+# io_uring way (optional: without it the bench measures the other three).
