@@ -30,6 +30,11 @@
  * a payload larger than our scratch frame, so its stderr warnings stay
  * quiet (for senders whose timestamps step in whole frames).
  *
+ * A late packet is never played, but one that follows the last frame
+ * played with only losses between can still be taken in by a decoder
+ * that keeps state (G.722's ADPCM), before the next packet:
+ * jbuf_late_follows() says which, each late one in its turn.
+ *
  * SpeexDSP cannot show a packet before its turn, which Opus' in-band FEC
  * needs: when a frame is missing, the next packet may already be here and
  * carry a copy of it. With jbuf_keep_next() the wrapper keeps its own copy
