@@ -15,7 +15,9 @@
  *     to SpeexDSP with no span and no payload, so that it learns of the
  *     lateness and deepens the buffer, but can never play them;
  *   - say EMPTY rather than MISSING when nothing has arrived yet, or when
- *     the sender has been silent for longer than concealment is worth.
+ *     the sender has been silent for longer than concealment is worth;
+ *   - count the frames SpeexDSP jumps over when it shortens its delay
+ *     (st.skipped): received, never played, and otherwise unreported.
  * A sender in DTX or CN sends a packet now and then (Opus: every 400 ms)
  * and nothing between. Asking SpeexDSP for each missing frame there costs
  * four scans of its 200 slots, for most callers of a big room, and
@@ -98,6 +100,9 @@ struct jbuf {
 	uint32_t lost_ts;	/* ... at this local time */
 	bool follow_valid;	/* only losses since the last frame played: */
 	uint32_t follow_ts;	/* the local time just after it */
+	bool play_valid;	/* play_next holds: */
+	uint32_t play_next;	/* the local time SpeexDSP plays next */
+	uint32_t skipped_new;	/* frames skipped since jbuf_take_skipped */
 	uint8_t scratch[RTPPKT_MAX_BYTES];
 };
 
@@ -163,6 +168,7 @@ void jbuf_reset(struct jbuf *jb)
 	jb->n_ahead = 0;
 	jb->lost_valid = false;
 	jb->follow_valid = false;
+	jb->play_valid = false;
 	if (jb->peek)
 		memset(jb->peek, 0, JBUF_PEEK_SLOTS * sizeof(*jb->peek));
 }
@@ -325,6 +331,7 @@ static void unpause(struct jbuf *jb, const struct rtppkt *p)
 	jb->base += (uint32_t)d < shift ? (uint32_t)d : shift;
 	jb->paused = false;
 	jb->follow_valid = false; /* local times moved */
+	jb->play_valid = false;
 }
 
 bool jbuf_late_follows(struct jbuf *jb, const struct rtppkt *p)
@@ -426,6 +433,32 @@ static unsigned available(struct jbuf *jb)
 	return n > 0 ? (unsigned)n : 0;
 }
 
+/* SpeexDSP shortens its delay by moving its pointer ahead: the frames it
+ * jumps over are never played, and it does not say so. They are counted
+ * here from the times of the frames it plays (st.skipped): a lost frame
+ * moves the pointer one frame, an inserted one (a deeper buffer) not. */
+static void note_played(struct jbuf *jb, uint32_t ts)
+{
+	int32_t d = jb->play_valid ? ts_diff(ts, jb->play_next) : 0;
+
+	if (d >= (int32_t)jb->frame_ts) {
+		uint32_t n = (uint32_t)d / jb->frame_ts;
+		jb->st.skipped += n;
+		jb->skipped_new += n;
+	}
+	jb->play_valid = true;
+	jb->play_next = ts + jb->frame_ts;
+}
+
+uint32_t jbuf_take_skipped(struct jbuf *jb)
+{
+	uint32_t n = jb ? jb->skipped_new : 0;
+
+	if (jb)
+		jb->skipped_new = 0;
+	return n;
+}
+
 enum jbuf_status jbuf_get(struct jbuf *jb, uint8_t *buf, size_t cap,
 			  size_t *len)
 {
@@ -462,6 +495,10 @@ enum jbuf_status jbuf_get(struct jbuf *jb, uint8_t *buf, size_t cap,
 	jb->lost_valid = ret == JITTER_BUFFER_MISSING;
 	jb->lost_ts = sp.timestamp;
 
+	if (ret == JITTER_BUFFER_OK)
+		note_played(jb, sp.timestamp);
+	else if (ret == JITTER_BUFFER_MISSING && jb->play_valid)
+		jb->play_next += jb->frame_ts;
 	if (ret == JITTER_BUFFER_OK) {
 		jb->n_missing = 0;
 		jb->follow_valid = false;

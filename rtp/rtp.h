@@ -405,7 +405,10 @@ uint32_t jbuf_tag(const struct jbuf *jb);
 struct jbuf_stats {
 	uint64_t put, late, dropped, missing, resets;
 	uint64_t absorbed; /* jbuf_absorb */
+	uint64_t skipped;  /* frames SpeexDSP jumped over to cut its delay */
 };
+/* Frames skipped (as st.skipped) since the last call; then 0. */
+uint32_t jbuf_take_skipped(struct jbuf *jb);
 void jbuf_stats(const struct jbuf *jb, struct jbuf_stats *out);
 
 /* ---- SRTP and SRTCP, one direction (rtp/srtpctx.c, libsrtp2) ------------ */

@@ -490,6 +490,10 @@ static void rx_fill(struct stream *s, size_t want)
 {
 	struct media *m = &s->m;
 
+	/* what the buffer jumped over to cut its delay was received, and
+	 * never played: discarded */
+	s->st.discarded += jbuf_take_skipped(m->jb);
+
 	for (int i = 0; i < 8 && m->rx.len < want; i++) {
 		size_t len = 0;
 		enum jbuf_status st =

@@ -594,6 +594,46 @@ static void test_jitter_adapts(void)
 	jbuf_free(jb);
 }
 
+/* SpeexDSP deepens its buffer for jittery arrivals and, once they are
+ * steady again, shortens it by jumping over frames, which it does not
+ * report: they are counted as skipped, and every packet put is played or
+ * skipped (none lost without a count). */
+static void test_shrink_skips(void)
+{
+	enum { JITTERY = 600, TICKS = 3000, MAXD = 4 };
+	struct src s = {.seq0 = 7, .ts0 = 5555, .ssrc = SSRC};
+	struct jbuf *jb = mk();
+	struct jbuf_stats st;
+	uint32_t rng = 7, delay[TICKS];
+	long played = 0, last = -1;
+
+	for (int t = 0; t < TICKS; t++) {
+		rng = rng * 1103515245u + 12345u;
+		delay[t] = t < JITTERY ? (rng >> 16) % (MAXD + 1) : 0;
+	}
+	for (int t = 0; t < TICKS + 40; t++) {
+		for (int k = t - MAXD; k <= t; k++)
+			if (k >= 0 && k < TICKS && k + (int)delay[k] == t)
+				jbuf_put(jb, pkt(&s, (uint32_t)k));
+		long r = pull(jb);
+		if (r >= 0) {
+			CU_ASSERT_TRUE(r > last);
+			last = r;
+			played++;
+		}
+	}
+	jbuf_stats(jb, &st);
+	printf("\n  %llu put, %ld played, %llu skipped, %llu late",
+	       (unsigned long long)st.put, played,
+	       (unsigned long long)st.skipped, (unsigned long long)st.late);
+	CU_ASSERT_TRUE(st.skipped > 0);
+	CU_ASSERT_EQUAL(st.put, (uint64_t)played + st.skipped);
+	CU_ASSERT_EQUAL(jbuf_take_skipped(jb), st.skipped);
+	CU_ASSERT_EQUAL(jbuf_take_skipped(jb), 0);
+	CU_ASSERT_EQUAL(jbuf_take_skipped(NULL), 0);
+	jbuf_free(jb);
+}
+
 static void test_sizes_and_args(void)
 {
 	struct src s = {.ssrc = SSRC};
@@ -639,6 +679,7 @@ static const struct unit_test tests[] = {
     {"absorb while paused", test_absorb},
     {"paused in DTX", test_pause},
     {"jitter adapts", test_jitter_adapts},
+    {"a shorter delay skips frames, counted", test_shrink_skips},
     {"sizes and arguments", test_sizes_and_args},
     {NULL, NULL},
 };
