@@ -561,24 +561,19 @@ static void test_absorb(void)
 
 /* A steady sender over a jittery path: each packet takes 0 to 3 frames.
  * The buffer adapts: nearly every frame is played, in order. */
-static void test_jitter_adapts(void)
+/* Packet k of n, sent every tick, arrives delay[k] ticks late (at most
+ * maxd); each tick delivers what arrives, in sending order, and pulls one
+ * frame, for extra ticks more. Returns the frames played, which must come
+ * in order. */
+static long deliver(struct jbuf *jb, struct src *s, const uint32_t *delay,
+		    int n, int maxd, int extra)
 {
-	enum { TICKS = 3000, MAXD = 3 };
-	struct src s = {.seq0 = 4242, .ts0 = 99999, .ssrc = SSRC};
-	struct jbuf *jb = mk();
-	struct jbuf_stats st;
-	uint32_t rng = 1, delay[TICKS];
 	long played = 0, last = -1;
 
-	for (int t = 0; t < TICKS; t++) {
-		rng = rng * 1103515245u + 12345u;
-		delay[t] = (rng >> 16) % (MAXD + 1);
-	}
-	for (int t = 0; t < TICKS + MAXD; t++) {
-		/* Deliver, in sending order, what arrives at tick t. */
-		for (int k = t - MAXD; k <= t; k++)
-			if (k >= 0 && k < TICKS && k + (int)delay[k] == t)
-				jbuf_put(jb, pkt(&s, (uint32_t)k));
+	for (int t = 0; t < n + extra; t++) {
+		for (int k = t - maxd; k <= t; k++)
+			if (k >= 0 && k < n && k + (int)delay[k] == t)
+				jbuf_put(jb, pkt(s, (uint32_t)k));
 		long r = pull(jb);
 		if (r >= 0) {
 			CU_ASSERT_TRUE(r > last);
@@ -586,6 +581,22 @@ static void test_jitter_adapts(void)
 			played++;
 		}
 	}
+	return played;
+}
+
+static void test_jitter_adapts(void)
+{
+	enum { TICKS = 3000, MAXD = 3 };
+	struct src s = {.seq0 = 4242, .ts0 = 99999, .ssrc = SSRC};
+	struct jbuf *jb = mk();
+	struct jbuf_stats st;
+	uint32_t rng = 1, delay[TICKS];
+
+	for (int t = 0; t < TICKS; t++) {
+		rng = rng * 1103515245u + 12345u;
+		delay[t] = (rng >> 16) % (MAXD + 1);
+	}
+	long played = deliver(jb, &s, delay, TICKS, MAXD, MAXD);
 	jbuf_stats(jb, &st);
 	CU_ASSERT_EQUAL(st.put + st.late, TICKS);
 	CU_ASSERT_TRUE(played > TICKS * 95 / 100);
@@ -605,23 +616,12 @@ static void test_shrink_skips(void)
 	struct jbuf *jb = mk();
 	struct jbuf_stats st;
 	uint32_t rng = 7, delay[TICKS];
-	long played = 0, last = -1;
 
 	for (int t = 0; t < TICKS; t++) {
 		rng = rng * 1103515245u + 12345u;
 		delay[t] = t < JITTERY ? (rng >> 16) % (MAXD + 1) : 0;
 	}
-	for (int t = 0; t < TICKS + 40; t++) {
-		for (int k = t - MAXD; k <= t; k++)
-			if (k >= 0 && k < TICKS && k + (int)delay[k] == t)
-				jbuf_put(jb, pkt(&s, (uint32_t)k));
-		long r = pull(jb);
-		if (r >= 0) {
-			CU_ASSERT_TRUE(r > last);
-			last = r;
-			played++;
-		}
-	}
+	long played = deliver(jb, &s, delay, TICKS, MAXD, 40);
 	jbuf_stats(jb, &st);
 	printf("\n  %llu put, %ld played, %llu skipped, %llu late",
 	       (unsigned long long)st.put, played,
