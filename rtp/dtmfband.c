@@ -36,10 +36,6 @@
 #define PENDING_MAX 4
 #define CHUNK	    160 /* 8 kHz samples converted at once: 20 ms */
 #define QUALITY	    1	/* SpeexDSP's: see above */
-/* dtmfband_suspect: each tone's share of the frame's energy, and the
- * pair's (a key's pair with some speech or noise under it) */
-#define SUSPECT_TONE 0.15
-#define SUSPECT_PAIR 0.5
 
 struct dtmfband {
 	dtmf_rx_state_t *rx;
@@ -123,7 +119,7 @@ static void hear_8k(struct dtmfband *b, const int16_t *pcm, int n)
 {
 	dtmf_rx(b->rx, pcm, n);
 	b->at += (uint64_t)n;
-	/* the last CHUNK samples, for dtmfband_suspect */
+	/* the last CHUNK samples, for dtmfband_pair */
 	if ((size_t)n >= CHUNK) {
 		memcpy(b->last, pcm + n - CHUNK, sizeof(b->last));
 	} else {
@@ -168,14 +164,6 @@ void dtmfband_pair(const struct dtmfband *b, double *lo, double *hi)
 	/* a sine's energy is 2 power / n: each tone's share of the frame */
 	*lo = 2 * *lo / CHUNK / energy;
 	*hi = 2 * *hi / CHUNK / energy;
-}
-
-bool dtmfband_suspect(const struct dtmfband *b)
-{
-	double lo, hi;
-
-	dtmfband_pair(b, &lo, &hi);
-	return lo > SUSPECT_TONE && hi > SUSPECT_TONE && lo + hi > SUSPECT_PAIR;
 }
 
 size_t dtmfband_feed(struct dtmfband *b, const int16_t *pcm, size_t n,

@@ -526,15 +526,12 @@ size_t dtmfband_feed(struct dtmfband *b, const int16_t *pcm, size_t n,
 void dtmfband_lost(struct dtmfband *b, size_t n);
 /* True when a digit's tones were present in the last samples fed. */
 bool dtmfband_heard(const struct dtmfband *b);
-/* Whether the last 20 ms fed look like a key's two tones (most of their
- * energy at one low-group and one high-group frequency), whether or not
- * the receiver, which needs 30 ms or so, has confirmed one: asked when
- * what comes next is concealment, which the receiver cannot judge. */
-bool dtmfband_suspect(const struct dtmfband *b);
-/* The shares of the last 20 ms's energy at its strongest low-group (lo)
- * and high-group (hi) DTMF frequency, 0 to 1 (a pure tone pair: about
- * 0.5 each); both 0 below -50 dBFS or so. dtmfband_suspect asks for
- * more than 0.15 each and 0.5 together. */
+/* The shares of the last 20 ms fed's energy at its strongest low-group
+ * (lo) and high-group (hi) DTMF frequency, 0 to 1 (a pure tone pair:
+ * about 0.5 each); both 0 below -50 dBFS or so. What looks like a key
+ * whether or not the receiver, which needs 30 ms or so, has confirmed
+ * one: around losses, which the receiver cannot judge
+ * (rtp/stream_dtmf.c). */
 void dtmfband_pair(const struct dtmfband *b, double *lo, double *hi);
 
 /* ---- per-participant stream (rtp/stream*.c) --------------------------------

@@ -29,9 +29,9 @@
  * packet. Losses: a concealed frame after one with tones counts as one
  * with tones (concealment is a distorted copy the receiver may not
  * confirm), and when concealment begins or ends, a frame that looks like
- * a key's pair (dtmfband_suspect) counts too: the receiver never saw
- * enough of that key to confirm it. And a decoder takes some frames to
- * come back from a loss (G.722's ADPCM some 120 ms, Opus after its
+ * a key's pair (key_pair, on dtmfband_pair's shares) counts too: the receiver
+ * never saw enough of that key to confirm it. And a decoder takes some frames
+ * to come back from a loss (G.722's ADPCM some 120 ms, Opus after its
  * concealment or FEC's rough copy as long): what is left of a key there
  * can be distorted past both tests (a twist beyond the receiver's, one
  * tone louder for a frame). So within LOSS_WINDOW frames of a loss,
@@ -55,9 +55,13 @@
 /* The guard after a loss (above): frames watched, and the shares of a
  * frame's energy (dtmfband_pair) that arm it and that it silences. */
 #define LOSS_WINDOW 6
-#define GUARD_TONE  0.08
-#define GUARD_PAIR  0.45
-#define GUARD_ONE   0.2
+/* A key's pair, when concealment begins or ends: each tone's share and
+ * the pair's (a key's pair with some speech or noise under it). */
+#define SUSPECT_TONE 0.15
+#define SUSPECT_PAIR 0.5
+#define GUARD_TONE   0.08
+#define GUARD_PAIR   0.45
+#define GUARD_ONE    0.2
 
 static void queue(struct stream_dtmf *d, const struct digit *dg, size_t n)
 {
@@ -123,30 +127,45 @@ void stream_dtmf_event(struct stream *s, const struct rtppkt *p,
 		queue(&s->dtmf, dg, (size_t)n);
 }
 
-/* Something near a key's pair in the last 20 ms fed arms the guard. */
-static void guard_arm(struct stream_dtmf *d, double *lo, double *hi)
+/* The shares of the last 20 ms fed on a low-group and a high-group DTMF
+ * frequency (dtmfband_pair), measured once and read by the tests below. */
+struct shares {
+	double lo, hi;
+};
+
+static struct shares shares_of(const struct stream_dtmf *d)
 {
-	dtmfband_pair(d->band, lo, hi);
-	if (*lo > GUARD_TONE && *hi > GUARD_TONE && *lo + *hi > GUARD_PAIR)
-		d->guard = true;
+	struct shares p;
+
+	dtmfband_pair(d->band, &p.lo, &p.hi);
+	return p;
 }
 
-/* Whether the guard after a loss silences the frame just fed. */
-static bool guard_silences(struct stream_dtmf *d, bool concealed)
+/* Most of the energy on one pair: a key, with some speech or noise under
+ * it, whether or not the receiver has confirmed it. */
+static bool key_pair(struct shares p)
 {
-	double lo, hi;
+	return p.lo > SUSPECT_TONE && p.hi > SUSPECT_TONE &&
+	       p.lo + p.hi > SUSPECT_PAIR;
+}
 
-	if (concealed)
-		d->window = LOSS_WINDOW;
-	if (!d->window && !d->guard)
-		return false;
+/* Near a key's pair: what arms the guard after a loss. */
+static bool near_pair(struct shares p)
+{
+	return p.lo > GUARD_TONE && p.hi > GUARD_TONE &&
+	       p.lo + p.hi > GUARD_PAIR;
+}
+
+/* Whether the guard after a loss silences the frame just fed (now). */
+static bool guard_silences(struct stream_dtmf *d, struct shares now,
+			   bool concealed)
+{
 	if (d->window) {
-		guard_arm(d, &lo, &hi);
+		d->guard = d->guard || near_pair(now);
 		d->window -= !concealed;
 		return d->guard;
 	}
-	dtmfband_pair(d->band, &lo, &hi);
-	d->guard = d->guard && (lo > GUARD_ONE || hi > GUARD_ONE);
+	d->guard = d->guard && (now.lo > GUARD_ONE || now.hi > GUARD_ONE);
 	return d->guard;
 }
 
@@ -157,23 +176,34 @@ void stream_dtmf_inband(struct stream *s, int16_t *pcm, size_t n,
 	if (!d->band || n != d->frame_n)
 		return;
 	struct digit dg[4];
-	double lo, hi;
-	/* A loss right after a key's first 20 ms, before the receiver could
-	 * confirm it: that frame is still held, and is silenced too. */
-	bool onset = concealed && !(d->heard & 1) && dtmfband_suspect(d->band);
-	if (concealed && !d->lost)
-		guard_arm(d, &lo, &hi); /* the frame before the loss */
+	bool onset = false;
+	if (concealed) {
+		/* The frame before this one. A loss right after a key's first
+		 * 20 ms, before the receiver could confirm it: that frame is
+		 * still held, and is silenced too. A key near the loss arms
+		 * the guard. */
+		if (!(d->heard & 1) || !d->lost) {
+			struct shares before = shares_of(d);
+			onset = !(d->heard & 1) && key_pair(before);
+			d->guard = d->guard || (!d->lost && near_pair(before));
+		}
+		d->window = LOSS_WINDOW;
+	}
 	size_t got = dtmfband_feed(d->band, pcm, n, dg, 4);
 	queue(d, dg, got);
 	/* The first frame after a loss: the receiver lost the tone's start
 	 * and may never confirm what is left of it. */
-	bool resume = !concealed && d->lost && dtmfband_suspect(d->band);
+	bool resume = !concealed && d->lost;
+	struct shares now = {0, 0};
+	if (resume || d->window || d->guard)
+		now = shares_of(d);
+	resume = resume && key_pair(now);
+	bool guarded = guard_silences(d, now, concealed);
 	/* Concealment goes on with what came before it: after a key's tone,
 	 * a decaying, distorted copy of it that the receiver may not take for
 	 * the key, and that must not reach the mix either. */
-	bool heard = dtmfband_heard(d->band) || onset || resume ||
+	bool heard = dtmfband_heard(d->band) || onset || resume || guarded ||
 		     (concealed && (d->heard & 1));
-	heard = guard_silences(d, concealed) || heard;
 	d->heard = d->heard << 1 | heard;
 	d->lost = concealed;
 

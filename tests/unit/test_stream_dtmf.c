@@ -350,7 +350,7 @@ static int stall_codec(enum codec_id id, uint8_t pt, double *loudest)
 
 /* G.722's and Opus's decoders come back from a loss over some frames
  * (ADPCM state, Opus's prediction and FEC's rough copy) in which what is
- * left of a key is distorted past both the receiver and dtmfband_suspect:
+ * left of a key is distorted past both the receiver and the key-pair test:
  * the guard after a loss (stream_dtmf.c) and, for G.722, the late packets
  * caught up on (codec_catch_up) keep it out. Before them, of the 56
  * stalls, G.722 leaked 21 frames (up to 18,603) and Opus 38 (up to
