@@ -117,14 +117,14 @@ bool stream_quiet_absorb(struct stream *s, const struct rtppkt *p)
 static void keep_warm(struct stream *s, size_t len)
 {
 	struct stream_quiet *q = &s->quiet;
-	size_t cap = s->m.desc->id == CODEC_G722 ? STREAM_WARM_G722 : 0;
+	const size_t cap = STREAM_WARM_G722;
+	const uint8_t *in = s->payload;
 
-	if (!cap) {
-		memcpy(q->warm, s->payload, len);
+	if (s->m.desc->id != CODEC_G722) {
+		memcpy(q->warm, in, len);
 		q->warm_len = len;
 		return;
 	}
-	const uint8_t *in = s->payload;
 	if (len > cap) {
 		in += len - cap;
 		len = cap;

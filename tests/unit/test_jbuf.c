@@ -584,18 +584,27 @@ static long deliver(struct jbuf *jb, struct src *s, const uint32_t *delay,
 	return played;
 }
 
+/* delay[k] for n packets: 0 to maxd ticks at random (seeded) for the
+ * first jittery ones, 0 after them. */
+static void jittery_delays(uint32_t *delay, int n, int jittery, int maxd,
+			   uint32_t seed)
+{
+	for (int t = 0; t < n; t++) {
+		seed = seed * 1103515245u + 12345u;
+		delay[t] =
+		    t < jittery ? (seed >> 16) % (uint32_t)(maxd + 1) : 0;
+	}
+}
+
 static void test_jitter_adapts(void)
 {
 	enum { TICKS = 3000, MAXD = 3 };
 	struct src s = {.seq0 = 4242, .ts0 = 99999, .ssrc = SSRC};
 	struct jbuf *jb = mk();
 	struct jbuf_stats st;
-	uint32_t rng = 1, delay[TICKS];
+	uint32_t delay[TICKS];
 
-	for (int t = 0; t < TICKS; t++) {
-		rng = rng * 1103515245u + 12345u;
-		delay[t] = (rng >> 16) % (MAXD + 1);
-	}
+	jittery_delays(delay, TICKS, TICKS, MAXD, 1);
 	long played = deliver(jb, &s, delay, TICKS, MAXD, MAXD);
 	jbuf_stats(jb, &st);
 	CU_ASSERT_EQUAL(st.put + st.late, TICKS);
@@ -615,12 +624,9 @@ static void test_shrink_skips(void)
 	struct src s = {.seq0 = 7, .ts0 = 5555, .ssrc = SSRC};
 	struct jbuf *jb = mk();
 	struct jbuf_stats st;
-	uint32_t rng = 7, delay[TICKS];
+	uint32_t delay[TICKS];
 
-	for (int t = 0; t < TICKS; t++) {
-		rng = rng * 1103515245u + 12345u;
-		delay[t] = t < JITTERY ? (rng >> 16) % (MAXD + 1) : 0;
-	}
+	jittery_delays(delay, TICKS, JITTERY, MAXD, 7);
 	long played = deliver(jb, &s, delay, TICKS, MAXD, 40);
 	jbuf_stats(jb, &st);
 	printf("\n  %llu put, %ld played, %llu skipped, %llu late",
