@@ -77,13 +77,17 @@ def room_levels(h, t):
     a = Caller(h, t.sip_addr, 'A', 'opus', None)
     b = Caller(h, t.sip_addr, 'B', 'opus', None)
     lst = Caller(h, t.sip_addr, 'L', 'PCMU', None)
+    # Neither sends a packet without its level: a packet A sent before
+    # its tone (silence, level 127) would rightly be left undecoded.
     for c in (a, b):
         body, _ = build_offer('127.0.0.1', c.rtp.port, ('opus',), extra=extmap)
-        ans = dial(h, c, room, raw_body=body.encode())
+        ans = dial(h, c, room, raw_body=body.encode(), start_media=False)
         h.check(('a=extmap:%d %s' % (LEVEL_ID, LEVEL_URI)) in ans.raw,
                 '%s: the answer takes the audio level under the offered id' % c.name,
                 ans.raw.replace('\r\n', ' | '))
+        c.apply_answer()
         c.rtp.send_levels(LEVEL_ID)
+    b.rtp.send_silence()
     dial(h, lst, room)
     a.rtp.send_tone(440, dbfs=-12)
     time.sleep(3.0)
