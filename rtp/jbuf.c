@@ -324,11 +324,11 @@ void jbuf_pause(struct jbuf *jb)
 static void unpause(struct jbuf *jb, const struct rtppkt *p)
 {
 	int32_t d = ts_diff(p->ts - jb->base, jb->ref_ts);
-	uint32_t shift = jb->paused_frames * jb->frame_ts;
+	uint64_t shift = (uint64_t)jb->paused_frames * jb->frame_ts;
 
 	if (d < 0)
 		return;
-	jb->base += (uint32_t)d < shift ? (uint32_t)d : shift;
+	jb->base += (uint64_t)d < shift ? (uint32_t)d : (uint32_t)shift;
 	jb->paused = false;
 	jb->follow_valid = false; /* local times moved */
 	jb->play_valid = false;
@@ -349,8 +349,13 @@ int jbuf_absorb(struct jbuf *jb, const struct rtppkt *p)
 	if (!jb || !p || !jb->paused || jb->idle || p->ssrc != jb->ssrc ||
 	    seq_jumped(jb, p->seq) || seq_seen(jb, p->seq))
 		return -EAGAIN;
+	/* How far ahead of the clock that stopped, less the frames that
+	 * went by since (as unpause() takes them off): a DTX run goes on
+	 * for as long as the caller says nothing, far past the runaway
+	 * distance, and each of its packets must still be absorbed. */
 	int32_t d = ts_diff(p->ts - jb->base, jb->ref_ts);
-	if (d < 0 || d > (int32_t)jb->runaway_ts)
+	int64_t ahead = d - (int64_t)jb->paused_frames * jb->frame_ts;
+	if (d < 0 || ahead > (int64_t)jb->runaway_ts)
 		return -EAGAIN;
 	seq_mark(jb, p->seq);
 	jb->st.absorbed++;

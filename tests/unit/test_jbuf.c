@@ -512,7 +512,10 @@ static void test_pause(void)
 /* While paused, the run's next DTX packets are absorbed: never played,
  * seen (a duplicate is refused), and the clock stays stopped, so the
  * packet that ends the run is played next with no loss, late or reset.
- * Not paused, or out of order: -EAGAIN, for jbuf_put. */
+ * A run lasts as long as the caller is quiet: 12 s here, four times the
+ * distance at which a timestamp jump means a restart. Not paused, out of
+ * order, or a jump that far beyond the time gone by: -EAGAIN, for
+ * jbuf_put. */
 static void test_absorb(void)
 {
 	struct src s = {.ssrc = SSRC};
@@ -524,7 +527,7 @@ static void test_absorb(void)
 	jbuf_stats(jb, &st);
 	uint64_t missing = st.missing, late = st.late, resets = st.resets;
 	jbuf_pause(jb); /* the packet just taken was DTX */
-	for (int run = 0; run < 3; run++) {
+	for (int run = 0; run < 30; run++) {
 		for (int i = 0; i < 19; i++)
 			CU_ASSERT_EQUAL(pull(jb), -2);
 		/* the next DTX packet, 20 frames after the last, in sequence */
@@ -535,10 +538,14 @@ static void test_absorb(void)
 		CU_ASSERT_EQUAL(pull(jb), -2);
 		k++;
 	}
-	/* one older than the playout point, another source: not absorbed */
+	/* one older than the playout point, another source, one 4 s ahead
+	 * of the time gone by: not absorbed */
 	CU_ASSERT_EQUAL(jbuf_absorb(jb, pkt(&s, k - 4)), -EAGAIN);
 	struct rtppkt other = *pkt(&s, k);
 	other.ssrc ^= 1;
+	CU_ASSERT_EQUAL(jbuf_absorb(jb, &other), -EAGAIN);
+	other = *pkt(&s, k);
+	other.ts += 4 * RATE;
 	CU_ASSERT_EQUAL(jbuf_absorb(jb, &other), -EAGAIN);
 	/* speech again: played at its time, and the stream goes on */
 	for (int i = 0; i < 19; i++)
@@ -551,7 +558,7 @@ static void test_absorb(void)
 		CU_ASSERT_EQUAL(pull(jb), k + i);
 	}
 	jbuf_stats(jb, &st);
-	CU_ASSERT_EQUAL(st.absorbed, 3);
+	CU_ASSERT_EQUAL(st.absorbed, 30);
 	CU_ASSERT_EQUAL(st.missing, missing);
 	CU_ASSERT_EQUAL(st.late, late);
 	CU_ASSERT_EQUAL(st.resets, resets);
