@@ -5,7 +5,8 @@
  *                       caller that came without telephone-event
  *                       (rtp/stream_dtmf.c); at 8 kHz (G.711), 16 kHz
  *                       (G.722) and 48 kHz (Opus), where the audio is
- *                       first brought down to 8 kHz (rtp/dtmfband.c)
+ *                       first brought down to 8 kHz (rtp/dtmfband.c);
+ *                       and on a silent caller's line (not listened to)
  *   RFC 4733 event      one telephone-event packet through the tracker
  *   prompt over a mix   one listener's 20 ms at 48 kHz with a prompt added
  *                       (mixer/play.c), and without one (the test alone)
@@ -50,7 +51,11 @@ static double median(double *v, unsigned n)
 
 static int16_t noise[FRAME_48K * 64];
 
-static double inband_ns(uint32_t hz)
+static int16_t silence[FRAME_48K * 64];
+
+/* On noise that holds no digit (the receiver's full work), or on a
+ * silent caller's faint line noise (peak 40: not listened to). */
+static double inband_ns(uint32_t hz, const int16_t *audio)
 {
 	struct dtmfband *b;
 	static int16_t held[FRAME_48K * 3], pcm[FRAME_48K];
@@ -62,7 +67,7 @@ static double inband_ns(uint32_t hz)
 		double t0 = now_ns();
 		for (unsigned i = 0; i < BATCH; i++) {
 			struct digit d[4];
-			const int16_t *in = noise + (i % 64) * fn;
+			const int16_t *in = audio + (i % 64) * fn;
 			dtmfband_feed(b, in, fn, d, 4);
 			memcpy(pcm, in, bytes); /* the hold, as the */
 			memcpy(held + fn * 2, held, bytes);
@@ -156,10 +161,13 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(noise) / sizeof(noise[0]); i++) {
 		x = x * 1103515245 + 12345;
 		noise[i] = (int16_t)((int32_t)(x >> 16) % 8000 - 4000);
+		silence[i] = (int16_t)(noise[i] / 100);
 	}
 	unsigned spoken = 0;
-	double band = inband_ns(8000), band16 = inband_ns(16000);
-	double band48 = inband_ns(48000), ev = rfc4733_ns();
+	double band = inband_ns(8000, noise), band16 = inband_ns(16000, noise);
+	double band48 = inband_ns(48000, noise), ev = rfc4733_ns();
+	double quiet8 = inband_ns(8000, silence);
+	double quiet48 = inband_ns(48000, silence);
 	double with = play_ns(true), without = play_ns(false);
 	double load = load_ms(dir, &spoken);
 	const char *fmt = md ? "| %s | %.0f ns |\n" : "%-36s %10.0f ns\n";
@@ -168,6 +176,8 @@ int main(int argc, char **argv)
 	printf(fmt, "in-band listening, per caller and tick", band);
 	printf(fmt, "in-band listening, G.722 (16 kHz)", band16);
 	printf(fmt, "in-band listening, Opus (48 kHz)", band48);
+	printf(fmt, "in-band, a silent G.711 caller", quiet8);
+	printf(fmt, "in-band, a silent Opus caller", quiet48);
 	printf(fmt, "RFC 4733 event, per packet", ev);
 	printf(fmt, "prompt over a mix, per listener", with);
 	printf(fmt, "no prompt, per listener", without);

@@ -526,6 +526,9 @@ size_t dtmfband_feed(struct dtmfband *b, const int16_t *pcm, size_t n,
 void dtmfband_lost(struct dtmfband *b, size_t n);
 /* True when a digit's tones were present in the last samples fed. */
 bool dtmfband_heard(const struct dtmfband *b);
+/* Frames fed that were not listened to: quiet (below -50 dBFS or so)
+ * after quiet, the receiver at rest (rtp/dtmfband.c). */
+uint64_t dtmfband_skipped(const struct dtmfband *b);
 /* The shares of the last 20 ms fed's energy at its strongest low-group
  * (lo) and high-group (hi) DTMF frequency, 0 to 1 (a pure tone pair:
  * about 0.5 each); both 0 below -50 dBFS or so. What looks like a key

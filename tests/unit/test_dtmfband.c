@@ -391,6 +391,78 @@ static void test_rates(void)
 	free(pcm);
 }
 
+/* Silence is not listened to: quiet frames after a quiet one are only
+ * counted in time (dtmfband_skipped), and that changes nothing heard. At
+ * 8 and 48 kHz: a second of digital silence, a press near the weakest
+ * level the receiver takes at all (a pair peaking at 466; it takes none
+ * below 380; the skip's limit is 100), half a second of faint noise
+ * (peak 60, skipped
+ * too), the same key again (two presses, not one long one), a second of
+ * hiss at peak 200 (listened to: above the limit). Both presses are heard
+ * at their length, in the frames where they sound. */
+static void test_silence_skipped(void)
+{
+	static const uint32_t rates[] = {8000, 48000};
+	for (size_t r = 0; r < 2; r++) {
+		uint32_t hz = rates[r];
+		size_t fn = hz / 50, n = hz * 4;
+		int16_t *pcm = calloc(n, sizeof(*pcm));
+		int16_t *key = tones_at("5", 200, 0, hz, -44, hz / 5);
+		struct dtmfband *b;
+		CU_ASSERT_FATAL(pcm && key && dtmfband_new(&b, hz) == 0);
+		memcpy(pcm + hz, key, hz / 5 * sizeof(*pcm)); /* 1.0 s */
+		memcpy(pcm + hz * 17 / 10, key,
+		       hz / 5 * sizeof(*pcm)); /* 1.7 */
+		uint32_t seed = 7;
+		for (size_t i = hz * 6 / 5; i < hz * 17 / 10; i++) {
+			seed = seed * 1103515245u + 12345u;
+			pcm[i] = (int16_t)((int)(seed >> 16) % 121 - 60);
+		}
+		for (size_t i = hz * 3; i < n; i++) {
+			seed = seed * 1103515245u + 12345u;
+			pcm[i] = (int16_t)((int)(seed >> 16) % 401 - 200);
+		}
+		char keys[8] = "";
+		uint32_t ms[2] = {0, 0};
+		int first[2] = {-1, -1}, last[2] = {-1, -1};
+		uint64_t skipped_at[4] = {0};
+		for (size_t f = 0; f * fn + fn <= n; f++) {
+			struct digit d[4];
+			size_t got = dtmfband_feed(b, pcm + f * fn, fn, d, 4);
+			for (size_t i = 0; i < got && strlen(keys) < 2; i++) {
+				ms[strlen(keys)] = d[i].duration_ms;
+				keys[strlen(keys)] = d[i].key;
+			}
+			int k = f < 70 ? 0 : 1;
+			if (dtmfband_heard(b)) {
+				first[k] = first[k] < 0 ? (int)f : first[k];
+				last[k] = (int)f;
+			}
+			if (f == 49 || f == 59 || f == 84 || f == 149)
+				skipped_at[f == 49   ? 0
+					   : f == 59 ? 1
+					   : f == 84 ? 2
+						     : 3] = dtmfband_skipped(b);
+		}
+		CU_ASSERT_STRING_EQUAL(keys, "55");
+		for (int k = 0; k < 2; k++) {
+			CU_ASSERT(ms[k] >= 160 && ms[k] <= 240);
+			int on =
+			    k ? 85 : 50; /* the frame the press starts in */
+			CU_ASSERT(first[k] >= on && first[k] <= on + 2);
+			CU_ASSERT(last[k] >= on + 9 && last[k] <= on + 11);
+		}
+		/* the first second: all but the first frame; the noise: all but
+		 * a frame or two after the press; the hiss: none */
+		CU_ASSERT_EQUAL(skipped_at[0], 49);
+		CU_ASSERT(skipped_at[2] - skipped_at[1] >= 22);
+		CU_ASSERT_EQUAL(dtmfband_skipped(b), skipped_at[3]);
+		dtmfband_free(b);
+		free(pcm);
+		free(key);
+	}
+}
+
 static const struct unit_test tests[] = {
     {"all sixteen keys", test_digits},
     {"duration and presence", test_duration_and_presence},
@@ -402,6 +474,7 @@ static const struct unit_test tests[] = {
     {"Opus at 48 kHz", test_through_opus},
     {"G.722: speech, music and mirrors", test_g722_not_digits},
     {"rates; lost audio at 16 kHz", test_rates},
+    {"silence is not listened to", test_silence_skipped},
     {NULL, NULL},
 };
 
