@@ -78,8 +78,8 @@ static void conference_figures(FILE *f, const struct conf_metrics *m)
 	    "Lost packets decoded from the next packet's in-band FEC.",
 	    m->fec_recovered);
 	one(f, "tutti_undecoded_silence_total", "counter",
-	    "Packets taken as silence without a decode: Opus DTX, CN, and "
-	    "RFC 6464 levels that said silence.",
+	    "Packets taken as silence without a decode: Opus DTX, CN, "
+	    "RFC 6464 levels that said silence, Opus packets without voice.",
 	    m->undecoded);
 	one(f, "tutti_encodes_total", "counter",
 	    "Packets encoded: each speaker's own mix, one per format for the "

@@ -7,7 +7,10 @@
  * payload is compared, not the bytes). The RTCP test on the same bytes must
  * agree with the packet type it reads. The header extension (RFC 8285) lies
  * inside the datagram, before the payload; every element found in it
- * lies inside the extension, and a level read from it is 0..127. */
+ * lies inside the extension, and a level read from it is 0..127. The
+ * payload, read as Opus (whatever was negotiated, a peer may send
+ * anything), gives a voice flag of -1, 0 or 1 and a FEC flag, reading
+ * nothing outside it. */
 #include "fuzz/fuzz.h"
 #include "rtp/rtp.h"
 
@@ -77,5 +80,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(T, p.payload + p.payload_bytes <= data + size);
 	extension(&p);
 	round_trip(&p);
+	int voice = codec_opus_voice(p.payload, p.payload_bytes);
+	FUZZ_CHECK(T, voice >= -1 && voice <= 1);
+	(void)codec_opus_has_fec(p.payload, p.payload_bytes);
 	return 0;
 }

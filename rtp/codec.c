@@ -372,6 +372,33 @@ bool codec_opus_has_fec(const uint8_t *in, size_t len)
 	return lbrr;
 }
 
+int codec_opus_voice(const uint8_t *in, size_t len)
+{
+	const unsigned char *frames[48];
+	opus_int16 size[48];
+
+	if (!in || len < 2 || len > OPUS_MAX_BYTES || (in[0] >> 3) >= 16)
+		return -1;
+	int per_frame = opus_packet_get_samples_per_frame(in, 48000);
+	unsigned silk_frames = per_frame > 960 ? (unsigned)per_frame / 960 : 1;
+	/* the VAD flags: mid's first, then (stereo) the side channel's,
+	 * after mid's LBRR flag */
+	unsigned mask = ((1u << silk_frames) - 1) << (8 - silk_frames);
+	if (in[0] & 0x4)
+		mask |= ((1u << silk_frames) - 1) << (7 - 2 * silk_frames);
+	int n =
+	    opus_packet_parse(in, (opus_int32)len, NULL, frames, size, NULL);
+	int voice = -1;
+	for (int i = 0; i < n; i++) {
+		if (size[i] == 0)
+			continue; /* a frame left out (DTX) */
+		if (frames[i][0] & mask)
+			return 1;
+		voice = 0;
+	}
+	return voice;
+}
+
 int codec_set_fec_loss(struct codec *c, unsigned perc)
 {
 	if (!c || c->desc->id != CODEC_OPUS || !(c->use & CODEC_ENCODE) ||

@@ -182,6 +182,12 @@ int codec_decode_fec(struct codec *c, const uint8_t *in, size_t len,
 /* True when the Opus packet carries an in-band FEC copy of the frame
  * before it (the SILK LBRR flag, RFC 6716 4.2.3-4.2.4). */
 bool codec_opus_has_fec(const uint8_t *in, size_t len);
+/* Whether the sender's encoder took the Opus packet for speech: the SILK
+ * layer's voice activity flags (RFC 6716 4.2.3), which its DTX goes by.
+ * 1 when any frame's flag is set, 0 when none is, -1 when the packet has
+ * no SILK layer (CELT-only) or is malformed. libopus clears the flags
+ * for silence and noise, and for a steady tone after a second or so. */
+int codec_opus_voice(const uint8_t *in, size_t len);
 /* Opus discontinuous transmission on an encoder: silent frames come out
  * as packets of at most 2 bytes, which need not be sent. -EINVAL for
  * another codec or a decoder. */

@@ -91,6 +91,7 @@ struct stream_quiet {
 	int pull_level;	   /* of this pull so far; -1 unknown */
 	unsigned pulled;   /* packets taken in this pull */
 	int last_level;	   /* of the last packet taken; -1 unknown */
+	int decoded_level; /* Opus without levels: the last frame decoded's */
 	bool after_cn;	   /* the last packet taken was CN or Opus DTX */
 	bool gap;	   /* Opus: a DTX run the decoder has not heard of */
 	size_t warm_len;   /* 0: none kept */
@@ -210,6 +211,10 @@ void stream_quiet_pull(struct stream *s);
  * concealment (lost after one). */
 bool stream_quiet_take(struct stream *s, enum jbuf_status st, size_t len,
 		       int16_t *dst, size_t n);
+/* A packet was decoded into pcm (n samples): an Opus stream without RFC
+ * 6464 levels measures it, so that its packets without voice may be
+ * skipped while what was decoded last was quiet. */
+void stream_quiet_decoded(struct stream *s, const int16_t *pcm, size_t n);
 /* Before decoding a packet after some were left undecoded: conceals one
  * packet and decodes the last of them into dst (cap samples), which the
  * caller then overwrites, so that Opus resumes as if it had decoded all

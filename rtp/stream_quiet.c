@@ -11,6 +11,15 @@
  * packet (RFC 3389) is silence at its level, never decoded, and so are
  * the packet times after it until audio comes again: a sender sends CN
  * only now and then, and what it did not send is no loss to conceal.
+ * An Opus caller that sends no levels still says, in each packet, whether
+ * its encoder took the frame for speech: the SILK layer's voice activity
+ * flag (codec_opus_voice), which the sender's own DTX goes by. A packet
+ * without voice from a participant the mixer will not mix is skipped as a
+ * quiet one, while the last frame decoded was quiet too (its level,
+ * measured here, is the packet's): libopus clears the flag for a steady
+ * tone after a second or so, and a tone, or a hum loud enough to be
+ * heard, must go on being decoded and measured. So a silent Opus caller
+ * costs what one with levels does, whether or not it sends levels or DTX.
  * An Opus DTX packet (at most 2 bytes: no frame data, RFC 6716 3.2.1) is
  * the same: silence, and so is the gap until the next one, some 400 ms
  * later. Neither is measured nor concealed: in a big room most callers
@@ -45,10 +54,13 @@
 #include "rtp/stream_priv.h"
 
 #include <limits.h>
+#include <math.h>
 #include <string.h>
 
-#define TAG_LEVEL 0x100u /* the low 7 bits hold a level in -dBov */
-#define TAG_CN	  0x200u
+#define TAG_LEVEL    0x100u /* the low 7 bits hold a level in -dBov */
+#define TAG_CN	     0x200u
+#define TAG_NO_VOICE 0x400u /* Opus, no levels: no voice activity flag */
+#define NO_LEVEL     (-1)
 
 void stream_quiet_init(struct stream *s)
 {
@@ -56,6 +68,7 @@ void stream_quiet_init(struct stream *s)
 	s->quiet.level = -1;
 	s->quiet.pull_level = -1;
 	s->quiet.last_level = -1;
+	s->quiet.decoded_level = NO_LEVEL;
 	s->quiet.warm_len = 0;
 	s->quiet.gap = false;
 }
@@ -71,7 +84,28 @@ uint32_t stream_quiet_tag(const struct stream *s, const struct rtppkt *p,
 	if (s->p.level_ext_id &&
 	    rtpext_audio_level(p, s->p.level_ext_id, &level, NULL) == 0)
 		return TAG_LEVEL | level;
+	if (s->m.desc->id == CODEC_OPUS &&
+	    codec_opus_voice(p->payload, p->payload_bytes) == 0)
+		return TAG_NO_VOICE;
 	return 0;
+}
+
+/* -dBov (RFC 6464's scale, 0..127) of n samples. */
+static int dbov(const int16_t *pcm, size_t n)
+{
+	int64_t e = 0;
+	for (size_t i = 0; i < n; i++)
+		e += (int32_t)pcm[i] * pcm[i];
+	if (!n || !e)
+		return 127;
+	double db = -10 * log10((double)e / (double)n / (32767.0 * 32767.0));
+	return db < 0 ? 0 : db > 127 ? 127 : (int)(db + 0.5);
+}
+
+void stream_quiet_decoded(struct stream *s, const int16_t *pcm, size_t n)
+{
+	if (s->m.desc->id == CODEC_OPUS && !s->p.level_ext_id)
+		s->quiet.decoded_level = dbov(pcm, n);
 }
 
 void stream_quiet_pull(struct stream *s)
@@ -152,6 +186,9 @@ bool stream_quiet_take(struct stream *s, enum jbuf_status st, size_t len,
 	if (dtx_packet(s, st, len))
 		tag = TAG_CN | TAG_LEVEL | 127; /* silence, as CN says */
 	int level = tag & TAG_LEVEL ? (int)(tag & 0x7f) : -1;
+	/* no voice, after a quiet frame: as quiet as that one */
+	if ((tag & TAG_NO_VOICE) && quiet(q, q->decoded_level))
+		level = q->decoded_level;
 	if (st != JBUF_FRAME) /* lost: as loud as the packet before */
 		level = q->last_level;
 	note_level(q, level);

@@ -473,8 +473,10 @@ static size_t rx_packet(struct stream *s, enum jbuf_status st, size_t len,
 			m->peer_fec = true;
 			jbuf_hold_for_fec(m->jb);
 		}
-		if (got >= 0)
+		if (got >= 0) {
+			stream_quiet_decoded(s, dst, (size_t)got);
 			return (size_t)got;
+		}
 		s->st.malformed++;
 	} else if (st == JBUF_MISSING && rx_fec(s, dst, n)) {
 		return n;

@@ -304,10 +304,11 @@ class Codec:
     an Opus encoder codes in-band FEC for that expected loss.  ptime_ms: the
     audio in each packet we send (10-60 ms)."""
 
-    def __init__(self, name, pt, fec_loss_perc=0, ptime_ms=20):
+    def __init__(self, name, pt, fec_loss_perc=0, ptime_ms=20, opus_voip=False):
         self.name = name
         self.pt = pt
         self.fec_loss_perc = fec_loss_perc
+        self.opus_voip = opus_voip
         if name == 'PCMU':
             self.rate, self.clock = 8000, 8000
             self._enc, self._dec = ulaw_encode, ulaw_decode
@@ -332,7 +333,12 @@ class Codec:
 
     def _opus_enc(self, pcm):
         if self._encoder is None:
-            self._encoder = OpusEncoder(fec_loss_perc=self.fec_loss_perc)
+            if self.opus_voip:      # as a softphone: SILK, voice flags
+                self._encoder = OpusEncoder(application=OPUS_APPLICATION_VOIP,
+                                            bitrate=32000,
+                                            fec_loss_perc=self.fec_loss_perc)
+            else:
+                self._encoder = OpusEncoder(fec_loss_perc=self.fec_loss_perc)
         return self._encoder.encode(pcm)
 
     def _opus_dec(self, data):
@@ -623,6 +629,7 @@ class RtpEndpoint:
         self.level_dbov = None          # fixed level to send; None: measured
         self.drop_every = 0             # the "network" loses each nth packet (by seq)
         self.opus_fec_loss = 0          # our Opus encoder codes FEC for this loss (%)
+        self.opus_voip = False          # our Opus encoder as a softphone (VOIP, 32 kb/s)
         # (on, off): the tone in bursts of `on` 20 ms frames with `off`
         # silent ones between (a voice detector, Opus' among them, takes a
         # tone that never pauses for background noise after a second)
@@ -670,7 +677,8 @@ class RtpEndpoint:
                 self.tx_codec = None
             if self.tx_codec is None:
                 self.tx_codec = Codec(codec_name, pt, fec_loss_perc=self.opus_fec_loss,
-                                      ptime_ms=int(round(self.ptime * 1000)))
+                                      ptime_ms=int(round(self.ptime * 1000)),
+                                      opus_voip=self.opus_voip)
             self.remote = (remote[0], int(remote[1]))
             rx_map = rx_map or {pt: codec_name}
             for p, n in rx_map.items():

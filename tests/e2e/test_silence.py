@@ -173,8 +173,48 @@ def room_dtx_cn(h, t):
                 % c.name, '%d packets' % len(pk))
 
 
+def room_voice_flags(h, t):
+    """Opus callers without levels or DTX, as softphones send (libopus in
+    VOIP mode): their silent packets, whose voice activity flag is clear,
+    are not decoded while they are not mixed; one of them starts talking
+    (a steady tone, which loses the flag after a second or so) and is heard
+    all along."""
+    room = 'voice-%d' % os.getpid()
+    v = Caller(h, t.sip_addr, 'V', 'opus', None)
+    w = Caller(h, t.sip_addr, 'W', 'opus', None)
+    lst = Caller(h, t.sip_addr, 'M', 'PCMU', None)
+    for c in (v, w):
+        c.rtp.opus_voip = True
+        dial(h, c, room)
+    dial(h, lst, room)
+    time.sleep(3.0)
+    parts = parts_by_user(h, t.http_port, room)
+    sv = (parts.get('v') or {}).get('stats') or {}
+    log('V before its tone: %r' % sv)
+    h.check(sv.get('packets_in', 0) > 80 and
+            sv.get('undecoded_silence', 0) >= 0.8 * sv.get('packets_in', 0),
+            "V's silent packets (no voice flag) are not decoded",
+            '%r of %r' % (sv.get('undecoded_silence'), sv.get('packets_in')))
+    silent = v.rtp.sent     # the statistics lag a second: count here
+    v.rtp.send_tone(600, dbfs=-12)
+    time.sleep(4.0)
+    parts = parts_by_user(h, t.http_port, room)
+    pv = parts.get('v') or {}
+    sv = pv.get('stats') or {}
+    log('V after 4 s of its tone: %r' % sv)
+    h.check(pv.get('talking') is True, 'V (a tone) is talking', repr(pv))
+    h.check(sv.get('undecoded_silence', 0) <= silent,
+            "V's tone is decoded, flag or not",
+            '%d undecoded, %d silent packets sent before the tone'
+            % (sv.get('undecoded_silence', 0), silent))
+    an = lst.rtp.analyze([600], 1.0)
+    log('M: %s' % an)
+    h.check(an.dbfs[600] > -20, 'M hears V (600 Hz) after 4 s of it',
+            '%.1f dBFS' % an.dbfs[600])
+
+
 def main():
-    with Harness('test_silence', time_limit=80) as h:
+    with Harness('test_silence', time_limit=100) as h:
         t = h.start_tutti()
         undecoded = room_levels(h, t)
         time.sleep(1.2)     # the room totals lag the participants by a second
@@ -183,6 +223,7 @@ def main():
                 '/metrics counts the packets left undecoded',
                 '%r vs B\'s %d' % (m, undecoded))
         room_dtx_cn(h, t)
+        room_voice_flags(h, t)
         code, dt = t.terminate()
         h.check(code == 0, 'tutti exits 0', str(code))
     return h.result()

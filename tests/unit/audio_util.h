@@ -119,4 +119,34 @@ static inline void unit_every_20ms(int ms, void (*each)(void))
 	}
 }
 
+/* Speech-like: a voice whose pitch glides between 90 and 230 Hz, its
+ * harmonics shaped by three formants that move from vowel to vowel every
+ * 150 ms, with short pauses. */
+static inline void unit_speech_like(int16_t *pcm, size_t n, uint32_t rate_hz)
+{
+	static const double formants[][3] = {{730, 1090, 2440},
+					     {270, 2290, 3010},
+					     {300, 870, 2240},
+					     {530, 1840, 2480},
+					     {640, 1190, 2390}};
+	double phase = 0;
+	for (size_t i = 0; i < n; i++) {
+		double t = (double)i / rate_hz;
+		size_t v = (size_t)(t / 0.15) % 5;
+		double f0 = 160 + 70 * sin(2 * M_PI * 1.3 * t);
+		double x = 0;
+		phase += 2 * M_PI * f0 / rate_hz;
+		for (int h = 1; h * f0 < rate_hz / 2.0 && h < 40; h++) {
+			double g = 0;
+			for (int k = 0; k < 3; k++) {
+				double d = (h * f0 - formants[v][k]) / 120;
+				g += exp(-d * d) / (k + 1);
+			}
+			x += (g + 0.02) * sin(h * phase) / h;
+		}
+		bool pause = fmod(t, 0.9) > 0.75;
+		pcm[i] = pause ? 0 : (int16_t)lrint(6000 * x);
+	}
+}
+
 #endif

@@ -6,6 +6,8 @@
 
 #include <errno.h>
 #include <math.h>
+#include <opus/opus.h>
+#include <stdio.h>
 #include <string.h>
 
 static void test_table(void)
@@ -234,6 +236,72 @@ static void test_one_direction(void)
 	CU_ASSERT_EQUAL(codec_new_for(&c, CODEC_PCMU, 4), -EINVAL);
 }
 
+/* libopus at a phone's settings (VOIP, 32 kb/s), mono or the same audio
+ * on both channels, frames of frame_n; counts the packets
+ * codec_opus_voice() says -1, 0 and 1 for. */
+static void voice_flags(int channels, int frame_n, int app, const int16_t *pcm,
+			int frames, int count[3])
+{
+	static int16_t in[2 * 2880];
+	uint8_t pkt[1500];
+	int err;
+	OpusEncoder *e = opus_encoder_create(48000, channels, app, &err);
+	CU_ASSERT_FATAL(e != NULL);
+	opus_encoder_ctl(e, OPUS_SET_BITRATE(32000));
+	for (int f = 0; f < frames; f++) {
+		for (int i = 0; i < frame_n * channels; i++)
+			in[i] = pcm[(size_t)f * frame_n + i / channels];
+		int len = opus_encode(e, in, frame_n, pkt, sizeof(pkt));
+		CU_ASSERT_FATAL(len > 0);
+		count[codec_opus_voice(pkt, (size_t)len) + 1]++;
+	}
+	opus_encoder_destroy(e);
+}
+
+/* The SILK layer's voice activity flags: set for speech-like sound, clear
+ * for silence and a faint noise, in 20 ms mono packets and in 40 and 60 ms
+ * and stereo ones (more flags, elsewhere in the byte); not there at all in
+ * CELT-only packets (low-delay mode) or malformed ones. */
+static void test_opus_voice(void)
+{
+	enum { N = 48000 * 2 }; /* 2 s */
+	static int16_t voice[N], hush[N];
+	uint32_t x = 1;
+	unit_speech_like(voice, N, 48000);
+	for (size_t i = 0; i < N; i++) {
+		x = x * 1103515245u + 12345u;
+		hush[i] = (int16_t)((int)(x >> 16) % 61 - 30);
+	}
+	static const struct {
+		int channels, frame_n;
+	} shapes[] = {{1, 960}, {1, 1920}, {1, 2880}, {2, 960}, {2, 2880}};
+	for (size_t k = 0; k < 5; k++) {
+		int v[3] = {0}, h[3] = {0};
+		int frames = N / shapes[k].frame_n;
+		voice_flags(shapes[k].channels, shapes[k].frame_n,
+			    OPUS_APPLICATION_VOIP, voice, frames, v);
+		voice_flags(shapes[k].channels, shapes[k].frame_n,
+			    OPUS_APPLICATION_VOIP, hush, frames, h);
+		printf("\n  %d ch, %d ms: voice in %d of %d speech packets, "
+		       "none in %d of %d silent ones",
+		       shapes[k].channels, shapes[k].frame_n / 48, v[2], frames,
+		       h[1], frames);
+		/* the speech pauses 150 ms in every 900 */
+		CU_ASSERT(v[2] >= frames * 7 / 10);
+		CU_ASSERT(h[1] >= frames * 9 / 10);
+		CU_ASSERT_EQUAL(v[0] + h[0], 0);
+	}
+	int m[3] = {0};
+	voice_flags(1, 960, OPUS_APPLICATION_RESTRICTED_LOWDELAY, voice, 20, m);
+	CU_ASSERT_EQUAL(m[0], 20); /* CELT only: no flags */
+	const uint8_t celt[] = {0xf8, 0xff, 0xfe};
+	const uint8_t silk_bad[] = {0x0b, 0x80}; /* code 3 with no count */
+	CU_ASSERT_EQUAL(codec_opus_voice(celt, sizeof(celt)), -1);
+	CU_ASSERT_EQUAL(codec_opus_voice(silk_bad, sizeof(silk_bad)), -1);
+	CU_ASSERT_EQUAL(codec_opus_voice(NULL, 0), -1);
+	CU_ASSERT_EQUAL(codec_opus_voice(celt, 1), -1);
+}
+
 static const struct unit_test tests[] = {
     {"one direction only", test_one_direction},
     {"table", test_table},
@@ -243,6 +311,7 @@ static const struct unit_test tests[] = {
     {"g711 concealment fades", test_g711_conceal},
     {"opus keeps a 1 kHz tone", test_opus_tone},
     {"opus plc and errors", test_opus_plc_and_errors},
+    {"opus voice activity flags", test_opus_voice},
     {NULL, NULL},
 };
 

@@ -285,36 +285,6 @@ static void test_through_opus(void)
 	free(back);
 }
 
-/* Speech-like: a voice whose pitch glides between 90 and 230 Hz, its
- * harmonics shaped by three formants that move from vowel to vowel every
- * 150 ms, with short pauses. */
-static void speech_like(int16_t *pcm, size_t n, uint32_t rate_hz)
-{
-	static const double formants[][3] = {{730, 1090, 2440},
-					     {270, 2290, 3010},
-					     {300, 870, 2240},
-					     {530, 1840, 2480},
-					     {640, 1190, 2390}};
-	double phase = 0;
-	for (size_t i = 0; i < n; i++) {
-		double t = (double)i / rate_hz;
-		size_t v = (size_t)(t / 0.15) % 5;
-		double f0 = 160 + 70 * sin(2 * M_PI * 1.3 * t);
-		double x = 0;
-		phase += 2 * M_PI * f0 / rate_hz;
-		for (int h = 1; h * f0 < rate_hz / 2.0 && h < 40; h++) {
-			double g = 0;
-			for (int k = 0; k < 3; k++) {
-				double d = (h * f0 - formants[v][k]) / 120;
-				g += exp(-d * d) / (k + 1);
-			}
-			x += (g + 0.02) * sin(h * phase) / h;
-		}
-		bool pause = fmod(t, 0.9) > 0.75;
-		pcm[i] = pause ? 0 : (int16_t)lrint(6000 * x);
-	}
-}
-
 /* Music-like: triads of notes with their harmonics, a new chord every
  * 250 ms, some of whose notes lie close to the DTMF frequencies. */
 static void music_like(int16_t *pcm, size_t n, uint32_t rate_hz)
@@ -347,7 +317,7 @@ static void test_g722_not_digits(void)
 	for (int kind = 0; kind < 3; kind++) {
 		char keys[32] = "";
 		if (kind == 0)
-			speech_like(pcm, n, 16000);
+			unit_speech_like(pcm, n, 16000);
 		else if (kind == 1)
 			music_like(pcm, n, 16000);
 		if (kind == 2) {

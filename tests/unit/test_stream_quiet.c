@@ -462,9 +462,65 @@ static void test_dtx_tx(void)
 	rig_close(&r);
 }
 
+/* An Opus caller without levels: its packets without voice (the SILK
+ * flag) are skipped, once asked, while the last frame decoded was quiet;
+ * a steady tone, whose packets lose the flag after a second or so, goes
+ * on being decoded for as long as it lasts; silence after it is skipped
+ * again from its first decoded frame on. The level the detector gets for
+ * a skipped packet is that quiet frame's. */
+static void test_no_voice_skipped(void)
+{
+	struct rig r;
+	struct stream_stats st;
+	double rms;
+
+	rig_open(&r, CODEC_OPUS, 111, 0, 0, false);
+	for (int i = 0; i < 25; i++) { /* not asked: all decoded */
+		send_tone(&r, 111, 0, -1);
+		pull(&r, &rms);
+	}
+	stream_get_stats(r.s, &st);
+	CU_ASSERT_EQUAL(st.quiet, 0);
+	stream_rx_skip_quiet(r.s, -50);
+	for (int i = 0; i < 25; i++) {
+		send_tone(&r, 111, 0, -1);
+		pull(&r, &rms);
+		CU_ASSERT(rms == 0);
+	}
+	stream_get_stats(r.s, &st);
+	uint64_t silent = st.quiet;
+	CU_ASSERT(silent >= 22);
+	CU_ASSERT(stream_rx_level(r.s) > 50); /* quiet, -dBov */
+	unsigned loud = 0;
+	for (int i = 0; i < 150; i++) { /* 3 s of a tone */
+		send_tone(&r, 111, 8000, -1);
+		pull(&r, &rms);
+		loud += rms > 1000;
+	}
+	stream_get_stats(r.s, &st);
+	CU_ASSERT_EQUAL(st.quiet, silent);
+	CU_ASSERT(loud >= 147);
+	CU_ASSERT(rms > 1000);
+	CU_ASSERT_EQUAL(stream_rx_level(r.s), -1); /* measured by the mixer */
+	for (int i = 0; i < 25; i++) {
+		send_tone(&r, 111, 0, -1);
+		pull(&r, &rms);
+	}
+	stream_get_stats(r.s, &st);
+	CU_ASSERT(st.quiet - silent >= 20);
+	CU_ASSERT_EQUAL(st.concealed, 0);
+	CU_ASSERT_EQUAL(st.malformed, 0);
+	printf("\n  silent Opus packets left undecoded: %llu of 25, then %llu "
+	       "of 25 after 3 s of tone",
+	       (unsigned long long)silent,
+	       (unsigned long long)(st.quiet - silent));
+	rig_close(&r);
+}
+
 static const struct unit_test tests[] = {
     {"levels read, quiet packets skipped when asked", test_levels},
     {"no levels without the extension", test_levels_not_negotiated},
+    {"Opus without levels: no voice, skipped", test_no_voice_skipped},
     {"decoding resumes as if continuous", test_resume},
     {"CN received as silence", test_cn_rx},
     {"Opus DTX received: silence, not concealed", test_dtx_rx},
