@@ -44,12 +44,12 @@ struct play_item {
 };
 
 struct play {
-	struct play_item q[PLAY_QUEUE];
-	unsigned head, count;
-	size_t pos; /* in the clip at head */
-	bool done;  /* played out: MIXER_EV_PLAYED to queue */
+	unsigned head, count; /* count: read every tick */
+	size_t pos;	      /* in the clip at head */
+	bool done;	      /* played out: MIXER_EV_PLAYED to queue */
 	uint32_t done_tag;
 	uint32_t except_id; /* the room's: who does not hear it */
+	struct play_item q[PLAY_QUEUE];
 };
 
 /* What an epoll event points at: one of a participant's two sockets. */
@@ -63,31 +63,36 @@ struct watch {
 /* A speaker entering or leaving the mix mid-utterance, over one tick. */
 enum fade { FADE_NONE = 0, FADE_IN, FADE_OUT };
 
+/* The fields every tick reads for every participant come first, together
+ * (a room of 2,000 evicts a participant's lines between the tick's passes
+ * over them: each line read is a miss), then what only speakers, rate
+ * changes and statistics use. */
 struct part {
 	uint32_t id;
+	struct mixer_controls ctl; /* clamped */
 	struct stream *stream;
-	struct watch w_rtp, w_rtcp;
-	struct mixer_controls ctl;    /* clamped */
 	int32_t talk_q12, listen_q12; /* from ctl */
 	struct talk talk;	      /* what the detector says */
-	struct limit lim;	      /* its own mix's, when lim_own */
-	struct encgroup *group;	      /* the shared encoder of its format */
-	unsigned fec_loss_pct; /* its stream's stream_fec_loss, as last seen */
-	bool lim_own;  /* it heard its own mix last tick, not the shared */
-	bool reported; /* talking, as last queued in an event */
 	const int16_t *frame; /* this tick's, at the codec rate; NULL: none */
 	size_t frame_n;
-	bool received;	       /* this tick's frame carries its audio */
-	bool selected;	       /* a speaker (select.c) */
-	enum fade fade;	       /* this tick's, on its frame */
-	bool contributing;     /* in this tick's mix */
-	uint8_t level_dbov;    /* its frame's level in the mix (levels.c) */
+	struct encgroup *group; /* the shared encoder of its format */
+	unsigned fec_loss_pct;	/* its stream's stream_fec_loss, as last seen */
+	unsigned stats_in;	/* ticks until its statistics are sent */
+	bool lim_own;	    /* it heard its own mix last tick, not the shared */
+	bool reported;	    /* talking, as last queued in an event */
+	bool received;	    /* this tick's frame carries its audio */
+	bool selected;	    /* a speaker (select.c) */
+	bool contributing;  /* in this tick's mix */
+	uint8_t level_dbov; /* its frame's level in the mix (levels.c) */
+	enum fade fade;	    /* this tick's, on its frame */
+	struct play play;   /* prompts for this participant (queue last) */
+
+	struct watch w_rtp, w_rtcp;
+	struct limit lim;      /* its own mix's, when lim_own */
 	struct limit lim_next; /* rate.c: lim at the next rate */
 	bool lim_next_set;     /* it was run this tick */
 	int16_t *pcm_next;     /* rate.c: this tick's frame at the next rate */
-	unsigned stats_in;     /* ticks until its statistics are sent */
 	struct mixer_part_stats summed; /* what the room totals hold of it */
-	struct play play;		/* prompts for this participant */
 	struct part *next; /* in the list of removals not yet handed back */
 	int16_t pcm[];	   /* this tick's frame, frame_n samples (room for
 			      MIXER_MAX_FRAME_N, then pcm_next's as many) */

@@ -86,6 +86,7 @@ struct jbuf {
 	bool idle;    /* nothing came for long: SpeexDSP left alone */
 	bool pause_asked, paused; /* jbuf_pause: asked, clock stopped */
 	uint32_t paused_frames;	  /* gets while paused */
+	uint32_t skipped_new;	  /* frames skipped since jbuf_take_skipped */
 	uint32_t base;		  /* RTP timestamp - base = local timestamp */
 	uint32_t ref_ts;	  /* local: first packet, then next to play */
 	uint32_t ssrc;
@@ -102,7 +103,6 @@ struct jbuf {
 	uint32_t follow_ts;	/* the local time just after it */
 	bool play_valid;	/* play_next holds: */
 	uint32_t play_next;	/* the local time SpeexDSP plays next */
-	uint32_t skipped_new;	/* frames skipped since jbuf_take_skipped */
 	uint8_t scratch[RTPPKT_MAX_BYTES];
 };
 

@@ -297,6 +297,9 @@ enum codec_id txenc_codec(const struct txenc *e);
 int txenc_push(struct txenc *e, const int16_t *pcm, struct txenc_out *out);
 /* Drops audio held towards the next packet (the listener went elsewhere). */
 void txenc_drop(struct txenc *e);
+/* Whether audio is held towards the next packet (a packet time longer
+ * than 20 ms, part filled). */
+bool txenc_holds(const struct txenc *e);
 /* A change of room rate, in three steps at tick boundaries: prepare makes
  * the converter from next_hz (-ENOMEM, -EINVAL for a rate not 8000, 16000
  * or 48000; 0 when already prepared for it); warm feeds it one 20 ms frame
@@ -547,8 +550,6 @@ void dtmfband_pair(const struct dtmfband *b, double *lo, double *hi);
  */
 
 struct stream_params {
-	struct sockaddr_storage rtp_peer;  /* where we send RTP */
-	struct sockaddr_storage rtcp_peer; /* where we send RTCP */
 	enum codec_id codec;
 	uint8_t pt;	      /* payload type of the codec */
 	int te_pt;	      /* telephone-event payload type, -1 if none */
@@ -567,6 +568,8 @@ struct stream_params {
 	bool send; /* we send the mix to the peer */
 	bool recv; /* the peer's audio is mixed into the room */
 	bool rtcp_mux;
+	struct sockaddr_storage rtp_peer;  /* where we send RTP */
+	struct sockaddr_storage rtcp_peer; /* where we send RTCP */
 	/* SRTP: SRTP_NONE for plain RTP; else the peer's key (it sends
 	 * with it) and ours. New keys (a re-INVITE's) rekey the stream. */
 	enum srtp_suite srtp_rx_suite, srtp_tx_suite;

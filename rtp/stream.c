@@ -187,6 +187,7 @@ int stream_apply(struct stream *s, const struct stream_params *p)
 	(void)txenc_set_silence(s->m.tx, stream_quiet_tx_mode(p));
 	if (p->send && !s->p.send) {
 		txenc_drop(s->m.tx);
+		s->m.tx_holds = false;
 		s->marker = true;
 	}
 	if (p->recv && !s->p.recv) {

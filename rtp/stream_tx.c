@@ -203,11 +203,13 @@ int stream_push(struct stream *s, const int16_t *pcm, const uint32_t *csrc,
 	if (sending(s)) {
 		struct txenc_out o;
 		ret = txenc_push(s->m.tx, pcm, &o);
+		s->m.tx_holds = txenc_holds(s->m.tx);
 		send_out(s, &o, csrc, n_csrc);
 		if (ret >= 0)
 			ret = (int)o.encoded; /* DTX frames left unsent too */
 	} else {
 		txenc_drop(s->m.tx);
+		s->m.tx_holds = false;
 		s->marker = true;
 	}
 	frame_done(s, now_ns);
@@ -217,8 +219,13 @@ int stream_push(struct stream *s, const int16_t *pcm, const uint32_t *csrc,
 int stream_push_encoded(struct stream *s, const struct txenc_out *o,
 			const uint32_t *csrc, unsigned n_csrc, uint64_t now_ns)
 {
-	/* What our own encoder held belongs to a mix we no longer hear. */
-	txenc_drop(s->m.tx);
+	/* What our own encoder held belongs to a mix we no longer hear. A
+	 * listener of a shared encode mostly has nothing held: its encoder
+	 * is left untouched then (one cache miss less a tick). */
+	if (s->m.tx_holds) {
+		txenc_drop(s->m.tx);
+		s->m.tx_holds = false;
+	}
 	if (!sending(s))
 		s->marker = true;
 	else if (o)

@@ -174,6 +174,11 @@ void txenc_drop(struct txenc *e)
 	e->len = 0;
 }
 
+bool txenc_holds(const struct txenc *e)
+{
+	return e->len > 0;
+}
+
 int txenc_set_silence(struct txenc *e, enum txenc_silence mode)
 {
 	bool opus = e->desc->id == CODEC_OPUS;
