@@ -46,6 +46,7 @@
 #include "core/core.h"
 
 #include <limits.h>
+#include <stddef.h>
 #include <string.h>
 
 /* The steps that are one piece of work per participant, in the order of
@@ -59,6 +60,27 @@ static void for_each_part(struct mixer *m, mixpool_fn fn)
 	}
 	for (size_t i = 0; i < m->n_parts; i++)
 		fn(m, i, 0);
+}
+
+/* A few participants ahead of item i of a pass over them: start loading
+ * their lines, each of which would otherwise be a miss in a big room
+ * (docs/benchmarks.md, "A listener's lines in memory"): the part eight
+ * ahead, its stream four ahead (its part is loaded by then), and its
+ * jitter buffer two ahead (its stream is). */
+#define AHEAD 4
+
+static void prefetch_ahead(const struct mixer *m, size_t i)
+{
+	if (i + 2 * AHEAD < m->n_parts) {
+		const char *pt = (const char *)m->parts[i + 2 * AHEAD];
+		for (size_t off = 0; off < offsetof(struct part, play.q);
+		     off += 64)
+			__builtin_prefetch(pt + off);
+	}
+	if (i + AHEAD < m->n_parts)
+		stream_prefetch(m->parts[i + AHEAD]->stream, false);
+	if (i + AHEAD / 2 < m->n_parts)
+		stream_prefetch(m->parts[i + AHEAD / 2]->stream, true);
 }
 
 /* A participant's next 20 ms at its codec's rate (only the speakers' are
@@ -75,6 +97,7 @@ static void pull_and_detect(void *ctx, size_t i, unsigned slot)
 	struct part *pt = m->parts[i];
 
 	(void)slot;
+	prefetch_ahead(m, i);
 	stream_rx_skip_quiet(pt->stream,
 			     pt->contributing ? INT_MIN : pt->talk.off_db);
 	pt->frame = stream_pull_codec(pt->stream, &pt->frame_n);
@@ -197,6 +220,7 @@ static void send_mix(void *ctx, size_t i, unsigned slot)
 	struct part *pt = m->parts[i];
 	uint32_t csrc[RTPPKT_MAX_CSRC];
 
+	prefetch_ahead(m, i);
 	if (hears_shared(m, pt)) {
 		pt->lim_own = false;
 		levels_send(m, pt, m->csrc_all, m->n_csrc_all);

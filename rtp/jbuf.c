@@ -455,6 +455,12 @@ static void note_played(struct jbuf *jb, uint32_t ts)
 	jb->play_next = ts + jb->frame_ts;
 }
 
+void jbuf_prefetch(const struct jbuf *jb)
+{
+	if (jb)
+		__builtin_prefetch(jb); /* its flags and counters: one line */
+}
+
 uint32_t jbuf_take_skipped(struct jbuf *jb)
 {
 	uint32_t n = jb ? jb->skipped_new : 0;

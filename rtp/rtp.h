@@ -418,6 +418,9 @@ struct jbuf_stats {
 };
 /* Frames skipped (as st.skipped) since the last call; then 0. */
 uint32_t jbuf_take_skipped(struct jbuf *jb);
+/* Starts loading the line a get reads when the buffer is paused or
+ * empty (NULL: nothing). */
+void jbuf_prefetch(const struct jbuf *jb);
 void jbuf_stats(const struct jbuf *jb, struct jbuf_stats *out);
 
 /* ---- SRTP and SRTCP, one direction (rtp/srtpctx.c, libsrtp2) ------------ */
@@ -631,6 +634,13 @@ void stream_rate_warm(struct stream *s, const int16_t *pcm);
 int stream_rate_commit(struct stream *s);
 int stream_set_room_rate(struct stream *s, uint32_t hz);
 bool stream_recv_enabled(const struct stream *s);
+/* Asks the CPU to start loading the lines of s that a tick reads for
+ * every participant (s NULL: nothing); with deep, those of what they
+ * point to (its jitter buffer), which needs s's own lines loaded. For a
+ * loop over many participants, a few items ahead: each of them is
+ * otherwise a cache miss in a big room (docs/benchmarks.md). Never
+ * faults. */
+void stream_prefetch(const struct stream *s, bool deep);
 
 /* Drains the RTP (or RTCP) socket; packets from a source other than the
  * negotiated peer, malformed packets and other payload types are counted

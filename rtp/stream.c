@@ -14,6 +14,7 @@
 #include "core/core.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -291,6 +292,26 @@ uint32_t stream_local_ssrc(const struct stream *s)
 uint32_t stream_room_rate_hz(const struct stream *s)
 {
 	return s->room_rate_hz;
+}
+
+void stream_prefetch(const struct stream *s, bool deep)
+{
+	if (!s)
+		return;
+	if (deep) {
+		jbuf_prefetch(s->m.jb);
+		return;
+	}
+	/* the hot fields (stream_priv.h): the media and what sending
+	 * writes, the statistics, the keys' and silence's heads, the
+	 * flags and the peer's address */
+	const char *a = (const char *)s;
+	for (size_t off = 0; off < offsetof(struct stream, dtmf.ring);
+	     off += 64)
+		__builtin_prefetch(a + off);
+	__builtin_prefetch(&s->quiet);
+	__builtin_prefetch(&s->p);
+	__builtin_prefetch((const char *)&s->p.rtp_peer + 16);
 }
 
 bool stream_recv_enabled(const struct stream *s)
