@@ -97,6 +97,8 @@ void events_digits(struct mixer *m, uint64_t now_ns)
 {
 	for (size_t i = 0; i < m->n_parts; i++) {
 		struct part *pt = m->parts[i];
+		if (!pt->digits)
+			continue; /* none at the pull (tick.c) */
 		struct mixer_event ev = {.kind = MIXER_EV_DTMF,
 					 .part_id = pt->id};
 		while (stream_digit_peek(pt->stream, now_ns, &ev.digit) == 0) {

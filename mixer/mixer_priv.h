@@ -83,6 +83,7 @@ struct part {
 	bool received;	    /* this tick's frame carries its audio */
 	bool selected;	    /* a speaker (select.c) */
 	bool contributing;  /* in this tick's mix */
+	bool digits;	    /* its stream held a key press at the pull */
 	uint8_t level_dbov; /* its frame's level in the mix (levels.c) */
 	enum fade fade;	    /* this tick's, on its frame */
 	struct play play;   /* prompts for this participant (queue last) */
@@ -143,6 +144,7 @@ struct mixer {
 	unsigned n_csrc_all;
 	uint8_t level_all[RTPPKT_MAX_CSRC]; /* their levels (levels.c) */
 	uint64_t send_ns;
+	uint64_t tick_ns; /* this tick's time, for the pull's items */
 
 	/* The room rate (rate.c): m->p.rate_hz and frame_n are the rate
 	 * mixed at. A change is prepared at the end of cmds_apply(), the

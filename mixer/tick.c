@@ -109,6 +109,11 @@ static void pull_and_detect(void *ctx, size_t i, unsigned slot)
 		talk_update(&pt->talk, pt->frame, pt->frame_n);
 	else
 		talk_update(&pt->talk, silence, MIXER_FRAME_MS);
+	/* Key presses: heard in this pull, or an RFC 4733 event whose end
+	 * was lost timing out now; events_digits() takes them after the
+	 * send, and need not touch the stream of anyone who has none. */
+	struct digit dg;
+	pt->digits = stream_digit_peek(pt->stream, m->tick_ns, &dg) == 0;
 }
 
 /* The speakers' frames at the room rate (no one else's: that is what a
@@ -257,6 +262,7 @@ void tick_run(struct mixer *m, uint64_t now_ns)
 	bool was_empty = m->n_parts == 0;
 	cmds_apply(m);
 	rate_plan(m, was_empty);
+	m->tick_ns = now_ns;
 	for_each_part(m, pull_and_detect);
 	select_speakers(m);
 	ready_speakers(m);
