@@ -93,7 +93,7 @@ struct stream_quiet {
 	int pull_level;	   /* of this pull so far; -1 unknown */
 	unsigned pulled;   /* packets taken in this pull */
 	int last_level;	   /* of the last packet taken; -1 unknown */
-	int decoded_level; /* Opus without levels: the last frame decoded's */
+	int decoded_level; /* Opus, no levels: the last frame decoded; -1 */
 	bool after_cn;	   /* the last packet taken was CN or Opus DTX */
 	bool gap;	   /* Opus: a DTX run the decoder has not heard of */
 	size_t warm_len;   /* 0: none kept */

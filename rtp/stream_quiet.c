@@ -60,7 +60,6 @@
 #define TAG_LEVEL    0x100u /* the low 7 bits hold a level in -dBov */
 #define TAG_CN	     0x200u
 #define TAG_NO_VOICE 0x400u /* Opus, no levels: no voice activity flag */
-#define NO_LEVEL     (-1)
 
 void stream_quiet_init(struct stream *s)
 {
@@ -68,7 +67,7 @@ void stream_quiet_init(struct stream *s)
 	s->quiet.level = -1;
 	s->quiet.pull_level = -1;
 	s->quiet.last_level = -1;
-	s->quiet.decoded_level = NO_LEVEL;
+	s->quiet.decoded_level = -1;
 	s->quiet.warm_len = 0;
 	s->quiet.gap = false;
 }
