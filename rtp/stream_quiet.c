@@ -54,7 +54,6 @@
 #include "rtp/stream_priv.h"
 
 #include <limits.h>
-#include <math.h>
 #include <string.h>
 
 #define TAG_LEVEL    0x100u /* the low 7 bits hold a level in -dBov */
@@ -89,22 +88,11 @@ uint32_t stream_quiet_tag(const struct stream *s, const struct rtppkt *p,
 	return 0;
 }
 
-/* -dBov (RFC 6464's scale, 0..127) of n samples. */
-static int dbov(const int16_t *pcm, size_t n)
-{
-	int64_t e = 0;
-	for (size_t i = 0; i < n; i++)
-		e += (int32_t)pcm[i] * pcm[i];
-	if (!n || !e)
-		return 127;
-	double db = -10 * log10((double)e / (double)n / (32767.0 * 32767.0));
-	return db < 0 ? 0 : db > 127 ? 127 : (int)(db + 0.5);
-}
-
 void stream_quiet_decoded(struct stream *s, const int16_t *pcm, size_t n)
 {
+	/* RFC 6464's -dBov is RFC 3389's (rtp/cn.c) */
 	if (s->m.desc->id == CODEC_OPUS && !s->p.level_ext_id)
-		s->quiet.decoded_level = dbov(pcm, n);
+		s->quiet.decoded_level = cn_level_dbov(pcm, n);
 }
 
 void stream_quiet_pull(struct stream *s)
