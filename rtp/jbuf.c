@@ -321,10 +321,18 @@ void jbuf_pause(struct jbuf *jb)
  * by what the sender's clock says beyond our count, never before it. A
  * packet older than the playout point is late, as ever, and the pause
  * goes on. */
+/* The time that went by while the clock stood still, in timestamp
+ * units: what the next packet's lead over the playout point owes to the
+ * pause, not to its sender running ahead. */
+static uint64_t paused_ts(const struct jbuf *jb)
+{
+	return (uint64_t)jb->paused_frames * jb->frame_ts;
+}
+
 static void unpause(struct jbuf *jb, const struct rtppkt *p)
 {
 	int32_t d = ts_diff(p->ts - jb->base, jb->ref_ts);
-	uint64_t shift = (uint64_t)jb->paused_frames * jb->frame_ts;
+	uint64_t shift = paused_ts(jb);
 
 	if (d < 0)
 		return;
@@ -354,7 +362,7 @@ int jbuf_absorb(struct jbuf *jb, const struct rtppkt *p)
 	 * for as long as the caller says nothing, far past the runaway
 	 * distance, and each of its packets must still be absorbed. */
 	int32_t d = ts_diff(p->ts - jb->base, jb->ref_ts);
-	int64_t ahead = d - (int64_t)jb->paused_frames * jb->frame_ts;
+	int64_t ahead = d - (int64_t)paused_ts(jb);
 	if (d < 0 || ahead > (int64_t)jb->runaway_ts)
 		return -EAGAIN;
 	seq_mark(jb, p->seq);
