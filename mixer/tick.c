@@ -65,11 +65,11 @@ static void for_each_part(struct mixer *m, mixpool_fn fn)
 /* A few participants ahead of item i of a pass over them: start loading
  * their lines, each of which would otherwise be a miss in a big room
  * (docs/benchmarks.md, "A listener's lines in memory"): the part eight
- * ahead, its stream four ahead (its part is loaded by then), and its
- * jitter buffer two ahead (its stream is). */
+ * ahead, its stream four ahead (its part is loaded by then), and, for
+ * the pull (jbuf), its jitter buffer two ahead (its stream is). */
 #define AHEAD 4
 
-static void prefetch_ahead(const struct mixer *m, size_t i)
+static void prefetch_ahead(const struct mixer *m, size_t i, bool jbuf)
 {
 	if (i + 2 * AHEAD < m->n_parts) {
 		const char *pt = (const char *)m->parts[i + 2 * AHEAD];
@@ -79,7 +79,7 @@ static void prefetch_ahead(const struct mixer *m, size_t i)
 	}
 	if (i + AHEAD < m->n_parts)
 		stream_prefetch(m->parts[i + AHEAD]->stream, false);
-	if (i + AHEAD / 2 < m->n_parts)
+	if (jbuf && i + AHEAD / 2 < m->n_parts)
 		stream_prefetch(m->parts[i + AHEAD / 2]->stream, true);
 }
 
@@ -97,7 +97,7 @@ static void pull_and_detect(void *ctx, size_t i, unsigned slot)
 	struct part *pt = m->parts[i];
 
 	(void)slot;
-	prefetch_ahead(m, i);
+	prefetch_ahead(m, i, true);
 	stream_rx_skip_quiet(pt->stream,
 			     pt->contributing ? INT_MIN : pt->talk.off_db);
 	pt->frame = stream_pull_codec(pt->stream, &pt->frame_n);
@@ -225,7 +225,7 @@ static void send_mix(void *ctx, size_t i, unsigned slot)
 	struct part *pt = m->parts[i];
 	uint32_t csrc[RTPPKT_MAX_CSRC];
 
-	prefetch_ahead(m, i);
+	prefetch_ahead(m, i, false); /* the send reads no jitter buffer */
 	if (hears_shared(m, pt)) {
 		pt->lim_own = false;
 		levels_send(m, pt, m->csrc_all, m->n_csrc_all);
