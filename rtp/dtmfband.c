@@ -213,7 +213,9 @@ size_t dtmfband_feed(struct dtmfband *b, const int16_t *pcm, size_t n,
 	size_t in_chunk = (size_t)b->in_hz / (RATE_HZ / CHUNK);
 	bool is_quiet = quiet(pcm, n);
 
-	if (is_quiet && b->resting && !b->key && !b->n_pending) {
+	/* resting: the last feed ended with no tone and nothing pending
+	 * (only a feed or a loss changes either, and a loss clears it) */
+	if (is_quiet && b->resting) {
 		b->heard = false;
 		b->at += (uint64_t)n * RATE_HZ / b->in_hz;
 		memset(b->last, 0, sizeof(b->last));
