@@ -89,6 +89,14 @@ static void conference_figures(FILE *f, const struct conf_metrics *m)
 	    "Mixer ticks whose per-participant work was shared with the "
 	    "mixer workers (--mix-threads).",
 	    m->fanned_ticks);
+	one(f, "tutti_rtp_send_batches_total", "counter",
+	    "io_uring submits that carried RTP and RTCP of big rooms "
+	    "(--send-batch).",
+	    m->send_batches);
+	one(f, "tutti_rtp_batched_packets_total", "counter",
+	    "RTP and RTCP packets sent in those batches; the rest went "
+	    "with sendto.",
+	    m->batched_packets);
 	one(f, "tutti_store_writable", "gauge",
 	    "1 when the room store accepts writes.", m->store_writable);
 	one(f, "tutti_mixers_stalled", "gauge",

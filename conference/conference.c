@@ -35,14 +35,38 @@ static unsigned pool_workers(const struct options *o)
 	return threads - 1;
 }
 
+/* Whether the mixers send in io_uring batches (rtp/sendq.c): asked for,
+ * and a batch can be made here. Said once in the log, as it is a
+ * property of the host (a kernel or a container that refuses io_uring). */
+static bool send_batch(const struct options *o)
+{
+	if (!o->send_batch) {
+		log_info("rtp", "RTP sent with sendto (--send-batch no)");
+		return false;
+	}
+	struct sendq *q;
+	int err = sendq_new(&q, stream_tx_sent);
+	if (err < 0) {
+		log_info("rtp",
+			 "RTP sent with sendto: no io_uring batches (%s)",
+			 strerror(-err));
+		return false;
+	}
+	sendq_free(q);
+	log_info("rtp", "RTP of big rooms sent in io_uring batches");
+	return true;
+}
+
 static void *signalling_main(void *arg)
 {
 	struct conference *c = arg;
 	int err =
 	    portpool_new(&c->ports, c->opts->rtp_port_lo, c->opts->rtp_port_hi);
 	room_state_init(c);
+	c->send_batch = send_batch(c->opts);
 	if (!err)
-		err = mixpool_new(&c->pool, pool_workers(c->opts));
+		err =
+		    mixpool_new(&c->pool, pool_workers(c->opts), c->send_batch);
 	if (!err) {
 		err = store_open(&c->store, c->opts->data_dir);
 		if (err)

@@ -141,6 +141,7 @@ struct conference {
 	struct recorder *recorder; /* the recordings' writer, rec.c */
 	struct ivr_clips *clips;   /* prompts and tones, ivr_clips.c */
 	struct mixpool *pool;	   /* workers the mixers share big ticks with */
+	bool send_batch; /* --send-batch, and the kernel takes io_uring */
 };
 
 /* room.c */

@@ -54,7 +54,8 @@ static int room_start_mixer(struct room *r)
 	struct mixer_params mp = {.rate_hz = ROOM_RATE_HZ,
 				  .notify_fd = r->conf->media_fd,
 				  .max_speakers = r->conf->opts->max_speakers,
-				  .pool = r->conf->pool};
+				  .pool = r->conf->pool,
+				  .send_batch = r->conf->send_batch};
 	snprintf(mp.room, sizeof(mp.room), "%s", r->name);
 	return mixer_start(&r->mixer, &mp);
 }

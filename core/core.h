@@ -176,6 +176,7 @@ struct options {
 	unsigned srtp; /* 0 off, 1 optional, 2 mandatory (enum oa_srtp) */
 	unsigned max_speakers; /* mixed at once per room; 0 = every talker */
 	unsigned mix_threads;  /* one room's tick at most; 0 = one per CPU */
+	bool send_batch;       /* a tick's RTP in io_uring batches if it can */
 	struct ivr_options ivr;
 	bool sip_trace; /* every SIP message in and out to the log */
 };

@@ -88,6 +88,9 @@ static const char usage[] =
     "all (4)\n"
     "      --mix-threads N        threads one room's tick may use, 0 for "
     "one per CPU (0)\n"
+    "      --send-batch yes|no    send each tick's RTP in io_uring batches "
+    "where\n"
+    "                             the kernel allows (yes)\n"
     "      --prompt-dir DIR       spoken prompts NAME-RATE.wav (installed)\n"
     "      --dialin-number NUM    a number that asks callers for the room\n"
     "      --digit-timeout S      seconds between the keys of a PIN (5)\n"
@@ -496,6 +499,7 @@ void options_defaults(struct options *o)
 	o->session_expires_s = 1800;
 	o->srtp = 1;
 	o->max_speakers = 4;
+	o->send_batch = true;
 	options_ivr_defaults(&o->ivr);
 }
 
@@ -582,6 +586,7 @@ void options_print(const struct options *o, FILE *f)
 				: "off");
 	fprintf(f, "max-speakers = %u\n", o->max_speakers);
 	fprintf(f, "mix-threads = %u\n", o->mix_threads);
+	print_kv(f, "send-batch", o->send_batch ? "yes" : "no");
 	options_ivr_print(&o->ivr, f);
 	print_kv(f, "sip-trace", o->sip_trace ? "yes" : "no");
 }

@@ -380,6 +380,14 @@ static int set_mix_threads(struct options *o, const char *v, char *why,
 	return set_uint(&o->mix_threads, v, 0, 64, why, len);
 }
 
+/* A room's packets of a tick leave in io_uring batches (rtp/sendq.c)
+ * where the kernel allows; no sends each with sendto(). */
+static int set_send_batch(struct options *o, const char *v, char *why,
+			  size_t len)
+{
+	return options_value_bool(&o->send_batch, v, why, len);
+}
+
 /* SRTP (SDES): off refuses RTP/SAVP offers, optional takes what the
  * caller offers, mandatory refuses plain RTP/AVP and offers only SRTP. */
 static int set_srtp(struct options *o, const char *v, char *why, size_t len)
@@ -465,6 +473,7 @@ const struct opt_def options_value_defs[] = {
     {"srtp", OPT_LONG_ONLY + 39, true, true, set_srtp},
     {"sip-trace", OPT_LONG_ONLY + 40, optional_argument, true, set_sip_trace},
     {"mix-threads", OPT_LONG_ONLY + 41, true, true, set_mix_threads},
+    {"send-batch", OPT_LONG_ONLY + 42, true, true, set_send_batch},
 };
 
 _Static_assert(sizeof(options_value_defs) / sizeof(options_value_defs[0]) ==

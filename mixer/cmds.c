@@ -90,6 +90,18 @@ static void hand_back(struct mixer *m, struct part *pt)
  * ADD that cannot be honoured otherwise (part_id already in the room, a
  * stream built for another room rate, a socket epoll refuses) hands its
  * stream straight back. */
+/* The mixer thread's send batch, once the room is big enough for one to
+ * pay (MIXER_BATCH_PARTS); a room whose kernel refuses it keeps sendto(). */
+static void batch_prepare(struct mixer *m)
+{
+	if (!m->p.send_batch || m->sendq_tried ||
+	    m->n_parts < MIXER_BATCH_PARTS)
+		return;
+	m->sendq_tried = true;
+	if (sendq_new(&m->sendq, stream_tx_sent) < 0)
+		m->sendq = NULL;
+}
+
 static bool cmd_add(struct mixer *m, const struct mixer_cmd *c)
 {
 	if (cmds_reserve(m, m->n_parts + 1) < 0)
@@ -120,6 +132,7 @@ static bool cmd_add(struct mixer *m, const struct mixer_cmd *c)
 	}
 	m->parts[m->n_parts++] = pt;
 	shared_prepare(m, pt);
+	batch_prepare(m);
 	m->rate_dirty = true;
 	return true;
 }

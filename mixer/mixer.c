@@ -282,6 +282,7 @@ void mixer_free(struct mixer *m)
 	resamp_free(m->rec_rs_next);
 	free(m->shared);
 	free(m->own);
+	sendq_free(m->sendq);
 	free(m->room_frame);
 	free(m->shared_tones);
 	free(m);

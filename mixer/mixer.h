@@ -146,7 +146,15 @@ struct mixer_params {
 	struct mixpool *pool;
 	uint32_t fanout_us;
 	bool pin_rate; /* stay at rate_hz whatever the codecs (to compare) */
+	/* Send a tick's packets in one io_uring batch per thread
+	 * (rtp/sendq.c) once the room has MIXER_BATCH_PARTS participants,
+	 * where the kernel allows; else one sendto() each. */
+	bool send_batch;
 };
+
+/* Participants from which a room's sends are batched: a smaller room
+ * saves too few system calls to be worth its ring (80 KB, a descriptor). */
+#define MIXER_BATCH_PARTS 8
 
 /* A quarter of the tick: the bound on a tick's duration. */
 #define MIXER_FANOUT_US 5000
@@ -156,7 +164,9 @@ struct mixer_params {
  * when the room's tick grows long. Made and freed by the signalling
  * thread, freed after every mixer that uses it has stopped. */
 struct mixpool;
-int mixpool_new(struct mixpool **out, unsigned workers);
+/* send_batch: each worker sends through a batch of its own (sendq), as
+ * mixer_params.send_batch; a worker's batch leaves before it leaves a job. */
+int mixpool_new(struct mixpool **out, unsigned workers, bool send_batch);
 void mixpool_free(struct mixpool *p); /* NULL-safe */
 /* Threads that may run one room's items at once: workers + 1. */
 unsigned mixpool_slots(const struct mixpool *p);

@@ -115,6 +115,10 @@ struct mixer {
 	int32_t *acc;
 	int16_t *shared;
 	int16_t *own; /* a listener's own mix: frame_n per slot (pool.c) */
+	/* the mixer thread's send batch (slot 0), made in cmds.c once the
+	 * room is big enough (MIXER_BATCH_PARTS); tried once */
+	struct sendq *sendq;
+	bool sendq_tried;
 	int16_t *shared_tones;	   /* shared, the room's tones over it */
 	const int16_t *shared_out; /* the shared encode's: either (play.c) */
 	struct limit shared_lim, shared_lim_was;  /* after, before this tick */
@@ -181,6 +185,8 @@ typedef void (*mixpool_fn)(void *ctx, size_t i, unsigned slot);
 /* Runs fn for every item 0..n-1, on this thread and on any free worker,
  * and returns when all are done. With no pool, or few items, here. */
 void mixpool_run(struct mixpool *p, mixpool_fn fn, void *ctx, size_t n);
+/* The send batch of a worker's slot (1..workers), NULL when it has none. */
+struct sendq *mixpool_sendq(const struct mixpool *p, unsigned slot);
 
 /* Builds a mixer whose thread is not started (mixer.c): mixer_start()
  * starts it; tests run tick_run() themselves instead. */
@@ -240,8 +246,8 @@ void shared_prepare(struct mixer *m, struct part *pt);
 /* Sends pt this tick's shared mix through the shared encoder of its
  * format (encoding it for the first listener); false when there is none
  * and pt must encode its own (shared.c). */
-bool shared_send(struct mixer *m, struct part *pt, const uint32_t *csrc,
-		 unsigned n_csrc, uint64_t now_ns);
+bool shared_send(struct mixer *m, struct part *pt, struct sendq *q,
+		 const uint32_t *csrc, unsigned n_csrc, uint64_t now_ns);
 /* Encodes this tick's shared mix for pt's format now, if it has one and
  * it is not encoded yet: before a fanned out send (pool.c), after which
  * shared_send() only reads the encoder's packets. */

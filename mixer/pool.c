@@ -40,6 +40,7 @@ struct worker {
 	struct mixpool *pool;
 	unsigned slot;
 	pthread_t thread;
+	struct sendq *sendq; /* its sends in a job, flushed as it leaves */
 };
 
 struct mixpool {
@@ -89,6 +90,7 @@ static void *worker_main(void *arg)
 		j->helpers++;
 		pthread_mutex_unlock(&p->mu);
 		work_on(j, w->slot);
+		sendq_flush(w->sendq); /* what it sent leaves with the job */
 		pthread_mutex_lock(&p->mu);
 		if (--j->helpers == 0)
 			pthread_cond_broadcast(&p->left);
@@ -97,7 +99,7 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-int mixpool_new(struct mixpool **out, unsigned workers)
+int mixpool_new(struct mixpool **out, unsigned workers, bool send_batch)
 {
 	struct mixpool *p = calloc(1, sizeof(*p) + workers * sizeof(p->w[0]));
 	if (!p)
@@ -114,6 +116,8 @@ int mixpool_new(struct mixpool **out, unsigned workers)
 	int err = 0;
 	for (unsigned i = 0; i < workers && !err; i++) {
 		p->w[i] = (struct worker){.pool = p, .slot = i + 1};
+		if (send_batch && sendq_new(&p->w[i].sendq, stream_tx_sent) < 0)
+			p->w[i].sendq = NULL; /* sendto(), as without */
 		err = -pthread_create(&p->w[i].thread, NULL, worker_main,
 				      &p->w[i]);
 		if (!err) {
@@ -140,10 +144,18 @@ void mixpool_free(struct mixpool *p)
 	pthread_mutex_unlock(&p->mu);
 	for (unsigned i = 0; i < p->started; i++)
 		pthread_join(p->w[i].thread, NULL);
+	for (unsigned i = 0; i < p->n_workers; i++)
+		sendq_free(p->w[i].sendq);
 	pthread_cond_destroy(&p->left);
 	pthread_cond_destroy(&p->work);
 	pthread_mutex_destroy(&p->mu);
 	free(p);
+}
+
+struct sendq *mixpool_sendq(const struct mixpool *p, unsigned slot)
+{
+	return p && slot >= 1 && slot <= p->n_workers ? p->w[slot - 1].sendq
+						      : NULL;
 }
 
 unsigned mixpool_slots(const struct mixpool *p)

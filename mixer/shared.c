@@ -99,12 +99,12 @@ void shared_encode(struct mixer *m, struct part *pt)
 		encoded(m, pt->group);
 }
 
-bool shared_send(struct mixer *m, struct part *pt, const uint32_t *csrc,
-		 unsigned n_csrc, uint64_t now_ns)
+bool shared_send(struct mixer *m, struct part *pt, struct sendq *q,
+		 const uint32_t *csrc, unsigned n_csrc, uint64_t now_ns)
 {
 	if (!pt->group || !pt->group->enc)
 		return false; /* none, or given up at a change of rate */
-	stream_push_encoded(pt->stream, encoded(m, pt->group), csrc, n_csrc,
+	stream_push_encoded(pt->stream, q, encoded(m, pt->group), csrc, n_csrc,
 			    now_ns);
 	return true;
 }

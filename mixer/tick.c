@@ -206,10 +206,11 @@ static const int16_t *own_mix(const struct mixer *m, struct part *pt,
 }
 
 /* Encodes mix with pt's own encoder and sends it. */
-static void send_own(struct mixer *m, struct part *pt, const int16_t *mix,
-		     const uint32_t *csrc, unsigned n_csrc, uint64_t now_ns)
+static void send_own(struct mixer *m, struct part *pt, struct sendq *q,
+		     const int16_t *mix, const uint32_t *csrc, unsigned n_csrc,
+		     uint64_t now_ns)
 {
-	int got = stream_push(pt->stream, mix, csrc, n_csrc, now_ns);
+	int got = stream_push(pt->stream, q, mix, csrc, n_csrc, now_ns);
 	if (got > 0)
 		atomic_fetch_add_explicit(&m->encodes, (uint64_t)got,
 					  memory_order_relaxed);
@@ -223,14 +224,16 @@ static void send_mix(void *ctx, size_t i, unsigned slot)
 {
 	struct mixer *m = ctx;
 	struct part *pt = m->parts[i];
+	struct sendq *q = slot ? mixpool_sendq(m->p.pool, slot) : m->sendq;
 	uint32_t csrc[RTPPKT_MAX_CSRC];
 
 	prefetch_ahead(m, i, false); /* the send reads no jitter buffer */
 	if (hears_shared(m, pt)) {
 		pt->lim_own = false;
 		levels_send(m, pt, m->csrc_all, m->n_csrc_all);
-		if (!shared_send(m, pt, m->csrc_all, m->n_csrc_all, m->send_ns))
-			send_own(m, pt, m->shared_out, m->csrc_all,
+		if (!shared_send(m, pt, q, m->csrc_all, m->n_csrc_all,
+				 m->send_ns))
+			send_own(m, pt, q, m->shared_out, m->csrc_all,
 				 m->n_csrc_all, m->send_ns);
 		return;
 	}
@@ -238,11 +241,14 @@ static void send_mix(void *ctx, size_t i, unsigned slot)
 	const int16_t *mix = play_over(m, pt, own_mix(m, pt, buf), buf);
 	unsigned n = pt->ctl.deaf ? 0 : csrc_list(m, pt, csrc);
 	levels_send(m, pt, csrc, n);
-	send_own(m, pt, mix, csrc, n, m->send_ns);
+	send_own(m, pt, q, mix, csrc, n, m->send_ns);
 }
 
 /* Every listener's packets. Fanned out, the shared encodes are made
- * first, here, so that no two threads make the same one. */
+ * first, here, so that no two threads make the same one. Each thread's
+ * packets leave in its batch (rtp/sendq.c), a worker's as it leaves the
+ * job, the mixer thread's here: all of them before the figures and the
+ * removals that follow read or free a stream. */
 static void send_mixes(struct mixer *m, uint64_t now_ns)
 {
 	m->n_csrc_all = csrc_list(m, NULL, m->csrc_all);
@@ -254,6 +260,7 @@ static void send_mixes(struct mixer *m, uint64_t now_ns)
 			if (hears_shared(m, m->parts[i]))
 				shared_encode(m, m->parts[i]);
 	for_each_part(m, send_mix);
+	sendq_flush(m->sendq);
 }
 
 void tick_run(struct mixer *m, uint64_t now_ns)

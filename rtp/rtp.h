@@ -579,6 +579,26 @@ struct stream_params {
 	uint8_t srtp_rx_key[SRTP_KEY_SALT_LEN], srtp_tx_key[SRTP_KEY_SALT_LEN];
 };
 
+/* ---- sendq: a thread's packets of a tick, sent in one batch -------------
+ * (rtp/sendq.c) Packets to many sockets leave through one io_uring: each
+ * is copied in by sendq_send and goes out at the latest in sendq_flush,
+ * which reports every one to done (bytes sent, or a negative errno)
+ * before it returns. One thread at a time; the creator frees it.
+ * sendq_new fails (-ENOTSUP without liburing, else the kernel's error:
+ * io_uring refused, or a kernel before 6.0) and the caller then sends
+ * with sendto itself. */
+struct sendq;
+typedef void (*sendq_done_fn)(void *ctx, int res, uint32_t arg);
+int sendq_new(struct sendq **out, sendq_done_fn done);
+void sendq_free(struct sendq *q); /* NULL-safe; flushes first */
+void sendq_send(struct sendq *q, int fd, const void *pkt, size_t len,
+		const struct sockaddr *to, socklen_t to_len, void *ctx,
+		uint32_t arg);
+void sendq_flush(struct sendq *q);	       /* NULL-safe */
+uint64_t sendq_flushes(const struct sendq *q); /* batches submitted */
+/* Batches submitted by every queue of the process, and their packets. */
+void sendq_totals(uint64_t *batches, uint64_t *packets);
+
 /* lost: RFC 3550 A.3's cumulative count (extended highest sequence number
  * received, less those received), summed over the sender's restarts and
  * SSRC changes, never negative. late: arrived after their time was played
@@ -686,8 +706,8 @@ bool stream_fec_expire(struct stream *s, uint64_t now_ns);
  * enabled), carrying csrc as the CSRC list. Sends RTCP every ~5 s.
  * Returns the frames encoded (packets made, and Opus DTX frames left
  * unsent), or a negative errno. */
-int stream_push(struct stream *s, const int16_t *pcm, const uint32_t *csrc,
-		unsigned n_csrc, uint64_t now_ns);
+int stream_push(struct stream *s, struct sendq *q, const int16_t *pcm,
+		const uint32_t *csrc, unsigned n_csrc, uint64_t now_ns);
 /* True when the peer asked for RFC 6465 levels (and we send to it). */
 bool stream_tx_wants_levels(const struct stream *s);
 /* The levels in -dBov (0-127) of this tick's contributors, one per CSRC
@@ -695,12 +715,18 @@ bool stream_tx_wants_levels(const struct stream *s);
  * they go, as an RFC 6465 header extension, into the packets that push
  * sends, and are forgotten after it. Ignored when the peer did not ask. */
 void stream_tx_levels(struct stream *s, const uint8_t *level_dbov, unsigned n);
+/* q, in both pushes: the batch the packets leave in (sendq_send; counted
+ * in the stream's figures when it is flushed), or NULL: sendto() now. */
 /* As stream_push, for 20 ms that an encoder of the same codec and packet
  * time (stream_tx_format) shared among listeners has already encoded: o
  * (NULL or o->n 0 when it completed no packet this time). Only the RTP
  * header (SSRC, sequence, timestamp, marker, csrc) is this stream's. */
-int stream_push_encoded(struct stream *s, const struct txenc_out *o,
-			const uint32_t *csrc, unsigned n_csrc, uint64_t now_ns);
+int stream_push_encoded(struct stream *s, struct sendq *q,
+			const struct txenc_out *o, const uint32_t *csrc,
+			unsigned n_csrc, uint64_t now_ns);
+/* The sendq_done_fn of the queues streams send through: ctx is the
+ * stream, arg what stream_tx.c gave sendq_send. */
+void stream_tx_sent(void *ctx, int res, uint32_t arg);
 /* The codec and packet time the stream sends with. */
 void stream_tx_format(const struct stream *s, enum codec_id *codec,
 		      uint32_t *ptime_ms);

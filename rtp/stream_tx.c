@@ -12,11 +12,16 @@
  * rtp/stream_rx.c) goes out every 5 s, randomized 0.5-1.5x as RFC 3550 6.2
  * asks.
  *
+ * Packets leave in the batch of the thread that pushes (rtp/sendq.c: one
+ * io_uring submit for many listeners' sockets), or with sendto() when it
+ * has none; either way the stream's figures count what the kernel took.
+ *
  * Threads and ownership: only the room's mixer thread calls these, on a
  * stream it holds; packets are built in the stream's own buffers, nothing
  * is allocated, and a failed send is counted, never logged. */
 #include "rtp/stream_priv.h"
 
+#include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <time.h>
@@ -37,27 +42,45 @@ static socklen_t addr_len(const struct sockaddr_storage *a)
 /* The IPv4 address of a (mapped addresses included) in *v4, or false. */
 /* ---- push: 20 ms of mix -> codec rate -> one packet per ptime ------------ */
 
-/* Send errors (a full buffer, ECONNREFUSED from a peer that went away) are
- * counted, never fatal and never logged. */
-static bool send_to(struct stream *s, int fd, const struct sockaddr_storage *to,
-		    size_t len, bool rtcp)
+#define ARG_RTCP UINT32_MAX /* sendq arg of an RTCP packet; else payload */
+
+void stream_tx_sent(void *ctx, int res, uint32_t arg)
 {
+	struct stream *s = ctx;
+	if (res < 0) {
+		s->st.send_errors++;
+	} else if (arg != ARG_RTCP) {
+		s->st.packets_out++;
+		s->st.bytes_out += (uint64_t)res;
+		s->octets_out += arg;
+	}
+}
+
+/* Protects s->pkt (SRTP) and sends it, now or in q's batch. Send errors
+ * (a full buffer, ECONNREFUSED from a peer that went away) are counted,
+ * never fatal and never logged. */
+static void send_to(struct stream *s, struct sendq *q, int fd,
+		    const struct sockaddr_storage *to, size_t len, uint32_t arg)
+{
+	bool rtcp = arg == ARG_RTCP;
 	if (s->srtp_tx && (rtcp ? srtpctx_rtcp : srtpctx_rtp)(
 			      s->srtp_tx, s->pkt, &len, sizeof(s->pkt)) < 0) {
 		s->st.send_errors++;
-		return false;
+		return;
 	}
-	if (sendto(fd, s->pkt, len, MSG_DONTWAIT, (const void *)to,
-		   addr_len(to)) < 0) {
-		s->st.send_errors++;
-		return false;
+	if (q) {
+		sendq_send(q, fd, s->pkt, len, (const void *)to, addr_len(to),
+			   s, arg);
+		return;
 	}
-	return true;
+	ssize_t r = sendto(fd, s->pkt, len, MSG_DONTWAIT, (const void *)to,
+			   addr_len(to));
+	stream_tx_sent(s, r < 0 ? -errno : (int)r, arg);
 }
 
-static void send_packet(struct stream *s, uint32_t ts, uint8_t pt, bool marker,
-			const uint8_t *payload, size_t bytes,
-			const uint32_t *csrc, unsigned n_csrc)
+static void send_packet(struct stream *s, struct sendq *q, uint32_t ts,
+			uint8_t pt, bool marker, const uint8_t *payload,
+			size_t bytes, const uint32_t *csrc, unsigned n_csrc)
 {
 	struct rtppkt pkt = {
 	    .pt = pt,
@@ -79,25 +102,22 @@ static void send_packet(struct stream *s, uint32_t ts, uint8_t pt, bool marker,
 	if (len < 0)
 		return;
 	s->marker = false;
-	if (send_to(s, s->rtp_fd, &s->p.rtp_peer, (size_t)len, false)) {
-		s->st.packets_out++;
-		s->st.bytes_out += (uint64_t)len;
-		s->octets_out += (uint32_t)bytes;
-	}
+	send_to(s, q, s->rtp_fd, &s->p.rtp_peer, (size_t)len, (uint32_t)bytes);
 }
 
 /* Sends what an encoder made of this 20 ms, each packet stamped on our
  * own timeline (s->ts is the RTP time of this 20 ms). A CN packet goes
  * with the CN payload type (only an encoder set up for a peer that
  * negotiated CN makes one). */
-static void send_out(struct stream *s, const struct txenc_out *o,
-		     const uint32_t *csrc, unsigned n_csrc)
+static void send_out(struct stream *s, struct sendq *q,
+		     const struct txenc_out *o, const uint32_t *csrc,
+		     unsigned n_csrc)
 {
 	for (unsigned i = 0; i < o->n; i++) {
 		uint8_t pt = o->pkt[i].cn && s->p.cn_pt ? s->p.cn_pt : s->p.pt;
 		if (o->pkt[i].cn && !s->p.cn_pt)
 			continue;
-		send_packet(s, s->ts + (uint32_t)o->pkt[i].ts_off, pt,
+		send_packet(s, q, s->ts + (uint32_t)o->pkt[i].ts_off, pt,
 			    o->pkt[i].marker, o->pkt[i].data, o->pkt[i].len,
 			    csrc, n_csrc);
 	}
@@ -119,7 +139,7 @@ static uint64_t ntp_now(void)
 }
 
 /* An SR while we send (rtcpkt_build makes an RR of packets == 0). */
-static void rtcp_send(struct stream *s, uint64_t now_ns)
+static void rtcp_send(struct stream *s, struct sendq *q, uint64_t now_ns)
 {
 	bool sr = s->p.send && s->st.packets_out > 0;
 	struct rtcpkt_info in = {
@@ -141,7 +161,8 @@ static void rtcp_send(struct stream *s, uint64_t now_ns)
 	const struct sockaddr_storage *to =
 	    mux ? &s->p.rtp_peer : &s->p.rtcp_peer;
 	if (addr_len(to))
-		send_to(s, mux ? s->rtp_fd : s->rtcp_fd, to, (size_t)len, true);
+		send_to(s, q, mux ? s->rtp_fd : s->rtcp_fd, to, (size_t)len,
+			ARG_RTCP);
 }
 
 /* RFC 3550 6.2: the interval times a random factor in [0.5, 1.5). */
@@ -152,7 +173,7 @@ static uint64_t rtcp_interval(struct stream *s, uint64_t base_ns)
 
 /* 20 ms have gone by, sent or not: the RTP time moves on (a resume after
  * hold continues in time), and RTCP goes out when due. */
-static void frame_done(struct stream *s, uint64_t now_ns)
+static void frame_done(struct stream *s, struct sendq *q, uint64_t now_ns)
 {
 	stream_levels_done(s);
 	s->ts += s->m.desc->rtp_clock_hz / 50;
@@ -160,7 +181,7 @@ static void frame_done(struct stream *s, uint64_t now_ns)
 		s->next_rtcp_ns =
 		    now_ns + rtcp_interval(s, RTCP_INTERVAL_NS / 2);
 	} else if (now_ns >= s->next_rtcp_ns) {
-		rtcp_send(s, now_ns);
+		rtcp_send(s, q, now_ns);
 		s->next_rtcp_ns = now_ns + rtcp_interval(s, RTCP_INTERVAL_NS);
 	}
 }
@@ -196,15 +217,15 @@ unsigned stream_tx_fec_loss(const struct stream *s)
 	return txenc_fec_loss(s->m.tx);
 }
 
-int stream_push(struct stream *s, const int16_t *pcm, const uint32_t *csrc,
-		unsigned n_csrc, uint64_t now_ns)
+int stream_push(struct stream *s, struct sendq *q, const int16_t *pcm,
+		const uint32_t *csrc, unsigned n_csrc, uint64_t now_ns)
 {
 	int ret = 0;
 	if (sending(s)) {
 		struct txenc_out o;
 		ret = txenc_push(s->m.tx, pcm, &o);
 		s->m.tx_holds = txenc_holds(s->m.tx);
-		send_out(s, &o, csrc, n_csrc);
+		send_out(s, q, &o, csrc, n_csrc);
 		if (ret >= 0)
 			ret = (int)o.encoded; /* DTX frames left unsent too */
 	} else {
@@ -212,12 +233,13 @@ int stream_push(struct stream *s, const int16_t *pcm, const uint32_t *csrc,
 		s->m.tx_holds = false;
 		s->marker = true;
 	}
-	frame_done(s, now_ns);
+	frame_done(s, q, now_ns);
 	return ret;
 }
 
-int stream_push_encoded(struct stream *s, const struct txenc_out *o,
-			const uint32_t *csrc, unsigned n_csrc, uint64_t now_ns)
+int stream_push_encoded(struct stream *s, struct sendq *q,
+			const struct txenc_out *o, const uint32_t *csrc,
+			unsigned n_csrc, uint64_t now_ns)
 {
 	/* What our own encoder held belongs to a mix we no longer hear. A
 	 * listener of a shared encode mostly has nothing held: its encoder
@@ -229,8 +251,8 @@ int stream_push_encoded(struct stream *s, const struct txenc_out *o,
 	if (!sending(s))
 		s->marker = true;
 	else if (o)
-		send_out(s, o, csrc, n_csrc);
-	frame_done(s, now_ns);
+		send_out(s, q, o, csrc, n_csrc);
+	frame_done(s, q, now_ns);
 	return 0;
 }
 

@@ -238,7 +238,7 @@ static void test_levels(void)
 
 static void test_levels_fanned_out(void)
 {
-	CU_ASSERT_FATAL(mixpool_new(&pool, 2) == 0);
+	CU_ASSERT_FATAL(mixpool_new(&pool, 2, true) == 0);
 	test_levels();
 	mixpool_free(pool);
 	pool = NULL;
@@ -257,11 +257,11 @@ static void test_stream_levels(void)
 		stream_tx_levels(p.s, lv, 2);
 		stream_tx_levels(p.s, NULL, 3);			/* ignored */
 		stream_tx_levels(p.s, lv, RTPPKT_MAX_CSRC + 1); /* ignored */
-		CU_ASSERT(stream_push(p.s, mix, csrc, 2, 1000) >= 0);
+		CU_ASSERT(stream_push(p.s, NULL, mix, csrc, 2, 1000) >= 0);
 		/* a push whose CSRCs no levels were given for */
-		CU_ASSERT(stream_push(p.s, mix, csrc, 2, 21000000) >= 0);
+		CU_ASSERT(stream_push(p.s, NULL, mix, csrc, 2, 21000000) >= 0);
 		stream_tx_levels(p.s, lv, 1);
-		CU_ASSERT(stream_push(p.s, mix, csrc, 2, 41000000) >= 0);
+		CU_ASSERT(stream_push(p.s, NULL, mix, csrc, 2, 41000000) >= 0);
 		usleep(20000);
 		phone_listen(&p);
 		CU_ASSERT_EQUAL(p.packets, 3);
@@ -303,9 +303,9 @@ static void test_levels_srtp(void)
 	CU_ASSERT_FATAL(
 	    srtpctx_new(&rx, SRTP_AES_CM_128_HMAC_SHA1_80, key, true) == 0);
 	stream_tx_levels(p.s, lv, 2);
-	CU_ASSERT(stream_push(p.s, mix, csrc, 2, 1000) >= 0);
+	CU_ASSERT(stream_push(p.s, NULL, mix, csrc, 2, 1000) >= 0);
 	stream_tx_levels(p.s, lv, 2);
-	CU_ASSERT(stream_push(p.s, mix, csrc, 2, 21000000) >= 0);
+	CU_ASSERT(stream_push(p.s, NULL, mix, csrc, 2, 21000000) >= 0);
 	usleep(20000);
 	ssize_t n = recv(p.ph_rtp, buf, sizeof(buf), MSG_DONTWAIT);
 	CU_ASSERT_FATAL(n > 12 + 8 + 8 + 160);

@@ -121,7 +121,7 @@ static void test_summary(void)
 	log_set_level(LL_INFO);
 	CU_ASSERT_FATAL(stream_new(&p.stream, fd, -1, 48000, 1, &sp) == 0);
 	for (int i = 0; i < 3; i++)
-		stream_push(p.stream, pcm, NULL, 0, mono_now_ns());
+		stream_push(p.stream, NULL, pcm, NULL, 0, mono_now_ns());
 	summary_text(&p, text, sizeof(text));
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "room=standup call=abc@host "
 					    "part=7 ended after 2.5 s: codec "

@@ -134,7 +134,7 @@ static void push_tone(struct rig *r, double f_hz, const uint32_t *csrc,
 	int16_t pcm[ROOM_N];
 	unit_sine(pcm, ROOM_N, f_hz, ROOM_HZ, AMP, *sample);
 	*sample += ROOM_N;
-	CU_ASSERT(stream_push(r->s, pcm, csrc, n_csrc, r->now_ns) >= 0);
+	CU_ASSERT(stream_push(r->s, NULL, pcm, csrc, n_csrc, r->now_ns) >= 0);
 	r->now_ns += FRAME_NS;
 }
 
@@ -730,7 +730,7 @@ static void test_rtcp(void)
 		phone_send(&r, 20, 1000);
 		stream_read_rtp(r.s, r.now_ns);
 		stream_pull(r.s, pcm);
-		CU_ASSERT(stream_push(r.s, pcm, NULL, 0, r.now_ns) >= 0);
+		CU_ASSERT(stream_push(r.s, NULL, pcm, NULL, 0, r.now_ns) >= 0);
 		r.now_ns += FRAME_NS;
 		while (phone_rtcp(&r, &info, 0) == 0) {
 			reports++;
@@ -766,7 +766,7 @@ static void test_rtcp_mux(void)
 	sendto_addr(r.ph.rtp, buf, (size_t)len, &r.rtp_addr);
 	stream_read_rtp(r.s, r.now_ns);
 	for (int i = 0; i < 400; i++) {
-		CU_ASSERT(stream_push(r.s, pcm, NULL, 0, r.now_ns) >= 0);
+		CU_ASSERT(stream_push(r.s, NULL, pcm, NULL, 0, r.now_ns) >= 0);
 		r.now_ns += FRAME_NS;
 		int n;
 		while ((n = recv_wait(r.ph.rtp, buf, sizeof(buf), 0)) > 0)

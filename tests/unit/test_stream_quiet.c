@@ -375,7 +375,8 @@ static void push_run(struct rig *r, bool tone, unsigned frames, struct heard *h)
 		else
 			memset(pcm, 0, sizeof(pcm));
 		r->sample += ROOM_N;
-		CU_ASSERT(stream_push(r->s, pcm, NULL, 0, r->now_ns) >= 0);
+		CU_ASSERT(stream_push(r->s, NULL, pcm, NULL, 0, r->now_ns) >=
+			  0);
 		r->now_ns += FRAME_NS;
 		while (poll(&pfd, 1, 0) == 1) {
 			ssize_t n = recv(r->phone, buf, sizeof(buf), 0);
