@@ -40,6 +40,11 @@
  *             [--churn S] [--threads N] [--levels] [--dtx]
  *   roombench --compare-rates [--parts N] [--speakers S] [--reps R]
  *             [--seconds T]
+ *   roombench --compare-send [--parts N] [--speakers S] [--codec C]
+ *             [--reps R] [--seconds T] [--threads N] [--levels] [--dtx]
+ * --compare-send runs a room (default 1000 callers, 3 talking) sending one
+ * sendto a packet and in io_uring batches (rtp/sendq.c; --send-batch) in
+ * turn, --reps times each; --sendto makes one case send with sendto.
  * --threads N gives the room a pool of N - 1 workers (mixer/pool.c) that
  * its ticks fan out to once they take over 5 ms; the cpu figures then
  * count the workers' time too.
@@ -77,6 +82,7 @@ struct bcase {
 	unsigned threads; /* a pool of threads - 1 workers; 0 or 1: none */
 	bool levels;	  /* every packet carries its RFC 6464 level */
 	bool dtx;	  /* listeners asked for DTX (Opus) or CN (PCMU) */
+	bool sendto;	  /* one sendto a packet, no io_uring batches */
 };
 
 struct result {
@@ -200,14 +206,16 @@ static void room_open(struct room *r, const struct bcase *c)
 	r->drv = bench_udp_socket(&r->drv_addr);
 	r->tone = encode(c->codec, 700);
 	r->silence = encode(c->codec, 0);
-	if (c->threads > 1 && mixpool_new(&r->pool, c->threads - 1, true) < 0)
+	if (c->threads > 1 &&
+	    mixpool_new(&r->pool, c->threads - 1, !c->sendto) < 0)
 		bench_die("mixpool_new");
 	struct mixer_params mp = {.room = "bench",
 				  .rate_hz = c->rate_hz ? c->rate_hz : 8000,
 				  .notify_fd = r->efd,
 				  .max_speakers = c->max_speakers,
 				  .pin_rate = c->rate_hz != 0,
-				  .pool = r->pool};
+				  .pool = r->pool,
+				  .send_batch = !c->sendto};
 	if (mixer_start(&r->m, &mp) < 0)
 		bench_die("mixer_start");
 	struct stream_params sp = {
@@ -413,37 +421,74 @@ static void header(int md)
 		       "late%");
 }
 
-/* A PCMU room at 8 kHz, and pinned at 48 kHz, in turn. */
-static void compare_rates(struct bcase c, int reps, int md)
+/* Runs case c two ways in turn, set(&c, 0) and set(&c, 1), reps times
+ * each; the medians of each way's cpu per participant and tick. */
+static void compare_ways(struct bcase c, int reps, int md,
+			 void (*set)(struct bcase *, int), double cpu_med[2],
+			 double tick_med[2])
 {
-	static const uint32_t rates[2] = {8000, 48000};
 	double cpu[2][MAX_REPS], tick[2][MAX_REPS];
 
-	c.codec = CODEC_PCMU;
 	for (int k = 0; k < reps; k++) {
-		for (int r = 0; r < 2; r++) {
-			c.rate_hz = rates[r];
+		for (int w = 0; w < 2; w++) {
+			set(&c, w);
 			struct result res = run_case(&c);
 			print_row(&c, &res, md);
 			fflush(stdout);
-			cpu[r][k] = res.cpu_us / c.parts;
-			tick[r][k] = res.tick_us;
+			cpu[w][k] = res.cpu_us / c.parts;
+			tick[w][k] = res.tick_us;
 		}
 	}
-	double c8 = bench_median(cpu[0], (size_t)reps),
-	       c48 = bench_median(cpu[1], (size_t)reps);
-	double t8 = bench_median(tick[0], (size_t)reps),
-	       t48 = bench_median(tick[1], (size_t)reps);
+	for (int w = 0; w < 2; w++) {
+		cpu_med[w] = bench_median(cpu[w], (size_t)reps);
+		tick_med[w] = bench_median(tick[w], (size_t)reps);
+	}
+}
+
+static void set_rate(struct bcase *c, int way)
+{
+	c->rate_hz = way ? 48000 : 8000;
+}
+
+/* A PCMU room at 8 kHz, and pinned at 48 kHz, in turn. */
+static void compare_rates(struct bcase c, int reps, int md)
+{
+	double cpu[2], tick[2];
+
+	c.codec = CODEC_PCMU;
+	compare_ways(c, reps, md, set_rate, cpu, tick);
 	printf("\nmedians of %d runs, pcmu N=%u talking=%u: cpu us/participant "
 	       "%.2f at 8 kHz, %.2f at 48 kHz (48/8 = %.2fx); tick us %.0f "
 	       "at 8 kHz, %.0f at 48 kHz (48/8 = %.2fx)\n",
-	       reps, c.parts, c.speakers, c8, c48, c48 / c8, t8, t48, t48 / t8);
+	       reps, c.parts, c.speakers, cpu[0], cpu[1], cpu[1] / cpu[0],
+	       tick[0], tick[1], tick[1] / tick[0]);
+}
+
+static void set_sendto(struct bcase *c, int way)
+{
+	c->sendto = way == 0;
+}
+
+/* The same room sending with one sendto a packet, and in io_uring
+ * batches (rtp/sendq.c), in turn. */
+static void compare_send(struct bcase c, int reps, int md)
+{
+	double cpu[2], tick[2];
+
+	compare_ways(c, reps, md, set_sendto, cpu, tick);
+	printf("\nmedians of %d runs, %s N=%u talking=%u: cpu us/participant "
+	       "%.2f with sendto, %.2f batched (%.2fx); tick us %.0f with "
+	       "sendto, %.0f batched (%.2fx)\n",
+	       reps, c.codec == CODEC_OPUS ? "opus" : "pcmu", c.parts,
+	       c.speakers, cpu[0], cpu[1], cpu[1] / cpu[0], tick[0], tick[1],
+	       tick[1] / tick[0]);
 }
 
 int main(int argc, char **argv)
 {
-	struct bcase one = {0, 0, 4, CODEC_OPUS, 5, 0, 0, 1, false, false};
-	int md = 0, quick = 0, compare = 0, reps = 5;
+	struct bcase one = {0, 0, 4,	 CODEC_OPUS, 5,	   0,
+			    0, 1, false, false,	     false};
+	int md = 0, quick = 0, compare = 0, compare_tx = 0, reps = 5;
 
 	for (int i = 1; i < argc; i++) {
 		const char *v = i + 1 < argc ? argv[i + 1] : "";
@@ -467,6 +512,10 @@ int main(int argc, char **argv)
 			one.dtx = true;
 		else if (!strcmp(argv[i], "--compare-rates"))
 			compare = 1;
+		else if (!strcmp(argv[i], "--compare-send"))
+			compare_tx = 1;
+		else if (!strcmp(argv[i], "--sendto"))
+			one.sendto = true;
 		else if (!strcmp(argv[i], "--reps") && ++i)
 			reps = atoi(v);
 		else if (!strcmp(argv[i], "--churn") && ++i)
@@ -501,6 +550,13 @@ int main(int argc, char **argv)
 		compare_rates(c, reps, md);
 		return 0;
 	}
+	if (compare_tx) {
+		struct bcase c = one;
+		c.parts = c.parts ? c.parts : 1000;
+		c.speakers = c.speakers ? c.speakers : 3;
+		compare_send(c, reps, md);
+		return 0;
+	}
 	if (one.parts) {
 		struct result r = run_case(&one);
 		print_row(&one, &r, md);
@@ -512,20 +568,20 @@ int main(int argc, char **argv)
 	double secs = quick ? 2 : 8;
 	/* The last row: everyone's own encode, over two threads. */
 	const struct bcase table[] = {
-	    {100, 3, 4, CODEC_OPUS, secs, 0, 0, 1, false, false},
-	    {100, 3, 4, CODEC_OPUS, secs, 0, 0, 1, true, false},
-	    {100, 3, 4, CODEC_OPUS, secs, 0, 0, 1, true, true},
-	    {100, 0, 4, CODEC_OPUS, secs, 0, 0, 1, true, false},
-	    {100, 0, 4, CODEC_OPUS, secs, 0, 0, 1, true, true},
-	    {100, 100, 4, CODEC_OPUS, secs, 0, 0, 1, false, false},
-	    {100, 100, 0, CODEC_OPUS, secs, 0, 0, 1, false, false},
-	    {100, 3, 4, CODEC_PCMU, secs, 0, 0, 1, false, false},
-	    {100, 3, 4, CODEC_PCMU, secs, 48000, 0, 1, false, false},
-	    {100, 3, 4, CODEC_PCMU, secs, 0, 0, 1, true, false},
-	    {100, 0, 4, CODEC_PCMU, secs, 0, 0, 1, true, true},
-	    {100, 100, 0, CODEC_PCMU, secs, 0, 0, 1, false, false},
-	    {100, 100, 0, CODEC_PCMU, secs, 48000, 0, 1, false, false},
-	    {100, 100, 0, CODEC_OPUS, secs, 0, 0, 2, false, false},
+	    {100, 3, 4, CODEC_OPUS, secs, 0, 0, 1, false, false, false},
+	    {100, 3, 4, CODEC_OPUS, secs, 0, 0, 1, true, false, false},
+	    {100, 3, 4, CODEC_OPUS, secs, 0, 0, 1, true, true, false},
+	    {100, 0, 4, CODEC_OPUS, secs, 0, 0, 1, true, false, false},
+	    {100, 0, 4, CODEC_OPUS, secs, 0, 0, 1, true, true, false},
+	    {100, 100, 4, CODEC_OPUS, secs, 0, 0, 1, false, false, false},
+	    {100, 100, 0, CODEC_OPUS, secs, 0, 0, 1, false, false, false},
+	    {100, 3, 4, CODEC_PCMU, secs, 0, 0, 1, false, false, false},
+	    {100, 3, 4, CODEC_PCMU, secs, 48000, 0, 1, false, false, false},
+	    {100, 3, 4, CODEC_PCMU, secs, 0, 0, 1, true, false, false},
+	    {100, 0, 4, CODEC_PCMU, secs, 0, 0, 1, true, true, false},
+	    {100, 100, 0, CODEC_PCMU, secs, 0, 0, 1, false, false, false},
+	    {100, 100, 0, CODEC_PCMU, secs, 48000, 0, 1, false, false, false},
+	    {100, 100, 0, CODEC_OPUS, secs, 0, 0, 2, false, false, false},
 	};
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		struct result r = run_case(&table[i]);

@@ -10,8 +10,10 @@
  * them.
  *
  * The UDP relay is the same child, but as a bridge sends: every 20 ms one
- * packet to every caller it has heard from (one sendto per caller, from
- * the caller's own socket, as tutti does), whatever the callers send,
+ * packet to every caller it has heard from, from the caller's own
+ * socket, all of a tick's in one io_uring batch through tutti's own
+ * rtp/sendq.c as tutti sends them (one sendto each with --relay-sendto,
+ * or where the kernel refuses io_uring), whatever the callers send,
  * which it reads and drops. Its packets are the speakers' track, so they
  * are as big as a mix. In a room where everyone sends every 20 ms it
  * moves what the echo moves; in a room of callers in DTX, who send a
@@ -25,6 +27,8 @@
  * on this thread's CPU clock over the speech (or tone) track the speakers
  * send. */
 #include "loadgen.h"
+
+#include "rtp/rtp.h"
 
 #include <arpa/inet.h>
 #include <signal.h>
@@ -111,13 +115,28 @@ static size_t relay_packet(const struct lg *g, const struct caller *c,
 	return 12 + len;
 }
 
+static void relay_sent(void *ctx, int res, uint32_t arg)
+{
+	(void)ctx, (void)res, (void)arg; /* a floor counts no errors */
+}
+
+bool relay_can_batch(void)
+{
+	struct sendq *q;
+	if (sendq_new(&q, relay_sent) < 0)
+		return false;
+	sendq_free(q);
+	return true;
+}
+
 static void relay_loop(const struct lg *g, int ep, const int *fds)
 {
 	static struct rx_batch b;
 	uint8_t out[PKT];
 	struct epoll_event ev[256];
 	struct sockaddr_in *peer = calloc((size_t)g->callers, sizeof(*peer));
-	if (!peer)
+	struct sendq *q = NULL;
+	if (!peer || (g->relay_batched && sendq_new(&q, relay_sent) < 0))
 		return;
 	int64_t next = mono_ns() + 20000000;
 	for (uint32_t k = 0;;) {
@@ -139,9 +158,16 @@ static void relay_loop(const struct lg *g, int ep, const int *fds)
 			if (!peer[i].sin_port)
 				continue;
 			size_t len = relay_packet(g, &g->c[i], k, out);
-			sendto(fds[i], out, len, MSG_DONTWAIT,
-			       (struct sockaddr *)&peer[i], sizeof(peer[i]));
+			if (q)
+				sendq_send(q, fds[i], out, len,
+					   (struct sockaddr *)&peer[i],
+					   sizeof(peer[i]), NULL, 0);
+			else
+				sendto(fds[i], out, len, MSG_DONTWAIT,
+				       (struct sockaddr *)&peer[i],
+				       sizeof(peer[i]));
 		}
+		sendq_flush(q);
 		k++;
 		next += 20000000;
 	}

@@ -90,6 +90,9 @@ struct lg {
 	enum lg_quiet quiet;
 	int callers, rooms, speakers, probes, cps;
 	bool tones, marker;
+	/* the relay floor sends with sendto (--relay-sendto), else in
+	 * io_uring batches as tutti does (rtp/sendq.c) where it can */
+	bool relay_sendto, relay_batched;
 	double warmup_s, window_s;
 	const char *tutti_bin, *fixture8, *fixture48, *tutti_extra;
 	char rtp_ports[32];
@@ -151,6 +154,8 @@ struct metrics_snap metrics_fetch(const struct lg *g);
 /* Points every caller's media at it: a UDP echo, or (relay) a process that
  * sends every caller heard one packet every 20 ms (floors.c). */
 pid_t echo_spawn(struct lg *g, bool relay);
+/* Whether this kernel takes io_uring batches (rtp/sendq.c) for the relay. */
+bool relay_can_batch(void);
 void echo_stop(pid_t pid);
 double opus_floor_us(const struct lg *g); /* decode + encode, one frame */
 

@@ -5,14 +5,15 @@
  *           [--quiet silence|dtx|none] [--tones] [--no-marker]
  *           [--probes P] [--cps C] [--warmup S] [--window S] [--no-echo]
  *           [--rtp-ports LO-HI] [--tutti-args "..."] [--fixture-dir DIR]
- *           [--label NAME]
+ *           [--label NAME] [--relay-sendto]
  *
  * Phases: the calls are set up (C per second); media flows for --warmup
  * seconds, then for --window seconds during which the server's CPU, its
  * ticks and what every caller receives are measured; the calls are hung
  * up. Then the same callers send the same packets to a UDP echo for as
  * long and its CPU is measured, then to a UDP relay (one packet to every
- * caller every 20 ms, as a bridge sends: floors.c), and libopus decode +
+ * caller every 20 ms, as a bridge sends, in io_uring batches as tutti
+ * does unless --relay-sendto: floors.c), and libopus decode +
  * encode is timed.
  * A readable report goes to stdout, ending with one line "LOADGEN {...}"
  * (JSON) for scripts. Exit status 0 when every call was set up and hung
@@ -61,7 +62,8 @@ static void usage(void)
 	      "[--probes P]\n"
 	      "  [--cps C] [--warmup S] [--window S] [--no-echo] "
 	      "[--rtp-ports LO-HI]\n"
-	      "  [--tutti-args \"...\"] [--fixture-dir DIR] [--label NAME]\n",
+	      "  [--tutti-args \"...\"] [--fixture-dir DIR] [--label NAME]\n"
+	      "  [--relay-sendto]\n",
 	      stderr);
 }
 
@@ -77,27 +79,18 @@ static int parse(struct lg *g, int argc, char **argv, bool *echo,
 {
 	static char f8[512], f48[512];
 	const char *dir = LOADGEN_FIXTURE_DIR;
-	static const struct option opts[] = {{"tutti", 1, 0, 't'},
-					     {"pid", 1, 0, 'p'},
-					     {"sip", 1, 0, 's'},
-					     {"http", 1, 0, 'h'},
-					     {"codec", 1, 0, 'c'},
-					     {"callers", 1, 0, 'n'},
-					     {"rooms", 1, 0, 'r'},
-					     {"speakers", 1, 0, 'S'},
-					     {"quiet", 1, 0, 'q'},
-					     {"tones", 0, 0, 'T'},
-					     {"no-marker", 0, 0, 'M'},
-					     {"probes", 1, 0, 'P'},
-					     {"cps", 1, 0, 'C'},
-					     {"warmup", 1, 0, 'w'},
-					     {"window", 1, 0, 'W'},
-					     {"no-echo", 0, 0, 'E'},
-					     {"rtp-ports", 1, 0, 'R'},
-					     {"tutti-args", 1, 0, 'A'},
-					     {"fixture-dir", 1, 0, 'F'},
-					     {"label", 1, 0, 'L'},
-					     {0, 0, 0, 0}};
+	static const struct option opts[] = {
+	    {"tutti", 1, 0, 't'},	 {"pid", 1, 0, 'p'},
+	    {"sip", 1, 0, 's'},		 {"http", 1, 0, 'h'},
+	    {"codec", 1, 0, 'c'},	 {"callers", 1, 0, 'n'},
+	    {"rooms", 1, 0, 'r'},	 {"speakers", 1, 0, 'S'},
+	    {"quiet", 1, 0, 'q'},	 {"tones", 0, 0, 'T'},
+	    {"no-marker", 0, 0, 'M'},	 {"probes", 1, 0, 'P'},
+	    {"cps", 1, 0, 'C'},		 {"warmup", 1, 0, 'w'},
+	    {"window", 1, 0, 'W'},	 {"no-echo", 0, 0, 'E'},
+	    {"rtp-ports", 1, 0, 'R'},	 {"tutti-args", 1, 0, 'A'},
+	    {"fixture-dir", 1, 0, 'F'},	 {"label", 1, 0, 'L'},
+	    {"relay-sendto", 0, 0, 'B'}, {0, 0, 0, 0}};
 	int o;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
@@ -139,6 +132,9 @@ static int parse(struct lg *g, int argc, char **argv, bool *echo,
 			break;
 		case 'T':
 			g->tones = true;
+			break;
+		case 'B':
+			g->relay_sendto = true;
 			break;
 		case 'M':
 			g->marker = false;
@@ -494,8 +490,9 @@ static void report(struct lg *g, struct figures *fg, const char *label)
 	       "%.2fx)\n",
 	       fg->echo_us, srv / fg->echo_us);
 	printf("udp relay floor %.2f us per participant per tick  "
-	       "(server/relay %.2fx)\n",
-	       fg->relay_us, srv / fg->relay_us);
+	       "(server/relay %.2fx; %s)\n",
+	       fg->relay_us, srv / fg->relay_us,
+	       g->relay_batched ? "io_uring batches" : "sendto");
 	if (fg->opus_us > 0)
 		printf("libopus floor  %.1f us decode+encode per participant "
 		       "per tick  (server/libopus %.3fx)\n",
@@ -531,7 +528,7 @@ static void report(struct lg *g, struct figures *fg, const char *label)
 	    "\"rooms\":%d,\"speakers\":%d,\"tones\":%s,\"quiet\":\"%s\","
 	    "\"up\":%d,\"failed\":%d,\"sip_errors\":%d,"
 	    "\"cpu_us\":%.3f,\"served_us\":%.3f,\"self_us\":%.3f,\"echo_us\":%."
-	    "3f,\"relay_us\":%.3f,\"opus_us\":%."
+	    "3f,\"relay_us\":%.3f,\"relay_batched\":%s,\"opus_us\":%."
 	    "3f,"
 	    "\"ticks\":%.0f,\"late_ticks\":%.0f,\"tick_p999_ms\":%g,"
 	    "\"rate_med\":%.2f,\"rate_min\":%.2f,\"short_callers\":%d,"
@@ -542,8 +539,9 @@ static void report(struct lg *g, struct figures *fg, const char *label)
 	    label, cod, g->callers, g->rooms, g->speakers,
 	    g->tones ? "true" : "false", quiet, fg->up, fg->failed,
 	    g->sip_errors, fg->cpu_us, fg->served_us, fg->self_us, fg->echo_us,
-	    fg->relay_us, fg->opus_us, fg->ticks, fg->late, p999, fg->rate_med,
-	    fg->rate_min, fg->short_callers, (unsigned long long)fg->lost,
+	    fg->relay_us, g->relay_batched ? "true" : "false", fg->opus_us,
+	    fg->ticks, fg->late, p999, fg->rate_med, fg->rate_min,
+	    fg->short_callers, (unsigned long long)fg->lost,
 	    (unsigned long long)fg->expected, fg->jit_med_ms, fg->jit_max_ms,
 	    fg->delay_med_ms, fg->delay_p99_ms, fg->ndelays, fg->probes,
 	    (unsigned long long)fg->probe_lost);
@@ -603,6 +601,7 @@ int main(int argc, char **argv)
 	fg.echo_us = fg.relay_us = NAN;
 	if (echo) {
 		fg.echo_us = floor_phase(&g, &fg, PHASE_ECHO);
+		g.relay_batched = !g.relay_sendto && relay_can_batch();
 		fg.relay_us = floor_phase(&g, &fg, PHASE_RELAY);
 	}
 	fg.opus_us = opus_floor_us(&g);
