@@ -20,5 +20,6 @@ apt-get install -y -qq --no-install-recommends \
 # debhelper and dpkg-dev build the Debian package (tests/e2e/test_deb.py);
 # systemd gives systemd-analyze, -sysusers and -tmpfiles for the unit and
 # package tests; groff-base lints the manual page; clang builds the fuzz
-# targets (fuzz/, docs/fuzzing.md); liburing-dev gives bench/sendbench its
-# io_uring way (optional: without it the bench measures the other three).
+# targets (fuzz/, docs/fuzzing.md); liburing-dev gives tutti its io_uring
+# send batches (rtp/sendq.c) and bench/sendbench its io_uring way (optional:
+# without it tutti sends with sendto and the bench measures the other three).
