@@ -86,10 +86,6 @@ static void hand_back(struct mixer *m, struct part *pt)
 	m->gone_tail = pt;
 }
 
-/* False when out of memory: the command is kept and retried next tick. An
- * ADD that cannot be honoured otherwise (part_id already in the room, a
- * stream built for another room rate, a socket epoll refuses) hands its
- * stream straight back. */
 /* The mixer thread's send batch, once the room is big enough for one to
  * pay (MIXER_BATCH_PARTS); a room whose kernel refuses it keeps sendto(). */
 static void batch_prepare(struct mixer *m)
@@ -102,6 +98,10 @@ static void batch_prepare(struct mixer *m)
 		m->sendq = NULL;
 }
 
+/* False when out of memory: the command is kept and retried next tick. An
+ * ADD that cannot be honoured otherwise (part_id already in the room, a
+ * stream built for another room rate, a socket epoll refuses) hands its
+ * stream straight back. */
 static bool cmd_add(struct mixer *m, const struct mixer_cmd *c)
 {
 	if (cmds_reserve(m, m->n_parts + 1) < 0)

@@ -18,7 +18,10 @@
  * leaves a job under it after its last item, the mixer thread sees the
  * job empty under it). Each running thread has its own slot number (0 for
  * the mixer thread, 1..workers for the workers), which picks its scratch
- * buffers: a worker is inside one job at a time. */
+ * buffers: a worker is inside one job at a time. A worker also has its own
+ * send batch (rtp/sendq.c), which it flushes before it leaves a job, so
+ * that the room's packets of the tick are out, and its streams' figures
+ * counted, when the mixer thread goes on. */
 #include "mixer/mixer_priv.h"
 
 #include <errno.h>
