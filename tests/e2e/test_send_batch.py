@@ -32,11 +32,13 @@ WINDOW_S = 1.5
 
 
 def seq_gaps(packets):
-    """Packets missing between the first and last sequence number seen."""
-    if not packets:
-        return 0
-    seqs = sorted({p.seq for p in packets})
-    return (seqs[-1] - seqs[0] + 1) - len(seqs)
+    """Packets missing from the RTP sequence, in the order they came (the
+    16-bit sequence may wrap around inside the window)."""
+    gaps = 0
+    for a, b in zip(packets, packets[1:]):
+        d = (b.seq - a.seq) % 65536
+        gaps += d - 1 if 0 < d < 32768 else 0
+    return gaps
 
 
 def batch_counters(t):
