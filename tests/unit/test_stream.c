@@ -796,6 +796,66 @@ static void test_peer_gone(void)
 	rig_close(&r);
 }
 
+/* Packets pushed through a send batch (rtp/sendq.c) leave, and are
+ * counted, only when it is flushed: 8 s of pushes, each tick's RTP and any
+ * RTCP report due in one batch; every RTP packet arrives in sequence, the
+ * reports arrive too, and only the RTP is counted as packets out. */
+static void test_push_batched(void)
+{
+	struct rig r;
+	struct sendq *q;
+	int err = sendq_new(&q, stream_tx_sent);
+	if (err < 0) {
+		printf("\n  io_uring batches unavailable (%s): skipped",
+		       strerror(-err));
+		return;
+	}
+	rig_open(&r, CODEC_PCMU, 0, 20);
+	int16_t pcm[ROOM_N];
+	unit_sine(pcm, ROOM_N, 1000, ROOM_HZ, AMP, 0);
+	struct stream_stats st;
+	struct rtcpkt_info info;
+	struct rx_pkt x;
+	int reports = 0;
+	uint16_t seq0 = 0;
+	for (int i = 0; i < 400; i++) {
+		CU_ASSERT(stream_push(r.s, q, pcm, NULL, 0, r.now_ns) >= 0);
+		r.now_ns += FRAME_NS;
+		stream_get_stats(r.s, &st);
+		CU_ASSERT_EQUAL(st.packets_out, (uint64_t)i);
+		CU_ASSERT_EQUAL(phone_recv(&r, &x, 0), -1); /* not yet */
+		sendq_flush(q);
+		stream_get_stats(r.s, &st);
+		CU_ASSERT_EQUAL(st.packets_out, (uint64_t)i + 1);
+		CU_ASSERT_EQUAL_FATAL(phone_recv(&r, &x, 500), 0);
+		seq0 = i == 0 ? x.p.seq : seq0;
+		CU_ASSERT_EQUAL(x.p.seq, (uint16_t)(seq0 + i));
+		CU_ASSERT_EQUAL(x.p.ssrc, LOCAL_SSRC);
+		while (phone_rtcp(&r, &info, 0) == 0) {
+			reports++;
+			CU_ASSERT(info.has_sr);
+			CU_ASSERT_EQUAL(info.ssrc, LOCAL_SSRC);
+		}
+	}
+	stream_get_stats(r.s, &st);
+	CU_ASSERT_EQUAL(st.packets_out, 400);
+	CU_ASSERT_EQUAL(st.bytes_out, 400 * (12 + 160));
+	CU_ASSERT_EQUAL(st.send_errors, 0);
+	CU_ASSERT(reports >= 1 && reports <= 8);
+	/* a peer that is gone: every batched send counted, sent or not */
+	close(r.ph.rtp);
+	r.ph.rtp = -1;
+	for (int i = 0; i < 20; i++) {
+		CU_ASSERT(stream_push(r.s, q, pcm, NULL, 0, r.now_ns) >= 0);
+		r.now_ns += FRAME_NS;
+		sendq_flush(q);
+	}
+	stream_get_stats(r.s, &st);
+	CU_ASSERT_EQUAL(st.packets_out + st.send_errors, 420);
+	sendq_free(q);
+	rig_close(&r);
+}
+
 /* The phone's RR about source ssrc, saying it lost fraction/256. */
 static void phone_rr(struct rig *r, uint32_t ssrc, uint8_t fraction)
 {
@@ -935,6 +995,7 @@ static const struct unit_test tests[] = {
     {"g722: 16 kHz audio, 8 kHz clock", test_g722_clock},
     {"rtcp sr/rr with lsr", test_rtcp},
     {"rtcp mux", test_rtcp_mux},
+    {"push through a send batch", test_push_batched},
     {"peer gone", test_peer_gone},
     {"codec change", test_codec_change},
     {"opus fec from the peer's reports", test_fec_from_reports},
