@@ -39,7 +39,6 @@ static socklen_t addr_len(const struct sockaddr_storage *a)
 	return 0;
 }
 
-/* The IPv4 address of a (mapped addresses included) in *v4, or false. */
 /* ---- push: 20 ms of mix -> codec rate -> one packet per ptime ------------ */
 
 #define ARG_RTCP UINT32_MAX /* sendq arg of an RTCP packet; else payload */
