@@ -44,15 +44,13 @@ static bool send_batch(const struct options *o)
 		log_info("rtp", "RTP sent with sendto (--send-batch no)");
 		return false;
 	}
-	struct sendq *q;
-	int err = sendq_new(&q, stream_tx_sent);
+	int err = sendq_probe();
 	if (err < 0) {
 		log_info("rtp",
 			 "RTP sent with sendto: no io_uring batches (%s)",
 			 strerror(-err));
 		return false;
 	}
-	sendq_free(q);
 	log_info("rtp", "RTP of big rooms sent in io_uring batches");
 	return true;
 }

@@ -589,13 +589,14 @@ struct stream_params {
  * with sendto itself. */
 struct sendq;
 typedef void (*sendq_done_fn)(void *ctx, int res, uint32_t arg);
+/* 0 when queues can be made here, else sendq_new's error (asked once). */
+int sendq_probe(void);
 int sendq_new(struct sendq **out, sendq_done_fn done);
 void sendq_free(struct sendq *q); /* NULL-safe; flushes first */
 void sendq_send(struct sendq *q, int fd, const void *pkt, size_t len,
 		const struct sockaddr *to, socklen_t to_len, void *ctx,
 		uint32_t arg);
-void sendq_flush(struct sendq *q);	       /* NULL-safe */
-uint64_t sendq_flushes(const struct sendq *q); /* batches submitted */
+void sendq_flush(struct sendq *q); /* NULL-safe */
 /* Batches submitted by every queue of the process, and their packets. */
 void sendq_totals(uint64_t *batches, uint64_t *packets);
 

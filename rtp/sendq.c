@@ -63,10 +63,9 @@ struct pending {
 struct sendq {
 	struct io_uring ring;
 	sendq_done_fn done;
-	unsigned n;	  /* prepared since the last flush */
-	size_t used;	  /* bytes of arena they hold */
-	uint64_t flushes; /* for tests: batches submitted */
-	bool broken;	  /* the ring is gone: sendto() (sendq_flush) */
+	unsigned n;  /* prepared since the last flush */
+	size_t used; /* bytes of arena they hold */
+	bool broken; /* the ring is gone: sendto() (sendq_flush) */
 	struct pending p[DEPTH];
 	uint8_t arena[ARENA_BYTES];
 };
@@ -114,17 +113,23 @@ static void probe(void)
 	probe_result = probe_send();
 }
 
+int sendq_probe(void)
+{
+	pthread_once(&probe_once, probe);
+	return probe_result;
+}
+
 int sendq_new(struct sendq **out, sendq_done_fn done)
 {
 	if (!out || !done)
 		return -EINVAL;
-	pthread_once(&probe_once, probe);
-	if (probe_result < 0)
-		return probe_result;
+	int err = sendq_probe();
+	if (err < 0)
+		return err;
 	struct sendq *q = calloc(1, sizeof(*q));
 	if (!q)
 		return -ENOMEM;
-	int err = io_uring_queue_init(DEPTH, &q->ring, 0);
+	err = io_uring_queue_init(DEPTH, &q->ring, 0);
 	if (err < 0) {
 		free(q);
 		return err;
@@ -154,7 +159,6 @@ void sendq_flush(struct sendq *q)
 	if (!q || !q->n)
 		return;
 	unsigned left = q->n, tries = 0;
-	q->flushes++;
 	atomic_fetch_add_explicit(&total_batches, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&total_packets, q->n, memory_order_relaxed);
 	while (left && tries < 3) {
@@ -220,12 +224,12 @@ void sendq_send(struct sendq *q, int fd, const void *pkt, size_t len,
 	q->used += len;
 }
 
-uint64_t sendq_flushes(const struct sendq *q)
-{
-	return q ? q->flushes : 0;
-}
-
 #else /* built without liburing: every send is the caller's own sendto */
+
+int sendq_probe(void)
+{
+	return -ENOTSUP;
+}
 
 int sendq_new(struct sendq **out, sendq_done_fn done)
 {
@@ -249,12 +253,6 @@ void sendq_send(struct sendq *q, int fd, const void *pkt, size_t len,
 	(void)q, (void)fd, (void)pkt, (void)len, (void)to, (void)to_len;
 	(void)ctx, (void)arg;
 	abort(); /* no queue can exist to send on */
-}
-
-uint64_t sendq_flushes(const struct sendq *q)
-{
-	(void)q;
-	return 0;
 }
 
 #endif

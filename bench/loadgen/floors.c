@@ -120,15 +120,6 @@ static void relay_sent(void *ctx, int res, uint32_t arg)
 	(void)ctx, (void)res, (void)arg; /* a floor counts no errors */
 }
 
-bool relay_can_batch(void)
-{
-	struct sendq *q;
-	if (sendq_new(&q, relay_sent) < 0)
-		return false;
-	sendq_free(q);
-	return true;
-}
-
 static void relay_loop(const struct lg *g, int ep, const int *fds)
 {
 	static struct rx_batch b;

@@ -154,8 +154,6 @@ struct metrics_snap metrics_fetch(const struct lg *g);
 /* Points every caller's media at it: a UDP echo, or (relay) a process that
  * sends every caller heard one packet every 20 ms (floors.c). */
 pid_t echo_spawn(struct lg *g, bool relay);
-/* Whether this kernel takes io_uring batches (rtp/sendq.c) for the relay. */
-bool relay_can_batch(void);
 void echo_stop(pid_t pid);
 double opus_floor_us(const struct lg *g); /* decode + encode, one frame */
 

@@ -20,6 +20,8 @@
  * up without a SIP error, else 1; 2 for bad usage. */
 #include "loadgen.h"
 
+#include "rtp/rtp.h"
+
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -601,7 +603,7 @@ int main(int argc, char **argv)
 	fg.echo_us = fg.relay_us = NAN;
 	if (echo) {
 		fg.echo_us = floor_phase(&g, &fg, PHASE_ECHO);
-		g.relay_batched = !g.relay_sendto && relay_can_batch();
+		g.relay_batched = !g.relay_sendto && sendq_probe() == 0;
 		fg.relay_us = floor_phase(&g, &fg, PHASE_RELAY);
 	}
 	fg.opus_us = opus_floor_us(&g);

@@ -58,6 +58,14 @@ static int recv_one(int fd, uint8_t *buf, size_t cap)
 	return (int)recv(fd, buf, cap, 0);
 }
 
+/* Batches submitted by every queue so far (one thread here). */
+static uint64_t batches(void)
+{
+	uint64_t b, packets;
+	sendq_totals(&b, &packets);
+	return b;
+}
+
 static bool nothing_waiting(int fd)
 {
 	struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -90,7 +98,7 @@ static void test_many_sockets(void)
 	CU_ASSERT_EQUAL(r.res[0], 1);
 	CU_ASSERT_EQUAL(r.arg[0], 7);
 	CU_ASSERT_EQUAL(recv_one(rx[0], pkt, sizeof(pkt)), 1);
-	uint64_t flushes = sendq_flushes(q);
+	uint64_t flushes = batches();
 
 	r.n = 0;
 	for (int k = 0; k < 30; k++)
@@ -105,7 +113,7 @@ static void test_many_sockets(void)
 	sendq_flush(q);
 	CU_ASSERT_EQUAL(r.n, 30 * SOCKS);
 	/* 600 sends, 256 a batch: two batches went by themselves */
-	CU_ASSERT_EQUAL(sendq_flushes(q) - flushes, 3);
+	CU_ASSERT_EQUAL(batches() - flushes, 3);
 	for (unsigned j = 0; j < r.n; j++)
 		CU_ASSERT_EQUAL(r.res[j], (int)(12 + r.arg[j] % 300));
 	for (int i = 0; i < SOCKS; i++)
@@ -226,10 +234,10 @@ static void test_errors_reported(void)
 	CU_ASSERT_EQUAL(got[0], 'd');
 	CU_ASSERT(nothing_waiting(rx));
 	/* an empty flush reports nothing and is not a batch */
-	uint64_t flushes = sendq_flushes(q);
+	uint64_t flushes = batches();
 	sendq_flush(q);
 	CU_ASSERT_EQUAL(r.n, 5);
-	CU_ASSERT_EQUAL(sendq_flushes(q), flushes);
+	CU_ASSERT_EQUAL(batches(), flushes);
 	/* freeing sends what is left */
 	sendq_send(q, tx, "e", 1, sa, sizeof(struct sockaddr_in), &r, 5);
 	sendq_free(q);
@@ -250,7 +258,6 @@ static void test_bad_arguments(void)
 	CU_ASSERT_PTR_NULL(q);
 	sendq_free(NULL);
 	sendq_flush(NULL);
-	CU_ASSERT_EQUAL(sendq_flushes(NULL), 0);
 }
 
 static const struct unit_test tests[] = {
