@@ -53,14 +53,15 @@ static int watch_add(struct mixer *m, struct part *pt)
 	int fd = stream_rtp_fd(pt->stream), rfd = stream_rtcp_fd(pt->stream);
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &pt->w_rtp};
 
-	if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+	if (m->rtp_watched && epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return -errno;
 	if (rfd < 0 || rfd == fd)
 		return 0;
 	ev.data.ptr = &pt->w_rtcp;
 	if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, rfd, &ev) < 0) {
 		int err = -errno;
-		epoll_ctl(m->epfd, EPOLL_CTL_DEL, fd, NULL);
+		if (m->rtp_watched)
+			epoll_ctl(m->epfd, EPOLL_CTL_DEL, fd, NULL);
 		return err;
 	}
 	return 0;
@@ -70,9 +71,35 @@ static void watch_del(struct mixer *m, struct part *pt)
 {
 	int fd = stream_rtp_fd(pt->stream), rfd = stream_rtcp_fd(pt->stream);
 
-	epoll_ctl(m->epfd, EPOLL_CTL_DEL, fd, NULL);
+	if (m->rtp_watched)
+		epoll_ctl(m->epfd, EPOLL_CTL_DEL, fd, NULL);
 	if (rfd >= 0 && rfd != fd)
 		epoll_ctl(m->epfd, EPOLL_CTL_DEL, rfd, NULL);
+}
+
+/* Puts the RTP sockets in epoll once the room has MIXER_WATCH_PARTS
+ * participants, and takes them out below that (mixer.c then reads them at
+ * the tick). Should epoll refuse one, the room goes on reading at the
+ * tick, which always works. */
+static void watch_mode(struct mixer *m)
+{
+	bool want = m->n_parts >= MIXER_WATCH_PARTS;
+	if (want == m->rtp_watched)
+		return;
+	int op = want ? EPOLL_CTL_ADD : EPOLL_CTL_DEL;
+	for (size_t i = 0; i < m->n_parts; i++) {
+		struct epoll_event ev = {.events = EPOLLIN,
+					 .data.ptr = &m->parts[i]->w_rtp};
+		int fd = stream_rtp_fd(m->parts[i]->stream);
+		if (epoll_ctl(m->epfd, op, fd, &ev) < 0 && want) {
+			while (i-- > 0)
+				epoll_ctl(m->epfd, EPOLL_CTL_DEL,
+					  stream_rtp_fd(m->parts[i]->stream),
+					  NULL);
+			return;
+		}
+	}
+	m->rtp_watched = want;
 }
 
 /* Queues pt's stream to be handed back in a MIXER_EV_REMOVED event. */
@@ -219,6 +246,7 @@ void cmds_apply(struct mixer *m)
 			play_cmd(m, &c);
 	}
 	shared_fec_apply(m);
+	watch_mode(m);
 	atomic_store_explicit(&m->participants, (unsigned)m->n_parts,
 			      memory_order_relaxed);
 }

@@ -2,12 +2,18 @@
  * from the signalling thread, and the loop that waits for packets and for
  * the 20 ms clock (the tick itself is in tick.c).
  *
- * The thread sleeps in epoll_wait on the participants' sockets and on a
- * timerfd (CLOCK_MONOTONIC, absolute deadlines 20 ms apart). A readable
- * socket is drained at once, so the jitter buffers see true arrival times;
- * a timer expiry runs one tick. Socket events of a wake-up are handled
- * before its tick, because the tick may remove (and free) a participant
- * that a later event in the same batch points at. More than one expiry per
+ * The thread sleeps in epoll_wait on a timerfd (CLOCK_MONOTONIC, absolute
+ * deadlines 20 ms apart) and on the participants' RTCP sockets; in a room
+ * of MIXER_WATCH_PARTS or more, on their RTP sockets too, each drained as
+ * soon as it is readable. A smaller room reads its RTP sockets at the
+ * tick, before the pull: the jitter buffers see the same packets before
+ * the same pull either way, and the statistics take each packet's arrival
+ * from the kernel (rtp/stream_rx.c), so all reading late costs is up to
+ * 20 ms more before a key press or an RTCP report on a muxed socket is
+ * seen, for half the thread's wake-ups. A timer expiry runs one tick.
+ * Socket events of a wake-up are handled before its tick, because the
+ * tick may remove (and free) a participant that a later event in the same
+ * batch points at. More than one expiry per
  * read means ticks were missed: they are counted, not replayed.
  *
  * The signalling thread owns the mixer object; the thread owns the
@@ -75,6 +81,11 @@ static void on_timer(struct mixer *m)
 	if (m->rec)
 		m->rec_seq += (uint32_t)(exp - 1);
 
+	if (!m->rtp_watched)
+		for (size_t i = 0; i < m->n_parts; i++) {
+			stream_read_rtp(m->parts[i]->stream, start);
+			shared_fec_heard(m, m->parts[i]);
+		}
 	if (m->fan_out)
 		atomic_fetch_add_explicit(&m->fanned_ticks, 1,
 					  memory_order_relaxed);

@@ -105,6 +105,9 @@ struct mixer {
 	const struct mixk *k;
 	struct spscq *cmds, *events;
 	int epfd, tfd;
+	/* the RTP sockets are in epfd (MIXER_WATCH_PARTS); else they are
+	 * read at the tick. RTCP sockets always are: RTCP comes seldom. */
+	bool rtp_watched;
 	pthread_t thread;
 	bool started, stopped;
 	atomic_bool stop;

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 
 #define JBUF_MAX_MS 200
 #define RX_FIFO_MS  160 /* 120 ms packets (Opus' longest) plus 20 ms */
@@ -117,6 +118,14 @@ int stream_new(struct stream **out, int rtp_fd, int rtcp_fd,
 	}
 	s->rtp_fd = rtp_fd;
 	s->rtcp_fd = rtcp_fd;
+	/* Arrival times are the kernel's, so a socket read late (at the
+	 * room's tick, or by a busy thread) still tells the true jitter.
+	 * Without them (not a socket: tests) the time of the read stands. */
+	int on = 1;
+	(void)setsockopt(rtp_fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on));
+	if (rtcp_fd >= 0)
+		(void)setsockopt(rtcp_fd, SOL_SOCKET, SO_TIMESTAMPNS, &on,
+				 sizeof(on));
 	s->room_rate_hz = room_rate_hz;
 	s->local_ssrc = local_ssrc;
 	err = stream_srtp_apply(s, p);

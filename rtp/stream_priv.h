@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #define STREAM_BATCH 8 /* packets per recvmmsg() */
 
@@ -151,6 +152,8 @@ struct stream {
 	struct mmsghdr msg[STREAM_BATCH];
 	struct iovec iov[STREAM_BATCH];
 	struct sockaddr_storage from[STREAM_BATCH];
+	/* each packet's SO_TIMESTAMPNS: when the kernel took it in */
+	char ctl[STREAM_BATCH][CMSG_SPACE(sizeof(struct timespec))];
 	uint8_t rxbuf[STREAM_BATCH][RTPPKT_MAX_BYTES];
 };
 

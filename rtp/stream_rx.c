@@ -35,12 +35,14 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <time.h>
 
-#define MAX_BATCHES    16 /* per wake-up; epoll says again if more is left */
-#define SEQ_MOD	       65536u
-#define MAX_DROPOUT    3000
-#define MAX_MISORDER   100
-#define MIN_SEQUENTIAL 2
+#define MAX_BATCHES	   16 /* per wake-up; epoll says again if more is left */
+#define ARRIVAL_MAX_AGE_NS 2000000000 /* older: the wall clock moved */
+#define SEQ_MOD		   65536u
+#define MAX_DROPOUT	   3000
+#define MAX_MISORDER	   100
+#define MIN_SEQUENTIAL	   2
 
 /* ---- the peer's address -------------------------------------------------- */
 
@@ -351,10 +353,37 @@ static bool may_latch(struct stream *s, const struct sockaddr_storage *from,
 	return false;
 }
 
+/* When the kernel took the packet in, on the monotonic clock: its
+ * SO_TIMESTAMPNS (wall clock) moved by how long ago that was. A stamp
+ * missing, from the future or over ARRIVAL_MAX_AGE_NS old (the wall clock
+ * was set meanwhile) gives the time of the read. */
+static uint64_t arrival_ns(struct msghdr *h, uint64_t now_ns,
+			   const struct timespec *wall)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+		if (c->cmsg_level != SOL_SOCKET ||
+		    c->cmsg_type != SCM_TIMESTAMPNS ||
+		    c->cmsg_len < CMSG_LEN(sizeof(struct timespec)))
+			continue;
+		struct timespec t;
+		memcpy(&t, CMSG_DATA(c), sizeof(t));
+		int64_t age = (int64_t)(wall->tv_sec - t.tv_sec) * 1000000000 +
+			      (wall->tv_nsec - t.tv_nsec);
+		if (age < 0 || age > ARRIVAL_MAX_AGE_NS ||
+		    (uint64_t)age > now_ns)
+			return now_ns;
+		return now_ns - (uint64_t)age;
+	}
+	return now_ns;
+}
+
 /* Drains fd in batches until it would block (or MAX_BATCHES: a flood must
- * not starve the tick; level-triggered epoll reports the rest). */
+ * not starve the tick; level-triggered epoll or the next tick reads the
+ * rest). Each packet counts as arriving when the kernel took it in. */
 static void drain(struct stream *s, int fd, bool rtcp_fd, uint64_t now_ns)
 {
+	struct timespec wall;
+	clock_gettime(CLOCK_REALTIME, &wall);
 	for (int b = 0; b < MAX_BATCHES; b++) {
 		for (int i = 0; i < STREAM_BATCH; i++) {
 			struct msghdr *h = &s->msg[i].msg_hdr;
@@ -363,6 +392,8 @@ static void drain(struct stream *s, int fd, bool rtcp_fd, uint64_t now_ns)
 			h->msg_namelen = sizeof(s->from[i]);
 			h->msg_iov = &s->iov[i];
 			h->msg_iovlen = 1;
+			h->msg_control = s->ctl[i];
+			h->msg_controllen = sizeof(s->ctl[i]);
 		}
 		int n = recvmmsg(fd, s->msg, STREAM_BATCH, MSG_DONTWAIT, NULL);
 		if (n < 0 && (errno == EINTR || errno == ECONNREFUSED))
@@ -370,6 +401,8 @@ static void drain(struct stream *s, int fd, bool rtcp_fd, uint64_t now_ns)
 		if (n <= 0)
 			return;
 		for (int i = 0; i < n; i++) {
+			uint64_t at_ns =
+			    arrival_ns(&s->msg[i].msg_hdr, now_ns, &wall);
 			uint8_t *buf = s->rxbuf[i];
 			size_t len = s->msg[i].msg_len;
 			bool rtcp = rtcp_fd ||
@@ -379,14 +412,14 @@ static void drain(struct stream *s, int fd, bool rtcp_fd, uint64_t now_ns)
 			    (rtcp &&
 			     addr_same(&s->from[i], &s->p.rtcp_peer, false));
 			if (!s->latch_until_ns)
-				s->latch_until_ns = now_ns + LATCH_WINDOW_NS;
+				s->latch_until_ns = at_ns + LATCH_WINDOW_NS;
 			bool truncated =
 			    s->msg[i].msg_hdr.msg_flags & MSG_TRUNC;
 			/* a latched packet is the peer's, already unprotected
 			 */
 			bool latched = !from_peer && !rtcp && !truncated &&
 				       may_latch(s, &s->from[i], buf, &len,
-						 sizeof(s->rxbuf[i]), now_ns);
+						 sizeof(s->rxbuf[i]), at_ns);
 			if (!from_peer && !latched)
 				s->st.foreign++;
 			else if (truncated)
@@ -399,11 +432,11 @@ static void drain(struct stream *s, int fd, bool rtcp_fd, uint64_t now_ns)
 			else {
 				if (!rtcp)
 					s->peer_heard = true;
-				s->st.last_rx_ns = now_ns;
+				s->st.last_rx_ns = at_ns;
 				if (rtcp)
-					on_rtcp(s, buf, len, now_ns);
+					on_rtcp(s, buf, len, at_ns);
 				else
-					on_rtp(s, buf, len, now_ns);
+					on_rtp(s, buf, len, at_ns);
 			}
 		}
 		if (n < STREAM_BATCH)

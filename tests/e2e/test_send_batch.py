@@ -10,7 +10,10 @@ A room of ten callers (MIXER_BATCH_PARTS is 8): A sends 440 Hz (PCMU), B
 Each listener hears both tones, and gets its packets without a gap in
 their sequence numbers; A hears B and not itself. /metrics counts the
 batches and their packets, about one batch a tick for the ten. A room of
-three stays on sendto(): the counters do not move for it.
+three stays on sendto(): the counters do not move for it. Then seven
+of the ten hang up: the room falls below MIXER_WATCH_PARTS (8), its
+thread stops waiting on the RTP sockets and reads them at the tick, and
+the three left (A, B, a listener) still hear each other, every packet.
 
 Then the same room on a tutti started with --send-batch no: the same
 audio, and the counters stay at 0. Where the kernel refuses io_uring
@@ -142,7 +145,11 @@ def main():
         else:
             h.check(b1 == b0 and p1 == p0, 'no batches where io_uring is refused',
                     'batches %d -> %d' % (b0, b1))
+        # below 8: the room's RTP sockets are read at the tick from now on
+        left = {n: callers.pop(n) for n in ('A', 'B', 'L7')}
         hang_up(callers)
+        check_heard(h, left, 'three left, read at the tick')
+        hang_up(left)
         t.stop()
 
         # ---- batches off ----------------------------------------------------
