@@ -13,8 +13,8 @@
  * seen, for half the thread's wake-ups. A timer expiry runs one tick.
  * Socket events of a wake-up are handled before its tick, because the
  * tick may remove (and free) a participant that a later event in the same
- * batch points at. More than one expiry per
- * read means ticks were missed: they are counted, not replayed.
+ * batch points at. More than one expiry per read means ticks were missed:
+ * they are counted, not replayed.
  *
  * The signalling thread owns the mixer object; the thread owns the
  * participants while it runs. After mixer_stop() has joined it, the

@@ -159,9 +159,10 @@ struct mixer_params {
 /* Participants from which a room's thread waits on their RTP sockets
  * (epoll) and reads each packet as it comes. A smaller room reads them all
  * at its tick instead, just before the pull: one wake-up a tick rather
- * than two or more (docs/benchmarks.md, "Small rooms read at the tick"). A
- * big room keeps the reads out of its tick, whose duration they would
- * lengthen, and does not ask sockets that are mostly silent (DTX). */
+ * than two or more (docs/benchmarks.md, "Small rooms: read at the
+ * tick"). A big room keeps the reads out of its tick, whose duration
+ * they would lengthen, and does not ask sockets that are mostly silent
+ * (DTX). */
 #define MIXER_WATCH_PARTS 8
 
 /* A quarter of the tick: the issue's bound on a tick's duration. */

@@ -37,7 +37,7 @@
 #include <string.h>
 #include <time.h>
 
-#define MAX_BATCHES	   16 /* per wake-up; epoll says again if more is left */
+#define MAX_BATCHES	   16 /* per read; the rest waits for the next */
 #define ARRIVAL_MAX_AGE_NS 2000000000 /* older: the wall clock moved */
 #define SEQ_MOD		   65536u
 #define MAX_DROPOUT	   3000
