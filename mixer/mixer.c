@@ -34,14 +34,6 @@
 
 #define FRAME_NS   (MIXER_FRAME_MS * 1000000ull)
 #define MAX_EVENTS 64
-/* Every room's deadlines fall on a grid of CLOCK_MONOTONIC this fine, so
- * rooms share at most 20 phases: the rooms of one phase are woken by one
- * timer interrupt and run back to back, instead of each bringing a CPU
- * out of idle on its own (300 rooms of 3: about 14 % less CPU a caller,
- * docs/benchmarks.md). Finer phases than one for all keep each burst
- * short: a single phase would start the last room's tick a whole tick's
- * work of every room after its deadline. */
-#define PHASE_NS 1000000ull
 
 static void max_store(_Atomic uint64_t *a, uint64_t v)
 {
@@ -151,8 +143,7 @@ static int clock_start(struct mixer *m)
 	if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->tfd, &ev) < 0)
 		return -errno;
 
-	m->deadline_ns =
-	    (mono_now_ns() + FRAME_NS + PHASE_NS - 1) / PHASE_NS * PHASE_NS;
+	m->deadline_ns = mono_now_ns() + FRAME_NS;
 	struct itimerspec its = {
 	    .it_interval = {.tv_sec = 0, .tv_nsec = FRAME_NS},
 	    .it_value = {.tv_sec = m->deadline_ns / 1000000000ull,
