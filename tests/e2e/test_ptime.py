@@ -98,10 +98,12 @@ def main():
             h.check(st.get('packets_in', 0) >= 2.0 * 1000 / ptime,
                     "the API counts %s's %d ms packets in" % (n, ptime), repr(st))
             # our Python senders are late now and then on a busy machine,
-            # most often at 10 ms
+            # most often at 10 ms; the jitter buffer lets up to 4 % be
+            # late rather than deepen (JBUF_MAX_LATE_RATE), give or take
+            # the packet it learns from
             h.check(st.get('packets_lost', -1) == 0 and
-                    0 <= st.get('late', -1) <= 0.02 * st.get('packets_in', 0),
-                    "%s's packets: none lost, at most 2 %% late" % n, repr(st))
+                    0 <= st.get('late', -1) <= 0.04 * st.get('packets_in', 0) + 1,
+                    "%s's packets: none lost, at most 4 %% late" % n, repr(st))
         return h.result()
 
 
