@@ -1,4 +1,4 @@
-/* fuzz_jbuf.c: a jitter buffer (rtp/jbuf.c over SpeexDSP's) fed by a
+/* fuzz_jbuf.c: a jitter buffer (rtp/jbuf.c) fed by a
  * hostile sender: any sequence numbers, timestamps and SSRCs, duplicates,
  * reordering, bursts, jumps back and forth, oversized payloads, and pulled
  * at the mixer's pace with buffers of any size.

@@ -1,5 +1,5 @@
 /* rtp.h: media on the wire. RTP/RTCP packets, codecs (G.711 through
- * spandsp, Opus through libopus), resampling and jitter buffering (SpeexDSP),
+ * spandsp, Opus through libopus), resampling (SpeexDSP), jitter buffering,
  * the media port pool and the per-participant stream that ties them
  * together.
  *
@@ -358,7 +358,7 @@ uint32_t resamp_latency_ns(const struct resamp *r);
 int resamp_clip(const int16_t *in, size_t in_n, uint32_t in_hz, uint32_t out_hz,
 		int16_t **out, size_t *out_n);
 
-/* ---- jitter buffer (rtp/jbuf.c, SpeexDSP's wrapped) ---------------------- */
+/* ---- jitter buffer (rtp/jbuf.c, its delay estimate rtp/jdelay.c) --------- */
 
 enum jbuf_status { JBUF_FRAME = 0, JBUF_MISSING = 1, JBUF_EMPTY = 2 };
 
@@ -378,8 +378,8 @@ int jbuf_put(struct jbuf *jb, const struct rtppkt *p);
 enum jbuf_status jbuf_get(struct jbuf *jb, uint8_t *buf, size_t cap,
 			  size_t *len);
 void jbuf_reset(struct jbuf *jb);
-/* Keeps a copy of recent packets (of at most JBUF_PEEK_BYTES) so that
- * jbuf_peek_next can show one before its turn (Opus FEC). -ENOMEM. */
+/* Lets jbuf_peek_next show a packet (of at most JBUF_PEEK_BYTES) before its
+ * turn (Opus FEC), and jbuf_hold_for_fec hold. -EINVAL without jb. */
 #define JBUF_PEEK_BYTES 512
 int jbuf_keep_next(struct jbuf *jb);
 /* Right after a jbuf_get that said JBUF_MISSING for a lost frame: copies
@@ -388,19 +388,18 @@ int jbuf_keep_next(struct jbuf *jb);
 int jbuf_peek_next(struct jbuf *jb, uint8_t *buf, size_t cap, size_t *len);
 /* The sender codes FEC (kept packets only): at the first loss where
  * neither the frame due nor the one after it is here, the buffer holds one
- * frame more from then on (one JBUF_MISSING that is no loss, and
- * SpeexDSP's margin, so that its delay estimate keeps the frame), so that
+ * frame more from then on (one JBUF_MISSING that is no loss, and a
+ * margin, so that its delay estimate keeps the frame), so that
  * the packet after a lost one is here in time for its FEC. Once. */
 void jbuf_hold_for_fec(struct jbuf *jb);
 /* The frame jbuf_get just returned said the sender goes quiet (Opus DTX,
  * RFC 3389 CN): if nothing more is buffered at the next get, the buffer's
- * clock stops (JBUF_EMPTY, SpeexDSP not asked) until a packet comes, which
+ * clock stops (JBUF_EMPTY) until a packet comes, which
  * then takes up the timeline where it stopped. */
 void jbuf_pause(struct jbuf *jb);
 /* A packet that is silence like the one the pause began with (the next
  * Opus DTX packet, some 400 ms later): taken as seen (a duplicate of it is
- * refused), never played, and the pause goes on, so SpeexDSP is neither
- * given it nor asked for it. -EAGAIN when it must be put as any packet
+ * refused), never buffered nor played, and the pause goes on. -EAGAIN when it must be put as any packet
  * (the clock is not stopped; another source; late or a jump). */
 int jbuf_absorb(struct jbuf *jb, const struct rtppkt *p);
 /* For a packet jbuf_put said was late (-EBADMSG): true when p is the one
@@ -414,7 +413,7 @@ uint32_t jbuf_tag(const struct jbuf *jb);
 struct jbuf_stats {
 	uint64_t put, late, dropped, missing, resets;
 	uint64_t absorbed; /* jbuf_absorb */
-	uint64_t skipped;  /* frames SpeexDSP jumped over to cut its delay */
+	uint64_t skipped;  /* frames jumped over to cut the delay */
 };
 /* Frames skipped (as st.skipped) since the last call; then 0. */
 uint32_t jbuf_take_skipped(struct jbuf *jb);

@@ -266,7 +266,7 @@ static void test_late_follows(void)
 	CU_ASSERT(jbuf_late_follows(jb, pkt(&s, 2)));
 	CU_ASSERT(!jbuf_late_follows(jb, pkt(&s, 2)));
 	CU_ASSERT(jbuf_late_follows(jb, pkt(&s, 3)));
-	/* SpeexDSP deepens its delay after late packets: it may insert a
+	/* The buffer deepens its delay after late packets: it may insert a
 	 * frame (MISSING) before 4, 5 and the lost 6 go by, then 7 */
 	long got = -3;
 	for (int i = 0; i < 8 && got != 7; i++)
@@ -621,10 +621,10 @@ static void test_jitter_adapts(void)
 	jbuf_free(jb);
 }
 
-/* SpeexDSP deepens its buffer for jittery arrivals and, once they are
- * steady again, shortens it by jumping over frames, which it does not
- * report: they are counted as skipped, and every packet put is played or
- * skipped (none lost without a count). */
+/* The buffer deepens for jittery arrivals and, once they are steady
+ * again, shortens by jumping over frames: they are counted as skipped,
+ * and every packet put is played or skipped (none lost without a
+ * count). */
 static void test_shrink_skips(void)
 {
 	enum { JITTERY = 600, TICKS = 3000, MAXD = 4 };
@@ -644,6 +644,72 @@ static void test_shrink_skips(void)
 	CU_ASSERT_EQUAL(jbuf_take_skipped(jb), st.skipped);
 	CU_ASSERT_EQUAL(jbuf_take_skipped(jb), 0);
 	CU_ASSERT_EQUAL(jbuf_take_skipped(NULL), 0);
+	jbuf_free(jb);
+}
+
+/* Packets that land on either side of the pull (each a tick late or not,
+ * at random): the buffer goes a frame deeper once and plays them all but
+ * the first few, and never swings back (no frame skipped). */
+static void test_straddle(void)
+{
+	enum { TICKS = 3000 };
+	struct src s = {.seq0 = 1, .ts0 = 1000, .ssrc = SSRC};
+	struct jbuf *jb = mk();
+	struct jbuf_stats st;
+	uint32_t delay[TICKS];
+
+	jittery_delays(delay, TICKS, TICKS, 1, 11);
+	long played = deliver(jb, &s, delay, TICKS, 1, 5);
+	jbuf_stats(jb, &st);
+	CU_ASSERT(played >= TICKS - 5);
+	CU_ASSERT(st.late <= 3);
+	CU_ASSERT_EQUAL(st.skipped, 0);
+	jbuf_free(jb);
+}
+
+/* The network's delay steps up by two frames for good: after three late
+ * packets the buffer is two frames deeper, and every packet after the
+ * step's few plays. */
+static void test_delay_step(void)
+{
+	enum { TICKS = 400, STEP = 200 };
+	struct src s = {.seq0 = 77, .ts0 = 4321, .ssrc = SSRC};
+	struct jbuf *jb = mk();
+	struct jbuf_stats st;
+	uint32_t delay[TICKS];
+
+	for (int t = 0; t < TICKS; t++)
+		delay[t] = t < STEP ? 0 : 2;
+	long played = deliver(jb, &s, delay, TICKS, 2, 5);
+	jbuf_stats(jb, &st);
+	CU_ASSERT(st.late <= 5);
+	CU_ASSERT(played >= TICKS - 5);
+	CU_ASSERT_EQUAL(st.skipped, 0);
+	jbuf_free(jb);
+}
+
+/* A packet off the frame grid (its timestamp half a frame on) plays in
+ * the frame it falls in, and the playout follows it. */
+static void test_off_grid(void)
+{
+	struct src s = {.seq0 = 10, .ts0 = 160 * 50, .ssrc = SSRC};
+	struct jbuf *jb = mk();
+
+	CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, 0)), 0);
+	CU_ASSERT_EQUAL(pull(jb), 0);
+	s.ts0 += FRAME / 2;
+	for (uint32_t k = 1; k < 5; k++) {
+		CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, k)), 0);
+		CU_ASSERT_EQUAL(pull(jb), (long)k);
+	}
+	s.ts0 += FRAME / 4 + FRAME;
+	for (uint32_t k = 5; k < 9; k++) {
+		CU_ASSERT_EQUAL(jbuf_put(jb, pkt(&s, k)), 0);
+		long r = pull(jb);
+		CU_ASSERT(r == (long)k || (k == 5 && r == -1));
+		if (r == -1)
+			CU_ASSERT_EQUAL(pull(jb), (long)k);
+	}
 	jbuf_free(jb);
 }
 
@@ -693,6 +759,9 @@ static const struct unit_test tests[] = {
     {"paused in DTX", test_pause},
     {"jitter adapts", test_jitter_adapts},
     {"a shorter delay skips frames, counted", test_shrink_skips},
+    {"packets either side of the pull", test_straddle},
+    {"a step in the network's delay", test_delay_step},
+    {"a packet off the frame grid", test_off_grid},
     {"sizes and arguments", test_sizes_and_args},
     {NULL, NULL},
 };
