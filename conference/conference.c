@@ -63,8 +63,8 @@ static void *signalling_main(void *arg)
 	room_state_init(c);
 	c->send_batch = send_batch(c->opts);
 	if (!err)
-		err =
-		    mixpool_new(&c->pool, pool_workers(c->opts), c->send_batch);
+		err = mixpool_new(&c->pool, pool_workers(c->opts),
+				  c->send_batch, 0);
 	if (!err) {
 		err = store_open(&c->store, c->opts->data_dir);
 		if (err)
