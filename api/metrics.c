@@ -97,6 +97,10 @@ static void conference_figures(FILE *f, const struct conf_metrics *m)
 	    "RTP and RTCP packets sent in those batches; the rest went "
 	    "with sendto.",
 	    m->batched_packets);
+	one(f, "tutti_media_realtime_priority", "gauge",
+	    "SCHED_FIFO priority of the mixer threads and workers "
+	    "(--realtime); 0 when off or refused by the kernel.",
+	    m->media_rt_priority);
 	one(f, "tutti_store_writable", "gauge",
 	    "1 when the room store accepts writes.", m->store_writable);
 	one(f, "tutti_mixers_stalled", "gauge",

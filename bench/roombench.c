@@ -207,7 +207,7 @@ static void room_open(struct room *r, const struct bcase *c)
 	r->tone = encode(c->codec, 700);
 	r->silence = encode(c->codec, 0);
 	if (c->threads > 1 &&
-	    mixpool_new(&r->pool, c->threads - 1, !c->sendto) < 0)
+	    mixpool_new(&r->pool, c->threads - 1, !c->sendto, 0) < 0)
 		bench_die("mixpool_new");
 	struct mixer_params mp = {.room = "bench",
 				  .rate_hz = c->rate_hz ? c->rate_hz : 8000,

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <sofia-sip/su.h>
@@ -55,6 +56,33 @@ static bool send_batch(const struct options *o)
 	return true;
 }
 
+/* The media threads' SCHED_FIFO priority (--realtime) as the kernel
+ * allows it, tried once on a probe thread and said once in the log; 0
+ * when off or refused, so that no mixer thread tries in vain. */
+static unsigned rt_priority(const struct options *o)
+{
+	if (!o->realtime)
+		return 0;
+	int err = rtsched_probe(o->realtime);
+	if (err < 0) {
+		struct rlimit rl = {.rlim_cur = RLIM_INFINITY};
+		char lim[24] = "unlimited";
+		getrlimit(RLIMIT_RTPRIO, &rl);
+		if (rl.rlim_cur != RLIM_INFINITY)
+			snprintf(lim, sizeof(lim), "%llu",
+				 (unsigned long long)rl.rlim_cur);
+		log_warn("mixer",
+			 "--realtime %u refused by the kernel (%s; "
+			 "RLIMIT_RTPRIO %s): media threads run at normal "
+			 "priority",
+			 o->realtime, strerror(-err), lim);
+		return 0;
+	}
+	log_info("mixer", "media threads run SCHED_FIFO priority %u",
+		 o->realtime);
+	return o->realtime;
+}
+
 static void *signalling_main(void *arg)
 {
 	struct conference *c = arg;
@@ -62,9 +90,10 @@ static void *signalling_main(void *arg)
 	    portpool_new(&c->ports, c->opts->rtp_port_lo, c->opts->rtp_port_hi);
 	room_state_init(c);
 	c->send_batch = send_batch(c->opts);
+	c->rt_priority = rt_priority(c->opts);
 	if (!err)
-		err =
-		    mixpool_new(&c->pool, pool_workers(c->opts), c->send_batch);
+		err = mixpool_new(&c->pool, pool_workers(c->opts),
+				  c->send_batch, c->rt_priority);
 	if (!err) {
 		err = store_open(&c->store, c->opts->data_dir);
 		if (err)

@@ -144,6 +144,7 @@ struct conf_metrics {
 	uint64_t encodes; /* speakers' own mixes, one per format for the rest */
 	uint64_t fanned_ticks; /* shared with the mixer workers */
 	uint64_t send_batches, batched_packets; /* io_uring, rtp/sendq.c */
+	unsigned media_rt_priority; /* SCHED_FIFO; 0: off or refused */
 	bool store_writable;
 	/* Running mixers that have not ticked for CONF_MIXER_STALL_MS, as far
 	 * as CONF_METRICS requests (/metrics, /healthz, the watchdog) have

@@ -121,6 +121,7 @@ static void metrics(struct conference *c, struct conf_reply *rep)
 	m->encodes = st.encodes;
 	m->fanned_ticks = st.fanned_ticks;
 	sendq_totals(&m->send_batches, &m->batched_packets);
+	m->media_rt_priority = c->rt_priority;
 	m->store_writable = store_check_writable(c->store) == 0;
 	m->mixers_stalled = room_stats_stalled(
 	    c, mono_now_ns(), CONF_MIXER_STALL_MS * (uint64_t)1000000);

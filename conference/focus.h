@@ -142,6 +142,9 @@ struct conference {
 	struct ivr_clips *clips;   /* prompts and tones, ivr_clips.c */
 	struct mixpool *pool;	   /* workers the mixers share big ticks with */
 	bool send_batch; /* --send-batch, and the kernel takes io_uring */
+	/* --realtime, if the kernel allows it: the media threads' SCHED_FIFO
+	 * priority; 0 when off or refused (mixer/rtsched.c). */
+	unsigned rt_priority;
 };
 
 /* room.c */

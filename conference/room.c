@@ -55,7 +55,8 @@ static int room_start_mixer(struct room *r)
 				  .notify_fd = r->conf->media_fd,
 				  .max_speakers = r->conf->opts->max_speakers,
 				  .pool = r->conf->pool,
-				  .send_batch = r->conf->send_batch};
+				  .send_batch = r->conf->send_batch,
+				  .rt_priority = r->conf->rt_priority};
 	snprintf(mp.room, sizeof(mp.room), "%s", r->name);
 	return mixer_start(&r->mixer, &mp);
 }

@@ -177,6 +177,7 @@ struct options {
 	unsigned max_speakers; /* mixed at once per room; 0 = every talker */
 	unsigned mix_threads;  /* one room's tick at most; 0 = one per CPU */
 	bool send_batch;       /* a tick's RTP in io_uring batches if it can */
+	unsigned realtime;     /* media threads' SCHED_FIFO priority; 0 = off */
 	struct ivr_options ivr;
 	bool sip_trace; /* every SIP message in and out to the log */
 };

@@ -91,6 +91,9 @@ static const char usage[] =
     "      --send-batch yes|no    send each tick's RTP in io_uring batches "
     "where\n"
     "                             the kernel allows (yes)\n"
+    "      --realtime N           media threads SCHED_FIFO at priority "
+    "1-99,\n"
+    "                             0 for off (0)\n"
     "      --prompt-dir DIR       spoken prompts NAME-RATE.wav (installed)\n"
     "      --dialin-number NUM    a number that asks callers for the room\n"
     "      --digit-timeout S      seconds between the keys of a PIN (5)\n"
@@ -500,6 +503,7 @@ void options_defaults(struct options *o)
 	o->srtp = 1;
 	o->max_speakers = 4;
 	o->send_batch = true;
+	o->realtime = 0;
 	options_ivr_defaults(&o->ivr);
 }
 
@@ -587,6 +591,7 @@ void options_print(const struct options *o, FILE *f)
 	fprintf(f, "max-speakers = %u\n", o->max_speakers);
 	fprintf(f, "mix-threads = %u\n", o->mix_threads);
 	print_kv(f, "send-batch", o->send_batch ? "yes" : "no");
+	fprintf(f, "realtime = %u\n", o->realtime);
 	options_ivr_print(&o->ivr, f);
 	print_kv(f, "sip-trace", o->sip_trace ? "yes" : "no");
 }

@@ -31,7 +31,7 @@ enum { OPT_CHECK = 256, OPT_LONG_ONLY };
 
 /* The number of entries in options_value_defs; options_value.c does not
  * compile if the two disagree. */
-#define OPTIONS_VALUE_NDEFS 47
+#define OPTIONS_VALUE_NDEFS 48
 
 extern const struct opt_def options_value_defs[];
 

@@ -388,6 +388,13 @@ static int set_send_batch(struct options *o, const char *v, char *why,
 	return options_value_bool(&o->send_batch, v, why, len);
 }
 
+/* The SCHED_FIFO priority of the media threads (mixers and their
+ * workers); 0 leaves them at normal priority. */
+static int set_realtime(struct options *o, const char *v, char *why, size_t len)
+{
+	return set_uint(&o->realtime, v, 0, 99, why, len);
+}
+
 /* SRTP (SDES): off refuses RTP/SAVP offers, optional takes what the
  * caller offers, mandatory refuses plain RTP/AVP and offers only SRTP. */
 static int set_srtp(struct options *o, const char *v, char *why, size_t len)
@@ -474,6 +481,7 @@ const struct opt_def options_value_defs[] = {
     {"sip-trace", OPT_LONG_ONLY + 40, optional_argument, true, set_sip_trace},
     {"mix-threads", OPT_LONG_ONLY + 41, true, true, set_mix_threads},
     {"send-batch", OPT_LONG_ONLY + 42, true, true, set_send_batch},
+    {"realtime", OPT_LONG_ONLY + 43, true, true, set_realtime},
 };
 
 _Static_assert(sizeof(options_value_defs) / sizeof(options_value_defs[0]) ==

@@ -107,6 +107,9 @@ static void *mixer_thread(void *arg)
 	struct mixer *m = arg;
 	struct epoll_event ev[MAX_EVENTS];
 
+	/* rtsched_probe() found the priority allowed at start-up; refused
+	 * now all the same, the thread keeps its normal priority. */
+	(void)rtsched_enter(m->p.rt_priority);
 	while (!atomic_load_explicit(&m->stop, memory_order_acquire)) {
 		int n = epoll_wait(m->epfd, ev, MAX_EVENTS, -1);
 		if (n < 0 && errno == EINTR)

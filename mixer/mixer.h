@@ -150,6 +150,9 @@ struct mixer_params {
 	 * (rtp/sendq.c) once the room has MIXER_BATCH_PARTS participants,
 	 * where the kernel allows; else one sendto() each. */
 	bool send_batch;
+	/* The mixer thread's SCHED_FIFO priority, 1..99, as rtsched_probe()
+	 * allowed; 0: normal priority. */
+	unsigned rt_priority;
 };
 
 /* Participants from which a room's sends are batched: a smaller room
@@ -174,11 +177,21 @@ struct mixer_params {
  * thread, freed after every mixer that uses it has stopped. */
 struct mixpool;
 /* send_batch: each worker sends through a batch of its own (sendq), as
- * mixer_params.send_batch; a worker's batch leaves before it leaves a job. */
-int mixpool_new(struct mixpool **out, unsigned workers, bool send_batch);
+ * mixer_params.send_batch; a worker's batch leaves before it leaves a job.
+ * rt_priority: the workers' SCHED_FIFO priority, as
+ * mixer_params.rt_priority. */
+int mixpool_new(struct mixpool **out, unsigned workers, bool send_batch,
+		unsigned rt_priority);
 void mixpool_free(struct mixpool *p); /* NULL-safe */
 /* Threads that may run one room's items at once: workers + 1. */
 unsigned mixpool_slots(const struct mixpool *p);
+
+/* Whether this process may run the media threads (mixers, workers) under
+ * SCHED_FIFO at priority (1..99), tried once on a short-lived thread of
+ * its own (mixer/rtsched.c): 0, or the kernel's refusal (-EPERM without
+ * CAP_SYS_NICE or a high enough RLIMIT_RTPRIO, -EINVAL out of range).
+ * 0 for priority 0. Any thread; the caller's own policy is left alone. */
+int rtsched_probe(unsigned priority);
 
 #define MIXER_GAIN_MIN_DB (-24)
 #define MIXER_GAIN_MAX_DB 24

@@ -191,6 +191,11 @@ void mixpool_run(struct mixpool *p, mixpool_fn fn, void *ctx, size_t n);
 /* The send batch of a worker's slot (1..workers), NULL when it has none. */
 struct sendq *mixpool_sendq(const struct mixpool *p, unsigned slot);
 
+/* Puts the calling thread under SCHED_FIFO at priority, or leaves it
+ * alone for 0; the kernel's refusal as a negative errno (rtsched.c). Each
+ * media thread calls it first thing, with what rtsched_probe() allowed. */
+int rtsched_enter(unsigned priority);
+
 /* Builds a mixer whose thread is not started (mixer.c): mixer_start()
  * starts it; tests run tick_run() themselves instead. */
 int mixer_create(struct mixer **out, const struct mixer_params *p);

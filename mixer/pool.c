@@ -53,6 +53,7 @@ struct mixpool {
 	struct job *jobs;    /* open jobs, oldest first */
 	bool stop;
 	unsigned n_workers, started;
+	unsigned rt_priority; /* the workers' SCHED_FIFO priority; 0: none */
 	struct worker w[];
 };
 
@@ -83,6 +84,7 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	struct mixpool *p = w->pool;
 
+	(void)rtsched_enter(p->rt_priority); /* as the mixer threads */
 	pthread_mutex_lock(&p->mu);
 	while (!p->stop) {
 		struct job *j = open_job(p);
@@ -102,7 +104,8 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-int mixpool_new(struct mixpool **out, unsigned workers, bool send_batch)
+int mixpool_new(struct mixpool **out, unsigned workers, bool send_batch,
+		unsigned rt_priority)
 {
 	struct mixpool *p = calloc(1, sizeof(*p) + workers * sizeof(p->w[0]));
 	if (!p)
@@ -111,6 +114,7 @@ int mixpool_new(struct mixpool **out, unsigned workers, bool send_batch)
 	pthread_cond_init(&p->work, NULL);
 	pthread_cond_init(&p->left, NULL);
 	p->n_workers = workers;
+	p->rt_priority = rt_priority;
 
 	/* Workers block every signal: they belong to the main thread. */
 	sigset_t all, old;

@@ -45,6 +45,7 @@ METRIC_NAMES = [
     'tutti_encodes_total', 'tutti_api_requests_total',
     'tutti_packets_dropped_total', 'tutti_fanned_ticks_total',
     'tutti_rtp_send_batches_total', 'tutti_rtp_batched_packets_total',
+    'tutti_media_realtime_priority',
     'tutti_process_resident_memory_bytes', 'tutti_process_cpu_seconds_total',
     'tutti_process_open_fds', 'tutti_process_start_time_seconds']
 

@@ -238,7 +238,7 @@ static void test_levels(void)
 
 static void test_levels_fanned_out(void)
 {
-	CU_ASSERT_FATAL(mixpool_new(&pool, 2, true) == 0);
+	CU_ASSERT_FATAL(mixpool_new(&pool, 2, true, 0) == 0);
 	test_levels();
 	mixpool_free(pool);
 	pool = NULL;

@@ -117,6 +117,7 @@ static void check_defaults(const struct options *o)
 	CU_ASSERT_EQUAL(o->notify_interval_ms, 1000);
 	CU_ASSERT_EQUAL(o->rtp_timeout_s, 30);
 	CU_ASSERT_EQUAL(o->max_speakers, 4);
+	CU_ASSERT_EQUAL(o->realtime, 0);
 	CU_ASSERT_FALSE(o->sip_trace);
 }
 
@@ -520,6 +521,37 @@ static void test_numbers(void)
 	    NULL);
 }
 
+/* --realtime: 0 (off) or a SCHED_FIFO priority, 1..99; on the command
+ * line and as the config key realtime. */
+static void test_realtime(void)
+{
+	struct options o;
+	char *path;
+
+	CU_ASSERT_EQUAL(PARSE(&o, "--realtime", "5", NULL), OPTIONS_RUN);
+	CU_ASSERT_EQUAL(o.realtime, 5);
+	CU_ASSERT_EQUAL(PARSE(&o, "--realtime=99", NULL), OPTIONS_RUN);
+	CU_ASSERT_EQUAL(o.realtime, 99);
+	CU_ASSERT_EQUAL(PARSE(&o, "--realtime", "0", NULL), OPTIONS_RUN);
+	CU_ASSERT_EQUAL(o.realtime, 0);
+
+	BAD("--realtime: '100' is not in 0..99", "--realtime", "100", NULL);
+	BAD("--realtime: '-1' is not a number", "--realtime", "-1", NULL);
+	BAD("--realtime: 'high' is not a number", "--realtime", "high", NULL);
+	BAD("--realtime: '' is not a number", "--realtime", "", NULL);
+	BAD("--realtime: missing value", "--realtime", NULL);
+
+	path = tmp_with("[tutti]\nrealtime = 10\n");
+	CU_ASSERT_EQUAL(PARSE(&o, "-c", path, NULL), OPTIONS_RUN);
+	CU_ASSERT_EQUAL(o.realtime, 10);
+	/* The command line wins over the file. */
+	CU_ASSERT_EQUAL(PARSE(&o, "-c", path, "--realtime", "0", NULL),
+			OPTIONS_RUN);
+	CU_ASSERT_EQUAL(o.realtime, 0);
+	tmp_remove(path);
+	bad_config("realtime = 1000\n", 1, "realtime: '1000' is not in 0..99");
+}
+
 static void test_limits(void)
 {
 	struct options o;
@@ -714,7 +746,7 @@ static void test_check_config(void)
 	    "max-participants = ", "notify-interval = ", "rtp-timeout = ",
 	    "max-calls = ",	   "max-rooms = ",	 "max-subscriptions = ",
 	    "sip-rate = ",	   "sip-max-size = ",	 "session-expires = ",
-	    "max-speakers = 4\n",  "sip-trace = no\n",
+	    "max-speakers = 4\n",  "sip-trace = no\n",	 "realtime = 0\n",
 	};
 	char *path;
 
@@ -779,6 +811,7 @@ static const struct unit_test tests[] = {
     {"sip_trace", test_sip_trace},
     {"bool", test_bool},
     {"numbers", test_numbers},
+    {"realtime", test_realtime},
     {"limits", test_limits},
     {"bad_command_line", test_bad_command_line},
     {"help_version", test_help_version},

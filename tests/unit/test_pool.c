@@ -54,7 +54,7 @@ static void test_every_item_once(void)
 	static struct count_job j;
 	struct mixpool *p;
 
-	CU_ASSERT_FATAL(mixpool_new(&p, 2, false) == 0);
+	CU_ASSERT_FATAL(mixpool_new(&p, 2, false, 0) == 0);
 	CU_ASSERT_EQUAL(mixpool_slots(p), 3);
 	CU_ASSERT_EQUAL(rounds(p, &j), 0);
 	CU_ASSERT_EQUAL(atomic_load(&j.bad_slot), 0);
@@ -81,7 +81,7 @@ static void test_rooms_at_once(void)
 	pthread_t th[3];
 	struct mixpool *p;
 
-	CU_ASSERT_FATAL(mixpool_new(&p, 2, false) == 0);
+	CU_ASSERT_FATAL(mixpool_new(&p, 2, false, 0) == 0);
 	for (int i = 0; i < 3; i++) {
 		rooms[i].p = p;
 		CU_ASSERT_FATAL(
@@ -111,7 +111,7 @@ static void test_workers_come(void)
 	static struct count_job j;
 	struct mixpool *p;
 
-	CU_ASSERT_FATAL(mixpool_new(&p, 1, false) == 0);
+	CU_ASSERT_FATAL(mixpool_new(&p, 1, false, 0) == 0);
 	memset(&j, 0, sizeof(j));
 	j.slots = mixpool_slots(p);
 	mixpool_run(p, wait_for_worker, &j, 64);
@@ -131,12 +131,12 @@ static void test_alone(void)
 	CU_ASSERT_EQUAL(mixpool_slots(NULL), 1);
 	CU_ASSERT_EQUAL(rounds(NULL, &j), 0);
 	CU_ASSERT_EQUAL(atomic_load(&j.on_workers), 0);
-	CU_ASSERT_FATAL(mixpool_new(&p, 0, false) == 0);
+	CU_ASSERT_FATAL(mixpool_new(&p, 0, false, 0) == 0);
 	CU_ASSERT_EQUAL(rounds(p, &j), 0);
 	CU_ASSERT_EQUAL(atomic_load(&j.on_workers), 0);
 	mixpool_free(p);
 
-	CU_ASSERT_FATAL(mixpool_new(&p, 2, false) == 0);
+	CU_ASSERT_FATAL(mixpool_new(&p, 2, false, 0) == 0);
 	memset(&j, 0, sizeof(j));
 	j.slots = 3;
 	mixpool_run(p, count, &j, 3);

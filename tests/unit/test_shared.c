@@ -248,7 +248,7 @@ static void test_shared_encodes(void)
  * encodes, the same CSRCs. Under TSan, no race. */
 static void test_fanned_out(void)
 {
-	CU_ASSERT_FATAL(mixpool_new(&pool, 2, true) == 0);
+	CU_ASSERT_FATAL(mixpool_new(&pool, 2, true, 0) == 0);
 	test_shared_encodes();
 	mixpool_free(pool);
 	pool = NULL;
