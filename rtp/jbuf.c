@@ -521,7 +521,7 @@ static struct jbuf_slot *due(struct jbuf *jb)
 	return NULL;
 }
 
-/* Follows the delay estimate: frames to insert, or one frame skipped. */
+/* Follows the delay estimate: frames to insert, or frames skipped. */
 static void adapt(struct jbuf *jb)
 {
 	int a = jdelay_advice(&jb->delay);
@@ -530,13 +530,15 @@ static void adapt(struct jbuf *jb)
 		jb->insert =
 		    a > JBUF_MAX_INSERT ? JBUF_MAX_INSERT : (unsigned)a;
 		jdelay_shift(&jb->delay, (int)jb->insert);
-	} else if (a < 0) {
+	}
+	for (int k = a; k < 0; k++) {
 		struct jbuf_slot *s = due(jb);
 		if (s)
 			pass_over(jb, s);
 		jb->ptr += jb->frame_ts;
-		jdelay_shift(&jb->delay, -1);
 	}
+	if (a < 0)
+		jdelay_shift(&jb->delay, a);
 }
 
 /* MISSING, or a frame inserted to deepen the buffer: concealed both. */

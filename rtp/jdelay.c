@@ -17,9 +17,11 @@
  *     weighing would conceal ten frames first). A burst after a stall
  *     early in a call (one packet a frame late, one two, one three) is
  *     not worth a deeper buffer for the rest of it;
- *   - shallower by one frame when no more than late_pct percent would then
- *     have been late, over at least half the window and half a window
- *     after the last change, so that the buffer does not swing.
+ *   - shallower by the frames that all but late_pct percent came early
+ *     by, once JDELAY_SETTLE arrivals were noted since the start and
+ *     since the last change: a call whose first packets waited for its
+ *     first pull (three or four frames of them) does not keep that
+ *     delay, and a deeper buffer is kept at least a second.
  * Packets that straddle the pull (some just before it, some just after)
  * make the buffer a frame deeper once, and it stays so: a frame of slack
  * for half of them is not enough to shorten it.
@@ -29,8 +31,9 @@
 
 #include <string.h>
 
-#define JDELAY_LATE_RUN 3 /* late arrivals in a row: the delay stepped */
-#define JDELAY_MAX_STEP 8 /* frames one advice may add */
+#define JDELAY_LATE_RUN 3  /* late arrivals in a row: the delay stepped */
+#define JDELAY_MAX_STEP 8  /* frames one advice may add or take */
+#define JDELAY_SETTLE	50 /* arrivals before the delay may shorten */
 #define JDELAY_TOLERATE                                                        \
 	1 /* late arrivals a frame of delay is worth, at least */
 
@@ -137,11 +140,15 @@ int jdelay_advice(struct jdelay *d)
 		}
 	if (step)
 		return step;
-	/* Shorter only when no more than late_pct would then be late. */
-	unsigned early_by_less = late[0] + d->tot[bin_of(0)];
-	if (early_by_less <= (unsigned)d->n_tot * d->late_pct / 100 &&
-	    d->n_tot >= JDELAY_SUBS * JDELAY_SUB_N / 2 &&
-	    d->since_change >= JDELAY_SUBS * JDELAY_SUB_N / 2)
-		return -1;
-	return 0;
+	/* Shorter by the frames that all but late_pct came early by. */
+	if (d->n_tot < JDELAY_SETTLE || d->since_change < JDELAY_SETTLE)
+		return 0;
+	unsigned allowed = (unsigned)d->n_tot * d->late_pct / 100;
+	cum = late[0];
+	for (int k = 0; k < JDELAY_MAX_STEP; k++) {
+		cum += d->tot[bin_of(k)];
+		if (cum > allowed)
+			return -k;
+	}
+	return -JDELAY_MAX_STEP;
 }

@@ -31,8 +31,8 @@ void jdelay_note(struct jdelay *d, int slack);
 /* The playout moved by frames (positive: later, a deeper buffer): every
  * arrival noted would have had that much more slack. */
 void jdelay_shift(struct jdelay *d, int frames);
-/* What the playout should do now: n > 0 frames later (insert them), -1 a
- * frame earlier (skip one), 0 stay. */
+/* What the playout should do now: n > 0 frames later (insert them), n < 0
+ * -n frames earlier (skip them), 0 stay. */
 int jdelay_advice(struct jdelay *d);
 
 #endif

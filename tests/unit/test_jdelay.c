@@ -88,21 +88,23 @@ static void test_allowance(void)
 	CU_ASSERT_EQUAL(jdelay_advice(&d), 2);
 }
 
-/* Every packet a frame or more early, for long enough: one frame shorter,
- * then not again until half a window later. A shift moves what was
- * noted: after it the same arrivals are on time. */
+/* A call whose first packets waited for its first pull: every packet
+ * three frames early. Once JDELAY_SETTLE arrivals are noted, shorter by
+ * all three at once, then stays. A shift moves
+ * what was noted: after a deeper one the same arrivals are on time. */
 static void test_shorter_and_shift(void)
 {
 	struct jdelay d = mk();
 
-	CU_ASSERT_EQUAL(note_n(&d, 100, 2), 0); /* too few yet */
-	CU_ASSERT_EQUAL(note_n(&d, 28, 2), -1);
-	jdelay_shift(&d, -1);
-	CU_ASSERT_EQUAL(note_n(&d, 127, 1), 0);
-	CU_ASSERT_EQUAL(note_n(&d, 1, 1), -1);
-	jdelay_shift(&d, -1);
-	/* now 0 frames early: stays */
+	CU_ASSERT_EQUAL(note_n(&d, 49, 3), 0); /* too few yet */
+	CU_ASSERT_EQUAL(note_n(&d, 1, 3), -3);
+	jdelay_shift(&d, -3);
+	/* now just in time: stays, and half of them a frame early changes
+	 * nothing */
 	CU_ASSERT_EQUAL(note_n(&d, 500, 0), 0);
+	for (int i = 0; i < 100; i++)
+		jdelay_note(&d, i % 2);
+	CU_ASSERT_EQUAL(jdelay_advice(&d), 0);
 	/* a shift deeper makes late ones on time */
 	jdelay_reset(&d);
 	CU_ASSERT_EQUAL(d.late_pct, 4);
