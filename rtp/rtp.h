@@ -399,8 +399,9 @@ void jbuf_hold_for_fec(struct jbuf *jb);
 void jbuf_pause(struct jbuf *jb);
 /* A packet that is silence like the one the pause began with (the next
  * Opus DTX packet, some 400 ms later): taken as seen (a duplicate of it is
- * refused), never buffered nor played, and the pause goes on. -EAGAIN when it must be put as any packet
- * (the clock is not stopped; another source; late or a jump). */
+ * refused), never buffered nor played, and the pause goes on. -EAGAIN
+ * when it must be put as any packet (the clock is not stopped; another
+ * source; late or a jump). */
 int jbuf_absorb(struct jbuf *jb, const struct rtppkt *p);
 /* For a packet jbuf_put said was late (-EBADMSG): true when p is the one
  * right after the last frame jbuf_get returned, with only losses between, so
