@@ -11,6 +11,7 @@
  * CLOCK_MONOTONIC.
  *
  * usage: jbufbench [N] [ticks] [runs] */
+#include "bench/bench_util.h"
 #include "rtp/rtp.h"
 
 #include <speex/speex_jitter.h>
@@ -29,12 +30,6 @@ static double now_ns(void)
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
 }
 
 static volatile unsigned char sink;
@@ -101,7 +96,7 @@ int main(int argc, char **argv)
 	double *ours = calloc((size_t)ticks * runs, sizeof(double));
 	double *spx = calloc((size_t)ticks * runs, sizeof(double));
 	if (!junk || !ours || !spx)
-		return 1;
+		bench_die("calloc");
 	unsigned got_ours = 0, got_spx = 0;
 
 	for (int r = 0; r < runs; r++) {
@@ -137,9 +132,7 @@ int main(int argc, char **argv)
 		free(b);
 	}
 	size_t all = (size_t)ticks * runs;
-	qsort(ours, all, sizeof(double), cmp);
-	qsort(spx, all, sizeof(double), cmp);
-	double mo = ours[all / 2], ms = spx[all / 2];
+	double mo = bench_median(ours, all), ms = bench_median(spx, all);
 	printf("jitter buffer, %d participants, one 20 ms packet in and one "
 	       "frame out a tick, %d ticks x %d runs\n",
 	       n, ticks, runs);
