@@ -69,7 +69,6 @@
 #define JBUF_LOST_RESET	   20	      /* misses after which a put restarts */
 #define JBUF_MAX_LATE_RATE 4	      /* percent of late packets allowed */
 #define JBUF_MAX_FRAMES	   150	      /* frames max_ms may hold */
-#define JBUF_MAX_INSERT	   8	      /* frames a delay step adds at once */
 #define JBUF_SLOT_MIN	   192	      /* bytes a slot's copy starts with */
 
 struct jbuf_slot {
@@ -527,9 +526,8 @@ static void adapt(struct jbuf *jb)
 	int a = jdelay_advice(&jb->delay);
 
 	if (a > 0) {
-		jb->insert =
-		    a > JBUF_MAX_INSERT ? JBUF_MAX_INSERT : (unsigned)a;
-		jdelay_shift(&jb->delay, (int)jb->insert);
+		jb->insert = (unsigned)a;
+		jdelay_shift(&jb->delay, a);
 	}
 	for (int k = a; k < 0; k++) {
 		struct jbuf_slot *s = due(jb);

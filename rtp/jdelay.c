@@ -32,7 +32,6 @@
 #include <string.h>
 
 #define JDELAY_LATE_RUN 3  /* late arrivals in a row: the delay stepped */
-#define JDELAY_MAX_STEP 8  /* frames one advice may add or take */
 #define JDELAY_SETTLE	50 /* arrivals before the delay may shorten */
 #define JDELAY_TOLERATE                                                        \
 	1 /* late arrivals a frame of delay is worth, at least */
@@ -128,9 +127,8 @@ int jdelay_advice(struct jdelay *d)
 	 * noted, and never fewer than JDELAY_TOLERATE, so that a stall
 	 * early in a call (its packets late by a frame, two, three...)
 	 * does not deepen the buffer for good. */
-	unsigned tol = (unsigned)d->n_tot * d->late_pct / 100;
-	if (tol < JDELAY_TOLERATE)
-		tol = JDELAY_TOLERATE;
+	unsigned allowed = (unsigned)d->n_tot * d->late_pct / 100;
+	unsigned tol = allowed < JDELAY_TOLERATE ? JDELAY_TOLERATE : allowed;
 	unsigned best = late[0];
 	int step = 0;
 	for (int k = 1; k <= JDELAY_MAX_STEP; k++)
@@ -143,7 +141,6 @@ int jdelay_advice(struct jdelay *d)
 	/* Shorter by the frames that all but late_pct came early by. */
 	if (d->n_tot < JDELAY_SETTLE || d->since_change < JDELAY_SETTLE)
 		return 0;
-	unsigned allowed = (unsigned)d->n_tot * d->late_pct / 100;
 	cum = late[0];
 	for (int k = 0; k < JDELAY_MAX_STEP; k++) {
 		cum += d->tot[bin_of(k)];

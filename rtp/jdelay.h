@@ -6,10 +6,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define JDELAY_SUBS  4	/* sub-windows kept */
-#define JDELAY_SUB_N 64 /* arrivals per sub-window */
-#define JDELAY_BINS  32 /* slack -8 .. 23 frames */
-#define JDELAY_LOW   (-8)
+#define JDELAY_SUBS	4  /* sub-windows kept */
+#define JDELAY_SUB_N	64 /* arrivals per sub-window */
+#define JDELAY_BINS	32 /* slack -8 .. 23 frames */
+#define JDELAY_LOW	(-8)
+#define JDELAY_MAX_STEP (-JDELAY_LOW) /* frames one advice may add or take */
 
 struct jdelay {
 	uint8_t sub[JDELAY_SUBS][JDELAY_BINS]; /* arrivals per slack */
@@ -32,7 +33,8 @@ void jdelay_note(struct jdelay *d, int slack);
  * arrival noted would have had that much more slack. */
 void jdelay_shift(struct jdelay *d, int frames);
 /* What the playout should do now: n > 0 frames later (insert them), n < 0
- * -n frames earlier (skip them), 0 stay. */
+ * -n frames earlier (skip them), 0 stay; never more than JDELAY_MAX_STEP
+ * either way (the lowest bin is the latest arrival it can tell). */
 int jdelay_advice(struct jdelay *d);
 
 #endif
