@@ -275,6 +275,28 @@ class TestTimeout(Exception):
     pass
 
 
+def cpu_times():
+    """(stolen, total) jiffies of all CPUs so far (/proc/stat), or None."""
+    try:
+        with open('/proc/stat') as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    # user nice system idle iowait irq softirq steal [guest guest_nice,
+    # which user and nice already count]
+    return (v[7], sum(v[:8])) if len(v) >= 8 else None
+
+
+# A test run again when it failed on a starved machine: the hypervisor
+# took at least STARVED of the CPU time while it ran (a shared host), so
+# that the bridge and this test's own senders, 20 ms pacers both, ran
+# late. At most RUNS in all, and only while the runs fit in the test's
+# time limit. A failure on a machine that was not starved always stands,
+# and so does the last run's.
+STARVED = 0.10
+RUNS = 3
+
+
 class Harness:
     """Collects check results, enforces a hard time limit, always stops every
     process registered with it (by PID), even on exceptions or SIGTERM."""
@@ -287,6 +309,8 @@ class Harness:
         self.cleanups = []
         self.tuttis = []
         self.keep_logs = bool(os.environ.get('TUTTI_E2E_KEEP'))
+        self.run_no = int(os.environ.get('TUTTI_E2E_RUN', '1'))
+        self.spent = float(os.environ.get('TUTTI_E2E_SPENT', '0'))
 
     def __enter__(self):
         def on_alarm(signum, frame):
@@ -296,9 +320,36 @@ class Harness:
             raise SystemExit('terminated by signal %d' % signum)
         signal.signal(signal.SIGALRM, on_alarm)
         signal.signal(signal.SIGTERM, on_term)
-        signal.alarm(self.time_limit)
-        log('=== %s ===' % self.name)
+        signal.alarm(max(1, int(self.time_limit - self.spent)))
+        log('=== %s ===%s' % (self.name, '' if self.run_no == 1 else ' (run %d)' % self.run_no))
+        self.t_start = time.monotonic()
+        self.cpu_start = cpu_times()
         return self
+
+    def starved(self):
+        """The share of CPU time the hypervisor took since the start."""
+        a, b = self.cpu_start, cpu_times()
+        if a is None or b is None or b[1] <= a[1]:
+            return 0.0
+        return (b[0] - a[0]) / (b[1] - a[1])
+
+    def run_again(self):
+        """Runs this test again, in a new process, when it failed on a
+        starved machine and another run fits; otherwise returns."""
+        took = time.monotonic() - self.t_start
+        stolen = self.starved()
+        log('the hypervisor took %.0f %% of the CPU time during this run' % (100 * stolen))
+        spent = self.spent + took
+        if not self.failures or stolen < STARVED or self.run_no >= RUNS or \
+                spent + took > self.time_limit:
+            return
+        log('=== %s: %d checks passed, %d failed, on a starved machine: running it '
+            'again ===' % (self.name, self.passes, len(self.failures)))
+        env = dict(os.environ, TUTTI_E2E_RUN=str(self.run_no + 1),
+                   TUTTI_E2E_SPENT='%.1f' % spent)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execve(sys.executable, [sys.executable] + sys.argv, env)
 
     def __exit__(self, et, ev, tb):
         if et is not None and et is not SystemExit:
@@ -326,6 +377,7 @@ class Harness:
                     t.cleanup()
         finally:
             signal.alarm(0)
+        self.run_again()
         return True     # exception recorded as a failure
 
     def start_tutti(self, extra_args=(), name='tutti', data_dir=None):
