@@ -153,10 +153,6 @@ int stream_new(struct stream **out, int rtp_fd, int rtcp_fd,
 	s->marker = true;
 	snprintf(s->cname, sizeof(s->cname), "tutti-%08x%08x",
 		 stream_rng_next(s), local_ssrc);
-	for (int i = 0; i < STREAM_BATCH; i++) {
-		s->iov[i].iov_base = s->rxbuf[i];
-		s->iov[i].iov_len = sizeof(s->rxbuf[i]);
-	}
 	*out = s;
 	return 0;
 }

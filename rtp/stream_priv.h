@@ -149,12 +149,6 @@ struct stream {
 
 	uint8_t pkt[RTPPKT_MAX_BYTES];
 	uint8_t payload[RTPPKT_MAX_BYTES];
-	struct mmsghdr msg[STREAM_BATCH];
-	struct iovec iov[STREAM_BATCH];
-	struct sockaddr_storage from[STREAM_BATCH];
-	/* each packet's SO_TIMESTAMPNS: when the kernel took it in */
-	char ctl[STREAM_BATCH][CMSG_SPACE(sizeof(struct timespec))];
-	uint8_t rxbuf[STREAM_BATCH][RTPPKT_MAX_BYTES];
 };
 
 /* ---- stream.c ------------------------------------------------------------ */
