@@ -3,8 +3,10 @@
  *
  * Per 20 ms frame: a PCMU decode (160 samples), the conversion of that
  * frame from 8 to 48 kHz (SpeexDSP, quality 3, as rtp/resamp.c), the
- * talker detector on it at 8 kHz and at 48 kHz (mixer/talk.c), and an Opus
- * decode (48 kHz, 32 kb/s, complexity 5, as rtp/codec.c). Each figure is
+ * talker detector on it at 8 kHz and at 48 kHz (mixer/talk.c), measuring
+ * with the scalar reference and with the mix kernels' best (mixk_best(),
+ * as the mixer does), and an Opus decode (48 kHz, 32 kb/s, complexity 5,
+ * as rtp/codec.c). Each figure is
  * the median over 21 runs of 2000 frames, the steps taking turns run by
  * run. Single thread, CLOCK_MONOTONIC. */
 #include "mixer/mixer.h"
@@ -17,11 +19,24 @@
 #define RUNS 21
 #define REPS 2000
 
-enum { PCMU_DECODE, RESAMPLE, TALK_8K, TALK_48K, OPUS_DECODE, N_STEPS };
+enum {
+	PCMU_DECODE,
+	RESAMPLE,
+	TALK_8K,
+	TALK_48K,
+	TALK_8K_SIMD,
+	TALK_48K_SIMD,
+	OPUS_DECODE,
+	N_STEPS
+};
 
 static const char *const names[N_STEPS] = {
-    "PCMU decode (160 samples)", "resample 8 -> 48 kHz",
-    "talker detector at 8 kHz", "talker detector at 48 kHz",
+    "PCMU decode (160 samples)",
+    "resample 8 -> 48 kHz",
+    "talker detector at 8 kHz (scalar)",
+    "talker detector at 48 kHz (scalar)",
+    "talker detector at 8 kHz (mix kernel)",
+    "talker detector at 48 kHz (mix kernel)",
     "Opus decode (960 samples)"};
 
 static double now_ns(void)
@@ -55,6 +70,7 @@ int main(void)
 	    resamp_new(&up, 8000, 48000) || talk_params_resolve(&tp))
 		return 1;
 	talk_init(&talk, &tp);
+	const struct mixk *mk = mixk_best();
 	int n8 = codec_encode(pcmu, pcm8, 160, pkt8, sizeof(pkt8));
 	int n48 = codec_encode(opus, pcm48, 960, pkt48, sizeof(pkt48));
 	if (n8 < 0 || n48 < 0)
@@ -72,6 +88,12 @@ int main(void)
 					talk_update(&talk, pcm8, 160);
 				else if (s == TALK_48K)
 					talk_update(&talk, pcm48, 960);
+				else if (s == TALK_8K_SIMD)
+					talk_update_energy(
+					    &talk, mk->sumsq(pcm8, 160), 160);
+				else if (s == TALK_48K_SIMD)
+					talk_update_energy(
+					    &talk, mk->sumsq(pcm48, 960), 960);
 				else
 					codec_decode(opus, pkt48, (size_t)n48,
 						     pcm48, 960);
@@ -79,9 +101,10 @@ int main(void)
 			t[s][r] = (now_ns() - t0) / REPS;
 		}
 	}
-	printf("| step, per 20 ms frame | us (median of %d runs) |\n"
+	printf("mix kernel: %s\n"
+	       "| step, per 20 ms frame | us (median of %d runs) |\n"
 	       "| --- | ---: |\n",
-	       RUNS);
+	       mk->name, RUNS);
 	for (int s = 0; s < N_STEPS; s++) {
 		qsort(t[s], RUNS, sizeof(double), cmp);
 		printf("| %s | %.2f |\n", names[s], t[s][RUNS / 2] / 1e3);

@@ -46,6 +46,8 @@ struct mixk {
 	 * to the nearest, ties to even. n a multiple of block. */
 	void (*ramp)(int16_t *out, const int32_t *acc, const int16_t *own,
 		     size_t n, size_t block, const float *g);
+	/* The sum of x[i]^2: a frame's energy, for talker detection. */
+	uint64_t (*sumsq)(const int16_t *x, size_t n);
 };
 
 extern const struct mixk mixk_scalar;
@@ -122,6 +124,9 @@ void talk_init(struct talk *t, const struct talk_params *p);
 /* Measures one MIXER_FRAME_MS frame of n samples; true when t->talking
  * changed. Any thread, on a detector it owns. */
 bool talk_update(struct talk *t, const int16_t *pcm, size_t n);
+/* As talk_update, for a frame of n samples whose squares sum to sumsq
+ * (struct mixk's sumsq: the mixer measures with its SIMD kernel). */
+bool talk_update_energy(struct talk *t, uint64_t sumsq, size_t n);
 /* As talk_update, for a frame whose level the caller sent (RFC 6464
  * audio level, 0..127 in -dBov) instead of measuring it. */
 bool talk_update_level(struct talk *t, unsigned level_dbov);

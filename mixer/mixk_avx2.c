@@ -151,6 +151,25 @@ static void ramp(int16_t *out, const int32_t *acc, const int16_t *own, size_t n,
 	}
 }
 
+/* As mixk_sse2.c's, sixteen samples a step. */
+static uint64_t sumsq(const int16_t *x, size_t n)
+{
+	const __m256i zero = _mm256_setzero_si256();
+	__m256i sum = zero;
+	size_t i = 0;
+
+	for (; i + 16 <= n; i += 16) {
+		__m256i v = _mm256_loadu_si256((const __m256i *)(x + i));
+		__m256i p = _mm256_madd_epi16(v, v);
+		sum = _mm256_add_epi64(sum, _mm256_unpacklo_epi32(p, zero));
+		sum = _mm256_add_epi64(sum, _mm256_unpackhi_epi32(p, zero));
+	}
+	uint64_t lanes[4];
+	_mm256_storeu_si256((__m256i *)lanes, sum);
+	return mixk_sumsq_tail(x, i, n,
+			       lanes[0] + lanes[1] + lanes[2] + lanes[3]);
+}
+
 const struct mixk mixk_avx2 = {
     .name = "avx2",
     .add = add,
@@ -158,4 +177,5 @@ const struct mixk mixk_avx2 = {
     .sat = sat,
     .peaks = peaks,
     .ramp = ramp,
+    .sumsq = sumsq,
 };

@@ -27,6 +27,15 @@ static inline int32_t mixk_diff(const int32_t *acc, const int16_t *own,
 	return (int32_t)((uint32_t)acc[i] - (uint32_t)(own ? own[i] : 0));
 }
 
+/* The sum of x[i]^2 from j on, added to sum. */
+static inline uint64_t mixk_sumsq_tail(const int16_t *x, size_t j, size_t n,
+				       uint64_t sum)
+{
+	for (; j < n; j++)
+		sum += (uint64_t)((int32_t)x[j] * x[j]);
+	return sum;
+}
+
 /* |v| as unsigned: 2^31 for INT32_MIN. */
 static inline uint32_t mixk_abs32(int32_t v)
 {

@@ -57,6 +57,11 @@ static void ramp(int16_t *out, const int32_t *acc, const int16_t *own, size_t n,
 			       (g[b + 1] - g[b]) * inv);
 }
 
+static uint64_t sumsq(const int16_t *x, size_t n)
+{
+	return mixk_sumsq_tail(x, 0, n, 0);
+}
+
 const struct mixk mixk_scalar = {
     .name = "scalar",
     .add = add,
@@ -64,4 +69,5 @@ const struct mixk mixk_scalar = {
     .sat = sat,
     .peaks = peaks,
     .ramp = ramp,
+    .sumsq = sumsq,
 };

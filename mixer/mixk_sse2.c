@@ -175,6 +175,25 @@ static void ramp(int16_t *out, const int32_t *acc, const int16_t *own, size_t n,
 	}
 }
 
+/* pmaddwd makes x0^2 + x1^2 per lane: at most 2^31 (both -32768), which
+ * fits an unsigned lane; the lanes go into 64-bit sums each step. */
+static uint64_t sumsq(const int16_t *x, size_t n)
+{
+	const __m128i zero = _mm_setzero_si128();
+	__m128i sum = zero;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(x + i));
+		__m128i p = _mm_madd_epi16(v, v);
+		sum = _mm_add_epi64(sum, _mm_unpacklo_epi32(p, zero));
+		sum = _mm_add_epi64(sum, _mm_unpackhi_epi32(p, zero));
+	}
+	uint64_t lanes[2];
+	_mm_storeu_si128((__m128i *)lanes, sum);
+	return mixk_sumsq_tail(x, i, n, lanes[0] + lanes[1]);
+}
+
 const struct mixk mixk_sse2 = {
     .name = "sse2",
     .add = add,
@@ -182,4 +201,5 @@ const struct mixk mixk_sse2 = {
     .sat = sat,
     .peaks = peaks,
     .ramp = ramp,
+    .sumsq = sumsq,
 };

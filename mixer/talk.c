@@ -68,14 +68,10 @@ void talk_init(struct talk *t, const struct talk_params *p)
 
 #define POWER_SMOOTH (1.0f / 8) /* of the way to a frame's power */
 
-/* The frame's mean square relative to full scale. */
-static double mean_square(const int16_t *pcm, size_t n)
+/* A frame's mean square relative to full scale, from its sum of squares. */
+static double mean_square(uint64_t sumsq, size_t n)
 {
-	int64_t e = 0;
-
-	for (size_t i = 0; i < n; i++)
-		e += (int32_t)pcm[i] * pcm[i];
-	return n ? (double)e / (double)n / (FULL_SCALE * FULL_SCALE) : 0;
+	return n ? (double)sumsq / (double)n / (FULL_SCALE * FULL_SCALE) : 0;
 }
 
 /* A mean square as an RMS level in dBFS, no lower than TALK_SILENCE_DB. */
@@ -103,10 +99,15 @@ static bool update(struct talk *t, double ms, double db)
 	return true;
 }
 
+bool talk_update_energy(struct talk *t, uint64_t sumsq, size_t n)
+{
+	double ms = mean_square(sumsq, n);
+	return update(t, ms, level_db(ms));
+}
+
 bool talk_update(struct talk *t, const int16_t *pcm, size_t n)
 {
-	double ms = mean_square(pcm, n);
-	return update(t, ms, level_db(ms));
+	return talk_update_energy(t, mixk_scalar.sumsq(pcm, n), n);
 }
 
 /* RFC 6464's -dBov is the level relative to full scale, as our dBFS: a

@@ -106,7 +106,9 @@ static void pull_and_detect(void *ctx, size_t i, unsigned slot)
 	if (level >= 0)
 		talk_update_level(&pt->talk, (unsigned)level);
 	else if (pt->frame)
-		talk_update(&pt->talk, pt->frame, pt->frame_n);
+		talk_update_energy(&pt->talk,
+				   m->k->sumsq(pt->frame, pt->frame_n),
+				   pt->frame_n);
 	else
 		talk_update(&pt->talk, silence, MIXER_FRAME_MS);
 	/* Key presses: heard in this pull, or an RFC 4733 event whose end

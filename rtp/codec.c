@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <opus.h>
+#include <pthread.h>
 #include <spandsp.h>
 #include <stdlib.h>
 #include <strings.h>
@@ -131,6 +132,22 @@ static int opus_setup(struct codec *c, unsigned use)
 	return 0;
 }
 
+/* G.711 decodes by table, spandsp's own values for every byte: its
+ * functions shift by the exponent and branch on the sign for each sample,
+ * and in a room of 1,000 callers that was 4 % of the bridge's CPU
+ * (docs/benchmarks.md, "Reads in one area per thread"). Filled once, by
+ * the first G.711 codec made. */
+static int16_t g711_dec[2][256]; /* [0] mu-law, [1] A-law */
+static pthread_once_t g711_once = PTHREAD_ONCE_INIT;
+
+static void g711_fill(void)
+{
+	for (unsigned b = 0; b < 256; b++) {
+		g711_dec[0][b] = ulaw_to_linear((uint8_t)b);
+		g711_dec[1][b] = alaw_to_linear((uint8_t)b);
+	}
+}
+
 int codec_new(struct codec **out, enum codec_id id)
 {
 	return codec_new_for(out, id, CODEC_ENCODE | CODEC_DECODE);
@@ -156,6 +173,8 @@ int codec_new_for(struct codec **out, enum codec_id id, unsigned use)
 	} else {
 		plc_init(&c->plc);
 	}
+	if (id == CODEC_PCMU || id == CODEC_PCMA)
+		(void)pthread_once(&g711_once, g711_fill);
 	if (id == CODEC_G722) {
 		err = -ENOMEM;
 		if ((use & CODEC_ENCODE) &&
@@ -229,10 +248,9 @@ int codec_decode(struct codec *c, const uint8_t *in, size_t len, int16_t *pcm,
 	case CODEC_PCMA:
 		if (len > cap || len > INT_MAX)
 			return -ENOSPC;
+		const int16_t *tab = g711_dec[c->desc->id == CODEC_PCMA];
 		for (size_t i = 0; i < len; i++)
-			pcm[i] = c->desc->id == CODEC_PCMU
-				     ? ulaw_to_linear(in[i])
-				     : alaw_to_linear(in[i]);
+			pcm[i] = tab[in[i]];
 		/* Records history for concealment; smooths the join after a
 		 * loss. */
 		return plc_rx(&c->plc, pcm, (int)len);

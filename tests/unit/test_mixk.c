@@ -97,8 +97,9 @@ static void bufs_free(struct bufs *b)
 	free(b->acc_in);
 }
 
-/* Runs all three kernels of k and of the scalar reference on the same
- * input and compares; returns the number of differing samples. */
+/* Runs the mix kernels and the sum of squares of k and of the scalar
+ * reference on the same input and compares; returns the number of
+ * differing results. */
 static size_t compare(const struct mixk *k, struct bufs *b, size_t n)
 {
 	int16_t *in = b->in + b->off16;
@@ -122,6 +123,8 @@ static size_t compare(const struct mixk *k, struct bufs *b, size_t n)
 	k->sat(out, acc_in, n);
 	for (i = 0; i < n; i++)
 		bad += out[i] != ref[i];
+
+	bad += k->sumsq(in, n) != mixk_scalar.sumsq(in, n);
 	return bad;
 }
 
@@ -209,6 +212,14 @@ static void test_scalar_definition(void)
 	mixk_scalar.sat(out, acc0, N);
 	for (i = 0; i < N; i++)
 		CU_ASSERT_EQUAL(out[i], sat16_ref(acc0[i]));
+	uint64_t sq = 0;
+	for (i = 0; i < N; i++)
+		sq += (uint64_t)((int64_t)in[i] * in[i]);
+	CU_ASSERT_EQUAL(mixk_scalar.sumsq(in, N), sq);
+	/* the largest: every sample -32768, 2^30 each */
+	for (i = 0; i < N; i++)
+		in[i] = INT16_MIN;
+	CU_ASSERT_EQUAL(mixk_scalar.sumsq(in, N), (uint64_t)N << 30);
 }
 
 static void test_random_lengths(void)
