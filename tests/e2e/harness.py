@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 
@@ -288,12 +289,14 @@ def cpu_times():
 
 
 # A test run again when it failed on a starved machine: the hypervisor
-# took at least STARVED of the CPU time while it ran (a shared host), so
-# that the bridge and this test's own senders, 20 ms pacers both, ran
+# took at least STARVED of the CPU time while it ran, or STARVED_PEAK of
+# it in one of its seconds (a shared host; a long test dilutes a burst),
+# so that the bridge and this test's own senders, 20 ms pacers both, ran
 # late. At most RUNS in all, and only while the runs fit in the test's
 # time limit. A failure on a machine that was not starved always stands,
 # and so does the last run's.
 STARVED = 0.10
+STARVED_PEAK = 0.30
 RUNS = 3
 
 
@@ -324,7 +327,22 @@ class Harness:
         log('=== %s ===%s' % (self.name, '' if self.run_no == 1 else ' (run %d)' % self.run_no))
         self.t_start = time.monotonic()
         self.cpu_start = cpu_times()
+        self.steal_peak = 0.0
+        threading.Thread(target=self._watch_steal, daemon=True).start()
         return self
+
+    def _watch_steal(self):
+        """The largest share of a second's CPU time the hypervisor took."""
+        last = cpu_times()
+        while last is not None:
+            time.sleep(1.0)
+            now = cpu_times()
+            if now is None:
+                return
+            if now[1] > last[1]:
+                share = (now[0] - last[0]) / (now[1] - last[1])
+                self.steal_peak = max(self.steal_peak, share)
+            last = now
 
     def starved(self):
         """The share of CPU time the hypervisor took since the start."""
@@ -338,9 +356,11 @@ class Harness:
         starved machine and another run fits; otherwise returns."""
         took = time.monotonic() - self.t_start
         stolen = self.starved()
-        log('the hypervisor took %.0f %% of the CPU time during this run' % (100 * stolen))
+        log('the hypervisor took %.0f %% of the CPU time during this run, %.0f %% in '
+            'its worst second' % (100 * stolen, 100 * self.steal_peak))
         spent = self.spent + took
-        if not self.failures or stolen < STARVED or self.run_no >= RUNS or \
+        starved = stolen >= STARVED or self.steal_peak >= STARVED_PEAK
+        if not self.failures or not starved or self.run_no >= RUNS or \
                 spent + took > self.time_limit:
             return
         log('=== %s: %d checks passed, %d failed, on a starved machine: running it '

@@ -398,9 +398,16 @@ def main():
             ch.late_ticks))
         h.check(t.alive(), 'tutti is alive after %d operations' % total)
         time.sleep(1.5)     # removals and NOTIFYs settle
-        http_call(t.http_port, 'GET', '/healthz')   # a new baseline of late ticks
-        time.sleep(0.5)
-        r = http_call(t.http_port, 'GET', '/healthz')
+        # Healthy again: no tick missed over half a second, in one of three
+        # tries (a stall of the whole machine in one of them is not the
+        # bridge's; a mixer that keeps missing ticks fails all three).
+        for _ in range(3):
+            http_call(t.http_port, 'GET', '/healthz')   # a new baseline of late ticks
+            time.sleep(0.5)
+            r = http_call(t.http_port, 'GET', '/healthz')
+            if r.status == 200:
+                break
+            log('/healthz: %r' % r)
         h.check(r.status == 200, '/healthz is ok', repr(r))
         bad = ch.check_rooms()
         h.check(not bad, 'rooms, participants, mute, hold and recording as expected',
