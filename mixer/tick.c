@@ -92,7 +92,6 @@ static void prefetch_ahead(const struct mixer *m, size_t i, bool jbuf)
  * participant with nothing received, so that it stops. */
 static void pull_and_detect(void *ctx, size_t i, unsigned slot)
 {
-	static const int16_t silence[MIXER_FRAME_MS] = {0};
 	struct mixer *m = ctx;
 	struct part *pt = m->parts[i];
 
@@ -109,8 +108,8 @@ static void pull_and_detect(void *ctx, size_t i, unsigned slot)
 		talk_update_energy(&pt->talk,
 				   m->k->sumsq(pt->frame, pt->frame_n),
 				   pt->frame_n);
-	else
-		talk_update(&pt->talk, silence, MIXER_FRAME_MS);
+	else /* nothing received: a frame of silence */
+		talk_update_energy(&pt->talk, 0, 1);
 	/* Key presses: heard in this pull, or an RFC 4733 event whose end
 	 * was lost timing out now; events_digits() takes them after the
 	 * send, and need not touch the stream of anyone who has none. */

@@ -288,6 +288,13 @@ def cpu_times():
     return (v[7], sum(v[:8])) if len(v) >= 8 else None
 
 
+def steal_share(a, b):
+    """The share of CPU time stolen between two cpu_times() readings."""
+    if a is None or b is None or b[1] <= a[1]:
+        return 0.0
+    return (b[0] - a[0]) / (b[1] - a[1])
+
+
 # A test run again when it failed on a starved machine: the hypervisor
 # took at least STARVED of the CPU time while it ran, or STARVED_PEAK of
 # it in one of its seconds (a shared host; a long test dilutes a burst),
@@ -337,19 +344,12 @@ class Harness:
         while last is not None:
             time.sleep(1.0)
             now = cpu_times()
-            if now is None:
-                return
-            if now[1] > last[1]:
-                share = (now[0] - last[0]) / (now[1] - last[1])
-                self.steal_peak = max(self.steal_peak, share)
+            self.steal_peak = max(self.steal_peak, steal_share(last, now))
             last = now
 
     def starved(self):
         """The share of CPU time the hypervisor took since the start."""
-        a, b = self.cpu_start, cpu_times()
-        if a is None or b is None or b[1] <= a[1]:
-            return 0.0
-        return (b[0] - a[0]) / (b[1] - a[1])
+        return steal_share(self.cpu_start, cpu_times())
 
     def run_again(self):
         """Runs this test again, in a new process, when it failed on a
