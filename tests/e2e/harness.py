@@ -305,6 +305,9 @@ def steal_share(a, b):
 STARVED = 0.10
 STARVED_PEAK = 0.30
 RUNS = 3
+# The command line as the test was started with it, before a test takes
+# its own arguments off sys.argv: the run again is the same command.
+ARGV = list(sys.argv)
 
 
 class Harness:
@@ -369,7 +372,7 @@ class Harness:
                    TUTTI_E2E_SPENT='%.1f' % spent)
         sys.stdout.flush()
         sys.stderr.flush()
-        os.execve(sys.executable, [sys.executable] + sys.argv, env)
+        os.execve(sys.executable, [sys.executable] + ARGV, env)
 
     def __exit__(self, et, ev, tb):
         if et is not None and et is not SystemExit:

@@ -585,6 +585,23 @@ class _KeyPress:
 # RTP endpoint
 # --------------------------------------------------------------------------
 
+SO_TIMESTAMPNS = getattr(socket, 'SO_TIMESTAMPNS', 35)
+_TIMESPEC = struct.Struct('@qq')
+
+
+def arrival(anc):
+    """A datagram's arrival on the monotonic clock, from the kernel's
+    SCM_TIMESTAMPNS stamp (wall clock) when there is one: right even when
+    the receiving thread ran late."""
+    now = time.monotonic()
+    for level, kind, data in anc:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and \
+                len(data) >= _TIMESPEC.size:
+            sec, nsec = _TIMESPEC.unpack_from(data)
+            return min(now, now - (time.time() - (sec + nsec * 1e-9)))
+    return now
+
+
 def bind_rtp_pair(ip='127.0.0.1', lo=40000, hi=60000, tries=200):
     """Bind an even RTP port and port+1 for RTCP in [lo, hi)."""
     for _ in range(tries):
@@ -645,6 +662,9 @@ class RtpEndpoint:
         self.key_late_max = 0.0     # the latest a key's packet left, seconds
         self.frame_no = 0
         self.dropped = 0
+        self._rx_busy = False           # the receive thread holds a datagram
+        for sk in (self.sock, self.rtcp_sock):
+            sk.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._tx_loop, name='rtp-tx-' + name,
                                           daemon=True),
@@ -862,16 +882,35 @@ class RtpEndpoint:
             except (OSError, ValueError):
                 break
             for s in r:
+                self._rx_busy = True    # before the read: settle() sees one or the other
                 try:
-                    data, src = s.recvfrom(65535)
+                    data, anc, _, src = s.recvmsg(65535, 64)
                 except OSError:
+                    self._rx_busy = False
                     continue
-                now = time.monotonic()
+                now = arrival(anc)
                 if s is self.rtcp_sock:
                     with self.lock:
                         self.rtcp_packets.append((now, data))
-                    continue
-                self._on_rtp(data, src, now)
+                else:
+                    self._on_rtp(data, src, now)
+                self._rx_busy = False
+
+    def settle(self, timeout=0.5):
+        """Waits, at most timeout, until the receive thread has taken in
+        every datagram the kernel holds, so that a window ending now is
+        whole: a starved test process reads late (the kernel's arrival
+        stamps keep the times right)."""
+        deadline = time.monotonic() + timeout
+        socks = [self.sock, self.rtcp_sock]
+        while time.monotonic() < deadline:
+            try:
+                r, _, _ = select.select(socks, [], [], 0)
+            except (OSError, ValueError):
+                return
+            if not r and not self._rx_busy:
+                return
+            time.sleep(0.002)
 
     def _on_rtp(self, data, src, now):
         h = parse_rtp(data)
@@ -907,7 +946,9 @@ class RtpEndpoint:
 
     # -- queries -----------------------------------------------------------------
     def packets_between(self, t0, t1=None):
-        t1 = t1 if t1 is not None else time.monotonic()
+        if t1 is None:
+            t1 = time.monotonic()
+            self.settle()
         with self.lock:
             return [p for p in self.packets if t0 <= p.t <= t1]
 
@@ -917,7 +958,9 @@ class RtpEndpoint:
         return sum(1 for p in self.packets_between(t0, t1) if pt is None or p.pt == pt)
 
     def analyze(self, freqs, seconds=1.0, end=None, start=None):
-        end = end if end is not None else time.monotonic()
+        if end is None:
+            end = time.monotonic()
+            self.settle()
         start = start if start is not None else end - seconds
         with self.lock:
             chunks = [(t, r, pcm) for (t, r, pcm) in self.audio if start <= t <= end]

@@ -48,8 +48,15 @@ def absent(h, an, f, ref_db, who_hears, whose, why):
 
 def enough_packets(h, an, seconds, who):
     need = int(PKTS_PER_S * seconds * 0.8)
+    ts = [p.t for p in an.packets]
+    gap = max((b - a for a, b in zip(ts, ts[1:])), default=0.0)
+    seqs = [p.seq for p in an.packets]
     return h.check(an.n_packets >= need, '%s receives RTP' % who,
-                   '%d packets in %.1f s, need >= %d' % (an.n_packets, seconds, need))
+                   '%d packets in %.1f s, need >= %d; longest gap %.0f ms, seq %s..%s, '
+                   'first at -%.2f s, last at -%.2f s' % (
+                       an.n_packets, seconds, need, 1000 * gap, seqs[0] if seqs else '-',
+                       seqs[-1] if seqs else '-', an.t1 - ts[0] if ts else 0,
+                       an.t1 - ts[-1] if ts else 0))
 
 
 def analyze_all(callers, seconds=1.5, label=''):
@@ -185,10 +192,18 @@ def main():
         enough_packets(h, d_an, 1.0, 'D')
         good = [p for p in pk if len(p.csrcs) == 3 and sorted(who(x) for x in p.csrcs) ==
                 ['A', 'B2', 'C']]
+        # A talker whose packet came too late for a frame (a starved host
+        # delays this test's senders) is rightly left out of that frame's
+        # list; a name that is not a talker's, or twice, is always wrong.
+        wrong = [p for p in pk if len(set(p.csrcs)) != len(p.csrcs) or
+                 not {who(x) for x in p.csrcs} <= {'A', 'B2', 'C'}]
         sample = [[names.get(x, '%08x' % x) for x in p.csrcs] for p in pk[:3]]
-        h.check(pk and len(good) >= 0.9 * len(pk),
+        h.check(pk and len(good) >= 0.75 * len(pk),
                 "D's packets carry 3 CSRCs naming A, B2 and C",
                 '%d of %d packets; first CSRC lists %s' % (len(good), len(pk), sample))
+        h.check(pk and not wrong, "D's packets name no one but A, B2 and C, each once",
+                '%d of %d packets; e.g. %s' % (len(wrong), len(pk), [
+                    [names.get(x, '%08x' % x) for x in p.csrcs] for p in wrong[:3]]))
         for n, c in talkers.items():
             pk = c.rtp.packets_between(time.monotonic() - 1.0)
             own = [p for p in pk if n in [who(x) for x in p.csrcs]]
