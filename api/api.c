@@ -165,7 +165,7 @@ int api_start(struct api **out, const struct options *o,
 	a->conf = conf;
 	snprintf(a->token, sizeof(a->token), "%s", o->api_token);
 	atomic_init(&a->stopping, false);
-	atomic_init(&a->health_late_ticks, UINT64_MAX);
+	atomic_init(&a->health_missed_ticks, UINT64_MAX);
 
 	struct sockaddr_storage ss;
 	bool v6 = listen_addr(o, &ss);

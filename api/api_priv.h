@@ -19,11 +19,11 @@
 
 #include "api/api.h"
 
-#define API_BODY_MAX_BYTES     (64 * 1024)
-#define API_BODY_DISCARD_BYTES (1024 * 1024) /* read and dropped: 413 */
-#define API_CONF_TIMEOUT_MS    5000u /* wait for the signalling thread */
-#define API_STATUS_MAX	       600
-#define API_HEALTH_LATE_TICKS  5 /* more since the last /healthz: failing */
+#define API_BODY_MAX_BYTES	(64 * 1024)
+#define API_BODY_DISCARD_BYTES	(1024 * 1024) /* read and dropped: 413 */
+#define API_CONF_TIMEOUT_MS	5000u /* wait for the signalling thread */
+#define API_STATUS_MAX		600
+#define API_HEALTH_MISSED_TICKS 5 /* more since the last /healthz: failing */
 
 struct api {
 	struct MHD_Daemon *daemon;
@@ -31,7 +31,7 @@ struct api {
 	char token[256]; /* never logged */
 	atomic_bool stopping;
 	atomic_uint_fast64_t status_count[API_STATUS_MAX];
-	atomic_uint_fast64_t health_late_ticks; /* UINT64_MAX: no baseline */
+	atomic_uint_fast64_t health_missed_ticks; /* UINT64_MAX: no baseline */
 };
 
 struct api_call;

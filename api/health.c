@@ -5,10 +5,11 @@
  * signalling thread has stopped or does not answer within 2 s, when the
  * store reports it cannot write, when a mixer has not ticked for a second
  * (a hung thread: conference.h's mixers_stalled), or when the mixers
- * missed more than API_HEALTH_LATE_TICKS ticks since the previous
- * /healthz (the first call only takes the baseline). Kept simple on purpose:
- * the late-tick rule reads "late since the last probe", so probe at a steady
- * interval. */
+ * missed more than API_HEALTH_MISSED_TICKS ticks since the previous
+ * /healthz (the first call only takes the baseline): ticks so late that
+ * they were not caught up, gaps in what callers hear. Kept simple on
+ * purpose: the rule reads "missed since the last probe", so probe at a
+ * steady interval. */
 #include "api/api_priv.h"
 
 #include <stdio.h>
@@ -41,13 +42,14 @@ enum MHD_Result health_get(struct api_call *c)
 			 m.mixers_stalled, CONF_MIXER_STALL_MS);
 		return failing(c, why);
 	}
-	uint64_t before = atomic_exchange(&a->health_late_ticks, m.late_ticks);
-	if (before != UINT64_MAX && m.late_ticks > before &&
-	    m.late_ticks - before > API_HEALTH_LATE_TICKS) {
+	uint64_t before =
+	    atomic_exchange(&a->health_missed_ticks, m.missed_ticks);
+	if (before != UINT64_MAX && m.missed_ticks > before &&
+	    m.missed_ticks - before > API_HEALTH_MISSED_TICKS) {
 		char why[96];
 		snprintf(why, sizeof(why),
 			 "mixers missed %llu ticks since the last check",
-			 (unsigned long long)(m.late_ticks - before));
+			 (unsigned long long)(m.missed_ticks - before));
 		return failing(c, why);
 	}
 	return reply_json(c, MHD_HTTP_OK, json_pack("{s:s}", "status", "ok"),

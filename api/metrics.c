@@ -53,7 +53,10 @@ static void conference_figures(FILE *f, const struct conf_metrics *m)
 	    "RFC 4575 conference subscriptions.", m->subscriptions);
 	one(f, "tutti_ticks_total", "counter", "Mixer ticks run.", m->ticks);
 	one(f, "tutti_late_ticks_total", "counter",
-	    "Mixer ticks that started late.", m->late_ticks);
+	    "Mixer ticks that started a tick or more late.", m->late_ticks);
+	one(f, "tutti_missed_ticks_total", "counter",
+	    "Late mixer ticks not caught up: gaps in the audio sent.",
+	    m->missed_ticks);
 	tick_histogram(f, m);
 	one(f, "tutti_packets_in_total", "counter", "RTP packets received.",
 	    m->packets_in);

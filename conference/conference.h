@@ -132,7 +132,7 @@ struct conf_part_info {
 struct conf_metrics {
 	uint64_t calls_total, subscriptions;
 	unsigned rooms, participants;
-	uint64_t ticks, late_ticks;
+	uint64_t ticks, late_ticks, missed_ticks; /* as in mixer_stats */
 	uint64_t tick_hist[8]; /* tick durations: <=0.5, 1, 2, 5, 10, 20, 50 ms,
 				  more */
 	uint64_t tick_ns_sum;

@@ -105,6 +105,7 @@ static void metrics(struct conference *c, struct conf_reply *rep)
 	room_mixer_totals(c, &st);
 	m->ticks = st.ticks;
 	m->late_ticks = st.late_ticks;
+	m->missed_ticks = st.missed_ticks;
 	m->tick_ns_sum = st.tick_ns_sum;
 	_Static_assert(MIXER_TICK_HIST_N == 8, "conf_metrics.tick_hist");
 	for (int i = 0; i < MIXER_TICK_HIST_N; i++)

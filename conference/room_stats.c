@@ -62,6 +62,7 @@ void room_stats_add(struct mixer_stats *t, const struct mixer_stats *st)
 {
 	t->ticks += st->ticks;
 	t->late_ticks += st->late_ticks;
+	t->missed_ticks += st->missed_ticks;
 	t->tick_ns_sum += st->tick_ns_sum;
 	for (int i = 0; i < MIXER_TICK_HIST_N; i++)
 		t->tick_hist[i] += st->tick_hist[i];

@@ -13,8 +13,14 @@
  * seen, for half the thread's wake-ups. A timer expiry runs one tick.
  * Socket events of a wake-up are handled before its tick, because the
  * tick may remove (and free) a participant that a later event in the same
- * batch points at. More than one expiry per read means ticks were missed:
- * they are counted, not replayed.
+ * batch points at. More than one expiry per read means ticks came late: a
+ * stall of the whole thread (a host that took the CPU, a scheduler) is
+ * caught up at once, up to MIXER_CATCH_UP ticks and only as many as end
+ * before the next deadline, so that the jitter buffers' frames, queued in
+ * the meantime, are mixed rather than dropped and listeners get a burst
+ * their own buffers absorb instead of a gap to conceal. Ticks beyond that
+ * are missed: counted, not replayed; a room whose own ticks are too slow
+ * never catches up, so it cannot fall further behind.
  *
  * The signalling thread owns the mixer object; the thread owns the
  * participants while it runs. After mixer_stop() has joined it, the
@@ -34,6 +40,9 @@
 
 #define FRAME_NS   (MIXER_FRAME_MS * 1000000ull)
 #define MAX_EVENTS 64
+/* Ticks a stall can be caught up by, 100 ms: longer than a host's usual
+ * hiccup, within what a listener's jitter buffer takes as one burst. */
+#define MIXER_CATCH_UP 5
 
 static void max_store(_Atomic uint64_t *a, uint64_t v)
 {
@@ -69,19 +78,12 @@ static void fan_out_next(struct mixer *m, uint64_t took_ns)
 		    took_ns * mixpool_slots(m->p.pool) >= m->fanout_ns / 2;
 }
 
-static void on_timer(struct mixer *m)
+/* One tick at start: the reads of a room that does not watch its RTP
+ * sockets, or of any room that stood still (what queued meanwhile is due
+ * now, not at the wake-ups to come), the tick, its figures. */
+static void run_tick(struct mixer *m, uint64_t start, bool stalled)
 {
-	uint64_t exp;
-	if (read(m->tfd, &exp, sizeof(exp)) != sizeof(exp) || exp == 0)
-		return;
-	uint64_t start = mono_now_ns();
-	uint64_t due = m->deadline_ns + (exp - 1) * FRAME_NS;
-	m->deadline_ns = due + FRAME_NS;
-	/* Missed ticks are not replayed, but a recording keeps real time. */
-	if (m->rec)
-		m->rec_seq += (uint32_t)(exp - 1);
-
-	if (!m->rtp_watched)
+	if (!m->rtp_watched || stalled)
 		for (size_t i = 0; i < m->n_parts; i++) {
 			stream_read_rtp(m->parts[i]->stream, start);
 			shared_fec_heard(m, m->parts[i]);
@@ -92,14 +94,39 @@ static void on_timer(struct mixer *m)
 	tick_run(m, start);
 
 	uint64_t took = mono_now_ns() - start;
+	m->took_ns = took;
 	fan_out_next(m, took);
 	atomic_fetch_add_explicit(&m->ticks, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&m->late_ticks, exp - 1,
-				  memory_order_relaxed);
 	atomic_fetch_add_explicit(&m->tick_ns_sum, took, memory_order_relaxed);
 	max_store(&m->tick_ns_max, took);
-	max_store(&m->late_ns_max, start > due ? start - due : 0);
 	hist_add(m, took);
+}
+
+static void on_timer(struct mixer *m)
+{
+	uint64_t exp;
+	if (read(m->tfd, &exp, sizeof(exp)) != sizeof(exp) || exp == 0)
+		return;
+	uint64_t start = mono_now_ns();
+	uint64_t due = m->deadline_ns + (exp - 1) * FRAME_NS;
+	m->deadline_ns = due + FRAME_NS;
+	max_store(&m->late_ns_max, start > due ? start - due : 0);
+	run_tick(m, start, exp > 1);
+
+	uint64_t missed = exp - 1;
+	for (unsigned n = 0; missed > 0 && n < MIXER_CATCH_UP; n++, missed--) {
+		uint64_t now = mono_now_ns();
+		if (now + m->took_ns >= m->deadline_ns)
+			break;
+		run_tick(m, now, true);
+	}
+	atomic_fetch_add_explicit(&m->late_ticks, exp - 1,
+				  memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->missed_ticks, missed,
+				  memory_order_relaxed);
+	/* A recording keeps real time: a gap where ticks were missed. */
+	if (m->rec)
+		m->rec_seq += (uint32_t)missed;
 }
 
 static void *mixer_thread(void *arg)
@@ -335,6 +362,7 @@ void mixer_get_stats(const struct mixer *m, struct mixer_stats *out)
 	memset(out, 0, sizeof(*out));
 	out->ticks = ld(&m->ticks);
 	out->late_ticks = ld(&m->late_ticks);
+	out->missed_ticks = ld(&m->missed_ticks);
 	out->tick_ns_max = ld(&m->tick_ns_max);
 	out->tick_ns_sum = ld(&m->tick_ns_sum);
 	out->late_ns_max = ld(&m->late_ns_max);

@@ -346,7 +346,9 @@ struct mixer_event {
 extern const uint32_t mixer_tick_hist_bounds_us[MIXER_TICK_HIST_N - 1];
 
 struct mixer_stats {
-	uint64_t ticks, late_ticks;
+	/* late: started a tick or more after their deadline, caught up or
+	 * not; missed: late and not caught up, a gap in what was sent. */
+	uint64_t ticks, late_ticks, missed_ticks;
 	uint64_t tick_ns_max, tick_ns_sum;
 	uint64_t late_ns_max; /* worst start of a tick after its deadline */
 	unsigned participants;

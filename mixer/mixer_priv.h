@@ -136,6 +136,7 @@ struct mixer {
 	struct mixer_cmd held;	       /* an ADD to retry (out of memory) */
 	bool has_held;
 	uint64_t deadline_ns;	/* of the next timer expiration */
+	uint64_t took_ns;	/* the last tick's duration */
 	bool queued;		/* events queued since notify_fd was written */
 	struct spscq *rec;	/* the recording tap, NULL when none */
 	struct spscq *rec_gone; /* stopped, MIXER_EV_REC_STOPPED not queued */
@@ -168,7 +169,8 @@ struct mixer {
 	struct limit shared_lim_next;
 	struct resamp *rec_rs, *rec_rs_next; /* room rate to the recording's */
 
-	_Atomic uint64_t ticks, late_ticks, tick_ns_max, tick_ns_sum;
+	_Atomic uint64_t ticks, late_ticks, missed_ticks, tick_ns_max;
+	_Atomic uint64_t tick_ns_sum;
 	_Atomic uint64_t late_ns_max;
 	_Atomic unsigned participants;
 	_Atomic uint64_t tick_hist[MIXER_TICK_HIST_N];

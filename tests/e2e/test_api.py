@@ -38,7 +38,8 @@ ISO = re.compile(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$')
 METRIC_LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$')
 METRIC_NAMES = [
     'tutti_calls_total', 'tutti_rooms', 'tutti_participants', 'tutti_subscriptions',
-    'tutti_ticks_total', 'tutti_late_ticks_total', 'tutti_tick_duration_seconds_bucket',
+    'tutti_ticks_total', 'tutti_late_ticks_total', 'tutti_missed_ticks_total',
+    'tutti_tick_duration_seconds_bucket',
     'tutti_tick_duration_seconds_sum', 'tutti_tick_duration_seconds_count',
     'tutti_packets_in_total', 'tutti_packets_out_total', 'tutti_packets_lost_total',
     'tutti_concealed_frames_total', 'tutti_fec_recovered_frames_total',
