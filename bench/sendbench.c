@@ -11,7 +11,12 @@
  *   io_uring   the sockets of sendto, all N sends queued in one ring and
  *              submitted at once (one system call a tick; only when built
  *              with liburing): IORING_OP_SEND with the address, as
- *              tutti's rtp/sendq.c sends.
+ *              tutti's rtp/sendq.c sends;
+ *   uring+df   the same on sockets with IP_MTU_DISCOVER IP_PMTUDISC_PROBE:
+ *              packets leave with DF set, so an unconnected socket's
+ *              packet needs no IP ID from the kernel's shared generator;
+ *   uring+fix  those sockets registered with the ring (fixed files): no
+ *              file lookup and reference per send.
  *
  * usage: sendbench [--poll-rx] [callers (2000)] [ticks per run (100)]
  *                  [runs (5)]
@@ -47,13 +52,13 @@
 #define TICK_NS	  20000000L
 #define RING	  1024 /* io_uring entries: sends queued per submit */
 #ifdef HAVE_LIBURING
-#define WAYS 4
+#define WAYS 6
 #else
 #define WAYS 3
 #endif
 
-static const char *const way_name[4] = {"sendto", "send", "sendmmsg",
-					"io_uring"};
+static const char *const way_name[6] = {"sendto",   "send",	"sendmmsg",
+					"io_uring", "uring+df", "uring+fix"};
 
 static double cpu_us(void)
 {
@@ -108,14 +113,17 @@ static void sleep_until(struct timespec *t, long add_ns)
 #ifdef HAVE_LIBURING
 /* The sends of one tick through the ring, RING at a time. */
 static void uring_tick(struct io_uring *ring, const int *tx,
-		       const struct sockaddr_in *to, const char *pkt, int n)
+		       const struct sockaddr_in *to, const char *pkt, int n,
+		       bool fixed)
 {
 	for (int off = 0; off < n; off += RING) {
 		int end = n - off < RING ? n : off + RING;
 		for (int i = off; i < end; i++) {
 			struct io_uring_sqe *q = io_uring_get_sqe(ring);
-			io_uring_prep_send(q, tx[i], pkt, PKT_BYTES,
-					   MSG_DONTWAIT);
+			io_uring_prep_send(q, fixed ? i : tx[i], pkt,
+					   PKT_BYTES, MSG_DONTWAIT);
+			if (fixed)
+				q->flags |= IOSQE_FIXED_FILE;
 			io_uring_prep_send_set_addr(
 			    q, (const struct sockaddr *)&to[i], sizeof(to[i]));
 		}
@@ -152,15 +160,21 @@ int main(int argc, char **argv)
 	int *rx = calloc((size_t)n, sizeof(*rx));
 	int *tx = calloc((size_t)n, sizeof(*tx));
 	int *conn = calloc((size_t)n, sizeof(*conn));
+	int *df = calloc((size_t)n, sizeof(*df));
 	struct sockaddr_in *to = calloc((size_t)n, sizeof(*to));
 	struct mmsghdr *mm = calloc((size_t)n, sizeof(*mm));
-	if (!rx || !tx || !conn || !to || !mm)
+	if (!rx || !tx || !conn || !df || !to || !mm)
 		bench_die("calloc");
 	struct sockaddr_in own;
 	for (int i = 0; i < n; i++) {
 		rx[i] = bench_udp_socket(&to[i]);
 		tx[i] = bench_udp_socket(&own);
 		conn[i] = bench_udp_socket(&own);
+		df[i] = bench_udp_socket(&own);
+		int probe = IP_PMTUDISC_PROBE;
+		if (setsockopt(df[i], IPPROTO_IP, IP_MTU_DISCOVER, &probe,
+			       sizeof(probe)))
+			bench_die("IP_MTU_DISCOVER");
 		if (connect(conn[i], (struct sockaddr *)&to[i], sizeof(to[i])))
 			bench_die("connect");
 	}
@@ -185,6 +199,8 @@ int main(int argc, char **argv)
 	struct io_uring ring;
 	if (io_uring_queue_init(RING, &ring, 0) < 0)
 		bench_die("io_uring");
+	if (io_uring_register_files(&ring, df, (unsigned)n) < 0)
+		bench_die("io_uring_register_files");
 #endif
 	double us[WAYS][99];
 	struct timespec t;
@@ -205,8 +221,9 @@ int main(int argc, char **argv)
 						send(conn[i], pkt, sizeof(pkt),
 						     MSG_DONTWAIT);
 #ifdef HAVE_LIBURING
-				else if (w == 3)
-					uring_tick(&ring, tx, to, pkt, n);
+				else if (w >= 3)
+					uring_tick(&ring, w == 3 ? tx : df, to,
+						   pkt, n, w == 5);
 #endif
 				else
 					for (int off = 0; off < n;) {
