@@ -16,7 +16,8 @@
  * batch points at. More than one expiry per read means ticks came late: a
  * stall of the whole thread (a host that took the CPU, a scheduler) is
  * caught up at once, up to MIXER_CATCH_UP ticks and only as many as end
- * before the next deadline, so that the jitter buffers' frames, queued in
+ * within half a tick of the next deadline (which then runs a little late,
+ * not missed), so that the jitter buffers' frames, queued in
  * the meantime, are mixed rather than dropped and listeners get a burst
  * their own buffers absorb instead of a gap to conceal. Ticks beyond that
  * are missed: counted, not replayed; a room whose own ticks are too slow
@@ -116,7 +117,7 @@ static void on_timer(struct mixer *m)
 	uint64_t missed = exp - 1;
 	for (unsigned n = 0; missed > 0 && n < MIXER_CATCH_UP; n++, missed--) {
 		uint64_t now = mono_now_ns();
-		if (now + m->took_ns >= m->deadline_ns)
+		if (now + m->took_ns >= m->deadline_ns + FRAME_NS / 2)
 			break;
 		run_tick(m, now, true);
 	}

@@ -8,15 +8,18 @@ usage: test_catch_up.py [path/to/tutti]     (or env TUTTI_BIN)
 A talks (PCMU, 440 Hz), L listens (PCMU, silence), in one room. The test
 stops the whole tutti process with SIGSTOP and resumes it with SIGCONT:
 
-1. For 60 ms (three ticks): L gets every packet of the 1.5 s around the
-   stop (75, at most 2 fewer), still hears A, the stop shows in
-   tutti_late_ticks_total (at least 2 more) and not in
-   tutti_missed_ticks_total (no more), and /healthz stays ok: nothing was
-   lost, so nothing is failing.
-2. For 400 ms (twenty ticks): the mixer catches up at most 5 and misses
-   the rest (tutti_missed_ticks_total 10 to 17 more), L gets about 300 ms
-   less than the window (a gap, not a 400 ms burst), still hears A after
-   it, and /healthz says the mixers missed ticks.
+1. For 60 ms (three ticks): the stop shows in tutti_late_ticks_total
+   (at least 2 more) and not in tutti_missed_ticks_total (no more), L gets
+   every packet of the 1.5 s around the stop (75, at most 2 fewer) and
+   still hears A, and /healthz stays ok: nothing was lost, so nothing is
+   failing.
+2. For 400 ms (twenty ticks): every tick was late, the mixer caught up 5
+   and missed the rest (tutti_missed_ticks_total 13 to 16 more), L gets
+   the window less the missed ticks (a gap, not a 400 ms burst), still
+   hears A after it, and /healthz says the mixers missed ticks.
+The expectations follow the stop as it was: a host that stalls this test
+as well can make it longer than asked (the rerun on a starved host,
+harness.py, is for the rest).
 """
 
 import os
@@ -39,20 +42,70 @@ def ticks(t):
             metric(t.http_port, 'tutti_missed_ticks_total'))
 
 
-def freeze(t, seconds):
-    """Stops tutti for seconds; returns when it was stopped and resumed."""
-    os.kill(t.proc.pid, signal.SIGSTOP)
-    t0 = time.monotonic()
-    try:
-        time.sleep(seconds)
-    finally:
-        os.kill(t.proc.pid, signal.SIGCONT)
-    return t0, time.monotonic()
-
-
 def health(t):
     r = http_call(t.http_port, 'GET', '/healthz')
     return r.status, r.body.decode(errors='replace')
+
+
+def freeze(t, seconds):
+    """Stops tutti for about seconds. Returns when the stop began, and the
+    least and the most it can have lasted."""
+    t0 = time.monotonic()
+    os.kill(t.proc.pid, signal.SIGSTOP)
+    t1 = time.monotonic()
+    try:
+        time.sleep(seconds)
+    finally:
+        t2 = time.monotonic()
+        os.kill(t.proc.pid, signal.SIGCONT)
+        t3 = time.monotonic()
+    return t1, t2 - t1, t3 - t0
+
+
+def missed_range(least, most):
+    """The ticks a stop of least..most seconds leaves missed: the first
+    tick after it runs, CATCH_UP more are caught up, the rest are missed
+    (one either way for the phase of the clock)."""
+    lo = max(0, int(least * PKTS_PER_S) - 1 - CATCH_UP - 1)
+    hi = max(0, int(most * PKTS_PER_S + 0.999) - 1 - CATCH_UP + 1)
+    return lo, hi
+
+
+def stop_and_check(h, t, lis, ms):
+    """Stops tutti for ms; checks the ticks, what L got, and /healthz."""
+    what = '%d ms stop' % ms
+    late0, missed0 = ticks(t)
+    t_stop, least, most = freeze(t, ms / 1000.0)
+    time.sleep(WINDOW_S / 2 + 0.5)
+    late1, missed1 = ticks(t)
+    late, missed = late1 - late0, missed1 - missed0
+    t_end = t_stop + most + WINDOW_S / 2
+    an = lis.rtp.analyze([440], start=t_stop - WINDOW_S / 2, end=t_end)
+    after = lis.rtp.analyze([440], start=t_stop + most + 0.2, end=t_end)
+    log('%s (%.0f-%.0f ms measured): %s; late %+d, missed %+d; after it: %s' % (
+        what, 1000 * least, 1000 * most, an, late, missed, after))
+
+    h.check(late >= int(least * PKTS_PER_S) - 2, 'every tick of a %s was late' % what,
+            '%+d tutti_late_ticks_total' % late)
+    lo, hi = missed_range(least, most)
+    h.check(lo <= missed <= hi, 'a %s: %d ticks caught up, the rest missed' % (what, CATCH_UP),
+            '%+d tutti_missed_ticks_total; want %d..%d for a stop of %.0f-%.0f ms' % (
+                missed, lo, hi, 1000 * least, 1000 * most))
+    # What the bridge sent in the window: its ticks, less the missed.
+    expect = (WINDOW_S + most) * PKTS_PER_S - missed
+    h.check(expect - 2 - (most - least) * PKTS_PER_S <= an.n_packets <= expect + 2,
+            'L gets every packet sent around a %s, no burst of the missed' % what,
+            '%d packets in %.2f s, expected %.0f' % (an.n_packets, WINDOW_S + most, expect))
+    h.check(after.dbfs[440] > HEAR_MIN_DBFS, 'L hears A after the %s' % what,
+            '%.1f dBFS' % after.dbfs[440])
+    st, body = health(t)
+    if missed == 0:
+        h.check(st == 200, '/healthz is ok after a %s that was caught up' % what,
+                '%d %s' % (st, body))
+    elif missed > 5:
+        h.check(st == 503 and 'missed' in body,
+                '/healthz says the mixers missed ticks after a %s' % what, '%d %s' % (st, body))
+    return missed
 
 
 def main():
@@ -67,54 +120,8 @@ def main():
                 raise SystemExit('%s could not join' % c.name)
         time.sleep(2.0)
         health(t)                               # the baseline of its missed-tick rule
-
-        # ---- 60 ms: caught up -------------------------------------------
-        late0, missed0 = ticks(t)
-        t_stop, t_cont = freeze(t, 0.060)
-        time.sleep(WINDOW_S / 2 + 0.5)
-        late1, missed1 = ticks(t)
-        an = lis.rtp.analyze([440], start=t_stop - WINDOW_S / 2, end=t_stop + WINDOW_S / 2)
-        log('60 ms stop (%.0f ms measured): %s; late %+d, missed %+d' % (
-            1000 * (t_cont - t_stop), an, late1 - late0, missed1 - missed0))
-        need = int(WINDOW_S * PKTS_PER_S) - 2
-        h.check(an.n_packets >= need, 'L gets every packet around a 60 ms stop',
-                '%d packets in %.1f s, need >= %d' % (an.n_packets, WINDOW_S, need))
-        h.check(an.dbfs[440] > HEAR_MIN_DBFS, 'L hears A around the 60 ms stop',
-                '%.1f dBFS' % an.dbfs[440])
-        h.check(late1 - late0 >= 2, 'the stop shows as late ticks',
-                '%+d tutti_late_ticks_total' % (late1 - late0))
-        h.check(missed1 == missed0, 'no tick of a 60 ms stop is missed',
-                '%+d tutti_missed_ticks_total' % (missed1 - missed0))
-        st, body = health(t)
-        h.check(st == 200, '/healthz is ok after a stop that was caught up',
-                '%d %s' % (st, body))
-
-        # ---- 400 ms: 5 caught up, the rest missed ---------------------------
-        t_stop, t_cont = freeze(t, 0.400)
-        time.sleep(WINDOW_S / 2 + 0.5)
-        late2, missed2 = ticks(t)
-        stopped = t_cont - t_stop
-        an = lis.rtp.analyze([440], start=t_stop - WINDOW_S / 2,
-                             end=t_stop + WINDOW_S / 2 + stopped)
-        after = lis.rtp.analyze([440], start=t_cont + 0.2, end=t_cont + WINDOW_S / 2)
-        log('400 ms stop (%.0f ms measured): %s; late %+d, missed %+d; after it: %s' % (
-            1000 * stopped, an, late2 - late1, missed2 - missed1, after))
-        frames = round(stopped * PKTS_PER_S)
-        h.check(late2 - late1 >= frames - 2, 'every tick of a 400 ms stop was late',
-                '%+d tutti_late_ticks_total, %d ticks stopped' % (late2 - late1, frames))
-        want = (frames - 1 - CATCH_UP - 3, frames - 1 - CATCH_UP + 2)
-        h.check(want[0] <= missed2 - missed1 <= want[1],
-                'the mixer caught up %d ticks of %d and missed the rest' % (CATCH_UP, frames),
-                '%+d tutti_missed_ticks_total, want %d..%d' % (missed2 - missed1, *want))
-        expect = round((WINDOW_S + stopped) * PKTS_PER_S) - (missed2 - missed1)
-        h.check(abs(an.n_packets - expect) <= 3,
-                'L gets the window less the missed ticks, no burst of them',
-                '%d packets in %.2f s, expected %d' % (an.n_packets, WINDOW_S + stopped, expect))
-        h.check(after.dbfs[440] > HEAR_MIN_DBFS, 'L hears A after the 400 ms stop',
-                '%.1f dBFS' % after.dbfs[440])
-        st, body = health(t)
-        h.check(st == 503 and 'missed' in body, '/healthz says the mixers missed ticks',
-                '%d %s' % (st, body))
+        stop_and_check(h, t, lis, 60)           # caught up
+        stop_and_check(h, t, lis, 400)          # 5 caught up, the rest missed
     return h.result()
 
 
