@@ -50,7 +50,8 @@ static void test_add(void)
 {
 	struct mixer_stats t = {.ticks = 1, .packets_in = 5, .participants = 9};
 	struct mixer_stats st = {.ticks = 2,
-				 .late_ticks = 1,
+				 .late_ticks = 5,
+				 .missed_ticks = 2,
 				 .tick_ns_sum = 7,
 				 .tick_hist = {[3] = 4},
 				 .packets_in = 10,
@@ -64,7 +65,8 @@ static void test_add(void)
 
 	room_stats_add(&t, &st);
 	CU_ASSERT_EQUAL(t.ticks, 3);
-	CU_ASSERT_EQUAL(t.late_ticks, 1);
+	CU_ASSERT_EQUAL(t.late_ticks, 5);
+	CU_ASSERT_EQUAL(t.missed_ticks, 2);
 	CU_ASSERT_EQUAL(t.tick_ns_sum, 7);
 	CU_ASSERT_EQUAL(t.tick_hist[3], 4);
 	CU_ASSERT_EQUAL(t.packets_in, 15);
