@@ -120,8 +120,8 @@ static void uring_tick(struct io_uring *ring, const int *tx,
 		int end = n - off < RING ? n : off + RING;
 		for (int i = off; i < end; i++) {
 			struct io_uring_sqe *q = io_uring_get_sqe(ring);
-			io_uring_prep_send(q, fixed ? i : tx[i], pkt,
-					   PKT_BYTES, MSG_DONTWAIT);
+			io_uring_prep_send(q, fixed ? i : tx[i], pkt, PKT_BYTES,
+					   MSG_DONTWAIT);
 			if (fixed)
 				q->flags |= IOSQE_FIXED_FILE;
 			io_uring_prep_send_set_addr(
