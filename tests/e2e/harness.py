@@ -304,7 +304,8 @@ def steal_share(a, b):
 # and so does the last run's.
 STARVED = 0.10
 STARVED_PEAK = 0.30
-RUNS = 3
+RUNS = 5
+RERUN_PAUSE_S = 2.0     # a burst of steal may pass meanwhile
 # The command line as the test was started with it, before a test takes
 # its own arguments off sys.argv: the run again is the same command.
 ARGV = list(sys.argv)
@@ -364,14 +365,15 @@ class Harness:
         spent = self.spent + took
         starved = stolen >= STARVED or self.steal_peak >= STARVED_PEAK
         if not self.failures or not starved or self.run_no >= RUNS or \
-                spent + took > self.time_limit:
+                spent + RERUN_PAUSE_S + took > self.time_limit:
             return
         log('=== %s: %d checks passed, %d failed, on a starved machine: running it '
             'again ===' % (self.name, self.passes, len(self.failures)))
         env = dict(os.environ, TUTTI_E2E_RUN=str(self.run_no + 1),
-                   TUTTI_E2E_SPENT='%.1f' % spent)
+                   TUTTI_E2E_SPENT='%.1f' % (spent + RERUN_PAUSE_S))
         sys.stdout.flush()
         sys.stderr.flush()
+        time.sleep(RERUN_PAUSE_S)
         os.execve(sys.executable, [sys.executable] + ARGV, env)
 
     def __exit__(self, et, ev, tb):

@@ -106,7 +106,7 @@ static inline void unit_cpu_times(unsigned long long *stolen,
  * late. At most UNIT_RUNS runs in all; a failure on a machine that was
  * not starved stands, and so does the last run's. */
 #define UNIT_STARVED_PCT 10
-#define UNIT_RUNS	 3
+#define UNIT_RUNS	 5
 
 struct unit_case {
 	FILE *out;
