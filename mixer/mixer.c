@@ -79,12 +79,11 @@ static void fan_out_next(struct mixer *m, uint64_t took_ns)
 		    took_ns * mixpool_slots(m->p.pool) >= m->fanout_ns / 2;
 }
 
-/* One tick at start: the reads of a room that does not watch its RTP
- * sockets, or of any room that stood still (what queued meanwhile is due
- * now, not at the wake-ups to come), the tick, its figures. */
-static void run_tick(struct mixer *m, uint64_t start, bool stalled)
+/* One tick at start, after reading every RTP socket when read_all, and
+ * its figures; returns how long it took. */
+static uint64_t run_tick(struct mixer *m, uint64_t start, bool read_all)
 {
-	if (!m->rtp_watched || stalled)
+	if (read_all)
 		for (size_t i = 0; i < m->n_parts; i++) {
 			stream_read_rtp(m->parts[i]->stream, start);
 			shared_fec_heard(m, m->parts[i]);
@@ -95,12 +94,12 @@ static void run_tick(struct mixer *m, uint64_t start, bool stalled)
 	tick_run(m, start);
 
 	uint64_t took = mono_now_ns() - start;
-	m->took_ns = took;
 	fan_out_next(m, took);
 	atomic_fetch_add_explicit(&m->ticks, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&m->tick_ns_sum, took, memory_order_relaxed);
 	max_store(&m->tick_ns_max, took);
 	hist_add(m, took);
+	return took;
 }
 
 static void on_timer(struct mixer *m)
@@ -112,14 +111,17 @@ static void on_timer(struct mixer *m)
 	uint64_t due = m->deadline_ns + (exp - 1) * FRAME_NS;
 	m->deadline_ns = due + FRAME_NS;
 	max_store(&m->late_ns_max, start > due ? start - due : 0);
-	run_tick(m, start, exp > 1);
+	/* A room that does not watch its RTP sockets reads them at the tick;
+	 * one that stood still reads them all first too, since what queued
+	 * meanwhile is due now, for this tick and the ones caught up. */
+	uint64_t took = run_tick(m, start, !m->rtp_watched || exp > 1);
 
 	uint64_t missed = exp - 1;
 	for (unsigned n = 0; missed > 0 && n < MIXER_CATCH_UP; n++, missed--) {
 		uint64_t now = mono_now_ns();
-		if (now + m->took_ns >= m->deadline_ns + FRAME_NS / 2)
+		if (now + took >= m->deadline_ns + FRAME_NS / 2)
 			break;
-		run_tick(m, now, true);
+		took = run_tick(m, now, false);
 	}
 	atomic_fetch_add_explicit(&m->late_ticks, exp - 1,
 				  memory_order_relaxed);

@@ -136,7 +136,6 @@ struct mixer {
 	struct mixer_cmd held;	       /* an ADD to retry (out of memory) */
 	bool has_held;
 	uint64_t deadline_ns;	/* of the next timer expiration */
-	uint64_t took_ns;	/* the last tick's duration */
 	bool queued;		/* events queued since notify_fd was written */
 	struct spscq *rec;	/* the recording tap, NULL when none */
 	struct spscq *rec_gone; /* stopped, MIXER_EV_REC_STOPPED not queued */
